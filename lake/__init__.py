@@ -1,0 +1,1 @@
+"""Lake: settings, the Iceberg table contract, and catalog helpers (pyiceberg)."""

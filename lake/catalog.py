@@ -1,0 +1,143 @@
+"""Catalog helpers: load the configured catalog, create tables idempotently, append atomically
+with Kafka offsets, read back.
+
+Kafka offsets live in the table itself: each commit that appends records sets, in the same
+atomic metadata commit, a table property per (topic, partition) holding the highest offset now
+in the table, and repeats the map in the snapshot summary for audits. A job that restarts reads
+them back (:func:`committed_offsets`) and resumes after them, so an Iceberg commit and the
+offsets it covers can never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Iterable, Mapping
+
+import pyarrow as pa
+from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.exceptions import CommitFailedException, NamespaceAlreadyExistsError, NoSuchTableError, TableAlreadyExistsError
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression, EqualTo
+from pyiceberg.table import Table
+
+from lake.errors import CommitConflictError, TableContractError, UnknownTableError
+from lake.schemas import TABLES, TableSpec
+from lake.settings import CATALOG_NAME, Settings
+
+OFFSET_PROPERTY_PREFIX = "reasonlake.kafka-offset."
+OFFSETS_SUMMARY_KEY = "reasonlake.kafka-offsets"
+
+TopicPartition = tuple[str, int]
+
+
+def load(settings: Settings) -> Catalog:
+    """The catalog of these settings (SQLite + local warehouse unless configured otherwise)."""
+    if not settings.catalog_uri:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        (settings.home / "warehouse").mkdir(exist_ok=True)
+    return load_catalog(CATALOG_NAME, **settings.catalog_properties())
+
+
+def spec_of(identifier: str) -> TableSpec:
+    try:
+        return TABLES[identifier]
+    except KeyError:
+        raise UnknownTableError(f"{identifier!r} is not in the table contract (lake/schemas.py)") from None
+
+
+def ensure_table(catalog: Catalog, identifier: str) -> Table:
+    """Load the table, creating its namespace and itself from the contract when missing.
+
+    Idempotent and safe under concurrent callers. Raises :class:`TableContractError` when an
+    existing table lacks a column of the contract.
+    """
+    spec = spec_of(identifier)
+    try:
+        table = catalog.load_table(identifier)
+    except NoSuchTableError:
+        try:
+            catalog.create_namespace(spec.namespace)
+        except NamespaceAlreadyExistsError:
+            pass
+        try:
+            table = catalog.create_table(identifier, schema=spec.schema, partition_spec=spec.partition_spec,
+                                         properties={"comment": spec.doc})
+        except TableAlreadyExistsError:
+            table = catalog.load_table(identifier)
+    missing = {f.name for f in spec.schema.fields} - {f.name for f in table.schema().fields}
+    if missing:
+        raise TableContractError(f"{identifier} lacks contract columns {sorted(missing)}")
+    return table
+
+
+def ensure_all(catalog: Catalog) -> dict[str, Table]:
+    return {identifier: ensure_table(catalog, identifier) for identifier in TABLES}
+
+
+def to_arrow(identifier: str, rows: Iterable[Mapping]) -> pa.Table:
+    """Rows (dicts keyed by column name) as an Arrow table of the contract's schema."""
+    schema = spec_of(identifier).arrow_schema
+    return pa.Table.from_pylist([dict(r) for r in rows], schema=schema)
+
+
+def _offset_key(tp: TopicPartition) -> str:
+    return f"{OFFSET_PROPERTY_PREFIX}{tp[0]}#{tp[1]}"
+
+
+def committed_offsets(table: Table) -> dict[TopicPartition, int]:
+    """Highest Kafka offset per (topic, partition) whose record is committed in ``table``."""
+    out: dict[TopicPartition, int] = {}
+    for key, value in table.properties.items():
+        if key.startswith(OFFSET_PROPERTY_PREFIX):
+            topic, _, partition = key[len(OFFSET_PROPERTY_PREFIX):].rpartition("#")
+            out[(topic, int(partition))] = int(value)
+    return out
+
+
+def _retrying(table: Table, attempt, retries: int) -> Table:
+    for n in range(retries):
+        try:
+            attempt(table)
+            return table
+        except CommitFailedException:
+            time.sleep(min(0.05 * 2 ** n, 1.0))
+            table = table.refresh()
+    raise CommitConflictError(f"{table.name()} commit still conflicting after {retries} attempts")
+
+
+def append(table: Table, data: pa.Table, *, offsets: Mapping[TopicPartition, int] | None = None,
+           retries: int = 20) -> Table:
+    """Append ``data`` and advance the Kafka offsets in one atomic commit, retried on conflict.
+
+    Offsets only ever move forward: a stale writer cannot move a partition's offset back.
+    """
+    offsets = dict(offsets or {})
+
+    def attempt(t: Table) -> None:
+        current = committed_offsets(t)
+        advanced = {tp: o for tp, o in offsets.items() if o > current.get(tp, -1)}
+        if data.num_rows == 0 and not advanced:
+            return
+        with t.transaction() as tx:
+            if data.num_rows:
+                summary = {OFFSETS_SUMMARY_KEY: json.dumps({f"{k[0]}#{k[1]}": v for k, v in offsets.items()})} if offsets else {}
+                tx.append(data, snapshot_properties=summary)
+            if advanced:
+                tx.set_properties({_offset_key(tp): str(o) for tp, o in advanced.items()})
+
+    return _retrying(table, attempt, retries)
+
+
+def replace_week(table: Table, data: pa.Table, week: str, retries: int = 20) -> Table:
+    """Replace the rows of one ISO week (re-materializing a week is idempotent)."""
+    return _retrying(table, lambda t: t.overwrite(data, overwrite_filter=EqualTo("week", week)), retries)
+
+
+def read(catalog: Catalog, identifier: str, row_filter: BooleanExpression | str = AlwaysTrue(),
+         selected_fields: tuple[str, ...] = ("*",)) -> pa.Table:
+    """Scan a contract table into Arrow (an empty table of the contract schema if it is missing)."""
+    try:
+        table = catalog.load_table(identifier)
+    except NoSuchTableError:
+        return spec_of(identifier).arrow_schema.empty_table()
+    return table.scan(row_filter=row_filter, selected_fields=selected_fields).to_arrow()

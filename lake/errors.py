@@ -1,0 +1,21 @@
+"""Typed exceptions of the lake layer."""
+
+
+class LakeError(Exception):
+    """Base class for every error raised by :mod:`lake`."""
+
+
+class UnknownTableError(LakeError):
+    """The identifier is not part of the table contract in :mod:`lake.schemas`."""
+
+
+class TableContractError(LakeError):
+    """An existing table does not match its contract (schema or partition spec)."""
+
+
+class CommitConflictError(LakeError):
+    """A commit kept conflicting with concurrent writers after all retries."""
+
+
+class ReadOnlyQueryError(LakeError):
+    """An audit query tried to modify data."""

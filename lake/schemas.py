@@ -1,0 +1,176 @@
+"""The table contract: every Iceberg table's schema and partition spec, in one place.
+
+Field ids are stable forever (Iceberg tracks columns by id); add new fields with new ids at the
+end, never renumber. ``TABLES`` maps ``"namespace.table"`` to its :class:`TableSpec`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+from pyiceberg.io.pyarrow import schema_to_pyarrow
+from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.transforms import DayTransform, IdentityTransform
+from pyiceberg.types import (
+    BinaryType,
+    BooleanType,
+    DoubleType,
+    IntegerType,
+    ListType,
+    LongType,
+    NestedField,
+    StringType,
+    TimestamptzType,
+)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    identifier: str
+    schema: Schema
+    partition_spec: PartitionSpec
+    doc: str
+
+    @property
+    def namespace(self) -> str:
+        return self.identifier.split(".", 1)[0]
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return schema_to_pyarrow(self.schema, include_field_ids=False)
+
+
+def _day(source_id: int, name: str) -> PartitionSpec:
+    return PartitionSpec(PartitionField(source_id=source_id, field_id=1000, transform=DayTransform(), name=name))
+
+
+def _identity(source_id: int, name: str) -> PartitionSpec:
+    return PartitionSpec(PartitionField(source_id=source_id, field_id=1000, transform=IdentityTransform(), name=name))
+
+
+# Kafka provenance columns shared by every table fed from a topic.
+_KAFKA_FIELDS = (
+    ("kafka_topic", StringType()),
+    ("kafka_partition", IntegerType()),
+    ("kafka_offset", LongType()),
+    ("kafka_timestamp", TimestamptzType()),
+)
+
+RAW_FEEDBACK = TableSpec(
+    identifier="raw.feedback",
+    schema=Schema(
+        NestedField(1, "message_id", StringType(), required=True, doc="unique within a source"),
+        NestedField(2, "source", StringType(), required=True, doc="platform, e.g. crm"),
+        NestedField(3, "text", StringType(), required=True, doc="raw feedback text"),
+        NestedField(4, "created_at", TimestamptzType(), required=True, doc="when the customer wrote it (UTC)"),
+        NestedField(5, "user_id", StringType(), required=False),
+        NestedField(6, "user_segment", StringType(), required=False),
+        NestedField(7, "user_country", StringType(), required=False),
+        NestedField(8, "tags", ListType(element_id=100, element_type=StringType(), element_required=False), required=False),
+        NestedField(9, "rating", IntegerType(), required=False, doc="1-5 where the platform has one"),
+        NestedField(10, "attributes", StringType(), required=False, doc="JSON of every other field, kept not dropped"),
+        *(NestedField(11 + i, name, typ, required=True) for i, (name, typ) in enumerate(_KAFKA_FIELDS)),
+        NestedField(15, "ingested_at", TimestamptzType(), required=True),
+    ),
+    partition_spec=_day(4, "created_at_day"),
+    doc="Every valid message from the feedback.<source> topics, append-only, with Kafka provenance.",
+)
+
+RAW_FEEDBACK_REJECTED = TableSpec(
+    identifier="raw.feedback_rejected",
+    schema=Schema(
+        NestedField(1, "reason", StringType(), required=True, doc="stable reason code, see flink.contract.Reason"),
+        NestedField(2, "detail", StringType(), required=True, doc="human-readable explanation"),
+        NestedField(3, "raw_value", BinaryType(), required=False, doc="the record's bytes, untouched"),
+        NestedField(4, "message_id", StringType(), required=False, doc="when it could be read"),
+        NestedField(5, "source", StringType(), required=False, doc="from the topic name"),
+        *(NestedField(6 + i, name, typ, required=True) for i, (name, typ) in enumerate(_KAFKA_FIELDS)),
+        NestedField(10, "rejected_at", TimestamptzType(), required=True),
+    ),
+    partition_spec=_day(10, "rejected_at_day"),
+    doc="Every invalid record with its reason code and raw bytes: nothing is dropped silently.",
+)
+
+ML_TOPICS = TableSpec(
+    identifier="ml.topics",
+    schema=Schema(
+        NestedField(1, "week", StringType(), required=True, doc="ISO week, YYYY-Www"),
+        NestedField(2, "model_version", StringType(), required=True),
+        NestedField(3, "topic_id", IntegerType(), required=True, doc="-1 is the outlier topic"),
+        NestedField(4, "reason_id", StringType(), required=True),
+        NestedField(5, "label", StringType(), required=True),
+        NestedField(6, "keywords", ListType(element_id=100, element_type=StringType(), element_required=False), required=False),
+        NestedField(7, "size", LongType(), required=True, doc="messages of the week in this topic"),
+        NestedField(8, "fitted_at", TimestamptzType(), required=True),
+    ),
+    partition_spec=_identity(1, "week"),
+    doc="The topics of each weekly model with their labels and keywords.",
+)
+
+ML_MESSAGE_TOPICS = TableSpec(
+    identifier="ml.message_topics",
+    schema=Schema(
+        NestedField(1, "week", StringType(), required=True),
+        NestedField(2, "message_id", StringType(), required=True),
+        NestedField(3, "source", StringType(), required=True),
+        NestedField(4, "topic_id", IntegerType(), required=True),
+        NestedField(5, "reason_id", StringType(), required=True),
+        NestedField(6, "similarity", DoubleType(), required=False, doc="cosine to the topic embedding"),
+        NestedField(7, "rating", IntegerType(), required=False),
+        NestedField(8, "sentiment", DoubleType(), required=True, doc="VADER compound, -1..1"),
+        NestedField(9, "dissatisfied", BooleanType(), required=True),
+        NestedField(10, "model_version", StringType(), required=True),
+        NestedField(11, "created_at", TimestamptzType(), required=True),
+    ),
+    partition_spec=_identity(1, "week"),
+    doc="The topic of every cleaned message of a week, with its dissatisfaction signal.",
+)
+
+ML_ELECTIONS = TableSpec(
+    identifier="ml.elections",
+    schema=Schema(
+        NestedField(1, "week", StringType(), required=True),
+        NestedField(2, "topic_id", IntegerType(), required=True),
+        NestedField(3, "reason_id", StringType(), required=True),
+        NestedField(4, "label", StringType(), required=True),
+        NestedField(5, "rank", IntegerType(), required=True, doc="1 = most dissatisfied messages"),
+        NestedField(6, "message_count", LongType(), required=True, doc="dissatisfied messages in the topic"),
+        NestedField(7, "share", DoubleType(), required=True, doc="of the week's dissatisfied messages"),
+        NestedField(8, "elected", BooleanType(), required=True),
+        NestedField(9, "why", StringType(), required=True),
+        NestedField(10, "model_version", StringType(), required=True),
+        NestedField(11, "elected_at", TimestamptzType(), required=True),
+    ),
+    partition_spec=_identity(1, "week"),
+    doc="Every candidate reason of a week, ranked, with the elected ones flagged and why.",
+)
+
+ALERTS = TableSpec(
+    identifier="alerts.alerts",
+    schema=Schema(
+        NestedField(1, "alert_id", StringType(), required=True),
+        NestedField(2, "message_id", StringType(), required=True),
+        NestedField(3, "source", StringType(), required=True),
+        NestedField(4, "topic_id", IntegerType(), required=True),
+        NestedField(5, "reason_id", StringType(), required=True),
+        NestedField(6, "label", StringType(), required=True),
+        NestedField(7, "week", StringType(), required=True, doc="week of the election that matched"),
+        NestedField(8, "model_version", StringType(), required=True),
+        NestedField(9, "similarity", DoubleType(), required=True),
+        NestedField(10, "text", StringType(), required=True),
+        *(NestedField(11 + i, name, typ, required=True) for i, (name, typ) in enumerate(_KAFKA_FIELDS)),
+        NestedField(15, "alerted_at", TimestamptzType(), required=True),
+    ),
+    partition_spec=_day(15, "alerted_at_day"),
+    doc="One row per alert emitted by the streaming job (also sent to Kafka feedback.alerts).",
+)
+
+TABLES: dict[str, TableSpec] = {
+    spec.identifier: spec
+    for spec in (RAW_FEEDBACK, RAW_FEEDBACK_REJECTED, ML_TOPICS, ML_MESSAGE_TOPICS, ML_ELECTIONS, ALERTS)
+}
+
+__all__ = ["TableSpec", "TABLES", "UNPARTITIONED_PARTITION_SPEC", "RAW_FEEDBACK", "RAW_FEEDBACK_REJECTED",
+           "ML_TOPICS", "ML_MESSAGE_TOPICS", "ML_ELECTIONS", "ALERTS"]
