@@ -23,7 +23,7 @@ link_args=()
 for l in $links; do link_args+=(--find-links "$l"); done
 $UV pip install --python .venv/bin/python "${link_args[@]}" \
   --override scripts/overrides.txt --compile-bytecode -q -r requirements.lock
-$UV pip install --python .venv/bin/python --no-deps -q -e .
+$UV pip install --python .venv/bin/python --no-deps -q -C editable_mode=compat -e .
 
 # Flink Kafka connector jars (DataStream KafkaSource/KafkaSink), from a checksummed PyPI wheel.
 JARS=.venv/share/reasonlake/jars

@@ -1,0 +1,241 @@
+"""The ``reasonlake`` command line: services, producing, the two jobs, the weekly graph, audits,
+and the end-to-end demo. Heavy imports happen inside each command so ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from lake.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+def _step(message: str) -> None:
+    click.secho(f"==> {message}", fg="cyan", bold=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data directory for all state [env REASONLAKE_HOME, default ./.reasonlake].")
+@click.option("--bootstrap-servers", default=None,
+              help="Use an external Kafka (host:port,...) instead of the embedded broker "
+                   "[env REASONLAKE_BOOTSTRAP_SERVERS].")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, bootstrap_servers: str | None) -> None:
+    """reasonlake: the top reasons customers are unhappy, weekly, and alerts when a new message
+    matches one. Every command works on one data directory (--home)."""
+    settings = Settings.from_env(home=home.absolute() if home else None, bootstrap_servers=bootstrap_servers)
+    settings.ensure_dirs()
+    ctx.obj = {"settings": settings}
+
+
+# ---- services ------------------------------------------------------------------------------
+@cli.command()
+@click.pass_context
+def up(ctx: click.Context) -> None:
+    """Start the embedded services (the Tansu Kafka broker) in the background; idempotent."""
+    from flink import broker
+
+    settings = _settings(ctx)
+    if settings.bootstrap_servers:
+        click.echo(f"external Kafka configured ({settings.bootstrap_servers}): nothing to start")
+        return
+    info = broker.start(settings)
+    click.echo(f"broker up at {info.bootstrap} (pid {info.pid}, storage {info.storage}, home {settings.home})")
+
+
+@cli.command()
+@click.pass_context
+def down(ctx: click.Context) -> None:
+    """Stop the embedded services; idempotent."""
+    from flink import broker
+
+    stopped = broker.stop(_settings(ctx))
+    click.echo("broker stopped" if stopped else "broker was not running")
+
+
+@cli.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Print the broker's bootstrap address as host:port (exit 1 when it is down)."""
+    from flink import broker
+
+    settings = _settings(ctx)
+    if settings.bootstrap_servers:
+        click.echo(settings.bootstrap_servers)
+        return
+    info = broker.status(settings)
+    if info is None:
+        click.echo("down", err=True)
+        sys.exit(1)
+    click.echo(info.bootstrap)
+
+
+# ---- produce -------------------------------------------------------------------------------
+@cli.command()
+@click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False), help="JSONL, one message a line.")
+@click.option("--synthetic", type=int, default=None, help="Generate N synthetic messages.")
+@click.option("--weeks", type=int, default=6, show_default=True, help="Synthetic: weeks of history.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--surge", default="app_crash", show_default=True, help="Synthetic: the issue that surges.")
+@click.option("--surge-week", type=int, default=-1, show_default=True,
+              help="Synthetic: index of the week that surges (-1: the last).")
+@click.option("--invalid-rate", type=float, default=0.01, show_default=True)
+@click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the synthetic ground truth [default HOME/synthetic/ground_truth.json].")
+@click.pass_context
+def produce(ctx, file_, synthetic, weeks, seed, surge, surge_week, invalid_rate, truth) -> None:
+    """Send messages to Kafka, each to feedback.<source>: from a JSONL file or synthetic."""
+    from flink import broker, kafka_io
+    from flink.synthetic import SyntheticSpec, generate, iter_jsonl
+
+    settings = _settings(ctx)
+    if (file_ is None) == (synthetic is None):
+        raise click.UsageError("give exactly one of --file or --synthetic")
+    bootstrap = broker.bootstrap_servers(settings)
+    if file_:
+        n = kafka_io.produce(bootstrap, iter_jsonl(file_))
+        click.echo(f"produced {n} records from {file_} to {bootstrap}")
+        return
+    records, ground_truth = generate(SyntheticSpec(messages=synthetic, weeks=weeks, seed=seed, surge_issue=surge,
+                                                   surge_week_index=surge_week, invalid_rate=invalid_rate))
+    n = kafka_io.produce(bootstrap, ((r.topic, r.value) for r in records))
+    truth = truth or settings.home / "synthetic" / "ground_truth.json"
+    truth.parent.mkdir(parents=True, exist_ok=True)
+    truth.write_text(ground_truth.to_json())
+    click.echo(f"produced {n} records ({ground_truth.invalid} invalid, {ground_truth.duplicates} re-sent) "
+               f"over weeks {ground_truth.weeks[0]}..{ground_truth.weeks[-1]}; "
+               f"surge: {surge} in {ground_truth.surge['week']}; ground truth: {truth}")
+
+
+# ---- jobs ----------------------------------------------------------------------------------
+@cli.command()
+@click.option("--until-idle", type=float, default=None,
+              help="Stop once no new message arrived for SECONDS (default: run until stopped).")
+@click.pass_context
+def ingest(ctx: click.Context, until_idle: float | None) -> None:
+    """Run the PyFlink ingestion job: Kafka feedback.* -> Iceberg raw.feedback / raw.feedback_rejected."""
+    from flink.ingest_job import run_ingest
+    from flink.jobconfig import IngestJobConfig
+
+    settings = _settings(ctx)
+    summary = run_ingest(settings, IngestJobConfig.from_settings(settings), until_idle_s=until_idle)
+    click.echo(f"ingest finished: {summary}")
+
+
+@cli.command()
+@click.option("--until-idle", type=float, default=None,
+              help="Stop once no new message arrived for SECONDS (default: run until stopped).")
+@click.pass_context
+def alerts(ctx: click.Context, until_idle: float | None) -> None:
+    """Run the PyFlink alert job against the most recently materialized election."""
+    from flink.alert_job import run_alerts
+    from flink.jobconfig import AlertJobConfig
+
+    settings = _settings(ctx)
+    summary = run_alerts(settings, AlertJobConfig.from_settings(settings), until_idle_s=until_idle)
+    click.echo(f"alert job finished: {summary}")
+
+
+@cli.command()
+@click.option("--week", default=None, help="ISO week YYYY-Www of created_at [default: last complete week].")
+@click.pass_context
+def weekly(ctx: click.Context, week: str | None) -> None:
+    """Materialize the weekly asset graph through Dagster for one ISO week:
+    dbt cleaning -> topic fit -> message topics -> election -> Feast."""
+    from dagster_project.weekly.run import materialize_week
+    from lake.weeks import last_complete_week, parse_week
+
+    settings = _settings(ctx)
+    week = week or last_complete_week(datetime.now(timezone.utc))
+    try:
+        parse_week(week)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from None
+    _step(f"weekly graph for {week}")
+    result = materialize_week(settings, week)
+    click.echo(result.summary())
+    if not result.success:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("sql")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.pass_context
+def audit(ctx: click.Context, sql: str, fmt: str) -> None:
+    """Read-only SQL (DuckDB) over every Iceberg table, addressed as namespace.table."""
+    from lake.audit import format_result, run_audit
+    from lake.errors import LakeError
+
+    try:
+        click.echo(format_result(run_audit(_settings(ctx), sql), fmt))
+    except LakeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@click.option("--port", type=int, default=3000, show_default=True)
+@click.pass_context
+def ui(ctx: click.Context, port: int) -> None:
+    """Start the Dagster UI on this project (workspace.yaml)."""
+    from dagster_project.weekly.run import dagster_home
+
+    settings = _settings(ctx)
+    env = {**os.environ, **settings.to_env(), "DAGSTER_HOME": str(dagster_home(settings))}
+    os.chdir(REPO_ROOT)
+    os.execvpe(str(Path(sys.executable).parent / "dagster"),
+               ["dagster", "dev", "-w", "workspace.yaml", "-p", str(port)], env)
+
+
+@cli.command()
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--serve/--no-serve", default=True, show_default=True)
+@click.pass_context
+def docs(ctx: click.Context, port: int, serve: bool) -> None:
+    """Generate the dbt docs (data lineage) and serve them."""
+    from dagster_project.cleaning.resources import dbt_cli_args_env
+
+    settings = _settings(ctx)
+    dbt, project_dir, env = dbt_cli_args_env(settings)
+    import subprocess
+
+    subprocess.run([dbt, "docs", "generate"], cwd=project_dir, env=env, check=True)
+    if serve:
+        subprocess.run([dbt, "docs", "serve", "--port", str(port), "--no-browser"], cwd=project_dir, env=env)
+
+
+@cli.command()
+@click.option("--messages", type=int, default=6000, show_default=True)
+@click.option("--weeks", type=int, default=4, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--incoming", type=int, default=60, show_default=True,
+              help="Fresh messages produced after the election for the alert job.")
+@click.option("--keep-up", is_flag=True, help="Leave the broker running afterwards.")
+@click.pass_context
+def demo(ctx: click.Context, messages: int, weeks: int, seed: int, incoming: int, keep_up: bool) -> None:
+    """Everything in order on synthetic data: up, produce, ingest, weekly (every week), alerts, summary."""
+    from dagster_project.demo import run_demo
+
+    ok = run_demo(_settings(ctx), messages=messages, weeks=weeks, seed=seed, incoming=incoming, echo=_step,
+                  keep_up=keep_up)
+    sys.exit(0 if ok else 1)
+
+
+def main() -> None:
+    cli(prog_name="reasonlake")
+
+
+if __name__ == "__main__":
+    main()

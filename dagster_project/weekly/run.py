@@ -1,0 +1,59 @@
+"""Run the weekly job in process against the persistent Dagster instance of a home, so every
+CLI run shows up in the Dagster UI (materializations, lineage, checks)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lake.settings import Settings
+from lake.weeks import week_to_partition_key
+
+
+@dataclass(frozen=True)
+class WeeklyResult:
+    week: str
+    success: bool
+    run_id: str
+    elected: list[dict] = field(default_factory=list)
+    failed_steps: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.success:
+            return f"week {self.week}: FAILED (run {self.run_id}) at {', '.join(self.failed_steps) or 'unknown step'}"
+        lines = [f"week {self.week}: elected {len(self.elected)} reason(s) (run {self.run_id})"]
+        for row in self.elected:
+            lines.append(f"  #{row['rank']} {row['label']!r}: {row['message_count']} dissatisfied messages "
+                         f"({row['share']:.0%})")
+        return "\n".join(lines)
+
+
+def dagster_home(settings: Settings) -> Path:
+    path = settings.home / "dagster"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def materialize_week(settings: Settings, week: str) -> WeeklyResult:
+    from dagster import DagsterInstance
+
+    from dagster_project.definitions import defs
+    from lake import catalog
+
+    # Resources resolve Settings at run time from the environment: make it this settings'.
+    os.environ.update(settings.to_env())
+    os.environ["DAGSTER_HOME"] = str(dagster_home(settings))
+    instance = DagsterInstance.from_config(str(dagster_home(settings)))
+    job = defs.resolve_job_def("weekly")
+    result = job.execute_in_process(partition_key=week_to_partition_key(week), instance=instance,
+                                    raise_on_error=False)
+    failed = [e.step_key for e in result.all_events if e.is_step_failure and e.step_key]
+    elected: list[dict] = []
+    if result.success:
+        from pyiceberg.expressions import And, EqualTo
+
+        rows = catalog.read(catalog.load(settings), "ml.elections",
+                            row_filter=And(EqualTo("week", week), EqualTo("elected", True))).to_pylist()
+        elected = sorted(rows, key=lambda r: r["rank"])
+    return WeeklyResult(week=week, success=result.success, run_id=result.run_id, elected=elected, failed_steps=failed)

@@ -1,0 +1,15 @@
+"""The weekly job (the whole graph from dbt to Feast, one ISO week a run) and its schedule."""
+
+from dagster import AssetSelection, build_schedule_from_partitioned_job, define_asset_job
+
+from dagster_project.partitions import weekly_partitions
+
+weekly_job = define_asset_job(
+    name="weekly",
+    selection=AssetSelection.all(include_sources=False) - AssetSelection.groups("ingestion"),
+    partitions_def=weekly_partitions,
+    description="dbt cleaning -> topic fit -> message topics -> election -> Feast, for one ISO week.",
+)
+
+# Monday 03:00 UTC, for the week that just ended.
+weekly_schedule = build_schedule_from_partitioned_job(weekly_job, hour_of_day=3, minute_of_hour=0)
