@@ -1,0 +1,52 @@
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from dagster_project.cli import cli
+from lake import catalog
+from lake.settings import Settings
+
+
+def test_help_documents_every_command():
+    out = CliRunner().invoke(cli, ["--help"]).output
+    for command in ("up", "down", "status", "produce", "ingest", "weekly", "alerts", "audit", "demo", "ui", "docs"):
+        assert f"  {command} " in out, command
+
+
+def test_status_when_down_exits_1(tmp_path):
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "status"])
+    assert result.exit_code == 1
+
+
+def test_external_bootstrap_is_reported(tmp_path):
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "--bootstrap-servers", "kafka:9092", "status"])
+    assert result.exit_code == 0 and result.output.strip() == "kafka:9092"
+
+
+def test_produce_needs_exactly_one_input(tmp_path):
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "--bootstrap-servers", "x:1", "produce"])
+    assert result.exit_code == 2 and "exactly one" in result.output
+
+
+def test_weekly_rejects_a_bad_week(tmp_path):
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "weekly", "--week", "2026-46"])
+    assert result.exit_code == 2 and "ISO" in result.output
+
+
+def test_audit_answers_a_query_through_the_console_script(tmp_path):
+    settings = Settings(home=tmp_path)
+    cat = catalog.load(settings)
+    now = datetime(2026, 11, 16, 10, tzinfo=timezone.utc)
+    rows = [{"reason": r, "detail": "d", "raw_value": b"x", "message_id": None, "source": "crm",
+             "kafka_topic": "feedback.crm", "kafka_partition": 0, "kafka_offset": i, "kafka_timestamp": now,
+             "rejected_at": now} for i, r in enumerate(["not_json", "not_json", "empty_text"])]
+    catalog.append(catalog.ensure_table(cat, "raw.feedback_rejected"), catalog.to_arrow("raw.feedback_rejected", rows))
+    exe = Path(sys.executable).parent / "reasonlake"
+    out = subprocess.run([str(exe), "--home", str(tmp_path), "audit", "--format", "json",
+                          "select reason, count(*) as n from raw.feedback_rejected group by reason order by n desc"],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == [{"reason": "not_json", "n": 2}, {"reason": "empty_text", "n": 1}]
