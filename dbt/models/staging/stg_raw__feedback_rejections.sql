@@ -1,0 +1,36 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'feedback_rejected') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids (best effort: a rejected record may not be readable)
+        message_id,
+        source,
+
+        -- why
+        reason,
+        detail,
+        raw_value,
+        octet_length(raw_value) as raw_value_bytes,
+
+        -- timestamps (UTC)
+        rejected_at,
+        cast(rejected_at at time zone 'UTC' as date) as rejected_on,
+
+        -- kafka provenance
+        kafka_topic,
+        kafka_partition,
+        kafka_offset,
+        kafka_timestamp
+
+    from source
+
+)
+
+select * from renamed
