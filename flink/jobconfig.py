@@ -1,0 +1,110 @@
+"""Frozen configuration of the two streaming jobs, built from :class:`lake.settings.Settings`.
+
+The configs are pickled into the Flink Python workers, so they hold only plain values.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from flink.contract import ContractLimits
+from lake.settings import ALERTS_TOPIC, Settings
+
+# Every feedback.<source> topic except the alerts output (java.util.regex syntax).
+FEEDBACK_TOPIC_PATTERN = r"feedback\.(?!alerts$).+"
+
+
+@dataclass(frozen=True)
+class FlinkRuntime:
+    """How a job runs: where, how wide, how it restarts."""
+
+    parallelism: int = 1
+    flink_address: str | None = None           # host:port of a JobManager; None = local mini-cluster
+    restart_attempts: int = 3
+    restart_delay_s: float = 2.0
+    checkpoint_interval_s: float | None = None  # None = no checkpoints
+    python_executable: str = field(default_factory=lambda: sys.executable)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides) -> "FlinkRuntime":
+        return cls(parallelism=settings.flink_parallelism, flink_address=settings.flink_address, **overrides)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """The Kafka source shared by both jobs."""
+
+    bootstrap_servers: str
+    topic_pattern: str = FEEDBACK_TOPIC_PATTERN
+    discovery_interval_ms: int = 2000
+    group_id: str = "reasonlake"                # Flink does not rely on it; it only names the client
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """When a sink commits: at ``batch_size`` buffered records or ``flush_interval_s`` after the first."""
+
+    batch_size: int = 5000
+    flush_interval_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.flush_interval_s <= 0:
+            raise ValueError(f"invalid batch policy {self}")
+
+
+@dataclass(frozen=True)
+class IngestJobConfig:
+    """Kafka ``feedback.<source>`` → ``raw.feedback`` / ``raw.feedback_rejected``."""
+
+    settings: Settings
+    source: SourceConfig
+    runtime: FlinkRuntime = field(default_factory=FlinkRuntime)
+    batch: BatchPolicy = field(default_factory=BatchPolicy)
+    limits: ContractLimits = field(default_factory=ContractLimits)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    job_name: str = "reasonlake-ingest"
+
+    @property
+    def progress_dir(self) -> Path:
+        return self.settings.run_dir / "ingest"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, bootstrap_servers: str | None = None, **overrides) -> "IngestJobConfig":
+        """``bootstrap_servers`` defaults to :func:`flink.broker.bootstrap_servers` (external or embedded)."""
+        from flink import broker
+
+        source = SourceConfig(bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings),
+                              group_id="reasonlake-ingest")
+        return replace(cls(settings=settings, source=source, runtime=FlinkRuntime.from_settings(settings)), **overrides)
+
+
+@dataclass(frozen=True)
+class AlertJobConfig:
+    """Kafka ``feedback.<source>`` → classify → elected reason? → ``feedback.alerts`` + ``alerts.alerts``."""
+
+    settings: Settings
+    source: SourceConfig
+    runtime: FlinkRuntime = field(default_factory=FlinkRuntime)
+    batch: BatchPolicy = field(default_factory=lambda: BatchPolicy(batch_size=500, flush_interval_s=2.0))
+    limits: ContractLimits = field(default_factory=ContractLimits)
+    alerts_topic: str = ALERTS_TOPIC
+    lookup_ttl_s: float = 10.0                  # how long a Feast answer is reused
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    job_name: str = "reasonlake-alerts"
+
+    @property
+    def progress_dir(self) -> Path:
+        return self.settings.run_dir / "alerts"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, bootstrap_servers: str | None = None, **overrides) -> "AlertJobConfig":
+        from flink import broker
+
+        source = SourceConfig(bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings),
+                              group_id="reasonlake-alerts")
+        # Checkpoints make the AT_LEAST_ONCE KafkaSink flush its producer regularly.
+        runtime = FlinkRuntime.from_settings(settings, checkpoint_interval_s=2.0)
+        return replace(cls(settings=settings, source=source, runtime=runtime), **overrides)

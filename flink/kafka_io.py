@@ -1,0 +1,141 @@
+"""Small confluent-kafka helpers for the CLI, tools and tests (the jobs use Flink's own client).
+
+Tansu caveats handled here: its "latest" offset is wrong, so :func:`consume` always reads from
+the beginning and stops on idleness; group joins take half of ``session.timeout.ms``, so the
+optional group consumer uses a short one, and the default path assigns partitions directly.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Iterable
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+
+from flink.errors import DeliveryError
+
+SESSION_TIMEOUT_MS = 6000
+
+
+@dataclass(frozen=True)
+class Record:
+    """One consumed Kafka record."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+
+
+def producer_config(bootstrap: str) -> dict[str, object]:
+    """Plain at-least-once producer: every replica acknowledges, no transactions, no idempotence."""
+    return {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": False,
+            "linger.ms": 5, "message.timeout.ms": 30000}
+
+
+def producer(bootstrap: str) -> Producer:
+    return Producer(producer_config(bootstrap))
+
+
+def produce(bootstrap: str, records: Iterable[tuple[str, bytes | None]], timeout_s: float = 30.0) -> int:
+    """Send ``(topic, value)`` records, flush, and return how many were acknowledged.
+
+    Raises :class:`DeliveryError` when any record failed or was still unacknowledged at ``timeout_s``.
+    """
+    p = producer(bootstrap)
+    errors: list[str] = []
+    acked = 0
+    sent = 0
+
+    def on_delivery(err: KafkaError | None, _msg) -> None:
+        nonlocal acked
+        if err is None:
+            acked += 1
+        else:
+            errors.append(str(err))
+
+    for topic, value in records:
+        while True:
+            try:
+                p.produce(topic, value=value, on_delivery=on_delivery)
+                break
+            except BufferError:  # local queue full: let deliveries drain
+                p.poll(0.1)
+        sent += 1
+        p.poll(0)
+    left = p.flush(timeout_s)
+    if errors or left:
+        raise DeliveryError(f"{len(errors)} of {sent} record(s) failed, {left} unacknowledged after {timeout_s}s"
+                            + (f"; first error: {errors[0]}" if errors else ""))
+    return acked
+
+
+def topic_partitions(bootstrap: str, topics: Iterable[str], timeout_s: float = 10.0) -> list[tuple[str, int]]:
+    """The partitions of the given topics that exist on the broker."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reasonlake-meta-{uuid.uuid4().hex[:8]}"})
+    try:
+        out: list[tuple[str, int]] = []
+        for topic in topics:
+            meta = c.list_topics(topic, timeout=timeout_s).topics.get(topic)
+            if meta is None or meta.error is not None:
+                continue
+            out.extend((topic, p) for p in sorted(meta.partitions))
+        return out
+    finally:
+        c.close()
+
+
+def consume(bootstrap: str, topics: Iterable[str], group_id: str | None = None, max_idle_s: float = 3.0,
+            timeout_s: float = 60.0) -> list[Record]:
+    """Read ``topics`` from the beginning until nothing arrives for ``max_idle_s`` (or ``timeout_s``).
+
+    Without ``group_id`` partitions are assigned directly (no group join, nothing committed);
+    with one, the consumer joins that group and commits what it read.
+    """
+    topics = list(topics)
+    config: dict[str, object] = {"bootstrap.servers": bootstrap, "enable.partition.eof": False,
+                                 "auto.offset.reset": "earliest", "session.timeout.ms": SESSION_TIMEOUT_MS,
+                                 "heartbeat.interval.ms": 1000}
+    if group_id is None:
+        config.update({"group.id": f"reasonlake-read-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False})
+    else:
+        config["group.id"] = group_id
+    c = Consumer(config)
+    out: list[Record] = []
+    try:
+        if group_id is None:
+            tps = topic_partitions(bootstrap, topics)
+            if not tps:
+                return out
+            c.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in tps])
+        started = last = time.monotonic()
+        if group_id is not None:
+            def on_assign(_consumer, _partitions) -> None:
+                nonlocal last  # the idle clock starts once the group has given us partitions
+                last = time.monotonic()
+
+            last = float("inf")
+            c.subscribe(topics, on_assign=on_assign)
+        while True:
+            now = time.monotonic()
+            if now - last >= max_idle_s or now - started >= timeout_s:
+                break
+            msg = c.poll(0.2)
+            if msg is None:
+                continue
+            if msg.error():
+                if msg.error().code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
+                    continue
+                raise KafkaException(msg.error())
+            last = time.monotonic()
+            _, ts = msg.timestamp()
+            out.append(Record(msg.topic(), msg.partition(), msg.offset(), ts, msg.key(), msg.value()))
+        if group_id is not None and out:
+            c.commit(asynchronous=False)
+        return out
+    finally:
+        c.close()

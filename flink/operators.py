@@ -1,0 +1,290 @@
+"""PyFlink runtime shells: the execution environment, the Kafka source and sink, the Python process
+functions, and the driver loop that submits a job and stops it once idle.
+
+Every decision lives in plain modules (:mod:`flink.sink`, :mod:`flink.alerting`,
+:mod:`flink.progress`); the functions here only connect them to Flink.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+from pyflink.common import Configuration, Types, WatermarkStrategy
+from pyflink.common.job_status import JobStatus
+from pyflink.common.serialization import SimpleStringSchema
+from pyflink.datastream import KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment
+from pyflink.datastream.connectors import DeliveryGuarantee, Sink
+from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink, KafkaSource
+from pyflink.java_gateway import get_gateway
+from pyflink.util.java_utils import add_jars_to_context_class_loader, get_j_env_configuration, get_java_class
+
+from flink import progress as progress_mod
+from flink.contract import KafkaEnvelope, parse_envelope
+from flink.errors import JobFailedError
+from flink.jars import pipeline_jars
+from flink.jobconfig import AlertJobConfig, FlinkRuntime, IngestJobConfig, SourceConfig
+from lake.catalog import TopicPartition
+
+log = logging.getLogger(__name__)
+
+_TERMINAL = {JobStatus.FAILED, JobStatus.CANCELED, JobStatus.FINISHED}
+
+
+def flink_log_dir() -> Path:
+    """Where the local mini-cluster and the Python workers log (task errors end up here)."""
+    import pyflink
+
+    return Path(pyflink.__file__).parent / "log"
+
+
+# ---- environment -------------------------------------------------------------------------------
+def _configuration(runtime: FlinkRuntime, jars: list[str]) -> Configuration:
+    conf = Configuration()
+    conf.set_string("pipeline.jars", ";".join(jars))
+    conf.set_string("python.executable", runtime.python_executable)
+    conf.set_string("python.client.executable", runtime.python_executable)
+    conf.set_string("restart-strategy.type", "fixed-delay")
+    conf.set_string("restart-strategy.fixed-delay.attempts", str(runtime.restart_attempts))
+    conf.set_string("restart-strategy.fixed-delay.delay", f"{int(runtime.restart_delay_s * 1000)} ms")
+    conf.set_string("parallelism.default", str(runtime.parallelism))
+    if runtime.checkpoint_interval_s:
+        conf.set_string("execution.checkpointing.interval", f"{int(runtime.checkpoint_interval_s * 1000)} ms")
+    return conf
+
+
+def create_env(runtime: FlinkRuntime) -> StreamExecutionEnvironment:
+    """A local mini-cluster environment, or a remote one when ``runtime.flink_address`` is set.
+
+    A remote cluster runs the Python functions with ``runtime.python_executable``: its TaskManagers
+    need the same interpreter path with this project installed.
+    """
+    jars = pipeline_jars()
+    conf = _configuration(runtime, jars)
+    if runtime.flink_address:
+        host, _, port = runtime.flink_address.rpartition(":")
+        gateway = get_gateway()
+        add_jars_to_context_class_loader(jars)
+        j_jars = gateway.new_array(gateway.jvm.String, len(jars))
+        for i, url in enumerate(jars):
+            j_jars[i] = url.removeprefix("file://")
+        j_env = gateway.jvm.org.apache.flink.streaming.api.environment.StreamExecutionEnvironment \
+            .createRemoteEnvironment(host, int(port), conf._j_configuration, j_jars)
+        env = StreamExecutionEnvironment(j_env)
+    else:
+        env = StreamExecutionEnvironment.get_execution_environment(conf)
+        env.add_jars(*jars)  # also loads them into the client JVM (the source is built there)
+    env.set_parallelism(runtime.parallelism)
+    # get_execution_environment copies only some options: make sure the Python ones are set.
+    j_conf = get_j_env_configuration(env._j_stream_execution_environment)
+    j_conf.setString("python.executable", runtime.python_executable)
+    return env
+
+
+# ---- Kafka -------------------------------------------------------------------------------------
+def kafka_source(source: SourceConfig, start: Mapping[TopicPartition, int]) -> KafkaSource:
+    """Every topic matching ``source.topic_pattern`` (new ones found every discovery interval),
+    emitting envelope strings, from ``start`` offsets (EARLIEST where a partition has none).
+
+    Built on the Java builder because PyFlink's offset helpers name shaded classes that the plain
+    connector jar does not have.
+    """
+    jvm = get_gateway().jvm
+    builder = jvm.org.apache.flink.connector.kafka.source.KafkaSource.builder()
+    builder.setBootstrapServers(source.bootstrap_servers)
+    builder.setTopicPattern(jvm.java.util.regex.Pattern.compile(source.topic_pattern))
+    builder.setGroupId(source.group_id)
+    builder.setDeserializer(jvm.io.reasonlake.flink.KafkaEnvelopeDeserializationSchema())
+    builder.setProperty("partition.discovery.interval.ms", str(source.discovery_interval_ms))
+    builder.setProperty("commit.offsets.on.checkpoint", "false")  # Iceberg holds the offsets
+    builder.setProperty("session.timeout.ms", "6000")
+    offsets = jvm.org.apache.flink.python.util.HashMapWrapper(None, get_java_class(jvm.java.lang.Long))
+    for (topic, partition), offset in start.items():
+        offsets.put(jvm.org.apache.kafka.common.TopicPartition(topic, int(partition)), int(offset))
+    initializer = jvm.org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer.offsets(
+        offsets.asMap(), jvm.org.apache.kafka.clients.consumer.OffsetResetStrategy.EARLIEST)
+    builder.setStartingOffsets(initializer)
+    return KafkaSource(builder.build())
+
+
+def envelope_stream(env: StreamExecutionEnvironment, source: SourceConfig, start: Mapping[TopicPartition, int],
+                    name: str):
+    """The source as a stream of envelope strings keyed by ``topic#partition``.
+
+    Keying by partition keeps each partition on one subtask, so its offsets grow monotonically
+    there whatever the parallelism.
+    """
+    stream = env.from_source(kafka_source(source, start), WatermarkStrategy.no_watermarks(), name, Types.STRING())
+    return stream.key_by(partition_key, key_type=Types.STRING())
+
+
+def partition_key(line: str) -> str:
+    env = parse_envelope(line)
+    return f"{env.topic}#{env.partition}"
+
+
+def kafka_string_sink(bootstrap_servers: str, topic: str) -> KafkaSink:
+    """AT_LEAST_ONCE string sink to ``topic`` (no transactions: Tansu shows aborted records)."""
+    serializer = KafkaRecordSerializationSchema.builder().set_topic(topic) \
+        .set_value_serialization_schema(SimpleStringSchema()).build()
+    return KafkaSink.builder().set_bootstrap_servers(bootstrap_servers) \
+        .set_record_serializer(serializer) \
+        .set_delivery_guarantee(DeliveryGuarantee.AT_LEAST_ONCE) \
+        .set_property("acks", "all") \
+        .set_property("enable.idempotence", "false") \
+        .build()
+
+
+def discarding_sink() -> Sink:
+    return Sink(get_gateway().jvm.org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink())
+
+
+# ---- process functions (thin shells) -----------------------------------------------------------
+def _parse(line: str) -> KafkaEnvelope | None:
+    try:
+        return parse_envelope(line)
+    except (ValueError, KeyError, TypeError):  # never happens with the Java deserializer; never crash
+        log.error("unreadable envelope dropped: %.200s", line)
+        return None
+
+
+class _FlushingFunction(KeyedProcessFunction):
+    """Shared shell: feeds a batch sink, commits on size or on a processing-time timer."""
+
+    def _open_sink(self, runtime_context: RuntimeContext):  # -> OffsetBatchSink
+        raise NotImplementedError
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.sink = self._open_sink(runtime_context)
+
+    def _after_add(self, ctx: "KeyedProcessFunction.Context") -> None:
+        if self.sink.due():
+            self.sink.flush()
+        else:
+            deadline = self.sink.deadline()
+            if deadline is not None:
+                ctx.timer_service().register_processing_time_timer(int(deadline * 1000) + 1)
+
+    def on_timer(self, timestamp: int, ctx: "KeyedProcessFunction.OnTimerContext"):
+        if self.sink.due(now=timestamp / 1000):
+            self.sink.flush()
+        return iter(())
+
+
+class IngestFunction(_FlushingFunction):
+    """envelope → :func:`flink.contract.validate` → :class:`flink.sink.IcebergBatchSink`."""
+
+    def __init__(self, config: IngestJobConfig) -> None:
+        self.config = config
+
+    def _open_sink(self, runtime_context: RuntimeContext):
+        from flink.sink import IcebergBatchSink
+        from lake import catalog
+
+        reporter = progress_mod.ProgressReporter(self.config.progress_dir, self.config.run_id,
+                                                 runtime_context.get_index_of_this_subtask())
+        return IcebergBatchSink(catalog.load(self.config.settings), self.config.batch, reporter)
+
+    def process_element(self, value: str, ctx: "KeyedProcessFunction.Context"):
+        from flink.contract import validate
+
+        envelope = _parse(value)
+        if envelope is not None:
+            self.sink.add_outcome(validate(envelope, datetime.now(timezone.utc), self.config.limits))
+            self._after_add(ctx)
+        return iter(())
+
+
+class AlertFunction(_FlushingFunction):
+    """envelope → :class:`flink.alerting.AlertEngine` → alert JSON out (to the Kafka sink)."""
+
+    def __init__(self, config: AlertJobConfig) -> None:
+        self.config = config
+
+    def _open_sink(self, runtime_context: RuntimeContext):
+        from flink import alerting
+
+        reporter = progress_mod.ProgressReporter(self.config.progress_dir, self.config.run_id,
+                                                 runtime_context.get_index_of_this_subtask())
+        self.engine = alerting.AlertEngine.open(self.config, reporter)  # loads the model once
+        return self.engine.sink
+
+    def process_element(self, value: str, ctx: "KeyedProcessFunction.Context"):
+        envelope = _parse(value)
+        if envelope is None:
+            return iter(())
+        alerts = self.engine.process(envelope, datetime.now(timezone.utc))
+        self._after_add(ctx)
+        return iter(alerts)
+
+
+# ---- driver ------------------------------------------------------------------------------------
+def run_until_idle(env: StreamExecutionEnvironment, job_name: str, progress_dir: Path, run_id: str,
+                   expected_subtasks: int, until_idle_s: float | None,
+                   on_progress: Callable[[progress_mod.Totals], None] | None = None,
+                   poll_s: float = 0.5) -> progress_mod.Totals:
+    """Submit the job, watch its progress files, cancel it once idle (or on Ctrl-C).
+
+    Raises :class:`JobFailedError` if the job fails or ends on its own.
+    """
+    client = env.execute_async(job_name)
+    last_print = 0.0
+    totals = progress_mod.totals([])
+    try:
+        while True:
+            time.sleep(poll_s)
+            status = client.get_job_status().result()
+            if status in _TERMINAL:
+                _raise_failed(client, status)
+            totals = progress_mod.totals(progress_mod.read_progress(progress_dir, run_id))
+            now = time.time()
+            if on_progress is not None and now - last_print >= 2.0:
+                on_progress(totals)
+                last_print = now
+            if until_idle_s is not None and progress_mod.is_idle(totals, expected_subtasks, now, until_idle_s):
+                break
+    except KeyboardInterrupt:
+        log.info("interrupted: cancelling %s", job_name)
+    _cancel(client)
+    totals = progress_mod.totals(progress_mod.read_progress(progress_dir, run_id))
+    if on_progress is not None:
+        on_progress(totals)
+    return totals
+
+
+def _cancel(client, timeout_s: float = 30.0) -> None:
+    try:
+        client.cancel().result()
+    except Exception as exc:  # already finished or failed: nothing to cancel
+        log.debug("cancel: %s", exc)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if client.get_job_status().result() in _TERMINAL:
+                return
+        except Exception:  # the per-job mini-cluster is gone once the job ended
+            return
+        time.sleep(0.2)
+
+
+def _raise_failed(client, status: JobStatus) -> None:
+    cause = ""
+    try:
+        client.get_job_execution_result().result()
+    except Exception as exc:
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    raise JobFailedError(f"Flink job ended with status {status.name}{': ' + cause if cause else ''}; "
+                         f"task logs: {flink_log_dir()}")
+
+
+def print_totals(label: str, keys: Iterable[str]) -> Callable[[progress_mod.Totals], None]:
+    keys = tuple(keys)
+
+    def report(t: progress_mod.Totals) -> None:
+        parts = ", ".join(f"{k} {t.count(k)}" for k in keys)
+        print(f"[{label}] {parts}, duplicates skipped {t.duplicates_skipped}, pending {t.pending}", flush=True)
+
+    return report

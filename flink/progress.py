@@ -1,0 +1,124 @@
+"""Progress files: how a job's sink subtasks tell the driver what they did (pure, no Flink).
+
+Each subtask writes ``<progress_dir>/progress-<subtask>.json`` atomically: when it opens, when
+its first pending record arrives, after every commit, and at most once a second otherwise. The
+driver reads them to print progress and to decide the job is idle: every subtask reported,
+nothing pending, and no record arrived for ``idle_s``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+
+@dataclass(frozen=True)
+class Progress:
+    run_id: str
+    subtask: int
+    started_at: float                       # epoch seconds when the subtask opened
+    updated_at: float
+    last_record_at: float | None = None     # epoch seconds of the last record received
+    pending: int = 0                        # records received but not yet committed
+    records_seen: int = 0
+    duplicates_skipped: int = 0             # already in the table (replay), not written again
+    counts: Mapping[str, int] = field(default_factory=dict)   # e.g. accepted / rejected / alerts
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "counts": dict(self.counts)})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Progress":
+        return cls(**json.loads(text))
+
+
+def progress_path(progress_dir: Path, subtask: int) -> Path:
+    return progress_dir / f"progress-{subtask}.json"
+
+
+def write_progress(progress_dir: Path, progress: Progress) -> None:
+    """Atomic write (readers never see half a file)."""
+    progress_dir.mkdir(parents=True, exist_ok=True)
+    path = progress_path(progress_dir, progress.subtask)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(progress.to_json())
+    os.replace(tmp, path)
+
+
+def read_progress(progress_dir: Path, run_id: str) -> list[Progress]:
+    """The progress of every subtask of run ``run_id`` (files of other runs are ignored)."""
+    out: list[Progress] = []
+    for path in sorted(progress_dir.glob("progress-*.json")):
+        try:
+            p = Progress.from_json(path.read_text())
+        except (OSError, ValueError, TypeError):
+            continue
+        if p.run_id == run_id:
+            out.append(p)
+    return out
+
+
+def clear_progress(progress_dir: Path) -> None:
+    for path in progress_dir.glob("progress-*"):
+        path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtasks: int
+    records_seen: int
+    pending: int
+    duplicates_skipped: int
+    counts: Mapping[str, int]
+    last_activity_at: float | None          # latest of every subtask's open and last record
+
+    def count(self, name: str) -> int:
+        return int(self.counts.get(name, 0))
+
+
+def totals(progress: Iterable[Progress]) -> Totals:
+    items = list(progress)
+    counts: dict[str, int] = {}
+    for p in items:
+        for k, v in p.counts.items():
+            counts[k] = counts.get(k, 0) + int(v)
+    activity = [t for p in items for t in (p.started_at, p.last_record_at) if t is not None]
+    return Totals(subtasks=len(items), records_seen=sum(p.records_seen for p in items),
+                  pending=sum(p.pending for p in items),
+                  duplicates_skipped=sum(p.duplicates_skipped for p in items), counts=counts,
+                  last_activity_at=max(activity) if activity else None)
+
+
+def is_idle(t: Totals, expected_subtasks: int, now: float, idle_s: float) -> bool:
+    """Every subtask reported, nothing is pending, and nothing arrived for ``idle_s`` seconds."""
+    return (t.subtasks >= expected_subtasks and t.pending == 0 and t.last_activity_at is not None
+            and now - t.last_activity_at >= idle_s)
+
+
+class ProgressReporter:
+    """Keeps one subtask's :class:`Progress` and writes it when it matters (see module doc)."""
+
+    def __init__(self, progress_dir: Path, run_id: str, subtask: int, min_interval_s: float = 1.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._dir = progress_dir
+        self._clock = clock
+        self._min_interval_s = min_interval_s
+        now = clock()
+        self.state = Progress(run_id=run_id, subtask=subtask, started_at=now, updated_at=now)
+        self._written_at = float("-inf")
+        self.write(force=True)
+
+    def update(self, force: bool = False, **changes) -> None:
+        self.state = replace(self.state, **changes)
+        self.write(force)
+
+    def write(self, force: bool = False) -> None:
+        now = self._clock()
+        if force or now - self._written_at >= self._min_interval_s:
+            self.state = replace(self.state, updated_at=now)
+            write_progress(self._dir, self.state)
+            self._written_at = now
