@@ -19,8 +19,10 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 from lake import catalog as lake_catalog
 from lake.schemas import RAW_FEEDBACK, RAW_FEEDBACK_REJECTED
@@ -63,6 +65,30 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def dbt_cli_args_env(settings: Settings) -> tuple[str, Path, dict[str, str]]:
+    """``(dbt executable, project dir, full environment)`` to run any dbt command by hand, after
+    :func:`prepare` (so ``dbt docs generate`` works on a fresh home too)."""
+    prepare(settings)
+    return dbt_executable(), DBT_PROJECT_DIR, {**os.environ, **dbt_env(settings)}
+
+
+@contextmanager
+def environment(settings: Settings) -> Iterator[dict[str, str]]:
+    """Temporarily put :func:`dbt_env` into ``os.environ`` (for dagster-dbt, whose ``DbtCliResource``
+    starts dbt with the current environment). Not thread-safe: one dbt start at a time."""
+    values = dbt_env(settings)
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield values
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
 def prepare(settings: Settings) -> None:
     """Create what a dbt run needs: the DuckDB file's folder and the (possibly empty) source tables."""
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,13 +119,23 @@ def build(settings: Settings, args: Sequence[str] = ()) -> subprocess.CompletedP
 
 
 def ensure_manifest(settings: Settings | None = None, *, force: bool = False) -> Path:
-    """``dbt/target/manifest.json``, produced with ``dbt parse`` when missing (fresh clone; offline).
+    """``dbt/target/manifest.json``, produced with ``dbt parse`` when missing (fresh clone) or ``force``.
 
-    Parsing renders the profile but opens no connection, so any settings do; defaults to
-    ``Settings.from_env()``.
+    Offline; opens no database and touches no home (parsing only renders the profile), so any
+    settings do: defaults to ``Settings.from_env()`` so that later runs with the same environment
+    can parse partially. Safe under concurrent callers: parses into a private folder, then moves
+    the manifest (and dbt's partial-parse state) into place atomically.
     """
-    if force or not MANIFEST_PATH.exists():
-        run_dbt(settings or Settings.from_env(), ["parse", "--quiet"])
+    if MANIFEST_PATH.exists() and not force:
+        return MANIFEST_PATH
+    DBT_TARGET_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".parse-", dir=DBT_TARGET_DIR) as private:
+        run_dbt(settings or Settings.from_env(), ["parse", "--quiet"],
+                extra_env={"DBT_TARGET_PATH": private, "DBT_LOG_PATH": private})
+        partial = Path(private) / "partial_parse.msgpack"
+        if partial.exists():
+            os.replace(partial, DBT_TARGET_DIR / partial.name)
+        os.replace(Path(private) / "manifest.json", MANIFEST_PATH)
     return MANIFEST_PATH
 
 
