@@ -1,0 +1,39 @@
+"""Checks of the weekly topic fit, read back from the lake for the checked week."""
+
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, asset_check
+from pyiceberg.expressions import EqualTo
+
+from dagster_project.partitions import weekly_partitions
+from dagster_project.resources import ReasonlakeResource
+from dagster_project.topics.assets import MESSAGE_TOPICS, TOPICS
+from dagster_project.topics.model import OUTLIER
+from lake import catalog as lake_catalog
+from lake.weeks import partition_key_to_week
+
+MAX_OUTLIER_SHARE = 0.25
+
+
+def _week_rows(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource, identifier: str, fields):
+    week = partition_key_to_week(context.partition_key)
+    table = lake_catalog.read(reasonlake.catalog(), identifier, row_filter=EqualTo("week", week),
+                              selected_fields=fields)
+    return week, table
+
+
+@asset_check(asset=TOPICS, partitions_def=weekly_partitions,
+             description="The week's model found at least one topic besides the outliers.")
+def has_topics(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource) -> AssetCheckResult:
+    week, table = _week_rows(context, reasonlake, "ml.topics", ("topic_id",))
+    n = sum(1 for t in table.column("topic_id").to_pylist() if t != OUTLIER)
+    return AssetCheckResult(passed=n > 0, metadata={"week": week, "topics": n})
+
+
+@asset_check(asset=MESSAGE_TOPICS, partitions_def=weekly_partitions,
+             description=f"At most {MAX_OUTLIER_SHARE:.0%} of the week's messages are outliers (warning only).")
+def outlier_share_below_max(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource) -> AssetCheckResult:
+    week, table = _week_rows(context, reasonlake, "ml.message_topics", ("topic_id",))
+    topics = table.column("topic_id").to_pylist()
+    share = sum(1 for t in topics if t == OUTLIER) / len(topics) if topics else 0.0
+    return AssetCheckResult(passed=share <= MAX_OUTLIER_SHARE, severity=AssetCheckSeverity.WARN,
+                            metadata={"week": week, "outlier_share": share, "max": MAX_OUTLIER_SHARE,
+                                      "messages": len(topics)})

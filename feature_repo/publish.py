@@ -1,0 +1,40 @@
+"""Publish election rows to Feast: export the parquet of the file source, apply, materialize."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+from feast import FeatureStore
+
+from feature_repo.config import apply, feature_store, reasons_parquet
+from lake.settings import Settings
+
+EXPORT_COLUMNS = ["reason_id", "label", "rank", "share", "elected", "week", "model_version", "topic_id",
+                  "message_count", "elected_at"]
+
+
+def export_reasons(settings: Settings, elections: pd.DataFrame) -> None:
+    """Write ``elections`` (rows of ml.elections, every week wanted offline) as the source parquet, atomically."""
+    path = reasons_parquet(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = elections[EXPORT_COLUMNS].astype({"rank": "int64", "topic_id": "int64", "message_count": "int64",
+                                              "share": "float64", "elected": "bool"})
+    frame = frame.assign(elected_at=pd.to_datetime(frame["elected_at"], utc=True))
+    tmp = path.with_suffix(".parquet.tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)
+
+
+def publish_reasons(settings: Settings, history: pd.DataFrame, week: str) -> FeatureStore:
+    """Export ``history`` (all of ml.elections), apply the repo and materialize ``week``'s rows online."""
+    rows = history[history["week"] == week]
+    if rows.empty:
+        raise ValueError(f"no election rows for {week} to publish")
+    export_reasons(settings, history)
+    store = feature_store(settings)
+    apply(store)
+    stamps = pd.to_datetime(rows["elected_at"], utc=True)
+    store.materialize(start_date=stamps.min().to_pydatetime() - timedelta(seconds=1),
+                      end_date=stamps.max().to_pydatetime() + timedelta(seconds=1), feature_views=["reasons"])
+    return store
