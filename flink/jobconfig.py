@@ -27,6 +27,7 @@ class FlinkRuntime:
     restart_delay_s: float = 2.0
     checkpoint_interval_s: float | None = None  # None = no checkpoints
     python_executable: str = field(default_factory=lambda: sys.executable)
+    python_files: tuple[str, ...] = ()          # extra modules shipped to the Python workers
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> "FlinkRuntime":
@@ -92,6 +93,10 @@ class AlertJobConfig:
     limits: ContractLimits = field(default_factory=ContractLimits)
     alerts_topic: str = ALERTS_TOPIC
     lookup_ttl_s: float = 10.0                  # how long a Feast answer is reused
+    # Modules providing ``current_artifact_path`` + ``TopicArtifact`` and ``ReasonLookup``
+    # (tests substitute fakes shipped with ``runtime.python_files``).
+    model_module: str = "dagster_project.topics.model"
+    lookup_module: str = "feature_repo.online"
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     job_name: str = "reasonlake-alerts"
 

@@ -78,6 +78,8 @@ def create_env(runtime: FlinkRuntime) -> StreamExecutionEnvironment:
         env = StreamExecutionEnvironment.get_execution_environment(conf)
         env.add_jars(*jars)  # also loads them into the client JVM (the source is built there)
     env.set_parallelism(runtime.parallelism)
+    for path in runtime.python_files:
+        env.add_python_file(path)
     # get_execution_environment copies only some options: make sure the Python ones are set.
     j_conf = get_j_env_configuration(env._j_stream_execution_environment)
     j_conf.setString("python.executable", runtime.python_executable)

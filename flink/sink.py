@@ -90,7 +90,8 @@ class OffsetBatchSink:
 
     def add(self, envelope: KafkaEnvelope, identifier: str | None = None, row: Mapping | None = None,
             count: str | None = None) -> bool:
-        """Take one processed record; ``row`` goes to ``identifier`` unless that table has it already.
+        """Take one processed record; ``row`` (if any) goes to ``identifier`` unless that table covers
+        the record's offset already.
 
         Returns False when the row was skipped as a duplicate. ``count`` names the counter to bump
         for a record that is new to its table.
@@ -104,12 +105,14 @@ class OffsetBatchSink:
         if self._first_pending_at is None:
             self._first_pending_at = now
         fresh = True
-        if identifier is not None:
+        if row is not None:
+            if identifier is None:
+                raise ValueError("a row needs the identifier of its table")
             buffer = self._tables[identifier]
             if buffer.covers(tp, envelope.offset):
                 self.duplicates_skipped += 1
                 fresh = False
-            elif row is not None:
+            else:
                 buffer.rows.append(dict(row))
         if fresh and count:
             self.counts[count] = self.counts.get(count, 0) + 1
