@@ -7,12 +7,13 @@ Asset keys mirror storage: dbt sources are the Iceberg tables ``["raw", "feedbac
 
 from typing import Any, Mapping
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, BackfillPolicy
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.dbt_project import using_dagster_dev
 
 from dagster_project.cleaning import dbt_runner
 from dagster_project.cleaning.resources import DBT_PROJECT
+from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 
 GROUP = "cleaning"
@@ -40,8 +41,11 @@ TRANSLATOR = ReasonlakeDbtTranslator(
 MANIFEST_PATH = dbt_runner.ensure_manifest(force=using_dagster_dev())
 
 
+# Weekly-partitioned so that the weekly job (one ISO week a run, dbt -> topic fit -> election)
+# can hold them with the downstream weekly assets. The models are full-refresh tables over all of
+# raw, so any partition (or range: one run per backfill) rebuilds every week: idempotent.
 @dbt_assets(manifest=MANIFEST_PATH, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
-            name="dbt_cleaning")
+            name="dbt_cleaning", partitions_def=weekly_partitions, backfill_policy=BackfillPolicy.single_run())
 def dbt_cleaning(context: AssetExecutionContext, dbt: DbtCliResource, reasonlake: ReasonlakeResource):
     """``dbt build`` of the selected models: the raw Iceberg tables are read through pyiceberg, the
     models land in ``Settings.duckdb_path``; dbt tests run as asset checks."""

@@ -112,10 +112,11 @@ def run_dbt(settings: Settings, args: Sequence[str], *, check: bool = True,
     return proc
 
 
-def build(settings: Settings, args: Sequence[str] = ()) -> subprocess.CompletedProcess:
-    """``dbt build`` after :func:`prepare` (the CLI's entry point)."""
+def build(settings: Settings, args: Sequence[str] = (), *,
+          extra_env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``dbt build`` after :func:`prepare` (the CLI's entry point); raises :class:`DbtRunError`."""
     prepare(settings)
-    return run_dbt(settings, ["build", *args])
+    return run_dbt(settings, ["build", *args], extra_env=extra_env)
 
 
 def ensure_manifest(settings: Settings | None = None, *, force: bool = False) -> Path:

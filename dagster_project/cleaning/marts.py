@@ -39,7 +39,7 @@ def read_messages(settings: Settings, weeks: list[str] | None = None) -> pd.Data
     params = [list(weeks)] if weeks is not None else []
     with duckdb.connect(str(path), read_only=True) as con:
         try:
-            table = con.execute(sql, params).to_arrow_table()
+            table = con.sql(sql, params=params or None).to_arrow_table()
         except duckdb.CatalogException as exc:
             raise MartNotBuiltError(f"{MART} is not in {path}: build the dbt models first") from exc
     frame = table.to_pandas()
