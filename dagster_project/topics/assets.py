@@ -9,12 +9,12 @@ from typing import Optional
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, MaterializeResult, MetadataValue, multi_asset
 
+from dagster_project.cleaning.marts import read_week_messages
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 from dagster_project.topics.model import OUTLIER, TopicModelParams, load_embedder
 from dagster_project.topics.sentiment import DissatisfactionRule
 from dagster_project.topics.weekly import fit_week, write_weekly_fit
-from lake.settings import Settings
 from lake.weeks import partition_key_to_week
 
 MART = AssetKey(["marts", "fct_feedback_messages"])
@@ -41,13 +41,6 @@ class TopicFitConfig(Config):
 
     def rule(self) -> DissatisfactionRule:
         return DissatisfactionRule(max_rating=self.max_rating, compound_threshold=self.compound_threshold)
-
-
-def read_week_messages(settings: Settings, week: str) -> pd.DataFrame:
-    """The week's cleaned messages from the dbt mart (imported lazily: the mart reader is the cleaning domain's)."""
-    from dagster_project.cleaning.marts import read_week_messages as read
-
-    return read(settings, week)
 
 
 @multi_asset(

@@ -216,7 +216,7 @@ def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelP
     model = BERTopic(
         embedding_model=None,
         umap_model=UMAP(n_neighbors=r.n_neighbors, n_components=r.n_components, min_dist=params.umap_min_dist,
-                        metric="cosine", random_state=params.seed, low_memory=True),
+                        metric="cosine", random_state=params.seed, n_jobs=1, low_memory=True),
         hdbscan_model=HDBSCAN(min_cluster_size=r.min_topic_size, min_samples=r.min_samples, metric="euclidean",
                               cluster_selection_method="eom", prediction_data=False),
         vectorizer_model=vectorizer(),

@@ -1,0 +1,71 @@
+from datetime import datetime, timezone
+
+import pandas as pd
+import pytest
+
+from dagster_project.elections.policy import COLUMNS, ElectionPolicy, elect, top_reasons_markdown
+from lake.catalog import to_arrow
+
+AT = datetime(2026, 11, 16, 3, tzinfo=timezone.utc)
+LABELS = {0: "card declined payment", 1: "refund waiting weeks", 2: "app crashes update", 3: "login password reset",
+          4: "delivery late parcel", 5: "thanks great service"}
+
+
+def _messages(**dissatisfied_by_topic) -> pd.DataFrame:
+    """topic -> (dissatisfied, satisfied) counts."""
+    rows = []
+    for key, (bad, good) in dissatisfied_by_topic.items():
+        topic = int(key.removeprefix("t").replace("m", "-"))
+        rows += [{"topic_id": topic, "dissatisfied": True}] * bad + [{"topic_id": topic, "dissatisfied": False}] * good
+    return pd.DataFrame(rows)
+
+
+def _elect(frame, policy=ElectionPolicy()):
+    return elect(frame, LABELS, policy, "2026-W46", "2026-W46-abc", elected_at=AT)
+
+
+def test_top_k_elected_in_order_with_shares():
+    # 100 dissatisfied: t0 40, t1 25, t2 15, t3 10, t4 4, outliers 6; t5 only satisfied messages
+    frame = _messages(t0=(40, 5), t1=(25, 0), t2=(15, 3), t3=(10, 0), t4=(4, 9), t5=(0, 30), tm1=(6, 2))
+    result = _elect(frame)
+    assert list(result.columns) == COLUMNS
+    assert list(result["topic_id"]) == [0, 1, 2, 3, 4, 5, -1]
+    assert list(result["rank"]) == [1, 2, 3, 4, 5, 6, 7]
+    assert list(result["message_count"]) == [40, 25, 15, 10, 4, 0, 6]
+    assert list(result["share"]) == pytest.approx([0.40, 0.25, 0.15, 0.10, 0.04, 0.0, 0.06])
+    assert list(result.loc[result["elected"], "label"]) == ["card declined payment", "refund waiting weeks",
+                                                            "app crashes update"]
+    assert list(result["reason_id"])[:2] == ["2026-W46-abc/0", "2026-W46-abc/1"]
+    assert result.loc[result["topic_id"] == 3, "why"].item().startswith("not elected: rank 4 is beyond the top 3")
+    assert "outliers" in result.loc[result["topic_id"] == -1, "why"].item()
+    assert result["elected_at"].eq(AT).all() and result["week"].eq("2026-W46").all()
+    to_arrow("ml.elections", result.to_dict("records"))  # fits the table contract
+
+
+def test_outliers_are_never_elected_even_when_largest():
+    result = _elect(_messages(tm1=(90, 0), t0=(10, 0)))
+    assert list(result.loc[result["elected"], "topic_id"]) == [0]
+    outliers = result[result["topic_id"] == -1]
+    assert not outliers["elected"].item() and outliers["rank"].item() == len(result)
+
+
+def test_min_count_and_min_share_are_honoured():
+    frame = _messages(t0=(30, 0), t1=(4, 0), t2=(3, 0))  # t1 has fewer than min_count 5
+    result = _elect(frame)
+    assert list(result.loc[result["elected"], "topic_id"]) == [0]
+    assert "fewer than the minimum 5" in result.loc[result["topic_id"] == 1, "why"].item()
+
+    frame = _messages(t0=(200, 0), t1=(8, 0), t2=(6, 0))  # t1: 8 of 214 = 3.7% < 5%
+    result = _elect(frame, ElectionPolicy(top_k=3, min_count=5, min_share=0.05))
+    assert list(result.loc[result["elected"], "topic_id"]) == [0]
+    assert "below the minimum 5%" in result.loc[result["topic_id"] == 1, "why"].item()
+
+
+def test_ties_rank_by_topic_id_and_no_dissatisfied_elects_nothing():
+    result = _elect(_messages(t2=(10, 0), t1=(10, 0), t0=(5, 0)), ElectionPolicy(top_k=1))
+    assert list(result["topic_id"])[:3] == [1, 2, 0] and list(result.loc[result["elected"], "topic_id"]) == [1]
+
+    quiet = _elect(_messages(t0=(0, 20), t1=(0, 5)))
+    assert not quiet["elected"].any() and quiet["share"].eq(0).all()
+    assert top_reasons_markdown(quiet) == "_no reason elected this week_"
+    assert "| 1 | refund waiting weeks | 10 |" in top_reasons_markdown(result)

@@ -1,0 +1,62 @@
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dagster_project.elections.policy import ElectionPolicy, elect
+from lake.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1] / "feature_repo"
+
+
+def _election(week: str, version: str, at: datetime) -> pd.DataFrame:
+    topics = pd.DataFrame({"topic_id": [0] * 12 + [1] * 7 + [2] * 2 + [-1] * 3, "dissatisfied": True})
+    return elect(topics, {0: "card declined payment", 1: "refund waiting weeks", 2: "app crashes update"},
+                 ElectionPolicy(), week, version, elected_at=at)
+
+
+def test_publish_then_lookup_online(tmp_path):
+    from feature_repo.online import ReasonLookup
+    from feature_repo.publish import publish_reasons
+
+    settings = Settings(home=tmp_path)
+    w45 = _election("2026-W45", "2026-W45-aaaa1111", datetime(2026, 11, 9, 3, tzinfo=timezone.utc))
+    w46 = _election("2026-W46", "2026-W46-bbbb2222", datetime(2026, 11, 16, 3, tzinfo=timezone.utc))
+    history = pd.concat([w45, w46], ignore_index=True)
+    publish_reasons(settings, history, "2026-W46")
+
+    ticks = iter(range(1000))
+    lookup = ReasonLookup(settings, ttl_s=5.0, clock=lambda: float(next(ticks)))
+    got = lookup.get(["2026-W46-bbbb2222/0", "2026-W46-bbbb2222/2", "2026-W45-aaaa1111/0", "nope/1"])
+    assert got["2026-W46-bbbb2222/0"] == {"label": "card declined payment", "rank": 1, "share": pytest.approx(0.5),
+                                          "elected": True, "week": "2026-W46", "model_version": "2026-W46-bbbb2222"}
+    assert got["2026-W46-bbbb2222/2"]["elected"] is False and got["2026-W46-bbbb2222/2"]["rank"] == 3
+    assert got["2026-W45-aaaa1111/0"] is None  # only the published week was materialized online
+    assert got["nope/1"] is None
+
+    publish_reasons(settings, history, "2026-W45")  # a second week joins; the cache hides it for ttl_s
+    assert lookup.get(["2026-W45-aaaa1111/0"])["2026-W45-aaaa1111/0"] is None
+    for _ in range(5):
+        next(ticks)
+    assert lookup.get(["2026-W45-aaaa1111/0"])["2026-W45-aaaa1111/0"]["label"] == "card declined payment"
+    fresh = ReasonLookup(settings)
+    assert fresh.get(["2026-W46-bbbb2222/1"])["2026-W46-bbbb2222/1"]["elected"] is True
+    assert fresh.get([]) == {}
+
+
+def test_feast_cli_apply_in_the_repo_folder(tmp_path):
+    """`feast apply` run by hand in feature_repo/ imports only features.py (see .feastignore)."""
+    repo = tmp_path / "feature_repo"
+    shutil.copytree(REPO, repo, ignore=shutil.ignore_patterns("data", "__pycache__"))
+    feast = Path(sys.executable).with_name("feast")
+    done = subprocess.run([str(feast), "apply"], cwd=repo, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    listed = subprocess.run([str(feast), "feature-views", "list"], cwd=repo, capture_output=True, text=True,
+                            timeout=180)
+    assert "reasons" in listed.stdout
