@@ -1,0 +1,55 @@
+"""Job configuration, jars, and the rule that only the job shells import PyFlink."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import FrozenInstanceError, replace
+from pathlib import Path
+
+import pytest
+
+from flink.errors import MissingJarsError
+from flink.jars import JAR_NAMES, pipeline_jars
+from flink.jobconfig import AlertJobConfig, BatchPolicy, IngestJobConfig
+
+PURE_MODULES = ["flink.contract", "flink.broker", "flink.kafka_io", "flink.jars", "flink.jobconfig", "flink.progress",
+                "flink.sink", "flink.alerting", "flink.errors"]
+
+
+def test_pure_modules_import_without_pyflink() -> None:
+    code = ("import sys; sys.modules['pyflink'] = None\n"
+            + "".join(f"import {m}\n" for m in PURE_MODULES))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_pipeline_jars_are_file_urls_of_installed_jars() -> None:
+    urls = pipeline_jars()
+    assert [u.rsplit("/", 1)[1] for u in urls] == list(JAR_NAMES)
+    assert all(u.startswith("file://") and Path(u[len("file://"):]).is_file() for u in urls)
+
+
+def test_missing_jars_say_how_to_fix(tmp_path) -> None:
+    with pytest.raises(MissingJarsError, match="make setup"):
+        pipeline_jars(prefix=tmp_path)
+
+
+def test_configs_come_from_settings(settings) -> None:
+    s = replace(settings, bootstrap_servers="k1:9092,k2:9092", flink_parallelism=3, flink_address="jm:8081")
+    ingest = IngestJobConfig.from_settings(s)
+    assert ingest.source.bootstrap_servers == "k1:9092,k2:9092"
+    assert (ingest.runtime.parallelism, ingest.runtime.flink_address, ingest.runtime.checkpoint_interval_s) == (3, "jm:8081", None)
+    assert ingest.progress_dir == settings.run_dir / "ingest"
+    alerts = AlertJobConfig.from_settings(s, lookup_ttl_s=1.0)
+    assert alerts.runtime.checkpoint_interval_s and alerts.lookup_ttl_s == 1.0 and alerts.alerts_topic == "feedback.alerts"
+    assert alerts.run_id != AlertJobConfig.from_settings(s).run_id
+    with pytest.raises(FrozenInstanceError):
+        ingest.job_name = "x"  # type: ignore[misc]
+
+
+def test_batch_policy_rejects_nonsense() -> None:
+    with pytest.raises(ValueError):
+        BatchPolicy(batch_size=0)
+    with pytest.raises(ValueError):
+        BatchPolicy(flush_interval_s=0)
