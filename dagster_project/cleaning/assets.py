@@ -7,7 +7,7 @@ Asset keys mirror storage: dbt sources are the Iceberg tables ``["raw", "feedbac
 
 from typing import Any, Mapping
 
-from dagster import AssetExecutionContext, AssetKey, BackfillPolicy
+from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.dbt_project import using_dagster_dev
 
@@ -43,9 +43,10 @@ MANIFEST_PATH = dbt_runner.ensure_manifest(force=using_dagster_dev())
 
 # Weekly-partitioned so that the weekly job (one ISO week a run, dbt -> topic fit -> election)
 # can hold them with the downstream weekly assets. The models are full-refresh tables over all of
-# raw, so any partition (or range: one run per backfill) rebuilds every week: idempotent.
+# raw, so any partition rebuilds every week: idempotent (a backfill of N weeks rebuilds N times;
+# materializing the latest week is enough).
 @dbt_assets(manifest=MANIFEST_PATH, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
-            name="dbt_cleaning", partitions_def=weekly_partitions, backfill_policy=BackfillPolicy.single_run())
+            name="dbt_cleaning", partitions_def=weekly_partitions)
 def dbt_cleaning(context: AssetExecutionContext, dbt: DbtCliResource, reasonlake: ReasonlakeResource):
     """``dbt build`` of the selected models: the raw Iceberg tables are read through pyiceberg, the
     models land in ``Settings.duckdb_path``; dbt tests run as asset checks."""

@@ -56,7 +56,10 @@ def dbt_executable() -> str:
 
 def dbt_env(settings: Settings) -> dict[str, str]:
     """The variables ``dbt/profiles.yml`` reads, derived from ``settings`` (plus ``settings.to_env()``)."""
-    config = {"catalog": CATALOG_NAME, **settings.catalog_properties()}
+    # pyiceberg properties are strings; the profile reads the JSON back with ``as_native``
+    # (a Python literal), so JSON true/false/null must not reach it.
+    props = {k: v if isinstance(v, str) else json.dumps(v) for k, v in settings.catalog_properties().items()}
+    config = {"catalog": CATALOG_NAME, **props}
     return {
         **settings.to_env(),
         DUCKDB_PATH_VAR: str(settings.duckdb_path),
