@@ -65,6 +65,9 @@ class TopicModelParams:
     umap_n_neighbors: int = 15
     umap_n_components: int = 5
     umap_min_dist: float = 0.0
+    # Topics whose centroids are at least this cosine-similar (average linkage) are merged into one issue
+    # type: a surging issue worded many ways must not split its votes over near-duplicate topics. None: off.
+    merge_similarity: float | None = 0.65
     # Outliers whose embedding is at least this cosine-similar to a topic centroid join that topic.
     outlier_threshold: float = 0.4
     # Below this similarity ``TopicArtifact.assign`` answers the outlier topic (None → outlier_threshold).
@@ -228,6 +231,12 @@ def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelP
     topics, _ = model.fit_transform(texts, embeddings=embeddings)
     topics = np.asarray(topics)
     log(f"BERTopic: {len(set(topics) - {OUTLIER})} topics, outlier share {np.mean(topics == OUTLIER):.1%}")
+    if params.merge_similarity is not None:
+        groups = _similar_topic_groups(topics, embeddings, params.merge_similarity)
+        if groups:
+            model.merge_topics(texts, topics_to_merge=groups)
+            topics = np.asarray(model.topics_)
+            log(f"merged near-duplicate topics {groups}: {len(set(topics) - {OUTLIER})} topics")
 
     if (topics == OUTLIER).any() and (topics != OUTLIER).any():
         reduced = np.asarray(model.reduce_outliers(texts, list(topics), strategy="embeddings", embeddings=embeddings,
@@ -265,6 +274,22 @@ def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelP
                            size=int((topics == t).sum())))
     return FitResult(model=model, params=params, resolved=r, topics=tuple(built), doc_topics=topics.astype(int),
                      doc_similarities=doc_sims, topic_embeddings=centroids)
+
+
+def _similar_topic_groups(topics: np.ndarray, embeddings: np.ndarray, min_similarity: float) -> list[list[int]]:
+    """Groups (of 2+) of topics whose centroids cluster at cosine >= ``min_similarity``, average linkage."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    ids = sorted(set(int(t) for t in topics) - {OUTLIER})
+    if len(ids) < 2:
+        return []
+    centroids = _normalize(np.vstack([embeddings[topics == t].mean(axis=0) for t in ids]))
+    clusters = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+                                       distance_threshold=1.0 - min_similarity).fit_predict(centroids)
+    groups: dict[int, list[int]] = {}
+    for topic, cluster in zip(ids, clusters):
+        groups.setdefault(int(cluster), []).append(topic)
+    return sorted(g for g in groups.values() if len(g) > 1)
 
 
 def _label(keywords: Sequence[str], n_words: int, used: set[str], topic_id: int) -> str:
