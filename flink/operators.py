@@ -68,6 +68,7 @@ def create_env(runtime: FlinkRuntime) -> StreamExecutionEnvironment:
         host, _, port = runtime.flink_address.rpartition(":")
         gateway = get_gateway()
         add_jars_to_context_class_loader(jars)
+        jars = jars + _flink_python_jar()  # a plain cluster lacks the Python operators
         j_jars = gateway.new_array(gateway.jvm.String, len(jars))
         for i, url in enumerate(jars):
             j_jars[i] = url.removeprefix("file://")
@@ -84,6 +85,12 @@ def create_env(runtime: FlinkRuntime) -> StreamExecutionEnvironment:
     j_conf = get_j_env_configuration(env._j_stream_execution_environment)
     j_conf.setString("python.executable", runtime.python_executable)
     return env
+
+
+def _flink_python_jar() -> list[str]:
+    import pyflink
+
+    return [p.resolve().as_uri() for p in sorted((Path(pyflink.__file__).parent / "opt").glob("flink-python*.jar"))]
 
 
 # ---- Kafka -------------------------------------------------------------------------------------
