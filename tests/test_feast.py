@@ -10,8 +10,6 @@ import pytest
 from dagster_project.elections.policy import ElectionPolicy, elect
 from lake.settings import Settings
 
-pytestmark = pytest.mark.slow
-
 REPO = Path(__file__).resolve().parents[1] / "feature_repo"
 
 
@@ -21,6 +19,25 @@ def _election(week: str, version: str, at: datetime) -> pd.DataFrame:
                  ElectionPolicy(), week, version, elected_at=at)
 
 
+def test_repo_config_follows_settings(tmp_path):
+    from feast.infra.online_stores.redis import RedisOnlineStoreConfig
+    from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
+
+    from feature_repo.config import reasons_parquet, repo_config
+
+    settings = Settings(home=tmp_path)
+    config = repo_config(settings)
+    assert isinstance(config.online_store, SqliteOnlineStoreConfig)
+    assert config.online_store.path == str(tmp_path / "feast" / "online.db")
+    assert config.repo_path == tmp_path / "feast"
+    assert reasons_parquet(settings) == tmp_path / "feast" / "data" / "reasons.parquet"
+    redis = repo_config(Settings(home=tmp_path, online_store="redis://cache.internal:6380/2")).online_store
+    assert isinstance(redis, RedisOnlineStoreConfig) and redis.connection_string == "cache.internal:6380,db=2"
+    with pytest.raises(ValueError):
+        repo_config(Settings(home=tmp_path, online_store="bigtable"))
+
+
+@pytest.mark.slow
 def test_publish_then_lookup_online(tmp_path):
     from feature_repo.online import ReasonLookup
     from feature_repo.publish import publish_reasons
@@ -50,6 +67,7 @@ def test_publish_then_lookup_online(tmp_path):
     assert fresh.get([]) == {}
 
 
+@pytest.mark.slow
 def test_feast_cli_apply_in_the_repo_folder(tmp_path):
     """`feast apply` run by hand in feature_repo/ imports only features.py (see .feastignore)."""
     repo = tmp_path / "feature_repo"

@@ -35,12 +35,13 @@ def election_chart(elections: pd.DataFrame, path: Path, max_bars: int = 15) -> P
 
 def topics_over_time_chart(history: pd.DataFrame, path: Path) -> Path:
     """Share of each week's dissatisfied messages, per label elected in any week, over the weeks of ``history``
-    (rows of ``ml.elections``); a label absent from a week's model counts 0 that week."""
+    (rows of ``ml.elections``). Labels are per weekly model until the reason registry exists, so a label
+    absent from a week's model has no point that week (not 0: the issue may exist under another label)."""
     weeks = sorted(history["week"].unique()) if len(history) else []
     elected_labels = sorted(history.loc[history["elected"], "label"].unique()) if len(history) else []
     shares = (history[history["label"].isin(elected_labels)]
               .pivot_table(index="week", columns="label", values="share", aggfunc="sum")
-              .reindex(index=weeks, columns=elected_labels).fillna(0.0)) if elected_labels else pd.DataFrame()
+              .reindex(index=weeks, columns=elected_labels)) if elected_labels else pd.DataFrame()
     fig, ax = plt.subplots(figsize=(9, 4.5))
     try:
         for label in shares.columns:

@@ -196,6 +196,12 @@ def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelP
 
     Raises :class:`CorpusTooSmallError` below ``params.min_documents`` texts.
     """
+    texts = [str(t) for t in texts]
+    n = len(texts)
+    if n < params.min_documents:
+        raise CorpusTooSmallError(f"{n} messages; a topic fit needs at least {params.min_documents}")
+    if embeddings.shape[0] != n:
+        raise ValueError(f"{embeddings.shape[0]} embeddings for {n} texts")
     from bertopic import BERTopic
     from bertopic.vectorizers import ClassTfidfTransformer
     from hdbscan import HDBSCAN
@@ -203,12 +209,6 @@ def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelP
     from umap import UMAP
 
     log = log or (lambda _: None)
-    texts = [str(t) for t in texts]
-    n = len(texts)
-    if n < params.min_documents:
-        raise CorpusTooSmallError(f"{n} messages; a topic fit needs at least {params.min_documents}")
-    if embeddings.shape[0] != n:
-        raise ValueError(f"{embeddings.shape[0]} embeddings for {n} texts")
     embeddings = _normalize(np.asarray(embeddings, dtype=np.float32))
     r = params.for_corpus(n)
     log(f"fitting BERTopic on {n} messages: {r}")
@@ -254,9 +254,7 @@ def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelP
                 bertopic_logger.setLevel(level)
         log(f"outliers reduced (threshold {params.outlier_threshold}): outlier share {np.mean(topics == OUTLIER):.1%}")
 
-    topic_ids = sorted(set(int(t) for t in topics) - {OUTLIER})
-    centroids = _normalize(np.vstack([embeddings[topics == t].mean(axis=0) for t in topic_ids])) if topic_ids \
-        else np.zeros((0, embeddings.shape[1]), dtype=np.float32)
+    topic_ids, centroids = _centroids(topics, embeddings)
     # Keep BERTopic's own topic embeddings consistent with ours (one row per topic, outlier first).
     rows = ([embeddings[topics == OUTLIER].mean(axis=0)] if (topics == OUTLIER).any() else []) + list(centroids)
     model.topic_embeddings_ = np.vstack(rows) if rows else None
@@ -276,14 +274,21 @@ def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelP
                      doc_similarities=doc_sims, topic_embeddings=centroids)
 
 
+def _centroids(topics: np.ndarray, embeddings: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """The topic ids (outliers excluded, ascending) and their unit mean embeddings, row per id."""
+    ids = sorted(set(int(t) for t in topics) - {OUTLIER})
+    if not ids:
+        return [], np.zeros((0, embeddings.shape[1]), dtype=np.float32)
+    return ids, _normalize(np.vstack([embeddings[topics == t].mean(axis=0) for t in ids]))
+
+
 def _similar_topic_groups(topics: np.ndarray, embeddings: np.ndarray, min_similarity: float) -> list[list[int]]:
     """Groups (of 2+) of topics whose centroids cluster at cosine >= ``min_similarity``, average linkage."""
     from sklearn.cluster import AgglomerativeClustering
 
-    ids = sorted(set(int(t) for t in topics) - {OUTLIER})
+    ids, centroids = _centroids(topics, embeddings)
     if len(ids) < 2:
         return []
-    centroids = _normalize(np.vstack([embeddings[topics == t].mean(axis=0) for t in ids]))
     clusters = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
                                        distance_threshold=1.0 - min_similarity).fit_predict(centroids)
     groups: dict[int, list[int]] = {}
@@ -292,12 +297,15 @@ def _similar_topic_groups(topics: np.ndarray, embeddings: np.ndarray, min_simila
     return sorted(g for g in groups.values() if len(g) > 1)
 
 
+def _stem(word: str) -> str:
+    return re.sub(r"(ing|ed|s)$", "", word)
+
+
 def _label(keywords: Sequence[str], n_words: int, used: set[str], topic_id: int) -> str:
     """The first ``n_words`` distinct keywords (``card declined payment``), unique within the model."""
     words: list[str] = []
-    for w in keywords:
-        stem = re.sub(r"(ing|ed|s)$", "", w)
-        if all(re.sub(r"(ing|ed|s)$", "", x) != stem for x in words):
+    for w in keywords:  # skip inflections of a word already in: "fee fees charged" -> "fee charged"
+        if _stem(w) not in {_stem(x) for x in words}:
             words.append(w)
     for k in range(n_words, len(words) + 1):
         label = " ".join(words[:k])
