@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import importlib
 import json
-import time
 import uuid
 from datetime import datetime
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Mapping, Protocol, Sequence
 
 from pyiceberg.catalog import Catalog
 
@@ -93,25 +92,6 @@ def alert_json(row: Mapping) -> str:
                       ensure_ascii=False, sort_keys=True)
 
 
-class CachedLookup:
-    """Reuses each reason's online features for ``ttl_s`` seconds (elections change weekly)."""
-
-    def __init__(self, lookup: ReasonLookup, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._lookup = lookup
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._cache: dict[str, tuple[float, dict | None]] = {}
-
-    def get(self, reason_ids: list[str]) -> dict[str, dict | None]:
-        now = self._clock()
-        stale = [r for r in dict.fromkeys(reason_ids) if r not in self._cache or now - self._cache[r][0] >= self._ttl_s]
-        if stale:
-            fetched = self._lookup.get(stale)
-            for r in stale:
-                self._cache[r] = (now, fetched.get(r))
-        return {r: self._cache[r][1] for r in reason_ids}
-
-
 class AlertEngine:
     """validate → classify → look up → decide → buffer in the sink; returns the alerts to send.
 
@@ -131,8 +111,9 @@ class AlertEngine:
     def open(cls, config, reporter=None) -> "AlertEngine":
         """Load the current model (once), the Feast lookup and the sink for an ``AlertJobConfig``."""
         model = load_model(config)
-        lookup = CachedLookup(importlib.import_module(config.lookup_module).ReasonLookup(config.settings),
-                              config.lookup_ttl_s)
+        model.assign(["warm-up"])  # load the embedder now, not on the first message
+        # the lookup caches its answers for ttl_s (feature_repo.online.ReasonLookup)
+        lookup = importlib.import_module(config.lookup_module).ReasonLookup(config.settings, ttl_s=config.lookup_ttl_s)
         sink = OffsetBatchSink(lake_catalog.load(config.settings), {ALERTS.identifier: None}, config.batch, reporter)
         return cls(model, lookup, sink, config.limits)
 

@@ -65,7 +65,7 @@ def write_features(settings, features: dict[str, dict]) -> None:
 
 
 class ReasonLookup:
-    def __init__(self, settings) -> None:
+    def __init__(self, settings, ttl_s: float = 5.0) -> None:
         self.path = settings.feast_dir / FEATURES_FILE
         self.calls = 0
 

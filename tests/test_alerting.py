@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from flink.alerting import AlertEngine, CachedLookup, alert_id, alert_json, decide, resume_offsets
+from flink.alerting import AlertEngine, alert_id, alert_json, decide, resume_offsets
 from flink.contract import Accepted, KafkaEnvelope, validate
 from flink.sink import OffsetBatchSink
 from lake import catalog as lake_catalog
@@ -98,20 +98,6 @@ def test_alert_json_is_the_row_with_iso_times() -> None:
     out = json.loads(alert_json(row))
     assert out["alerted_at"] == NOW.isoformat() and out["alert_id"] == row["alert_id"]
     assert set(out) == set(row)
-
-
-def test_cached_lookup_reuses_answers_within_ttl() -> None:
-    t = [0.0]
-    inner = Lookup({"v7/3": features()})
-    cached = CachedLookup(inner, ttl_s=5, clock=lambda: t[0])
-    assert cached.get(["v7/3"])["v7/3"]["elected"] is True
-    t[0] = 4.9
-    assert cached.get(["v7/3", "v7/9"]) == {"v7/3": features(), "v7/9": None}
-    assert inner.asked == [["v7/3"], ["v7/9"]]          # only the unknown one was fetched
-    inner.features["v7/3"] = features(elected=False)
-    t[0] = 5.0
-    assert cached.get(["v7/3"])["v7/3"]["elected"] is False
-    assert inner.asked[-1] == ["v7/3"]
 
 
 def test_engine_alerts_once_per_record_and_replays_idempotently(settings) -> None:
