@@ -42,9 +42,9 @@ def flink_log_dir() -> Path:
 
 
 # ---- environment -------------------------------------------------------------------------------
-def _configuration(runtime: FlinkRuntime, jars: list[str]) -> Configuration:
+def _configuration(runtime: FlinkRuntime) -> Configuration:
+    """Options common to local and remote runs (the jars are added per target in :func:`create_env`)."""
     conf = Configuration()
-    conf.set_string("pipeline.jars", ";".join(jars))
     conf.set_string("python.executable", runtime.python_executable)
     conf.set_string("python.client.executable", runtime.python_executable)
     conf.set_string("restart-strategy.type", "fixed-delay")
@@ -63,7 +63,7 @@ def create_env(runtime: FlinkRuntime) -> StreamExecutionEnvironment:
     need the same interpreter path with this project installed.
     """
     jars = pipeline_jars()
-    conf = _configuration(runtime, jars)
+    conf = _configuration(runtime)
     if runtime.flink_address:
         host, _, port = runtime.flink_address.rpartition(":")
         gateway = get_gateway()
@@ -77,7 +77,7 @@ def create_env(runtime: FlinkRuntime) -> StreamExecutionEnvironment:
         env = StreamExecutionEnvironment(j_env)
     else:
         env = StreamExecutionEnvironment.get_execution_environment(conf)
-        env.add_jars(*jars)  # also loads them into the client JVM (the source is built there)
+        env.add_jars(*jars)  # pipeline.jars, and loaded into the client JVM (the source is built there)
     env.set_parallelism(runtime.parallelism)
     for path in runtime.python_files:
         env.add_python_file(path)
