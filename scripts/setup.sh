@@ -22,7 +22,7 @@ links=$("$PY" -m pip config get global.find-links 2>/dev/null || true)
 link_args=()
 for l in $links; do link_args+=(--find-links "$l"); done
 $UV pip install --python .venv/bin/python "${link_args[@]}" \
-  --override scripts/overrides.txt --compile-bytecode -q -r requirements.lock
+  --override scripts/overrides.txt --no-deps --compile-bytecode -q -r requirements.lock
 $UV pip install --python .venv/bin/python --no-deps -q -C editable_mode=compat -e .
 
 # Flink Kafka connector jars (DataStream KafkaSource/KafkaSink), from a checksummed PyPI wheel.
