@@ -27,7 +27,7 @@ docs: setup
 lock:
 	.venv/bin/uv pip compile pyproject.toml -o requirements.lock --python 3.11 \
 	  --find-links "$$(python3 -m pip config get global.find-links)" \
-	  --override scripts/overrides.txt --no-emit-package sqlglotc
+	  --override scripts/overrides.txt --no-emit-package sqlglotc --no-emit-package sqlglotrs
 
 clean:
 	rm -rf .reasonlake dbt/target dbt/logs

@@ -228,9 +228,9 @@ def demo(ctx: click.Context, messages: int, weeks: int, seed: int, incoming: int
     """Everything in order on synthetic data: up, produce, ingest, weekly (every week), alerts, summary."""
     from dagster_project.demo import run_demo
 
-    ok = run_demo(_settings(ctx), messages=messages, weeks=weeks, seed=seed, incoming=incoming, echo=_step,
+    report = run_demo(_settings(ctx), messages=messages, weeks=weeks, seed=seed, incoming=incoming, echo=_step,
                   keep_up=keep_up)
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if report.ok else 1)
 
 
 def main() -> None:

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
 from lake.settings import Settings
 
 
+@dataclass
+class DemoReport:
+    """What the demo did, for the summary and for tests."""
+
+    ingested: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    surge_issue: str = ""
+    elected_issues: list[str] = field(default_factory=list)    # surge week, by rank, as ground-truth kinds
+    alert_kinds: Counter = field(default_factory=Counter)      # true kind of each alerted fresh message
+    fresh_kinds: Counter = field(default_factory=Counter)      # true kind of every fresh message
+    weeks_failed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.weeks_failed and self.surge_issue in self.elected_issues and sum(self.alert_kinds.values()) > 0
+
+
 def run_demo(settings: Settings, *, messages: int, weeks: int, seed: int, incoming: int,
-             echo: Callable[[str], None] = print, keep_up: bool = False) -> bool:
+             echo: Callable[[str], None] = print, keep_up: bool = False) -> DemoReport:
     from pyiceberg.expressions import EqualTo
 
     from dagster_project.weekly.run import materialize_week
@@ -22,6 +40,7 @@ def run_demo(settings: Settings, *, messages: int, weeks: int, seed: int, incomi
     from lake import catalog
 
     started = datetime.now(timezone.utc)
+    report = DemoReport()
     settings.ensure_dirs()
     if not settings.bootstrap_servers:
         echo("starting the embedded broker")
@@ -48,7 +67,8 @@ def run_demo(settings: Settings, *, messages: int, weeks: int, seed: int, incomi
             print("    " + result.summary().replace("\n", "\n    "))
             results.append(result)
             if not result.success:
-                return False
+                report.weeks_failed.append(week)
+                return report
 
         echo(f"producing {incoming} fresh messages and running the alert job (until idle)")
         fresh, fresh_labels = incoming_messages(incoming, seed=seed + 1, now=datetime.now(timezone.utc),
@@ -71,6 +91,9 @@ def run_demo(settings: Settings, *, messages: int, weeks: int, seed: int, incomi
         alerts = catalog.read(cat, "alerts.alerts", selected_fields=("message_id", "label")).to_pylist()
         alert_kinds = Counter(fresh_labels.get(a["message_id"], "history") for a in alerts)
         surge_ok = truth.surge["issue"] in elected_issues
+        report.ingested, report.rejected, report.surge_issue = raw, rejected, truth.surge["issue"]
+        report.elected_issues, report.alert_kinds = elected_issues, alert_kinds
+        report.fresh_kinds = Counter(fresh_labels.values())
 
         echo("summary")
         print(f"    messages ingested: {raw}   rejected: {sum(rejected.values())} {dict(rejected)}")
@@ -87,7 +110,7 @@ def run_demo(settings: Settings, *, messages: int, weeks: int, seed: int, incomi
         print("          open the dbt docs:    .venv/bin/reasonlake --home", home, "docs  (http://127.0.0.1:8080)")
         print("          audit with SQL:       .venv/bin/reasonlake --home", home,
               "audit \"select label, message_count from ml.elections where elected\"")
-        return surge_ok and len(alerts) > 0
+        return report
     finally:
         if not keep_up and not settings.bootstrap_servers:
             broker.stop(settings)

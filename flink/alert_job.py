@@ -49,7 +49,7 @@ def run_alerts(settings: Settings, config: AlertJobConfig | None = None, until_i
         .sink_to(operators.kafka_string_sink(config.source.bootstrap_servers, config.alerts_topic)).name("kafka-alerts")
     totals = operators.run_until_idle(
         env, config.job_name, config.progress_dir, config.run_id, config.runtime.parallelism, until_idle_s,
-        on_progress=operators.print_totals("alerts", ("alerts", "no_alert", "invalid")) if verbose else None)
+        on_progress=operators.print_totals("alerts", ("alerts", "no_alert", "satisfied", "invalid")) if verbose else None)
     return AlertSummary(alerts=totals.count("alerts"), messages=totals.records_seen, invalid=totals.count("invalid"),
                         duplicates_skipped=totals.duplicates_skipped, seconds=time.monotonic() - started,
                         start_offsets=start)

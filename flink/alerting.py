@@ -23,6 +23,7 @@ from typing import Mapping, Protocol, Sequence
 
 from pyiceberg.catalog import Catalog
 
+from dagster_project.topics.sentiment import DissatisfactionRule, is_dissatisfied, sentiment
 from flink.contract import Accepted, ContractLimits, KafkaEnvelope, validate
 from flink.errors import NoTopicModelError
 from flink.sink import INGEST_TABLES, OffsetBatchSink, start_offsets
@@ -93,7 +94,8 @@ def alert_json(row: Mapping) -> str:
 
 
 class AlertEngine:
-    """validate → classify → look up → decide → buffer in the sink; returns the alerts to send.
+    """validate → dissatisfied? → classify → look up → decide → buffer in the sink; returns the
+    alerts to send.
 
     Invalid messages raise no alert (ingestion records them); they only advance the offsets.
     Alerts are returned again for replayed records (Kafka delivery is at-least-once with stable
@@ -101,11 +103,13 @@ class AlertEngine:
     """
 
     def __init__(self, model: TopicModel, lookup: ReasonLookup, sink: OffsetBatchSink,
-                 limits: ContractLimits = ContractLimits()) -> None:
+                 limits: ContractLimits = ContractLimits(),
+                 dissatisfaction: DissatisfactionRule = DissatisfactionRule()) -> None:
         self.model = model
         self.lookup = lookup
         self.sink = sink
         self.limits = limits
+        self.dissatisfaction = dissatisfaction
 
     @classmethod
     def open(cls, config, reporter=None) -> "AlertEngine":
@@ -115,12 +119,18 @@ class AlertEngine:
         # the lookup caches its answers for ttl_s (feature_repo.online.ReasonLookup)
         lookup = importlib.import_module(config.lookup_module).ReasonLookup(config.settings, ttl_s=config.lookup_ttl_s)
         sink = OffsetBatchSink(lake_catalog.load(config.settings), {ALERTS.identifier: None}, config.batch, reporter)
-        return cls(model, lookup, sink, config.limits)
+        return cls(model, lookup, sink, config.limits, config.dissatisfaction)
 
     def process(self, envelope: KafkaEnvelope, now: datetime) -> list[str]:
         outcome = validate(envelope, now, self.limits)
         if not isinstance(outcome, Accepted):
             self.sink.add(envelope, count="invalid")
+            return []
+        # Elected reasons are reasons customers are unhappy: a happy message never alerts, even
+        # when it talks about the same thing ("delivery was fast" is not a late delivery).
+        row = outcome.row
+        if not is_dissatisfied(row["rating"], sentiment(row["text"]), self.dissatisfaction):
+            self.sink.add(envelope, count="satisfied")
             return []
         [assignment] = self.model.assign([outcome.row["text"]])
         features = None

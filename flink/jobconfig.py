@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from dagster_project.topics.sentiment import DissatisfactionRule
 from flink.contract import ContractLimits
 from lake.settings import ALERTS_TOPIC, Settings
 
@@ -93,6 +94,7 @@ class AlertJobConfig:
     limits: ContractLimits = field(default_factory=ContractLimits)
     alerts_topic: str = ALERTS_TOPIC
     lookup_ttl_s: float = 10.0                  # how long a Feast answer is reused
+    dissatisfaction: DissatisfactionRule = field(default_factory=DissatisfactionRule)  # same rule as the election
     # Modules providing ``current_artifact_path`` + ``TopicArtifact`` and ``ReasonLookup``
     # (tests substitute fakes shipped with ``runtime.python_files``).
     model_module: str = "dagster_project.topics.model"

@@ -290,10 +290,15 @@ def _raise_failed(client, status: JobStatus) -> None:
 
 
 def print_totals(label: str, keys: Iterable[str]) -> Callable[[progress_mod.Totals], None]:
+    """A progress printer that stays quiet while nothing changes (a line at most every 30 s then)."""
     keys = tuple(keys)
+    last = {"line": "", "at": 0.0}
 
     def report(t: progress_mod.Totals) -> None:
         parts = ", ".join(f"{k} {t.count(k)}" for k in keys)
-        print(f"[{label}] {parts}, duplicates skipped {t.duplicates_skipped}, pending {t.pending}", flush=True)
+        line = f"[{label}] {parts}, duplicates skipped {t.duplicates_skipped}, pending {t.pending}"
+        if line != last["line"] or time.monotonic() - last["at"] > 30:
+            print(line, flush=True)
+            last.update(line=line, at=time.monotonic())
 
     return report

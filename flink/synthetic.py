@@ -94,12 +94,16 @@ NEUTRAL = (
 PRAISE_WEIGHT, NEUTRAL_WEIGHT = 0.15, 0.10
 
 STYLE = {
-    "crm": ("Customer called: {core}. {detail}", "Agent note - customer says {core}. {detail}",
-            "Call summary: {core}. {detail} Customer upset."),
-    "support_portal": ("Hi, {core}. {detail} Please help.", "Hello support, {core}. {detail}",
-                       "{core}. {detail} This is really frustrating."),
-    "review_portal": ("{core}! {detail} Terrible.", "One star: {core}. {detail}", "Very disappointed, {core}. {detail}"),
+    "crm": ("Customer called: {core}. {detail} {affect}", "Agent note - customer says {core}. {detail} {affect}",
+            "Call summary: {core}. {detail} {affect}"),
+    "support_portal": ("Hi, {core}. {detail} {affect} Please help.", "Hello support, {core}. {detail} {affect}",
+                       "{core}. {detail} {affect}"),
+    "review_portal": ("{core}! {detail} {affect}", "One star: {core}. {detail} {affect}",
+                      "Very disappointed, {core}. {detail} {affect}"),
 }
+# Most complaints carry some affect; some are flatly factual (a rating or nothing tells then).
+AFFECT = ("This is really frustrating.", "Unacceptable.", "Customer upset.", "I am very annoyed.",
+          "Terrible service.", "So disappointing.", "Awful experience.", "I am angry about this.", "", "")
 POSITIVE_STYLE = {"crm": "Customer called to say {core}.", "support_portal": "Hi, {core}!", "review_portal": "{core}!"}
 NEUTRAL_STYLE = {"crm": "Customer asked {core}.", "support_portal": "Hello, {core}?", "review_portal": "Question: {core}?"}
 SEGMENTS = ("consumer", "smb", "enterprise")
@@ -197,7 +201,8 @@ def generate(spec: SyntheticSpec) -> tuple[list[SyntheticRecord], GroundTruth]:
 def _message(rng: random.Random, kind: str, source: str, message_id: str, created: datetime) -> dict:
     if kind in ISSUES:
         cores, details = ISSUES[kind]
-        text = rng.choice(STYLE[source]).format(core=rng.choice(cores), detail=rng.choice(details))
+        text = rng.choice(STYLE[source]).format(core=rng.choice(cores), detail=rng.choice(details),
+                                                affect=rng.choice(AFFECT)).strip().replace("  ", " ")
         rating = rng.choice((1, 1, 2))
     elif kind == "praise":
         text, rating = POSITIVE_STYLE[source].format(core=rng.choice(PRAISE)), rng.choice((4, 5, 5))

@@ -51,7 +51,7 @@ def test_alert_job_alerts_on_new_messages_of_elected_reasons(settings, broker, m
         lake_catalog.append(lake_catalog.ensure_table(cat, identifier), lake_catalog.to_arrow(identifier, []),
                             offsets=ingested)
 
-    new = [msg("crm", "c1", "It crashed twice"), msg("app", "a1", "crash on start"), msg("app", "a2", "price is high"),
+    new = [msg("crm", "c1", "It crashed twice, awful"), msg("app", "a1", "crash on start"), msg("app", "a2", "price is high"),
            msg("crm", "c2", "lovely"), ("feedback.app", b"not json"), msg("crm", "c3", "CRASH!!")]
     kafka_io.produce(broker.bootstrap, new)
     summary = run_alerts(settings, config, until_idle_s=5.0)

@@ -104,12 +104,12 @@ def test_engine_alerts_once_per_record_and_replays_idempotently(settings) -> Non
     cat = lake_catalog.load(settings)
     lookup = Lookup({"v7/3": features(), "v7/5": features(elected=False)})
     engine = AlertEngine(Model(), lookup, OffsetBatchSink(cat, {ALERTS: None}))
-    records = [message("app crash", 0).envelope, message("price too high", 1).envelope,
+    records = [message("app crash", 0).envelope, message("prices are awful and too high", 1).envelope,
                message("nice", 2).envelope, KafkaEnvelope("feedback.crm", 1, 3, 0, b"not json"),
                message("crash on login", 4).envelope]
     sent = [engine.process(e, NOW) for e in records]
     assert [len(s) for s in sent] == [1, 0, 0, 0, 1]
-    assert engine.sink.counts == {"alerts": 2, "no_alert": 2, "invalid": 1}
+    assert engine.sink.counts == {"alerts": 2, "no_alert": 1, "satisfied": 1, "invalid": 1}
     engine.sink.flush()
     table = lake_catalog.read(cat, ALERTS).to_pylist()
     assert sorted(r["kafka_offset"] for r in table) == [0, 4]
@@ -135,3 +135,13 @@ def test_resume_offsets_first_run_follows_ingestion_then_its_own(settings) -> No
         lake_catalog.append(cat.load_table(identifier), lake_catalog.to_arrow(identifier, []),
                             offsets={("feedback.crm", 0): 90, ("feedback.app", 0): 5})
     assert resume_offsets(cat) == {("feedback.crm", 0): 42}
+
+
+def test_a_happy_message_never_alerts_even_on_an_elected_reason(settings) -> None:
+    lookup = Lookup({"v7/3": features()})
+    engine = AlertEngine(Model(), lookup, OffsetBatchSink(lake_catalog.load(settings), {ALERTS: None}))
+    happy = message("the app update is great, no crash at all, love it", 0).envelope
+    angry = message("the app crashed again, terrible", 1).envelope
+    assert engine.process(happy, NOW) == [] and len(engine.process(angry, NOW)) == 1
+    assert engine.sink.counts == {"satisfied": 1, "alerts": 1}
+    assert lookup.asked == [["v7/3"]]          # the happy one was not even classified

@@ -4,6 +4,7 @@ CLI run shows up in the Dagster UI (materializations, lineage, checks)."""
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,12 +31,16 @@ class WeeklyResult:
 
 
 def dagster_home(settings: Settings) -> Path:
+    """The home's persistent Dagster instance (shared by CLI runs and ``reasonlake ui``)."""
     path = settings.home / "dagster"
     path.mkdir(parents=True, exist_ok=True)
+    config = path / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
     return path
 
 
-def materialize_week(settings: Settings, week: str) -> WeeklyResult:
+def materialize_week(settings: Settings, week: str, log_level: str = "INFO") -> WeeklyResult:
     from dagster import DagsterInstance
 
     from dagster_project.definitions import defs
@@ -45,9 +50,12 @@ def materialize_week(settings: Settings, week: str) -> WeeklyResult:
     os.environ.update(settings.to_env())
     os.environ["DAGSTER_HOME"] = str(dagster_home(settings))
     instance = DagsterInstance.from_config(str(dagster_home(settings)))
-    job = defs.resolve_job_def("weekly")
-    result = job.execute_in_process(partition_key=week_to_partition_key(week), instance=instance,
-                                    raise_on_error=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # preview/beta notices of Dagster APIs, not user problems
+        job = defs.resolve_job_def("weekly")
+        result = job.execute_in_process(
+            partition_key=week_to_partition_key(week), instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     failed = [e.step_key for e in result.all_events if e.is_step_failure and e.step_key]
     elected: list[dict] = []
     if result.success:

@@ -6,7 +6,7 @@ from dagster_project.partitions import weekly_partitions
 
 weekly_job = define_asset_job(
     name="weekly",
-    selection=AssetSelection.all(include_sources=False) - AssetSelection.groups("ingestion"),
+    selection=AssetSelection.all() - AssetSelection.groups("ingestion"),
     partitions_def=weekly_partitions,
     description="dbt cleaning -> topic fit -> message topics -> election -> Feast, for one ISO week.",
 )

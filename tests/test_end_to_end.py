@@ -1,0 +1,20 @@
+"""The whole pipeline on real components, as `reasonlake demo` runs it: the embedded broker,
+the PyFlink ingestion job, dbt, BERTopic on the real model, the election, Feast, and the PyFlink
+alert job with the real model and online store."""
+
+import pytest
+
+from dagster_project.demo import run_demo
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+def test_demo_elects_the_surge_and_alerts_only_on_elected_reasons(settings):
+    report = run_demo(settings, messages=2400, weeks=2, seed=21, incoming=40, echo=print)
+    assert report.ok, report
+    assert report.elected_issues[0] == report.surge_issue          # the surge is #1 in its week
+    assert sum(report.rejected.values()) > 0                        # malformed records kept with a reason
+    # alerts fire for fresh messages about elected issues, never for praise or questions
+    # (a complaint written without any negative word and without a rating is not seen as unhappy)
+    assert report.alert_kinds[report.surge_issue] >= 0.6 * report.fresh_kinds[report.surge_issue]
+    assert report.alert_kinds["praise"] == 0 and report.alert_kinds["neutral"] == 0
+    assert set(report.alert_kinds) <= set(report.elected_issues)      # only for elected reasons
