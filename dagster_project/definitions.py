@@ -2,15 +2,15 @@
 
 from dagster import Definitions
 
-from dagster_project.cleaning.definitions import defs as cleaning
-from dagster_project.elections.definitions import defs as elections
-from dagster_project.ingestion.definitions import defs as ingestion
+from dagster_project.cleaning import definitions as cleaning
+from dagster_project.elections import definitions as elections
+from dagster_project.ingestion import definitions as ingestion
 from dagster_project.resources import ReasonlakeResource
-from dagster_project.serving.definitions import defs as serving
-from dagster_project.topics.definitions import defs as topics
-from dagster_project.weekly.definitions import defs as weekly
+from dagster_project.serving import definitions as serving
+from dagster_project.topics import definitions as topics
+from dagster_project.weekly import definitions as weekly
 
 defs = Definitions.merge(
-    ingestion, cleaning, topics, elections, serving, weekly,
+    ingestion.defs, cleaning.defs, topics.defs, elections.defs, serving.defs, weekly.defs,
     Definitions(resources={"reasonlake": ReasonlakeResource()}),
 )

@@ -32,3 +32,16 @@ def test_weekly_job_and_schedule():
     assert job.partitions_def.get_partition_keys()[0] == "2024-01-01"
     schedule = defs.resolve_schedule_def("weekly_schedule")
     assert schedule.cron_schedule == "0 3 * * 1"
+
+
+def test_workspace_loads_as_the_ui_loads_it():
+    """`dagster dev` loads workspace.yaml as a code location (one Definitions at module scope)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([str(Path(sys.executable).parent / "dagster"), "definitions", "validate",
+                             "-w", "workspace.yaml"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "All code locations passed validation" in result.stdout + result.stderr
