@@ -4,9 +4,12 @@ One broker per home: its pid and port live in ``<home>/run/broker.json``, so com
 later find it, and two homes never share one. ``bootstrap_servers`` is the single place that
 decides which Kafka a command talks to (an external one when configured, else the embedded one).
 
-Storage is pluggable through :class:`BrokerStorage` (``settings.broker_storage``): ``memory``
-today; a durable ``s3`` engine (Tansu's ``s3://`` over a local ``localbucket`` server) plugs in
-by adding one storage class to ``STORAGES``.
+Storage is pluggable through :class:`BrokerStorage` (``settings.broker_storage``):
+
+* ``s3`` (default, durable): Tansu's ``s3://`` engine on a local ``localbucket`` S3 server (a
+  pure-Python process of its own, pid and port in ``<home>/run/broker-s3.json``) keeping plain
+  files under ``<home>/broker-s3/``. Topics, records and committed offsets survive ``stop``/``start``.
+* ``memory``: records live in the broker process; fast, gone when it stops (tests).
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -64,7 +70,85 @@ class MemoryStorage:
         return None
 
 
-STORAGES: dict[str, BrokerStorage] = {"memory": MemoryStorage()}
+class S3Storage:
+    """Tansu's ``s3://`` engine on a local ``localbucket`` server over ``<home>/broker-s3/``.
+
+    The S3 server runs as its own background process (started here, stopped by :meth:`release`);
+    one already running for this home is reused, so a broker restarted after a crash finds its data.
+    """
+
+    name = "s3"
+    bucket = "tansu"
+
+    def state_file(self, settings: Settings) -> Path:
+        return settings.run_dir / "broker-s3.json"
+
+    def data_dir(self, settings: Settings) -> Path:
+        return settings.home / "broker-s3"
+
+    def running(self, settings: Settings) -> dict | None:
+        """``{"pid", "port"}`` of this home's S3 server if it runs and answers."""
+        try:
+            state = json.loads(self.state_file(settings).read_text())
+            pid, port = int(state["pid"]), int(state["port"])
+        except (FileNotFoundError, ValueError, TypeError, KeyError):
+            return None
+        if _reap(pid) or not _runs(pid, b"localbucket") or not _port_answers(port):
+            return None
+        return {"pid": pid, "port": port}
+
+    def prepare(self, settings: Settings) -> tuple[str, dict[str, str]]:
+        state = self.running(settings) or self._start_server(settings)
+        endpoint = f"http://{HOST}:{state['port']}"
+        self._ensure_bucket(endpoint)
+        env = {"AWS_ENDPOINT": endpoint, "AWS_ALLOW_HTTP": "true", "AWS_ACCESS_KEY_ID": "reasonlake",
+               "AWS_SECRET_ACCESS_KEY": "reasonlake", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+        return f"s3://{self.bucket}/", env
+
+    def release(self, settings: Settings) -> None:
+        try:
+            state = json.loads(self.state_file(settings).read_text())
+            pid = int(state["pid"])
+        except (FileNotFoundError, ValueError, TypeError, KeyError):
+            return
+        if not _reap(pid) and _runs(pid, b"localbucket"):
+            _terminate(pid)
+        self.state_file(settings).unlink(missing_ok=True)
+
+    def _start_server(self, settings: Settings) -> dict:
+        data = self.data_dir(settings)
+        data.mkdir(parents=True, exist_ok=True)
+        settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        last = ""
+        for _ in range(3):  # the free port may be taken between probing and binding
+            port = _free_port()
+            with open(settings.logs_dir / "localbucket.log", "ab") as log:
+                proc = subprocess.Popen([sys.executable, "-m", "localbucket", "--host", HOST, "--port", str(port),
+                                         str(data)], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+            if _wait_for_port(proc, port):
+                state = {"pid": proc.pid, "port": port}
+                self.state_file(settings).write_text(json.dumps(state))
+                return state
+            last = f"exit code {proc.returncode}" if proc.poll() is not None else "no answer"
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        raise BrokerStartError(f"the localbucket S3 server did not start ({last}); "
+                               f"see {settings.logs_dir / 'localbucket.log'}")
+
+    def _ensure_bucket(self, endpoint: str) -> None:
+        request = urllib.request.Request(f"{endpoint}/{self.bucket}", method="PUT")
+        try:
+            urllib.request.urlopen(request, timeout=5).close()
+        except urllib.error.HTTPError as exc:
+            if exc.code != 409:  # BucketAlreadyOwnedByYou / BucketAlreadyExists
+                raise BrokerStartError(f"cannot create bucket {self.bucket!r} at {endpoint}: HTTP {exc.code}") from None
+        except OSError as exc:
+            raise BrokerStartError(f"cannot create bucket {self.bucket!r} at {endpoint}: {exc}") from None
+
+
+STORAGES: dict[str, BrokerStorage] = {"memory": MemoryStorage(), "s3": S3Storage()}
 
 
 def storage_for(settings: Settings) -> BrokerStorage:
@@ -133,8 +217,13 @@ def _reap(pid: int) -> bool:
 
 def _is_tansu(pid: int) -> bool:
     """The pid runs tansu (guards against a recycled pid); True where /proc is unavailable."""
+    return _runs(pid, b"tansu")
+
+
+def _runs(pid: int, marker: bytes) -> bool:
+    """The pid's command line contains ``marker``; True where /proc is unavailable."""
     try:
-        return b"tansu" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return marker in Path(f"/proc/{pid}/cmdline").read_bytes()
     except FileNotFoundError:
         return not _reap(pid)
     except OSError:
@@ -162,6 +251,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_for_port(proc: subprocess.Popen, port: int, timeout_s: float = START_TIMEOUT_S) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        if _port_answers(port, timeout=0.2):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _terminate(pid: int) -> None:
+    """SIGTERM the process group of ``pid``, SIGKILL after :data:`STOP_TIMEOUT_S`; wait until gone."""
+    _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while not _reap(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not _reap(pid):
+        _signal(pid, signal.SIGKILL)
+        while not _reap(pid):
+            time.sleep(0.05)
+
+
 def _spawn(settings: Settings, storage: BrokerStorage) -> BrokerInfo:
     engine, extra_env = storage.prepare(settings)
     port = _free_port()
@@ -172,13 +284,10 @@ def _spawn(settings: Settings, storage: BrokerStorage) -> BrokerInfo:
     with open(_log_file(settings), "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 env={**os.environ, **extra_env}, start_new_session=True)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BrokerStartError(f"tansu exited with code {proc.returncode} on port {port}; see {_log_file(settings)}")
-        if _port_answers(port, timeout=0.2):
-            return BrokerInfo(pid=proc.pid, port=port, bootstrap=f"{HOST}:{port}", storage=storage.name)
-        time.sleep(0.05)
+    if _wait_for_port(proc, port):
+        return BrokerInfo(pid=proc.pid, port=port, bootstrap=f"{HOST}:{port}", storage=storage.name)
+    if proc.poll() is not None:
+        raise BrokerStartError(f"tansu exited with code {proc.returncode} on port {port}; see {_log_file(settings)}")
     proc.kill()
     proc.wait()
     raise BrokerStartError(f"tansu did not accept connections on port {port} within {START_TIMEOUT_S:.0f}s; "
@@ -215,18 +324,11 @@ def stop(settings: Settings) -> bool:
         info = _read_state(settings)
         stopped = False
         if info is not None and not _reap(info.pid) and _is_tansu(info.pid):
-            _signal(info.pid, signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT_S
-            while not _reap(info.pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if not _reap(info.pid):
-                _signal(info.pid, signal.SIGKILL)
-                while not _reap(info.pid):
-                    time.sleep(0.05)
+            _terminate(info.pid)
             stopped = True
         _state_file(settings).unlink(missing_ok=True)
-        if info is not None:
-            STORAGES.get(info.storage, MemoryStorage()).release(settings)
+        for storage in STORAGES.values():  # also what a broker that died before writing its state left
+            storage.release(settings)
         return stopped
 
 

@@ -135,7 +135,11 @@ def consume(bootstrap: str, topics: Iterable[str], group_id: str | None = None, 
             _, ts = msg.timestamp()
             out.append(Record(msg.topic(), msg.partition(), msg.offset(), ts, msg.key(), msg.value()))
         if group_id is not None and out:
-            c.commit(asynchronous=False)
+            # explicit positions: after a rebalance librdkafka may hold no stored offset ("No offset stored")
+            positions: dict[tuple[str, int], int] = {}
+            for r in out:
+                positions[(r.topic, r.partition)] = max(r.offset + 1, positions.get((r.topic, r.partition), 0))
+            c.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in positions.items()], asynchronous=False)
         return out
     finally:
         c.close()

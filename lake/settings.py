@@ -8,7 +8,8 @@ time. Defaults are the embedded one-machine parts; each scale-out part is one va
                                    interfere
 ``REASONLAKE_BOOTSTRAP_SERVERS``   an external Kafka (``host:port,...``) instead of the
                                    embedded Tansu broker
-``REASONLAKE_BROKER_STORAGE``      embedded broker storage: ``memory`` (default) or ``s3``
+``REASONLAKE_BROKER_STORAGE``      embedded broker storage: ``s3`` (default, durable: local S3
+                                   server under the home) or ``memory`` (lost on stop)
 ``REASONLAKE_CATALOG_URI``         ``http(s)://...`` → Iceberg REST catalog; any SQLAlchemy
                                    URI → SQL catalog (default SQLite under the home)
 ``REASONLAKE_CATALOG_WAREHOUSE``   warehouse location (default ``file://<home>/warehouse``)
@@ -37,7 +38,7 @@ CATALOG_NAME = "reasonlake"
 class Settings:
     home: Path = Path(".reasonlake")
     bootstrap_servers: str | None = None
-    broker_storage: str = "memory"
+    broker_storage: str = "s3"
     catalog_uri: str | None = None
     catalog_warehouse: str | None = None
     catalog_extra: Mapping[str, str] = field(default_factory=dict)
@@ -51,7 +52,7 @@ class Settings:
         settings = cls(
             home=Path(env.get("REASONLAKE_HOME", ".reasonlake")).expanduser().absolute(),
             bootstrap_servers=env.get("REASONLAKE_BOOTSTRAP_SERVERS") or None,
-            broker_storage=env.get("REASONLAKE_BROKER_STORAGE", "memory"),
+            broker_storage=env.get("REASONLAKE_BROKER_STORAGE", "s3"),
             catalog_uri=env.get("REASONLAKE_CATALOG_URI") or None,
             catalog_warehouse=env.get("REASONLAKE_CATALOG_WAREHOUSE") or None,
             catalog_extra=json.loads(env.get("REASONLAKE_CATALOG_PROPERTIES", "{}")),

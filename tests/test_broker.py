@@ -26,12 +26,18 @@ def test_round_trip_keeps_every_record_and_tombstones(broker) -> None:
     assert len(positions) == len(records)
 
 
-def test_group_consumer_commits_what_it_read(broker) -> None:
-    kafka_io.produce(broker.bootstrap, [("feedback.web", b"a"), ("feedback.web", b"b")])
-    assert len(kafka_io.consume(broker.bootstrap, ["feedback.web"], group_id="readers", max_idle_s=1.0)) == 2
-    kafka_io.produce(broker.bootstrap, [("feedback.web", b"c")])
-    assert [r.value for r in kafka_io.consume(broker.bootstrap, ["feedback.web"], group_id="readers",
-                                              max_idle_s=1.0)] == [b"c"]
+def test_group_consumer_commits_what_it_read(settings: Settings) -> None:
+    # memory storage (speed); nothing in reasonlake relies on group offsets (the jobs keep theirs in Iceberg)
+    memory = replace(settings, broker_storage="memory")
+    broker = broker_mod.start(memory)
+    try:
+        kafka_io.produce(broker.bootstrap, [("feedback.web", b"a"), ("feedback.web", b"b")])
+        assert len(kafka_io.consume(broker.bootstrap, ["feedback.web"], group_id="readers", max_idle_s=1.0)) == 2
+        kafka_io.produce(broker.bootstrap, [("feedback.web", b"c")])
+        assert [r.value for r in kafka_io.consume(broker.bootstrap, ["feedback.web"], group_id="readers",
+                                                  max_idle_s=1.0)] == [b"c"]
+    finally:
+        broker_mod.stop(memory)
 
 
 def test_consume_of_missing_topic_is_empty(broker) -> None:
@@ -91,3 +97,56 @@ def test_bootstrap_servers_prefers_external_and_explains_when_missing(settings: 
 def test_unknown_storage_is_refused(settings: Settings) -> None:
     with pytest.raises(UnsupportedStorageError, match="memory"):
         broker_mod.start(replace(settings, broker_storage="postgres"))
+
+
+def test_s3_storage_is_the_default_and_survives_a_restart(settings: Settings) -> None:
+    assert settings.broker_storage == "s3" and Settings.from_env({}).broker_storage == "s3"
+    info = broker_mod.start(settings)
+    try:
+        assert info.storage == "s3"
+        s3 = broker_mod.S3Storage().running(settings)
+        assert s3 is not None and (settings.home / "broker-s3" / "tansu").is_dir()
+        records = [("feedback.crm", f"crm-{i}".encode()) for i in range(500)] + [("feedback.app", b"a"), ("feedback.app", None)]
+        kafka_io.produce(info.bootstrap, records)
+        assert broker_mod.stop(settings) is True
+        for pid in (info.pid, s3["pid"]):        # `reasonlake down` stops the broker and its S3 server
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        assert broker_mod.S3Storage().running(settings) is None
+
+        again = broker_mod.start(settings)
+        got = kafka_io.consume(again.bootstrap, ["feedback.crm", "feedback.app"], max_idle_s=1.5)
+        assert sorted((r.topic, r.value or b"") for r in got) == sorted((t, v or b"") for t, v in records)
+        kafka_io.produce(again.bootstrap, [("feedback.crm", b"after")])   # offsets continue after the restart
+        positions = {(r.partition, r.offset) for r in kafka_io.consume(again.bootstrap, ["feedback.crm"], max_idle_s=1.5)}
+        assert len(positions) == 501
+    finally:
+        broker_mod.stop(settings)
+
+
+def test_memory_storage_stays_selectable_and_forgets_on_stop(settings: Settings) -> None:
+    memory = replace(settings, broker_storage="memory")
+    assert Settings.from_env({"REASONLAKE_BROKER_STORAGE": "memory"}).broker_storage == "memory"
+    info = broker_mod.start(memory)
+    try:
+        assert info.storage == "memory" and broker_mod.S3Storage().running(memory) is None
+        kafka_io.produce(info.bootstrap, [("feedback.crm", b"gone")])
+        broker_mod.stop(memory)
+        again = broker_mod.start(memory)
+        assert kafka_io.consume(again.bootstrap, ["feedback.crm"], max_idle_s=1.0) == []
+    finally:
+        broker_mod.stop(memory)
+
+
+def test_s3_server_left_by_a_crashed_broker_is_reused_then_stopped(settings: Settings) -> None:
+    info = broker_mod.start(settings)
+    s3 = broker_mod.S3Storage().running(settings)
+    kafka_io.produce(info.bootstrap, [("feedback.crm", b"kept")])
+    os.kill(info.pid, 9)                            # the broker dies; its S3 server keeps the data
+    try:
+        fresh = broker_mod.start(settings)
+        assert broker_mod.S3Storage().running(settings) == s3
+        assert [r.value for r in kafka_io.consume(fresh.bootstrap, ["feedback.crm"], max_idle_s=1.0)] == [b"kept"]
+    finally:
+        broker_mod.stop(settings)
+    assert broker_mod.S3Storage().running(settings) is None
