@@ -15,7 +15,7 @@ from feast.value_type import ValueType
 REASONS_PARQUET = "data/reasons.parquet"  # relative to the repo path
 
 reason = Entity(name="reason", join_keys=["reason_id"], value_type=ValueType.STRING,
-                description="An issue type of a weekly model: <model_version>/<topic_id> until the reason registry.")
+                description="A reason of the registry (ml.reasons): a stable id such as R0007 that survives weekly refits.")
 
 reasons_source = FileSource(
     name="reasons_source",

@@ -79,6 +79,17 @@ ISSUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
          "Please stop the renewal."),
     ),
 }
+# Issues that do not exist until ``SyntheticSpec.new_issue_week_index`` (a new problem appears).
+EMERGING_ISSUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "international_transfer": (
+        ("my international transfer to another country never arrived", "the overseas wire transfer is stuck",
+         "money I sent abroad has not reached the recipient", "the foreign transfer failed and the money is gone",
+         "my SWIFT transfer to Europe is missing"),
+        ("The recipient's bank has nothing.", "I sent it with the correct IBAN.", "The exchange rate was applied twice.",
+         "It was for my family's rent."),
+    ),
+}
+ALL_ISSUES = {**ISSUES, **EMERGING_ISSUES}
 BASE_WEIGHTS = {
     "card_declined": 0.16, "refund_delay": 0.14, "login_problem": 0.12, "late_delivery": 0.10,
     "hidden_fees": 0.08, "app_crash": 0.05, "rude_support": 0.05, "subscription_cancel": 0.05,
@@ -122,6 +133,9 @@ class SyntheticSpec:
     invalid_rate: float = 0.01
     duplicate_rate: float = 0.005
     now: datetime | None = None         # weeks end at the last complete week before now
+    new_issue: str | None = None        # an EMERGING_ISSUES issue, absent before new_issue_week_index
+    new_issue_week_index: int = -1
+    new_issue_weight: float = 0.10
 
 
 @dataclass(frozen=True)
@@ -159,6 +173,8 @@ def week_weights(spec: SyntheticSpec, week_index: int, rng: random.Random) -> di
     weights = {issue: w * rng.uniform(0.85, 1.15) for issue, w in BASE_WEIGHTS.items()}
     if week_index == surge_at:
         weights[spec.surge_issue] *= spec.surge_factor
+    if spec.new_issue is not None and week_index >= spec.new_issue_week_index % spec.weeks:
+        weights[spec.new_issue] = spec.new_issue_weight
     weights["praise"], weights["neutral"] = PRAISE_WEIGHT, NEUTRAL_WEIGHT
     return weights
 
@@ -166,6 +182,8 @@ def week_weights(spec: SyntheticSpec, week_index: int, rng: random.Random) -> di
 def generate(spec: SyntheticSpec) -> tuple[list[SyntheticRecord], GroundTruth]:
     if spec.surge_issue not in ISSUES:
         raise ValueError(f"unknown surge issue {spec.surge_issue!r}; choose from {sorted(ISSUES)}")
+    if spec.new_issue is not None and spec.new_issue not in EMERGING_ISSUES:
+        raise ValueError(f"unknown new issue {spec.new_issue!r}; choose from {sorted(EMERGING_ISSUES)}")
     rng = random.Random(spec.seed)
     now = spec.now or datetime.now(timezone.utc)
     last = last_complete_week(now)
@@ -177,7 +195,7 @@ def generate(spec: SyntheticSpec) -> tuple[list[SyntheticRecord], GroundTruth]:
     for wi, week in enumerate(weeks):
         weights = week_weights(spec, wi, rng)
         kinds = rng.choices(list(weights), weights=list(weights.values()), k=per_week)
-        issues = Counter(k for k in kinds if k in ISSUES)
+        issues = Counter(k for k in kinds if k in ALL_ISSUES)
         truth.per_week[week] = {"issues": dict(issues), "praise": kinds.count("praise"),
                                 "neutral": kinds.count("neutral"), "messages": per_week}
         start, _ = week_bounds(week)
@@ -199,8 +217,8 @@ def generate(spec: SyntheticSpec) -> tuple[list[SyntheticRecord], GroundTruth]:
 
 
 def _message(rng: random.Random, kind: str, source: str, message_id: str, created: datetime) -> dict:
-    if kind in ISSUES:
-        cores, details = ISSUES[kind]
+    if kind in ALL_ISSUES:
+        cores, details = ALL_ISSUES[kind]
         text = rng.choice(STYLE[source]).format(core=rng.choice(cores), detail=rng.choice(details),
                                                 affect=rng.choice(AFFECT)).strip().replace("  ", " ")
         rating = rng.choice((1, 1, 2))
@@ -213,7 +231,7 @@ def _message(rng: random.Random, kind: str, source: str, message_id: str, create
         "message_id": message_id, "source": source, "text": text,
         "created_at": created.astimezone(rng.choice(OFFSETS)).isoformat(timespec="seconds"),
         "user": {"id": f"u{rng.randrange(100000):05d}", "segment": rng.choice(SEGMENTS), "country": rng.choice(COUNTRIES)},
-        "tags": [kind] if kind in ISSUES and source != "review_portal" else [],
+        "tags": [kind] if kind in ALL_ISSUES and source != "review_portal" else [],
     }
     if source == "review_portal" or (source == "support_portal" and rng.random() < 0.3):
         message["rating"] = rating       # CRM notes carry no rating: dissatisfaction comes from sentiment

@@ -142,9 +142,66 @@ ML_ELECTIONS = TableSpec(
         NestedField(9, "why", StringType(), required=True),
         NestedField(10, "model_version", StringType(), required=True),
         NestedField(11, "elected_at", TimestamptzType(), required=True),
+        NestedField(12, "policy_version", StringType(), required=False, doc="ElectionPolicy.policy_version"),
+        NestedField(13, "score", DoubleType(), required=False, doc="dissatisfied messages weighted by source"),
+        NestedField(14, "previous_count", LongType(), required=False, doc="the reason's count last week"),
+        NestedField(15, "count_change", LongType(), required=False, doc="message_count - previous_count"),
+        NestedField(16, "sources", StringType(), required=False, doc="JSON {source: dissatisfied messages}"),
+        NestedField(17, "example_message_ids", ListType(element_id=100, element_type=StringType(),
+                                                        element_required=False), required=False),
+        NestedField(18, "snapshot_ids", StringType(), required=False,
+                    doc="JSON {table: Iceberg snapshot id} the election read"),
     ),
     partition_spec=_identity(1, "week"),
     doc="Every candidate reason of a week, ranked, with the elected ones flagged and why.",
+)
+
+ML_REASONS = TableSpec(
+    identifier="ml.reasons",
+    schema=Schema(
+        NestedField(1, "week", StringType(), required=True, doc="the registry as it stood after this week"),
+        NestedField(2, "reason_id", StringType(), required=True, doc="stable across weekly refits"),
+        NestedField(3, "label", StringType(), required=True, doc="analyst override or the latest topic label"),
+        NestedField(4, "embedding", ListType(element_id=100, element_type=DoubleType(), element_required=False),
+                    required=True, doc="unit topic embedding the next week matches against"),
+        NestedField(5, "born_week", StringType(), required=True),
+        NestedField(6, "last_seen_week", StringType(), required=True),
+        NestedField(7, "status", StringType(), required=True, doc="alive, dead or merged"),
+        NestedField(8, "size", LongType(), required=True, doc="messages the last week it was seen"),
+        NestedField(9, "updated_at", TimestamptzType(), required=True),
+    ),
+    partition_spec=_identity(1, "week"),
+    doc="The reason registry: one full snapshot per week (the latest week is the current registry).",
+)
+
+ML_REASON_MAPPINGS = TableSpec(
+    identifier="ml.reason_mappings",
+    schema=Schema(
+        NestedField(1, "week", StringType(), required=True),
+        NestedField(2, "model_version", StringType(), required=True),
+        NestedField(3, "topic_id", IntegerType(), required=True),
+        NestedField(4, "reason_id", StringType(), required=True),
+        NestedField(5, "similarity", DoubleType(), required=True, doc="cosine of topic to reason (1.0 when born)"),
+        NestedField(6, "match", StringType(), required=True, doc="matched or born"),
+        NestedField(7, "mapped_at", TimestamptzType(), required=True),
+    ),
+    partition_spec=_identity(1, "week"),
+    doc="(week, model_version, topic_id) -> reason_id of every weekly model.",
+)
+
+ML_REASON_EVENTS = TableSpec(
+    identifier="ml.reason_events",
+    schema=Schema(
+        NestedField(1, "week", StringType(), required=True),
+        NestedField(2, "model_version", StringType(), required=True),
+        NestedField(3, "event", StringType(), required=True, doc="born, matched, died, merged or split"),
+        NestedField(4, "reason_ids", ListType(element_id=100, element_type=StringType(), element_required=False),
+                    required=True),
+        NestedField(5, "detail", StringType(), required=True),
+        NestedField(6, "recorded_at", TimestamptzType(), required=True),
+    ),
+    partition_spec=_identity(1, "week"),
+    doc="What happened to the reasons each week: births, matches, deaths, merges, splits.",
 )
 
 ALERTS = TableSpec(
@@ -169,8 +226,10 @@ ALERTS = TableSpec(
 
 TABLES: dict[str, TableSpec] = {
     spec.identifier: spec
-    for spec in (RAW_FEEDBACK, RAW_FEEDBACK_REJECTED, ML_TOPICS, ML_MESSAGE_TOPICS, ML_ELECTIONS, ALERTS)
+    for spec in (RAW_FEEDBACK, RAW_FEEDBACK_REJECTED, ML_TOPICS, ML_MESSAGE_TOPICS, ML_ELECTIONS, ML_REASONS,
+                 ML_REASON_MAPPINGS, ML_REASON_EVENTS, ALERTS)
 }
 
 __all__ = ["TableSpec", "TABLES", "UNPARTITIONED_PARTITION_SPEC", "RAW_FEEDBACK", "RAW_FEEDBACK_REJECTED",
-           "ML_TOPICS", "ML_MESSAGE_TOPICS", "ML_ELECTIONS", "ALERTS"]
+           "ML_TOPICS", "ML_MESSAGE_TOPICS", "ML_ELECTIONS", "ML_REASONS", "ML_REASON_MAPPINGS", "ML_REASON_EVENTS",
+           "ALERTS"]

@@ -12,6 +12,7 @@ import pytest
 from dagster import materialize
 from pyiceberg.expressions import EqualTo
 
+from dagster_project.elections import policy as policy_module
 from dagster_project.elections.definitions import defs as elections_defs
 from dagster_project.resources import ReasonlakeResource
 from dagster_project.serving.definitions import defs as serving_defs
@@ -45,11 +46,17 @@ def feedback():
     return frame, truth
 
 
-def _materialize(settings, week):
+def _materialize(settings, week, raise_on_error=True):
     all_defs = [d for defs in (topics_defs, elections_defs, serving_defs)
                 for d in (*defs.assets, *defs.asset_checks)]
     return materialize(all_defs, partition_key=week_to_partition_key(week),
-                       resources={"reasonlake": ReasonlakeResource(home=str(settings.home))}, raise_on_error=True)
+                       resources={"reasonlake": ReasonlakeResource(home=str(settings.home))},
+                       raise_on_error=raise_on_error)
+
+
+CHECKS = {"has_topics": True, "outlier_share_below_max": True, "stream_batch_agreement": True,
+          "elected_when_dissatisfied": True, "election_is_consistent": True, "gate_outlier_share": True,
+          "gate_covered_share": True, "gate_change_against_last_week": True, "online_matches_election": True}
 
 
 def test_weekly_graph_elects_the_surge_and_serves_it(tmp_path, monkeypatch, feedback):
@@ -58,12 +65,36 @@ def test_weekly_graph_elects_the_surge_and_serves_it(tmp_path, monkeypatch, feed
     monkeypatch.setattr(topic_assets, "read_week_messages",
                         lambda s, week: frame[frame["week"] == week].drop(columns="week").reset_index(drop=True))
     calm, surge = truth.weeks
-    for week in (calm, surge):
-        result = _materialize(settings, week)
-        assert result.success
-        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        assert checks == {"has_topics": True, "outlier_share_below_max": True, "elected_when_dissatisfied": True,
-                          "election_is_consistent": True, "online_matches_election": True}
+    result = _materialize(settings, calm)
+    assert result.success
+    assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()} == CHECKS
+    calm_version = TopicArtifact.load(current_artifact_path(settings)).model_version
+
+    # shadow then promote: a failing gate keeps last week's reasons (and topic model) live, and says why
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_module.POLICY_FILE.read_text().replace("max_outlier_share: 0.25",
+                                                                    "max_outlier_share: -1.0"))
+    monkeypatch.setattr(policy_module, "POLICY_FILE", policy)
+    blocked = _materialize(settings, surge, raise_on_error=False)
+    gates = {e.check_name: e for e in blocked.get_asset_check_evaluations()}
+    assert gates["gate_outlier_share"].passed is False
+    assert "NOT promoted" in gates["gate_outlier_share"].metadata["why"].value
+    assert "online_matches_election" not in gates  # feast/reasons did not run
+    assert not [e for e in blocked.get_asset_materialization_events()
+                if e.asset_key.path == ["feast", "reasons"]]
+    assert TopicArtifact.load(current_artifact_path(settings)).model_version == calm_version
+    from feature_repo.online import ReasonLookup
+
+    calm_rows = catalog.read(catalog.load(settings), "ml.elections", row_filter=EqualTo("week", calm)).to_pylist()
+    live = ReasonLookup(settings, ttl_s=0).get([r["reason_id"] for r in calm_rows])
+    assert {v["week"] for v in live.values() if v is not None} == {calm}
+    monkeypatch.undo()
+    monkeypatch.setattr(topic_assets, "read_week_messages",
+                        lambda s, week: frame[frame["week"] == week].drop(columns="week").reset_index(drop=True))
+
+    result = _materialize(settings, surge)
+    assert result.success
+    assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()} == CHECKS
 
     cat = catalog.load(settings)
     in_week = EqualTo("week", surge)
@@ -75,6 +106,21 @@ def test_weekly_graph_elects_the_surge_and_serves_it(tmp_path, monkeypatch, feed
     assert elected[0] == SURGE, elections
     assert set(elected) <= set(ISSUES)  # praise and questions are not dissatisfied: never elected
 
+    # the registry: stable reason ids carried by every table, the artefact and the online store
+    reasons_calm = {r["reason_id"] for r in catalog.read(cat, "ml.reason_mappings",
+                                                          row_filter=EqualTo("week", calm)).to_pylist()}
+    mappings = catalog.read(cat, "ml.reason_mappings", row_filter=in_week).to_pylist()
+    assert all(m["reason_id"].startswith("R") for m in mappings)
+    kept = [m for m in mappings if m["match"] == "matched"]
+    assert len(kept) >= 0.8 * len(mappings) and {m["reason_id"] for m in kept} <= reasons_calm
+    assert {r["reason_id"] for r in message_topics if r["topic_id"] >= 0} <= {m["reason_id"] for m in mappings}
+    surge_row = elections[0]
+    assert surge_row["policy_version"] and json.loads(surge_row["snapshot_ids"])["ml.message_topics"]
+    assert surge_row["previous_count"] is not None and surge_row["count_change"] == (
+        surge_row["message_count"] - surge_row["previous_count"])
+    assert sum(json.loads(surge_row["sources"]).values()) == surge_row["message_count"]
+    assert 1 <= len(surge_row["example_message_ids"]) <= 3
+
     # model version and artefact agree across the tables, the pointer and the online store
     version = elections[0]["model_version"]
     assert {r["model_version"] for r in message_topics} == {version}
@@ -82,6 +128,7 @@ def test_weekly_graph_elects_the_surge_and_serves_it(tmp_path, monkeypatch, feed
     assert (artifact.week, artifact.model_version) == (surge, version)
     text = frame.loc[frame["message_id"] == message_topics[0]["message_id"], "text"].item()
     assert artifact.assign([text])[0].topic_id == message_topics[0]["topic_id"]
+    assert artifact.reason_id(surge_row["topic_id"]) == surge_row["reason_id"]
 
     from feature_repo.online import ReasonLookup
 

@@ -38,3 +38,33 @@ def election_is_consistent(context: AssetCheckExecutionContext, reasonlake: Reas
     if sum(r["share"] for r in rows) > 1 + 1e-9:
         problems.append("shares sum above 1")
     return AssetCheckResult(passed=not problems, metadata={"week": week, "problems": "; ".join(problems) or "none"})
+
+
+# ---- promotion gates: blocking, so a failing one keeps feast/reasons (and the alert job) on last week ----
+
+def _gate(name: str):
+    def check(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource) -> AssetCheckResult:
+        from dagster_project.elections.policy import load_policy
+        from dagster_project.elections.weekly import evaluate_gates
+
+        week = partition_key_to_week(context.partition_key)
+        _, gates = load_policy()
+        [gate] = [g for g in evaluate_gates(reasonlake.settings(), week, gates) if g.gate == name]
+        why = gate.why if gate.passed else f"{gate.why}: NOT promoted, last week's reasons stay live"
+        return AssetCheckResult(passed=gate.passed, metadata={
+            "week": week, "value": gate.value if gate.value is not None else float("nan"),
+            "limit": gate.limit if gate.limit is not None else "off", "why": why})
+    return check
+
+
+gate_outlier_share = asset_check(
+    asset=ELECTIONS, name="gate_outlier_share", partitions_def=weekly_partitions, blocking=True,
+    description="Gate: the week's outlier share is at most the policy's max_outlier_share.")(_gate("outlier_share"))
+gate_covered_share = asset_check(
+    asset=ELECTIONS, name="gate_covered_share", partitions_def=weekly_partitions, blocking=True,
+    description="Gate: at least min_covered_share of dissatisfied messages fall in a reason (not outliers).")(
+    _gate("covered_share"))
+gate_change_against_last_week = asset_check(
+    asset=ELECTIONS, name="gate_change_against_last_week", partitions_def=weekly_partitions, blocking=True,
+    description="Gate: at most max_new_reason_share of non-outlier messages are in reasons born this week "
+                "(a refit must not rename the world).")(_gate("change_against_last_week"))

@@ -1,28 +1,33 @@
-"""Weekly topic fit: ml/topic_model (artefact on disk), ml/topics and ml/message_topics (Iceberg).
+"""Weekly topic fit and reason registry, thin shells over :mod:`dagster_project.topics.weekly`.
 
-One fit produces the three, so they are one multi-asset (a model, its topics and each message's
-topic always agree). A thin shell over :func:`dagster_project.topics.weekly.fit_week`.
+ml/topic_model (BERTopic artefact on disk) → ml/reasons + ml/reason_mappings + ml/reason_events
+(the registry gives each topic a stable reason id) → ml/topics + ml/message_topics (Iceberg, with
+registry reason ids) → ml/elections.
 """
 
 from typing import Optional
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, MaterializeResult, MetadataValue, multi_asset
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, MaterializeResult, MetadataValue, asset, multi_asset
 
 from dagster_project.cleaning.marts import read_week_messages
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 from dagster_project.topics.model import OUTLIER, TopicModelParams, load_embedder
+from dagster_project.topics.registry import RegistryParams
 from dagster_project.topics.sentiment import DissatisfactionRule
-from dagster_project.topics.weekly import fit_week, write_weekly_fit
+from dagster_project.topics.weekly import fit_week, resolve_reasons, write_topic_tables
 from lake.weeks import partition_key_to_week
 
 MART = AssetKey(["marts", "fct_feedback_messages"])
 TOPIC_MODEL = AssetKey(["ml", "topic_model"])
 TOPICS = AssetKey(["ml", "topics"])
 MESSAGE_TOPICS = AssetKey(["ml", "message_topics"])
+REASONS = AssetKey(["ml", "reasons"])
+REASON_MAPPINGS = AssetKey(["ml", "reason_mappings"])
+REASON_EVENTS = AssetKey(["ml", "reason_events"])
 
-_P, _R = TopicModelParams(), DissatisfactionRule()
+_P, _R, _G = TopicModelParams(), DissatisfactionRule(), RegistryParams()
 
 
 class TopicFitConfig(Config):
@@ -43,30 +48,19 @@ class TopicFitConfig(Config):
         return DissatisfactionRule(max_rating=self.max_rating, compound_threshold=self.compound_threshold)
 
 
-@multi_asset(
-    name="weekly_topic_fit",
-    specs=[
-        AssetSpec(TOPIC_MODEL, deps=[MART], kinds={"python"}, group_name="topics",
-                  description="BERTopic model of the week's messages (artefact under models/topics/<week>/)."),
-        AssetSpec(TOPICS, deps=[TOPIC_MODEL], kinds={"iceberg"}, group_name="topics",
-                  description="ml.topics: the week's topics with labels and keywords."),
-        AssetSpec(MESSAGE_TOPICS, deps=[TOPIC_MODEL], kinds={"iceberg"}, group_name="topics",
-                  description="ml.message_topics: each message's topic, sentiment and dissatisfaction."),
-    ],
-    partitions_def=weekly_partitions,
-)
-def weekly_topic_fit(context: AssetExecutionContext, config: TopicFitConfig, reasonlake: ReasonlakeResource):
+@asset(key=TOPIC_MODEL, deps=[MART], partitions_def=weekly_partitions, group_name="topics", kinds={"python"},
+       description="BERTopic model of the week's messages (artefact under models/topics/<week>/<model_version>/, "
+                   "with the week's per-message assignments and embeddings).")
+def topic_model(context: AssetExecutionContext, config: TopicFitConfig, reasonlake: ReasonlakeResource) -> MaterializeResult:
     settings = reasonlake.settings()
     week = partition_key_to_week(context.partition_key)
     messages = read_week_messages(settings, week)
     context.log.info(f"{week}: {len(messages)} cleaned messages")
     result = fit_week(messages, week, load_embedder(), settings, config.params(), config.rule(), log=context.log.info)
-    write_weekly_fit(settings, result)
-
-    fit, mt = result.fit, result.message_topics
+    fit = result.fit
     labels = pd.DataFrame([{"topic_id": t.topic_id, "label": t.label, "size": t.size,
                             "keywords": ", ".join(t.keywords[:6])} for t in fit.topics])
-    yield MaterializeResult(asset_key=TOPIC_MODEL, metadata={
+    return MaterializeResult(metadata={
         "week": week,
         "model_version": result.model_version,
         "path": MetadataValue.path(str(result.artifact_path)),
@@ -76,10 +70,73 @@ def weekly_topic_fit(context: AssetExecutionContext, config: TopicFitConfig, rea
         "min_topic_size": fit.resolved.min_topic_size,
         "labels": MetadataValue.md(labels.to_markdown(index=False) if len(labels) else "_no topics_"),
     })
+
+
+class RegistryConfig(Config):
+    match_threshold: float = _G.match_threshold
+    death_after_weeks: int = _G.death_after_weeks
+    embedding_momentum: float = _G.embedding_momentum
+    labels_file: Optional[str] = None  # default: dagster_project/topics/reason_labels.yaml
+
+    def params(self) -> RegistryParams:
+        return RegistryParams(match_threshold=self.match_threshold, death_after_weeks=self.death_after_weeks,
+                              embedding_momentum=self.embedding_momentum)
+
+
+@multi_asset(
+    name="reason_registry",
+    specs=[
+        AssetSpec(REASONS, deps=[TOPIC_MODEL], kinds={"iceberg"}, group_name="topics",
+                  description="ml.reasons: the reason registry after the week (stable ids across refits)."),
+        AssetSpec(REASON_MAPPINGS, deps=[TOPIC_MODEL], kinds={"iceberg"}, group_name="topics",
+                  description="ml.reason_mappings: (week, model_version, topic_id) -> reason_id."),
+        AssetSpec(REASON_EVENTS, deps=[TOPIC_MODEL], kinds={"iceberg"}, group_name="topics",
+                  description="ml.reason_events: births, matches, deaths, merges and splits of the week."),
+    ],
+    partitions_def=weekly_partitions,
+)
+def reason_registry(context: AssetExecutionContext, config: RegistryConfig, reasonlake: ReasonlakeResource):
+    week = partition_key_to_week(context.partition_key)
+    out = resolve_reasons(reasonlake.settings(), week, config.params(), labels_file=config.labels_file)
+    upd = out.update
+    by_id = upd.by_id()
+    table = pd.DataFrame([{"topic_id": m.topic_id, "reason_id": m.reason_id, "label": out.labels[m.reason_id],
+                           "match": m.event, "similarity": round(m.similarity, 3),
+                           "born_week": by_id[m.reason_id].born_week} for m in upd.mappings])
+    counts = {e: upd.count(e) for e in ("born", "matched", "died", "merged", "split")}
+    context.log.info(f"{week}: registry from {out.previous_week or 'empty'}: {counts}")
+    yield MaterializeResult(asset_key=REASONS, metadata={
+        "week": week, "model_version": out.model_version, "previous_snapshot": out.previous_week or "none",
+        "alive": sum(1 for r in upd.reasons if r.status == "alive"), "dagster/row_count": len(upd.reasons),
+        **{f"events_{k}": v for k, v in counts.items()},
+        "mapping": MetadataValue.md(table.to_markdown(index=False) if len(table) else "_no topics_"),
+    })
+    yield MaterializeResult(asset_key=REASON_MAPPINGS, metadata={"week": week, "dagster/row_count": len(upd.mappings)})
+    events = pd.DataFrame([{"event": e.event, "reasons": ", ".join(e.reason_ids), "detail": e.detail}
+                           for e in upd.events if e.event != "matched"])
+    yield MaterializeResult(asset_key=REASON_EVENTS, metadata={
+        "week": week, "dagster/row_count": len(upd.events),
+        "events": MetadataValue.md(events.to_markdown(index=False) if len(events) else "_only matches_")})
+
+
+@multi_asset(
+    name="topic_tables",
+    specs=[
+        AssetSpec(TOPICS, deps=[TOPIC_MODEL, REASONS, REASON_MAPPINGS], kinds={"iceberg"}, group_name="topics",
+                  description="ml.topics: the week's topics with registry reason ids, labels and keywords."),
+        AssetSpec(MESSAGE_TOPICS, deps=[TOPIC_MODEL, REASON_MAPPINGS], kinds={"iceberg"}, group_name="topics",
+                  description="ml.message_topics: each message's topic, reason, sentiment and dissatisfaction."),
+    ],
+    partitions_def=weekly_partitions,
+)
+def topic_tables(context: AssetExecutionContext, reasonlake: ReasonlakeResource):
+    week = partition_key_to_week(context.partition_key)
+    topics, mt = write_topic_tables(reasonlake.settings(), week)
+    version = str(topics["model_version"].iloc[0]) if len(topics) else ""
     yield MaterializeResult(asset_key=TOPICS, metadata={
-        "week": week, "model_version": result.model_version, "dagster/row_count": len(result.topics)})
+        "week": week, "model_version": version, "dagster/row_count": len(topics)})
     yield MaterializeResult(asset_key=MESSAGE_TOPICS, metadata={
-        "week": week, "model_version": result.model_version, "dagster/row_count": len(mt),
+        "week": week, "model_version": version, "dagster/row_count": len(mt),
         "dissatisfied": int(mt["dissatisfied"].sum()),
         "outliers": int((mt["topic_id"] == OUTLIER).sum()),
     })

@@ -6,7 +6,9 @@ from pyiceberg.expressions import EqualTo
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 from dagster_project.topics.assets import MESSAGE_TOPICS, TOPICS
+from dagster_project.elections.policy import load_policy
 from dagster_project.topics.model import OUTLIER
+from dagster_project.topics.weekly import stream_batch_agreement
 from lake import catalog as lake_catalog
 from lake.weeks import partition_key_to_week
 
@@ -37,3 +39,17 @@ def outlier_share_below_max(context: AssetCheckExecutionContext, reasonlake: Rea
     return AssetCheckResult(passed=share <= MAX_OUTLIER_SHARE, severity=AssetCheckSeverity.WARN,
                             metadata={"week": week, "outlier_share": share, "max": MAX_OUTLIER_SHARE,
                                       "messages": len(topics)})
+
+
+@asset_check(asset=MESSAGE_TOPICS, partitions_def=weekly_partitions, name="stream_batch_agreement",
+             description="Stream/batch agreement: the alert job's way of assigning (nearest topic centroid of the "
+                         "saved artefact, on the same embeddings) puts at least the policy's share (90%) of the "
+                         "week's non-outlier messages in the batch fit's topic (warning only).")
+def stream_batch_agreement_check(context: AssetCheckExecutionContext,
+                                 reasonlake: ReasonlakeResource) -> AssetCheckResult:
+    week = partition_key_to_week(context.partition_key)
+    floor = load_policy()[1].min_stream_batch_agreement
+    agreement, n = stream_batch_agreement(reasonlake.settings(), week)
+    return AssetCheckResult(passed=floor is None or agreement >= floor, severity=AssetCheckSeverity.WARN,
+                            metadata={"week": week, "agreement": agreement, "non_outlier_messages": n,
+                                      "floor": floor if floor is not None else "off"})

@@ -1,6 +1,7 @@
 from dagster import Definitions
 
-from dagster_project.topics.assets import weekly_topic_fit
-from dagster_project.topics.checks import has_topics, outlier_share_below_max
+from dagster_project.topics.assets import reason_registry, topic_model, topic_tables
+from dagster_project.topics.checks import has_topics, outlier_share_below_max, stream_batch_agreement_check
 
-defs = Definitions(assets=[weekly_topic_fit], asset_checks=[has_topics, outlier_share_below_max])
+defs = Definitions(assets=[topic_model, reason_registry, topic_tables],
+                   asset_checks=[has_topics, outlier_share_below_max, stream_batch_agreement_check])

@@ -1,12 +1,18 @@
 """One week's topic fit end to end, as plain functions (the Dagster assets are shells over these).
 
-messages of the week → embeddings → BERTopic fit → artefact on disk → rows of ``ml.topics`` and
-``ml.message_topics`` (topic, similarity, sentiment, dissatisfied per message) → Iceberg, replacing
-the week's rows.
+1. :func:`fit_week` — messages of the week → embeddings → BERTopic fit → artefact on disk, with the
+   week's topic rows, per-message rows (topic, similarity, sentiment, dissatisfied) and embeddings
+   saved beside it (:func:`save_fit`; ``<week>/FITTED.json`` points at the week's latest fit).
+2. :func:`resolve_reasons` — the reason registry (``dagster_project.topics.registry``) maps the
+   fit's topics to stable reason ids; writes ``ml.reasons`` (the week's snapshot),
+   ``ml.reason_mappings``, ``ml.reason_events`` and puts reason ids and labels into the artefact.
+3. :func:`write_topic_tables` — ``ml.topics`` and ``ml.message_topics`` with registry reason ids.
+Every write replaces the week's rows, so any week replays.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,14 +28,28 @@ from dagster_project.topics.model import (
     TopicModelParams,
     embed,
     fit_topics,
+    ARTIFACT_FILE,
+    _write_json,
     model_version_for,
     reason_id,
     save_artifact,
+    topics_root,
+)
+from dagster_project.topics.registry import (
+    OUTLIER_REASON_ID,
+    Reason,
+    RegistryParams,
+    RegistryUpdate,
+    TopicIn,
+    apply_labels,
+    load_label_overrides,
+    update as update_registry,
 )
 from dagster_project.topics.sentiment import DissatisfactionRule, score_messages
 from lake import catalog as lake_catalog
-from lake.schemas import ML_MESSAGE_TOPICS, ML_TOPICS
+from lake.schemas import ML_MESSAGE_TOPICS, ML_REASON_EVENTS, ML_REASON_MAPPINGS, ML_REASONS, ML_TOPICS
 from lake.settings import Settings
+from lake.weeks import parse_week
 
 MESSAGE_COLUMNS = ("message_id", "source", "text", "created_at", "rating")
 
@@ -86,8 +106,118 @@ def fit_week(messages: pd.DataFrame, week: str, embedder: Embedder, settings: Se
         "model_version": version,
         "created_at": pd.to_datetime(messages["created_at"], utc=True),
     })
-    return WeeklyFit(week=week, model_version=version, artifact_path=path, fit=fit,
-                     topics=pd.DataFrame(topic_rows), message_topics=message_topics)
+    result = WeeklyFit(week=week, model_version=version, artifact_path=path, fit=fit,
+                       topics=pd.DataFrame(topic_rows), message_topics=message_topics)
+    save_fit(settings, result, embeddings)
+    return result
+
+
+FITTED_FILE = "FITTED.json"
+
+
+def save_fit(settings: Settings, result: WeeklyFit, embeddings) -> None:
+    """The week's rows and embeddings beside the artefact, and ``<week>/FITTED.json`` pointing at it."""
+    import numpy as np
+
+    result.topics.to_parquet(result.artifact_path / "topics.parquet", index=False)
+    result.message_topics.to_parquet(result.artifact_path / "message_topics.parquet", index=False)
+    np.save(result.artifact_path / "embeddings.npy", np.asarray(embeddings, dtype=np.float32))
+    _write_json(topics_root(settings) / result.week / FITTED_FILE,
+                {"path": str(result.artifact_path.resolve()), "model_version": result.model_version})
+
+
+def fitted_artifact_path(settings: Settings, week: str) -> Path:
+    """The artefact folder of the week's latest fit (raises FileNotFoundError before any fit)."""
+    parse_week(week)
+    pointer = topics_root(settings) / week / FITTED_FILE
+    if not pointer.exists():
+        raise FileNotFoundError(f"{week} has no fitted topic model yet: materialize ml/topic_model first")
+    return Path(json.loads(pointer.read_text())["path"])
+
+
+def topics_in(fit: FitResult) -> list[TopicIn]:
+    """The fit's topics as the registry takes them."""
+    return [TopicIn(t.topic_id, t.label, tuple(float(v) for v in e), t.size)
+            for t, e in zip(fit.topics, fit.topic_embeddings)]
+
+
+def _artifact_topics(path: Path) -> tuple[dict, list[TopicIn]]:
+    meta = json.loads((path / ARTIFACT_FILE).read_text())
+    return meta, [TopicIn(int(t["topic_id"]), t.get("topic_label", t["label"]), tuple(t["embedding"]), int(t["size"]))
+                  for t in meta["topics"]]
+
+
+def registry_before(settings: Settings, week: str) -> tuple[str | None, list[Reason]]:
+    """The registry snapshot of the latest week before ``week`` in ``ml.reasons`` (None, [] when none)."""
+    table = lake_catalog.read(lake_catalog.load(settings), ML_REASONS.identifier).to_pandas()
+    earlier = sorted((w for w in set(table["week"]) if parse_week(w) < parse_week(week)), key=parse_week)
+    if not earlier:
+        return None, []
+    snap = table[table["week"] == earlier[-1]].sort_values("reason_id")
+    return earlier[-1], [Reason(r.reason_id, r.label, tuple(r.embedding), r.born_week, r.last_seen_week, r.status,
+                                int(r.size)) for r in snap.itertuples()]
+
+
+@dataclass(frozen=True)
+class ReasonsOutcome:
+    week: str
+    model_version: str
+    previous_week: str | None  # the registry snapshot it started from
+    update: RegistryUpdate
+    labels: dict[str, str]  # reason_id -> label (analyst overrides applied)
+
+
+def resolve_reasons(settings: Settings, week: str, params: RegistryParams = RegistryParams(),
+                    labels_file: Path | str | None = None, now: datetime | None = None) -> ReasonsOutcome:
+    """Match the week's fitted topics to the registry; write the registry tables and the artefact's reason ids."""
+    now = now or datetime.now(timezone.utc)
+    path = fitted_artifact_path(settings, week)
+    meta, topics = _artifact_topics(path)
+    version = meta["model_version"]
+    previous_week, reasons = registry_before(settings, week)
+    upd = update_registry(reasons, topics, week, params)
+    labels = apply_labels({r.reason_id: r.label for r in upd.reasons}, load_label_overrides(labels_file))
+
+    write_week(settings, ML_REASONS.identifier, pd.DataFrame([
+        {"week": week, "reason_id": r.reason_id, "label": labels[r.reason_id], "embedding": list(r.embedding),
+         "born_week": r.born_week, "last_seen_week": r.last_seen_week, "status": r.status, "size": r.size,
+         "updated_at": now} for r in upd.reasons], columns=[f.name for f in ML_REASONS.schema.fields]), week)
+    write_week(settings, ML_REASON_MAPPINGS.identifier, pd.DataFrame([
+        {"week": week, "model_version": version, "topic_id": m.topic_id, "reason_id": m.reason_id,
+         "similarity": m.similarity, "match": m.event, "mapped_at": now} for m in upd.mappings],
+        columns=[f.name for f in ML_REASON_MAPPINGS.schema.fields]), week)
+    write_week(settings, ML_REASON_EVENTS.identifier, pd.DataFrame([
+        {"week": week, "model_version": version, "event": e.event, "reason_ids": list(e.reason_ids),
+         "detail": e.detail, "recorded_at": now} for e in upd.events],
+        columns=[f.name for f in ML_REASON_EVENTS.schema.fields]), week)
+
+    reason_of = upd.reason_of()
+    for t in meta["topics"]:  # the alert job reads reason ids and labels from the artefact
+        t.setdefault("topic_label", t["label"])
+        t["reason_id"] = reason_of[int(t["topic_id"])]
+        t["label"] = labels[t["reason_id"]]
+    _write_json(path / ARTIFACT_FILE, meta)
+    return ReasonsOutcome(week=week, model_version=version, previous_week=previous_week, update=upd, labels=labels)
+
+
+def write_topic_tables(settings: Settings, week: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``ml.topics`` and ``ml.message_topics`` of the week's fit, with the registry's reason ids and labels."""
+    path = fitted_artifact_path(settings, week)
+    meta = json.loads((path / ARTIFACT_FILE).read_text())
+    reason_of = {int(t["topic_id"]): t.get("reason_id") for t in meta["topics"]}
+    label_of = {int(t["topic_id"]): t["label"] for t in meta["topics"]}
+    if any(r is None for r in reason_of.values()):
+        raise ValueError(f"{path}: topics without reason ids; materialize ml/reasons for {week} first")
+    reason_of[OUTLIER] = OUTLIER_REASON_ID
+    label_of[OUTLIER] = OUTLIER_LABEL
+    topics = pd.read_parquet(path / "topics.parquet")
+    message_topics = pd.read_parquet(path / "message_topics.parquet")
+    topics["reason_id"] = topics["topic_id"].map(reason_of)
+    topics["label"] = topics["topic_id"].map(label_of)
+    message_topics["reason_id"] = message_topics["topic_id"].map(reason_of)
+    write_week(settings, ML_TOPICS.identifier, topics, week)
+    write_week(settings, ML_MESSAGE_TOPICS.identifier, message_topics, week)
+    return topics, message_topics
 
 
 def rows(frame: pd.DataFrame) -> list[dict]:
@@ -96,6 +226,8 @@ def rows(frame: pd.DataFrame) -> list[dict]:
     for record in frame.to_dict("records"):
         clean = {}
         for key, value in record.items():
+            if hasattr(value, "tolist") and getattr(value, "ndim", 0) > 0:  # arrays read back from parquet
+                value = value.tolist()
             if isinstance(value, pd.Timestamp):
                 value = value.to_pydatetime()
             elif not isinstance(value, (list, tuple)) and pd.isna(value):
@@ -114,6 +246,21 @@ def write_week(settings: Settings, identifier: str, frame: pd.DataFrame, week: s
     return len(frame)
 
 
-def write_weekly_fit(settings: Settings, result: WeeklyFit) -> None:
-    write_week(settings, ML_TOPICS.identifier, result.topics, result.week)
-    write_week(settings, ML_MESSAGE_TOPICS.identifier, result.message_topics, result.week)
+
+
+def stream_batch_agreement(settings: Settings, week: str) -> tuple[float, int]:
+    """Share of the week's non-outlier messages (batch fit) that the streaming path — ``TopicArtifact``
+    assigning their embeddings to the nearest topic centroid — puts in the same topic; and that count."""
+    import numpy as np
+
+    from dagster_project.topics.model import TopicArtifact
+
+    path = fitted_artifact_path(settings, week)
+    batch = pd.read_parquet(path / "message_topics.parquet", columns=["topic_id"])["topic_id"].to_numpy()
+    embeddings = np.load(path / "embeddings.npy")
+    stream = np.array([a.topic_id for a in TopicArtifact(path, json.loads((path / ARTIFACT_FILE).read_text()),
+                                                           embedder=object()).assign_embeddings(embeddings)])
+    kept = batch != OUTLIER
+    if not kept.any():
+        return 1.0, 0
+    return float(np.mean(stream[kept] == batch[kept])), int(kept.sum())

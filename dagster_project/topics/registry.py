@@ -1,0 +1,217 @@
+"""The reason registry: stable reason ids across weekly refits. Pure, no Dagster.
+
+Topic ids change on every refit; reasons must not. Each week's topics are matched to the known
+reasons by cosine similarity of their embeddings (topic centroid vs the reason's embedding):
+
+1. **matched** — a one-to-one assignment (Hungarian, ``scipy.optimize.linear_sum_assignment``)
+   maximising the total similarity of the pairs at ``match_threshold`` or above (no others count). The reason
+   keeps its id; its embedding moves towards the topic's (``embedding_momentum``) and its label
+   follows the topic's (unless an analyst override names it, see :func:`load_label_overrides`).
+2. **born** — a topic that matched nothing becomes a new reason (``R0001``, ``R0002``, … in birth order).
+3. **split** — a born topic that is also similar (≥ ``match_threshold``) to a reason another topic
+   matched: one issue became two; recorded, both ids live on.
+4. **merged** — a live reason that matched nothing this week but is similar to a topic matched to
+   another reason: two issues became one; the unmatched reason's status becomes ``merged``.
+5. **died** — a live reason unseen for ``death_after_weeks`` weeks becomes ``dead``.
+
+Dead reasons can still be matched (the issue came back: event ``matched``, detail ``revived``);
+merged ones cannot. The state after each week is a full snapshot (``ml.reasons`` rows of that week),
+so replaying a week starts from the snapshot of the week before and gives the same answer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from lake.weeks import parse_week, shift_week, week_start
+
+ALIVE, DEAD, MERGED = "alive", "dead", "merged"
+OUTLIER_REASON_ID = "outliers"  # the outlier topic (-1) of every week: never a reason, never elected
+
+
+@dataclass(frozen=True)
+class RegistryParams:
+    match_threshold: float = 0.80  # cosine of topic centroid to reason embedding for "same reason"
+    death_after_weeks: int = 4  # a live reason unseen this many weeks dies
+    embedding_momentum: float = 0.5  # new embedding = normalize(m * old + (1 - m) * topic's)
+
+
+@dataclass(frozen=True)
+class Reason:
+    reason_id: str
+    label: str
+    embedding: tuple[float, ...]
+    born_week: str
+    last_seen_week: str
+    status: str = ALIVE
+    size: int = 0  # messages of the last week it was seen
+
+
+@dataclass(frozen=True)
+class TopicIn:
+    """A topic of the week's model, as the registry needs it."""
+
+    topic_id: int
+    label: str
+    embedding: Sequence[float]
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class Mapping_:
+    topic_id: int
+    reason_id: str
+    similarity: float  # topic to the reason's embedding before the update (1.0 for a birth)
+    event: str  # "matched" or "born"
+
+
+@dataclass(frozen=True)
+class Event:
+    event: str  # born | matched | died | merged | split
+    reason_ids: tuple[str, ...]
+    detail: str
+
+
+@dataclass(frozen=True)
+class RegistryUpdate:
+    week: str
+    reasons: tuple[Reason, ...]  # the whole registry after the week
+    mappings: tuple[Mapping_, ...]  # one per topic of the week
+    events: tuple[Event, ...]
+
+    def reason_of(self) -> dict[int, str]:
+        return {m.topic_id: m.reason_id for m in self.mappings}
+
+    def by_id(self) -> dict[str, Reason]:
+        return {r.reason_id: r for r in self.reasons}
+
+    def count(self, event: str) -> int:
+        return sum(1 for e in self.events if e.event == event)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        n = np.linalg.norm(x)
+        return x / n if n else x
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(n == 0, 1.0, n)
+
+
+def _next_id(reasons: Sequence[Reason], k: int) -> str:
+    numbers = [int(r.reason_id[1:]) for r in reasons if r.reason_id[:1] == "R" and r.reason_id[1:].isdigit()]
+    return f"R{(max(numbers, default=0) + k):04d}"
+
+
+def weeks_between(earlier: str, later: str) -> int:
+    return (week_start(later) - week_start(earlier)).days // 7
+
+
+def update(reasons: Sequence[Reason], topics: Sequence[TopicIn], week: str,
+           params: RegistryParams = RegistryParams()) -> RegistryUpdate:
+    """Match ``week``'s topics against the registry ``reasons`` (the state after the week before)."""
+    from scipy.optimize import linear_sum_assignment
+
+    parse_week(week)
+    topics = [t for t in topics if t.topic_id >= 0]
+    candidates = [r for r in reasons if r.status != MERGED]
+    events: list[Event] = []
+    by_id = {r.reason_id: r for r in reasons}
+
+    sims = np.zeros((len(topics), len(candidates)))
+    if topics and candidates:
+        sims = _unit(np.array([t.embedding for t in topics])) @ _unit(np.array([r.embedding for r in candidates])).T
+    matched: dict[int, tuple[int, float]] = {}  # topic index -> (candidate index, similarity)
+    if topics and candidates:
+        # maximise the total similarity of the pairs that can count (below the threshold a pair is worth 0)
+        rows, cols = linear_sum_assignment(-np.where(sims >= params.match_threshold, sims, 0.0))
+        matched = {int(i): (int(j), float(sims[i, j])) for i, j in zip(rows, cols)
+                   if sims[i, j] >= params.match_threshold}
+    matched_candidates = {j for j, _ in matched.values()}
+
+    mappings: list[Mapping_] = []
+    born = 0
+    for i, topic in enumerate(topics):
+        emb = _unit(np.asarray(topic.embedding, dtype=np.float64))
+        if i in matched:
+            j, sim = matched[i]
+            old = candidates[j]
+            m = params.embedding_momentum
+            new_emb = _unit(m * np.asarray(old.embedding) + (1 - m) * emb)
+            by_id[old.reason_id] = replace(old, label=topic.label, embedding=tuple(float(v) for v in new_emb),
+                                           last_seen_week=week, status=ALIVE, size=topic.size)
+            revived = " (revived: was dead)" if old.status == DEAD else ""
+            events.append(Event("matched", (old.reason_id,),
+                                f"topic {topic.topic_id} '{topic.label}' matched at cosine {sim:.3f}{revived}"))
+            mappings.append(Mapping_(topic.topic_id, old.reason_id, sim, "matched"))
+        else:
+            born += 1
+            rid = _next_id(list(by_id.values()), 1)
+            by_id[rid] = Reason(rid, topic.label, tuple(float(v) for v in emb), week, week, ALIVE, topic.size)
+            best = f"; best existing match {float(sims[i].max()):.3f}" if candidates else ""
+            events.append(Event("born", (rid,), f"topic {topic.topic_id} '{topic.label}'{best}"))
+            mappings.append(Mapping_(topic.topic_id, rid, 1.0, "born"))
+            # one old reason, now two topics: a split (the other topic kept the old id)
+            for j in np.flatnonzero(sims[i] >= params.match_threshold) if candidates else ():
+                if int(j) in matched_candidates:
+                    events.append(Event("split", (candidates[j].reason_id, rid),
+                                        f"{candidates[j].reason_id} split: topic {topic.topic_id} is also at cosine "
+                                        f"{float(sims[i, j]):.3f} to it; born as {rid}"))
+
+    # two old reasons, now one topic: the unmatched live one merges into the matched one
+    for j, cand in enumerate(candidates):
+        if j in matched_candidates or cand.status != ALIVE:
+            continue
+        for i, (jj, _) in sorted(matched.items()):
+            if sims[i, j] >= params.match_threshold:
+                into = candidates[jj].reason_id
+                by_id[cand.reason_id] = replace(by_id[cand.reason_id], status=MERGED)
+                events.append(Event("merged", (cand.reason_id, into),
+                                    f"{cand.reason_id} merged into {into}: topic {topics[i].topic_id} is at cosine "
+                                    f"{float(sims[i, j]):.3f} to both"))
+                break
+
+    for rid, reason in list(by_id.items()):
+        if reason.status == ALIVE and weeks_between(reason.last_seen_week, week) >= params.death_after_weeks:
+            by_id[rid] = replace(reason, status=DEAD)
+            events.append(Event("died", (rid,), f"unseen since {reason.last_seen_week} "
+                                                f"({params.death_after_weeks}+ weeks)"))
+
+    ordered = tuple(sorted(by_id.values(), key=lambda r: r.reason_id))
+    return RegistryUpdate(week=week, reasons=ordered, mappings=tuple(mappings), events=tuple(events))
+
+
+def previous_week(week: str) -> str:
+    return shift_week(week, -1)
+
+
+# ---- analyst label overrides -------------------------------------------------------------------
+
+LABELS_FILE = Path(__file__).with_name("reason_labels.yaml")
+
+
+def load_label_overrides(path: Path | str | None = None) -> dict[str, str]:
+    """``reason_id -> label`` from the analyst's YAML file (a mapping; missing file or empty → ``{}``)."""
+    import yaml
+
+    path = Path(path) if path is not None else LABELS_FILE
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping reason_id -> label, got {type(data).__name__}")
+    return {str(k): str(v) for k, v in data.items() if v is not None and str(v).strip()}
+
+
+def apply_labels(labels: Mapping[str, str], overrides: Mapping[str, str]) -> dict[str, str]:
+    """``reason_id -> label`` with the analyst's overrides winning."""
+    return {rid: overrides.get(rid, label) for rid, label in labels.items()}
+
+
+def events_json(events: Sequence[Event]) -> str:
+    return json.dumps([{"event": e.event, "reason_ids": list(e.reason_ids), "detail": e.detail} for e in events])
