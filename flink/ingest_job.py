@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from flink import operators, progress
 from flink.jobconfig import IngestJobConfig
-from flink.sink import start_offsets
+from flink.sink import DUPLICATE_MESSAGE_ID, start_offsets
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
 from lake.settings import Settings
@@ -22,7 +22,8 @@ from lake.settings import Settings
 class IngestSummary:
     accepted: int
     rejected: int
-    duplicates_skipped: int
+    duplicates_skipped: int      # records already in Iceberg (replayed), not written again
+    duplicate_message_ids: int   # rows whose message_id this run had seen within the source (kept; dbt deduplicates)
     seconds: float
     start_offsets: dict[TopicPartition, int]
 
@@ -45,7 +46,8 @@ def run_ingest(settings: Settings, config: IngestJobConfig | None = None, until_
         env, config.job_name, config.progress_dir, config.run_id, config.runtime.parallelism, until_idle_s,
         on_progress=operators.print_totals("ingest", ("accepted", "rejected")) if verbose else None)
     return IngestSummary(accepted=totals.count("accepted"), rejected=totals.count("rejected"),
-                         duplicates_skipped=totals.duplicates_skipped, seconds=time.monotonic() - started,
+                         duplicates_skipped=totals.duplicates_skipped,
+                         duplicate_message_ids=totals.count(DUPLICATE_MESSAGE_ID), seconds=time.monotonic() - started,
                          start_offsets=start)
 
 

@@ -150,21 +150,43 @@ class OffsetBatchSink:
                                   counts=dict(self.counts))
 
 
+DUPLICATE_MESSAGE_ID = "duplicate_message_id"
+
+
 class IcebergBatchSink(OffsetBatchSink):
     """The ingest sink: Accepted → ``raw.feedback`` (stamped ``ingested_at``), Rejected →
-    ``raw.feedback_rejected`` (stamped ``rejected_at``)."""
+    ``raw.feedback_rejected`` (stamped ``rejected_at``).
+
+    A ``message_id`` seen again within its source is not an error (raw is append-only; dbt
+    deduplicates): the row lands and the counter ``duplicate_message_id`` goes up. The ids are
+    remembered per run, up to ``max_remembered_ids`` (then forgotten, so memory stays bounded).
+    """
 
     def __init__(self, catalog: Catalog, policy: BatchPolicy = BatchPolicy(),
-                 reporter: ProgressReporter | None = None, clock: Callable[[], float] = time.time) -> None:
+                 reporter: ProgressReporter | None = None, clock: Callable[[], float] = time.time,
+                 max_remembered_ids: int = 2_000_000) -> None:
         super().__init__(catalog, {RAW_FEEDBACK.identifier: "ingested_at",
                                    RAW_FEEDBACK_REJECTED.identifier: "rejected_at"}, policy, reporter, clock)
+        self._seen_ids: set[tuple[str, str]] = set()
+        self._max_remembered_ids = max_remembered_ids
 
     def add_outcome(self, outcome: Outcome) -> bool:
         if isinstance(outcome, Accepted):
-            return self.add(outcome.envelope, RAW_FEEDBACK.identifier, outcome.row, "accepted")
+            fresh = self.add(outcome.envelope, RAW_FEEDBACK.identifier, outcome.row, "accepted")
+            if fresh:
+                self._count_repeated_id((outcome.row["source"], outcome.row["message_id"]))
+            return fresh
         # rejected_at is stamped at commit; Rejected.row needs a value now
         row = outcome.row(rejected_at=None)  # type: ignore[arg-type]
         return self.add(outcome.envelope, RAW_FEEDBACK_REJECTED.identifier, row, "rejected")
+
+    def _count_repeated_id(self, key: tuple[str, str]) -> None:
+        if key in self._seen_ids:
+            self.counts[DUPLICATE_MESSAGE_ID] = self.counts.get(DUPLICATE_MESSAGE_ID, 0) + 1
+            return
+        if len(self._seen_ids) >= self._max_remembered_ids:
+            self._seen_ids.clear()
+        self._seen_ids.add(key)
 
     def add_all(self, outcomes: Iterable[Outcome]) -> int:
         """Add many outcomes; returns how many were new."""
