@@ -69,3 +69,42 @@ def test_ties_rank_by_topic_id_and_no_dissatisfied_elects_nothing():
     assert not quiet["elected"].any() and quiet["share"].eq(0).all()
     assert top_reasons_markdown(quiet) == "_no reason elected this week_"
     assert "| 1 | refund waiting weeks | 10 |" in top_reasons_markdown(result)
+
+
+def test_policy_file_weights_growth_persistence_and_explanation(tmp_path):
+    from dataclasses import replace
+
+    from dagster_project.elections.policy import PromotionGates, explanation_markdown, load_policy
+
+    policy, gates = load_policy()  # the repo's versioned policy
+    assert policy.policy_version and policy.top_k == 3 and isinstance(gates, PromotionGates)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("top_k: 3\n")
+    with pytest.raises(ValueError):
+        load_policy(bad)
+
+    frame = pd.DataFrame({"topic_id": [0] * 10 + [1] * 8, "dissatisfied": True,
+                          "source": ["crm"] * 10 + ["review_portal"] * 8,
+                          "message_id": [f"m{i}" for i in range(18)]})
+    weighted = replace(policy, source_weights=(("review_portal", 2.0),), top_k=1)
+    result = elect(frame, LABELS, weighted, "2026-W46", "v", elected_at=AT,
+                   reason_ids={0: "R0001", 1: "R0002"}, snapshot_ids={"ml.message_topics": 7})
+    top = result.iloc[0]
+    assert (top["reason_id"], top["score"], top["message_count"]) == ("R0002", 16.0, 8)  # 8 x 2.0 beats 10 x 1.0
+    assert top["share"] == pytest.approx(16 / 26) and top["policy_version"] == policy.policy_version
+    assert top["sources"] == '{"review_portal": 8}' and list(top["example_message_ids"]) == ["m10", "m11", "m12"]
+    assert top["snapshot_ids"] == '{"ml.message_topics": 7}' and pd.isna(top["previous_count"])
+
+    previous = pd.DataFrame({"reason_id": ["R0001", "R0002"], "message_count": [2, 8]})
+    growth = elect(frame, LABELS, replace(policy, min_growth=0.5), "2026-W46", "v", elected_at=AT,
+                   reason_ids={0: "R0001", 1: "R0002"}, previous=previous)
+    assert list(growth.loc[growth["elected"], "reason_id"]) == ["R0001"]  # 2 -> 10 grew; 8 -> 8 did not
+    assert growth.set_index("reason_id").loc["R0001", "count_change"] == 8
+    assert "growth rule" in growth.set_index("reason_id").loc["R0002", "why"]
+
+    young = elect(frame, LABELS, replace(policy, min_age_weeks=2), "2026-W46", "v", elected_at=AT,
+                  reason_ids={0: "R0001", 1: "R0002"}, born_weeks={"R0001": "2026-W46", "R0002": "2026-W40"})
+    assert list(young.loc[young["elected"], "reason_id"]) == ["R0002"]
+    assert "persistence rule" in young.set_index("reason_id").loc["R0001", "why"]
+    assert "R0001" in explanation_markdown(growth) and "| 2 |" in explanation_markdown(growth)
+    to_arrow("ml.elections", growth.to_dict("records"))

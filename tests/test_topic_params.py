@@ -17,12 +17,13 @@ from dagster_project.topics.model import (
 
 def test_sizes_scale_with_the_corpus():
     p = TopicModelParams()
-    assert p.for_corpus(600).min_topic_size == 12
+    assert p.for_corpus(300).min_topic_size == 9  # 3%
     assert p.for_corpus(100).min_topic_size == 5  # floor
-    assert p.for_corpus(100_000).min_topic_size == 40  # ceiling
-    assert p.for_corpus(600).min_samples == 6
+    assert p.for_corpus(100_000).min_topic_size == 15  # ceiling
+    assert p.for_corpus(300).min_samples == 4
     small = p.for_corpus(8)
     assert small.n_neighbors == 7 and small.n_components == 5
+    assert p.for_corpus(3080).n_neighbors == 30
     assert TopicModelParams(min_topic_size=25).for_corpus(600).min_topic_size == 25
     assert TopicModelParams(assign_min_similarity=0.2).min_similarity == 0.2 and p.min_similarity == p.outlier_threshold
 
