@@ -19,6 +19,7 @@ from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.exceptions import CommitFailedException, NamespaceAlreadyExistsError, NoSuchTableError, TableAlreadyExistsError
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression, EqualTo
 from pyiceberg.table import Table
+from pyiceberg.table.update import AssertRefSnapshotId
 
 from lake.errors import CommitConflictError, TableContractError, UnknownTableError
 from lake.schemas import TABLES, TableSpec
@@ -109,16 +110,23 @@ def append(table: Table, data: pa.Table, *, offsets: Mapping[TopicPartition, int
            retries: int = 20) -> Table:
     """Append ``data`` and advance the Kafka offsets in one atomic commit, retried on conflict.
 
-    Offsets only ever move forward: a stale writer cannot move a partition's offset back.
+    Offsets only ever move forward: a stale writer cannot move a partition's offset back. The
+    offsets are compared with freshly loaded metadata, and the commit requires the table's main
+    snapshot to be the one they were read from (a concurrent append makes it fail and retry).
+    Concurrent writers of different partitions never touch each other's properties.
     """
     offsets = dict(offsets or {})
 
     def attempt(t: Table) -> None:
+        t.refresh()   # a writer holding an old Table object must not compare with stale offsets
         current = committed_offsets(t)
         advanced = {tp: o for tp, o in offsets.items() if o > current.get(tp, -1)}
         if data.num_rows == 0 and not advanced:
             return
+        snapshot = t.current_snapshot()
         with t.transaction() as tx:
+            # pyiceberg has no public way to add a requirement: catalogs check it before applying
+            tx._apply((), (AssertRefSnapshotId(ref="main", snapshot_id=snapshot.snapshot_id if snapshot else None),))
             if data.num_rows:
                 summary = {OFFSETS_SUMMARY_KEY: json.dumps({f"{k[0]}#{k[1]}": v for k, v in offsets.items()})} if offsets else {}
                 tx.append(data, snapshot_properties=summary)
