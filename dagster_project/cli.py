@@ -186,6 +186,33 @@ def audit(ctx: click.Context, sql: str, fmt: str) -> None:
 
 
 @cli.command()
+@click.option("--expire-older-than", type=float, default=7.0, show_default=True, metavar="DAYS",
+              help="Expire snapshots older than DAYS (the newest --retain-last are always kept).")
+@click.option("--retain-last", type=int, default=5, show_default=True, help="Snapshots always kept per table.")
+@click.option("--target-file-mb", type=float, default=64.0, show_default=True,
+              help="Data files smaller than this are compacted (per partition, when there are 2 or more).")
+@click.pass_context
+def maintain(ctx: click.Context, expire_older_than: float, retain_last: int, target_file_mb: float) -> None:
+    """Compact small files and expire old snapshots of raw.feedback / raw.feedback_rejected
+    (the Kafka offsets in the table properties are kept)."""
+    from datetime import timedelta
+
+    from lake import catalog
+    from lake.errors import LakeError
+    from lake.maintenance import maintain as run_maintenance
+
+    try:
+        reports = run_maintenance(catalog.load(_settings(ctx)), expire_older_than=timedelta(days=expire_older_than),
+                                  retain_last=retain_last, target_file_mb=target_file_mb)
+    except LakeError as exc:
+        raise click.ClickException(str(exc)) from None
+    for compaction, expiry in reports:
+        click.echo(f"{compaction.table}: {compaction.partitions_compacted} partition(s) compacted, data files "
+                   f"{compaction.files_before} -> {compaction.files_after}; snapshots "
+                   f"{expiry.snapshots_before} -> {expiry.snapshots_after}")
+
+
+@cli.command()
 @click.option("--port", type=int, default=3000, show_default=True)
 @click.pass_context
 def ui(ctx: click.Context, port: int) -> None:

@@ -5,12 +5,13 @@ from dagster import Definitions
 from dagster_project.cleaning import definitions as cleaning
 from dagster_project.elections import definitions as elections
 from dagster_project.ingestion import definitions as ingestion
+from dagster_project.maintenance import definitions as maintenance
 from dagster_project.resources import ReasonlakeResource
 from dagster_project.serving import definitions as serving
 from dagster_project.topics import definitions as topics
 from dagster_project.weekly import definitions as weekly
 
 defs = Definitions.merge(
-    ingestion.defs, cleaning.defs, topics.defs, elections.defs, serving.defs, weekly.defs,
+    ingestion.defs, cleaning.defs, topics.defs, elections.defs, serving.defs, weekly.defs, maintenance.defs,
     Definitions(resources={"reasonlake": ReasonlakeResource()}),
 )

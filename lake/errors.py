@@ -19,3 +19,7 @@ class CommitConflictError(LakeError):
 
 class ReadOnlyQueryError(LakeError):
     """An audit query tried to modify data."""
+
+
+class UnsupportedPartitioningError(LakeError):
+    """Compaction (:mod:`lake.maintenance`) only knows identity and day partition transforms."""

@@ -1,0 +1,47 @@
+"""The maintenance domain: compaction and snapshot expiry of the raw ingest tables.
+
+One asset, ``["raw", "feedback_maintenance"]``, downstream of ``["raw", "feedback"]`` and
+``["raw", "feedback_rejected"]``: materializing it runs :func:`lake.maintenance.maintain` on both
+tables and records what changed. It is an asset (not an op) so each run shows up in the lineage
+beside the tables it maintains, with its file and snapshot counts as metadata; the daily schedule
+keeps file counts and metadata size bounded while the ingest job appends every few seconds.
+"""
+
+from datetime import timedelta
+
+from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, ScheduleDefinition, asset, define_asset_job
+
+from dagster_project.resources import ReasonlakeResource
+from lake.maintenance import maintain
+
+GROUP = "maintenance"
+RAW_FEEDBACK_MAINTENANCE = AssetKey(["raw", "feedback_maintenance"])
+
+
+class MaintenanceConfig(Config):
+    expire_older_than_days: float = 7.0
+    retain_last: int = 5
+    target_file_mb: float = 64.0
+
+
+@asset(key=RAW_FEEDBACK_MAINTENANCE, deps=[AssetKey(["raw", "feedback"]), AssetKey(["raw", "feedback_rejected"])],
+       group_name=GROUP, kinds={"iceberg"},
+       description="Compacts small data files (per day partition) and expires old snapshots of the raw ingest "
+                   "tables; the Kafka offsets kept in the table properties are never touched.")
+def raw_feedback_maintenance(context: AssetExecutionContext, config: MaintenanceConfig,
+                             reasonlake: ReasonlakeResource) -> MaterializeResult:
+    reports = maintain(reasonlake.catalog(), expire_older_than=timedelta(days=config.expire_older_than_days),
+                       retain_last=config.retain_last, target_file_mb=config.target_file_mb)
+    metadata: dict[str, int] = {}
+    for compaction, expiry in reports:
+        name = compaction.table.replace(".", "_")
+        metadata.update({f"{name}_partitions_compacted": compaction.partitions_compacted,
+                         f"{name}_files_before": compaction.files_before, f"{name}_files_after": compaction.files_after,
+                         f"{name}_snapshots_before": expiry.snapshots_before,
+                         f"{name}_snapshots_after": expiry.snapshots_after})
+        context.log.info(f"{compaction} {expiry}")
+    return MaterializeResult(metadata=metadata)
+
+
+maintenance_job = define_asset_job("raw_maintenance", selection=[RAW_FEEDBACK_MAINTENANCE])
+maintenance_schedule = ScheduleDefinition(name="raw_maintenance_schedule", job=maintenance_job, cron_schedule="30 2 * * *")

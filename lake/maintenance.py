@@ -1,0 +1,159 @@
+"""Table maintenance: compact small data files per partition and expire old snapshots.
+
+pyiceberg 0.12 has no ``rewrite_data_files``: :func:`compact` reads one partition and overwrites it
+with a filter on exactly that partition, in one commit that requires the main snapshot it read
+(a concurrent ingest commit makes it fail; it then re-reads and retries), so no row is lost or doubled.
+Table properties (the Kafka offsets of :func:`lake.catalog.append`, ``reasonlake.kafka-offset.*``)
+are untouched by both operations: expiring snapshots never loses the sink's bookkeeping, which lives
+in the properties, not in snapshot history. Expiring removes snapshots from the metadata only;
+pyiceberg deletes no files (orphan files stay until an orphan-file cleanup).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time as dtime, timedelta, timezone
+from typing import Any, Iterable
+
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo, GreaterThanOrEqual, IsNull, LessThan
+from pyiceberg.table import Table
+from pyiceberg.transforms import DayTransform, IdentityTransform
+
+from lake import catalog as lake_catalog
+from lake.errors import CommitConflictError, UnsupportedPartitioningError
+
+MAINTENANCE_SUMMARY_KEY = "reasonlake.maintenance"
+RAW_TABLES = ("raw.feedback", "raw.feedback_rejected")
+
+
+@dataclass(frozen=True)
+class CompactionReport:
+    table: str
+    partitions_compacted: int
+    files_before: int
+    files_after: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class ExpireReport:
+    table: str
+    snapshots_before: int
+    snapshots_after: int
+
+
+def data_files(table: Table) -> list[dict[str, Any]]:
+    """The current data files: path, partition (dict), record count, size in bytes."""
+    if table.current_snapshot() is None:
+        return []
+    files = table.inspect.files().select(["content", "file_path", "partition", "record_count", "file_size_in_bytes"])
+    return [f for f in files.to_pylist() if f["content"] == 0]
+
+
+def _partition_filter(table: Table, partition: dict[str, Any]) -> BooleanExpression:
+    """A row filter selecting exactly the rows of one partition."""
+    expr: BooleanExpression = AlwaysTrue()
+    schema = table.schema()
+    for field in table.spec().fields:
+        column = schema.find_column_name(field.source_id)
+        value = partition.get(field.name)
+        if isinstance(field.transform, IdentityTransform):
+            part = IsNull(column) if value is None else EqualTo(column, value)
+        elif isinstance(field.transform, DayTransform):
+            if value is None:
+                part = IsNull(column)
+            else:
+                day = value if isinstance(value, date) else date(1970, 1, 1) + timedelta(days=int(value))
+                start = datetime.combine(day, dtime(), tzinfo=timezone.utc)
+                part = And(GreaterThanOrEqual(column, start.isoformat()),
+                           LessThan(column, (start + timedelta(days=1)).isoformat()))
+        else:
+            raise UnsupportedPartitioningError(f"{table.name()}: cannot compact partition transform {field.transform}")
+        expr = part if isinstance(expr, AlwaysTrue) else And(expr, part)
+    return expr
+
+
+def _key(partition: dict[str, Any]) -> tuple:
+    return tuple(sorted((k, str(v)) for k, v in (partition or {}).items()))
+
+
+def compact(table: Table, target_file_mb: float = 64.0, min_files: int = 2, retries: int = 20) -> CompactionReport:
+    """Rewrite every partition holding at least ``min_files`` data files smaller than ``target_file_mb``
+    into as few files as pyiceberg writes (``write.target-file-size-bytes``, 512 MB by default).
+
+    Reads a whole partition into memory (a day of ``raw.feedback``); retried on commit conflicts.
+    """
+    small = target_file_mb * 1024 * 1024
+    files = data_files(table)
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for f in files:
+        groups[_key(f["partition"])].append(f)
+    todo = [fs[0]["partition"] or {} for fs in groups.values()
+            if sum(f["file_size_in_bytes"] < small for f in fs) >= min_files]
+    rows = 0
+    for partition in todo:
+        rows += _rewrite_partition(table, _partition_filter(table, partition), retries)
+    table.refresh()
+    return CompactionReport(table=".".join(table.name()[-2:]), partitions_compacted=len(todo),
+                            files_before=len(files), files_after=len(data_files(table)), rows=rows)
+
+
+def _rewrite_partition(table: Table, row_filter: BooleanExpression, retries: int) -> int:
+    for n in range(retries):
+        table.refresh()
+        snapshot = table.current_snapshot()
+        data = table.scan(row_filter=row_filter, snapshot_id=snapshot.snapshot_id if snapshot else None).to_arrow()
+        try:
+            # overwrite = delete the partition's files + append its rows, committed only if main is
+            # still the snapshot read above
+            table.overwrite(data, overwrite_filter=row_filter,
+                            snapshot_properties={MAINTENANCE_SUMMARY_KEY: "compact"})
+            return data.num_rows
+        except CommitFailedException:
+            time.sleep(min(0.05 * 2 ** n, 1.0))
+    raise CommitConflictError(f"{table.name()}: compaction still conflicting after {retries} attempts")
+
+
+def expire_snapshots(table: Table, older_than: datetime, retain_last: int = 5, retries: int = 20) -> ExpireReport:
+    """Expire snapshots older than ``older_than``, always keeping the newest ``retain_last`` (and
+    every branch/tag head). The Kafka offsets live in table properties and are not affected."""
+    if retain_last < 1:
+        raise ValueError("retain_last must be at least 1")
+    before = len(table.snapshots())
+    cutoff_ms = int(older_than.timestamp() * 1000)
+    for n in range(retries):
+        table.refresh()
+        snapshots = sorted(table.snapshots(), key=lambda s: s.timestamp_ms)
+        keep = {s.snapshot_id for s in snapshots[-retain_last:]}
+        current = table.current_snapshot()
+        if current is not None:
+            keep.add(current.snapshot_id)
+        expire = [s.snapshot_id for s in snapshots if s.timestamp_ms < cutoff_ms and s.snapshot_id not in keep]
+        if not expire:
+            break
+        try:
+            table.maintenance.expire_snapshots().by_ids(expire).commit()
+            break
+        except CommitFailedException:
+            time.sleep(min(0.05 * 2 ** n, 1.0))
+    else:
+        raise CommitConflictError(f"{table.name()}: snapshot expiry still conflicting after {retries} attempts")
+    table.refresh()
+    return ExpireReport(table=".".join(table.name()[-2:]), snapshots_before=before, snapshots_after=len(table.snapshots()))
+
+
+def maintain(catalog: Catalog, identifiers: Iterable[str] = RAW_TABLES, *, expire_older_than: timedelta = timedelta(days=7),
+             retain_last: int = 5, target_file_mb: float = 64.0,
+             now: datetime | None = None) -> list[tuple[CompactionReport, ExpireReport]]:
+    """Compact, then expire, every table in ``identifiers`` (the raw ingest tables by default)."""
+    now = now or datetime.now(timezone.utc)
+    out = []
+    for identifier in identifiers:
+        table = lake_catalog.ensure_table(catalog, identifier)
+        compaction = compact(table, target_file_mb=target_file_mb)
+        out.append((compaction, expire_snapshots(table, now - expire_older_than, retain_last)))
+    return out
