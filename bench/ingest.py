@@ -1,0 +1,261 @@
+"""Ingestion benchmark (a script, not a test): the real PyFlink ingest job against a plain baseline.
+
+    .venv/bin/python bench/ingest.py [--messages 200000] [--rate 0] [--batch-size 5000] [--flush-interval 5]
+
+1. Starts a fresh home's embedded broker (default storage: durable s3), starts the ingest job
+   (``python -m flink.ingest_job``) in a subprocess, produces the first 1% of the N messages (1%
+   invalid) as a warm-up and waits until its sink subtask is open, then produces the rest at
+   ``--rate`` msg/s (0: as fast as the producer goes, a burst).
+2. Prints sustained messages/s (the rest / its first produce → last Iceberg commit), lag produce → commit per
+   row (Kafka timestamp → ``ingested_at``, stamped at commit: Iceberg-visible a few ms later),
+   p50/p99, files written and median data-file size, peak RSS of the job's driver, Flink JVM and
+   Python workers (psutil over the process tree, sampled every 0.5 s).
+3. Baseline in the same run: one confluent-kafka consumer reading the same topics from the
+   beginning, validating with :mod:`flink.contract` and appending with the same
+   :class:`flink.sink.IcebergBatchSink` and batch size into a separate catalog; prints its rate and
+   the ratio job / baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flink import broker, kafka_io, progress  # noqa: E402
+from flink.contract import KafkaEnvelope, validate  # noqa: E402
+from flink.jobconfig import BatchPolicy  # noqa: E402
+from flink.sink import IcebergBatchSink  # noqa: E402
+from lake import catalog as lake_catalog  # noqa: E402
+from lake.maintenance import data_files  # noqa: E402
+from lake.settings import Settings  # noqa: E402
+
+SOURCES = ("crm", "support_portal", "review_portal")
+WORDS = ("refund", "late", "delivery", "app", "crash", "login", "password", "support", "slow", "charged", "twice",
+         "card", "blocked", "never", "arrived", "helpful", "agent", "waiting", "hours", "update")
+
+
+def messages(n: int, seed: int = 1) -> list[tuple[str, bytes]]:
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        source = SOURCES[i % len(SOURCES)]
+        if i % 100 == 99:
+            out.append((f"feedback.{source}", b"{broken json"))
+            continue
+        text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(12, 40)))
+        out.append((f"feedback.{source}", json.dumps({
+            "message_id": f"{source}-{i}", "source": source, "text": text,
+            "created_at": f"2026-11-{1 + i % 14:02d}T{i % 24:02d}:15:00Z", "rating": 1 + i % 5,
+            "user": {"id": f"u{i % 5000}", "segment": "smb", "country": "DE"}, "tags": ["bench"]}).encode()))
+    return out
+
+
+def produce_at(bootstrap: str, records: list[tuple[str, bytes]], rate: float) -> float:
+    """Produce (at ``rate`` msg/s, 0 = unthrottled); returns the start time."""
+    started = time.time()
+    if rate <= 0:
+        kafka_io.produce(bootstrap, records, timeout_s=300)
+        return started
+    chunk = max(1, int(rate / 20))
+    p = kafka_io.producer(bootstrap)
+    for i in range(0, len(records), chunk):
+        for topic, value in records[i:i + chunk]:
+            while True:
+                try:
+                    p.produce(topic, value=value)
+                    break
+                except BufferError:
+                    p.poll(0.05)
+        p.poll(0)
+        sleep = started + (i + chunk) / rate - time.time()
+        if sleep > 0:
+            time.sleep(sleep)
+    p.flush(300)
+    return started
+
+
+class RssSampler(threading.Thread):
+    """Peak RSS (MB) per role over a process tree: driver, JVM, Python workers."""
+
+    def __init__(self, root_pid: int) -> None:
+        super().__init__(daemon=True)
+        self.root = psutil.Process(root_pid)
+        self.peak = {"driver": 0.0, "jvm": 0.0, "python_workers": 0.0}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                procs = [self.root] + self.root.children(recursive=True)
+            except psutil.NoSuchProcess:
+                return
+            now = {"driver": 0.0, "jvm": 0.0, "python_workers": 0.0}
+            for p in procs:
+                try:
+                    rss = p.memory_info().rss / 2**20
+                    name = p.name()
+                except psutil.Error:
+                    continue
+                role = "driver" if p.pid == self.root.pid else "jvm" if "java" in name else \
+                    "python_workers" if "python" in name else None
+                if role:
+                    now[role] += rss
+            for k, v in now.items():
+                self.peak[k] = max(self.peak[k], v)
+            self.stop.wait(0.5)
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def run_job(settings: Settings, records: list[tuple[str, bytes]], args) -> dict:
+    info = broker.start(settings)
+    # the topics exist before the job starts (a job started on a broker without any feedback topic
+    # does not open its Python operator until one appears)
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": info.bootstrap})
+    for future in admin.create_topics([NewTopic(f"feedback.{s}", num_partitions=3, replication_factor=1)
+                                       for s in SOURCES]).values():
+        future.result(30)
+    env = {**os.environ, **settings.to_env()}
+    cmd = [sys.executable, "-m", "flink.ingest_job", "--until-idle", "5", "--batch-size", str(args.batch_size),
+           "--flush-interval", str(args.flush_interval)]
+    log = open(settings.logs_dir / "bench-ingest.log", "wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    sampler = RssSampler(proc.pid)
+    sampler.start()
+    folder = settings.run_dir / "ingest"
+    submitted = time.time()
+    # warm-up: the job's Python operator opens on its first record, so a few records go first
+    warm = max(100, len(records) // 100)
+    kafka_io.produce(info.bootstrap, records[:warm])
+    while not list(folder.glob("progress-*.json")):          # the sink subtask is open
+        if proc.poll() is not None:
+            raise SystemExit(f"ingest job exited early: see {settings.logs_dir / 'bench-ingest.log'}")
+        time.sleep(0.2)
+    ready = time.time()
+    produced_at = produce_at(info.bootstrap, records[warm:], args.rate)
+    produced_s = time.time() - produced_at
+    if proc.wait(timeout=3600) != 0:
+        raise SystemExit(f"ingest job failed: see {settings.logs_dir / 'bench-ingest.log'}")
+    sampler.stop.set()
+    sampler.join()
+
+    cat = lake_catalog.load(settings)
+    raw = lake_catalog.read(cat, "raw.feedback", selected_fields=("kafka_timestamp", "ingested_at"))
+    rejected = lake_catalog.read(cat, "raw.feedback_rejected", selected_fields=("kafka_timestamp", "rejected_at"))
+    start = datetime.fromtimestamp(produced_at, tz=timezone.utc)
+    lags = [(i - k).total_seconds() for k, i in zip(raw.column("kafka_timestamp").to_pylist(),
+                                                    raw.column("ingested_at").to_pylist()) if k >= start]
+    stamps = raw.column("ingested_at").to_pylist() + rejected.column("rejected_at").to_pylist()
+    kafka_ts = raw.column("kafka_timestamp").to_pylist() + rejected.column("kafka_timestamp").to_pylist()
+    main_rows = sum(k >= start for k in kafka_ts)
+    last_commit = max(stamps)
+    files = data_files(cat.load_table("raw.feedback"))
+    sizes = [f["file_size_in_bytes"] for f in files]
+    rows = raw.num_rows + rejected.num_rows
+    return {"rows": rows, "accepted": raw.num_rows, "rejected": rejected.num_rows,
+            "job_start_s": ready - submitted, "produce_s": produced_s,
+            "measured_rows": main_rows, "sustained_msg_s": main_rows / (last_commit.timestamp() - produced_at),
+            "lag_p50_s": pct(lags, 0.5), "lag_p99_s": pct(lags, 0.99), "files": len(files),
+            "median_file_mb": statistics.median(sizes) / 2**20 if sizes else 0.0,
+            "commits": len(cat.load_table("raw.feedback").snapshots()), "peak_rss_mb": sampler.peak,
+            "bootstrap": info.bootstrap}
+
+
+def run_baseline(settings: Settings, bootstrap: str, n: int, batch_size: int) -> dict:
+    """One confluent-kafka consumer → contract → IcebergBatchSink (same batch size), from the beginning."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    sink = IcebergBatchSink(lake_catalog.load(settings), BatchPolicy(batch_size=batch_size, flush_interval_s=3600))
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-baseline", "enable.auto.commit": False,
+                  "fetch.max.bytes": 52428800, "enable.partition.eof": False})
+    tps = kafka_io.topic_partitions(bootstrap, [f"feedback.{s}" for s in SOURCES])
+    c.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in tps])
+    started = None
+    seen = 0
+    idle_since = time.time()
+    while seen < n and time.time() - idle_since < 10:
+        msgs = c.consume(num_messages=5000, timeout=0.5)
+        if not msgs:
+            continue
+        idle_since = time.time()
+        started = started or time.time()
+        now = datetime.now(timezone.utc)
+        for m in msgs:
+            if m.error():
+                continue
+            _, ts = m.timestamp()
+            sink.add_outcome(validate(KafkaEnvelope(m.topic(), m.partition(), m.offset(), ts, m.value()), now))
+            seen += 1
+            if sink.due():
+                sink.flush()
+    sink.flush()
+    c.close()
+    elapsed = time.time() - (started or time.time())
+    return {"rows": seen, "msg_s": seen / elapsed if elapsed else float("nan"), "seconds": elapsed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--rate", type=float, default=0.0, help="produce rate msg/s (0: unthrottled burst)")
+    parser.add_argument("--batch-size", type=int, default=BatchPolicy.batch_size)
+    parser.add_argument("--flush-interval", type=float, default=BatchPolicy.flush_interval_s)
+    parser.add_argument("--storage", default="s3", choices=["s3", "memory"], help="embedded broker storage")
+    parser.add_argument("--home", type=Path, default=None, help="work directory (default: a temp dir, removed)")
+    parser.add_argument("--no-baseline", action="store_true")
+    args = parser.parse_args()
+
+    tmp = None if args.home else tempfile.TemporaryDirectory(prefix="reasonlake-bench-")
+    base = args.home or Path(tmp.name)
+    job_settings = Settings(home=base / "job", broker_storage=args.storage)
+    job_settings.ensure_dirs()
+    records = messages(args.messages)
+    print(f"benchmark: {args.messages} messages ({sum(len(v) for _, v in records) / len(records):.0f} B avg), "
+          f"rate {'burst' if args.rate <= 0 else args.rate}, batch {args.batch_size}/{args.flush_interval}s, "
+          f"broker storage {args.storage}, {os.cpu_count()} CPUs", flush=True)
+    try:
+        job = run_job(job_settings, records, args)
+        print(json.dumps({"job": job}, indent=2, default=str), flush=True)
+        if not args.no_baseline:
+            base_settings = replace(Settings(home=base / "baseline"), bootstrap_servers=job["bootstrap"])
+            base_settings.ensure_dirs()
+            baseline = run_baseline(base_settings, job["bootstrap"], args.messages, args.batch_size)
+            print(json.dumps({"baseline": baseline}, indent=2), flush=True)
+        print(f"\nSUMMARY job: {job['sustained_msg_s']:.0f} msg/s sustained, lag p50 {job['lag_p50_s']:.2f} s / "
+              f"p99 {job['lag_p99_s']:.2f} s, {job['files']} files (median {job['median_file_mb']:.2f} MB), "
+              f"peak RSS driver {job['peak_rss_mb']['driver']:.0f} MB, JVM {job['peak_rss_mb']['jvm']:.0f} MB, "
+              f"Python workers {job['peak_rss_mb']['python_workers']:.0f} MB")
+        if not args.no_baseline:
+            print(f"SUMMARY baseline: {baseline['msg_s']:.0f} msg/s; ratio job/baseline "
+                  f"{job['sustained_msg_s'] / baseline['msg_s']:.2f}")
+    finally:
+        broker.stop(job_settings)
+        progress.clear_progress(job_settings.run_dir / "ingest")
+        if tmp is not None:
+            tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
