@@ -36,7 +36,14 @@ def load(settings: Settings) -> Catalog:
     if not settings.catalog_uri:
         settings.home.mkdir(parents=True, exist_ok=True)
         (settings.home / "warehouse").mkdir(exist_ok=True)
-    return load_catalog(CATALOG_NAME, **settings.catalog_properties())
+    for attempt in range(3):
+        try:
+            return load_catalog(CATALOG_NAME, **settings.catalog_properties())
+        except Exception as exc:  # two first loads of a fresh SQL catalog race on CREATE TABLE
+            if attempt == 2 or "already exists" not in str(exc):
+                raise
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
 
 
 def spec_of(identifier: str) -> TableSpec:
@@ -60,10 +67,17 @@ def ensure_table(catalog: Catalog, identifier: str) -> Table:
             catalog.create_namespace(spec.namespace)
         except NamespaceAlreadyExistsError:
             pass
+        except Exception:  # a concurrent creator won the race (SQLite reports an IntegrityError)
+            if not catalog.namespace_exists(spec.namespace):
+                raise
         try:
             table = catalog.create_table(identifier, schema=spec.schema, partition_spec=spec.partition_spec,
                                          properties={"comment": spec.doc})
         except TableAlreadyExistsError:
+            table = catalog.load_table(identifier)
+        except Exception:
+            if not catalog.table_exists(identifier):
+                raise
             table = catalog.load_table(identifier)
     missing = {f.name for f in spec.schema.fields} - {f.name for f in table.schema().fields}
     if missing:

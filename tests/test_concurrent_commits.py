@@ -16,7 +16,9 @@ PER_COMMIT = 25
 
 def test_two_sinks_commit_concurrently_without_losing_rows(settings) -> None:
     errors: list[BaseException] = []
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=60)
+    for identifier in ("raw.feedback", "raw.feedback_rejected"):   # creation is not what this test is about
+        lake_catalog.ensure_table(lake_catalog.load(settings), identifier)
 
     def writer(partition: int) -> None:
         try:
@@ -32,8 +34,8 @@ def test_two_sinks_commit_concurrently_without_losing_rows(settings) -> None:
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
-    assert errors == []
+        t.join(timeout=120)
+    assert errors == [] and not any(t.is_alive() for t in threads)
 
     cat = lake_catalog.load(settings)
     raw = lake_catalog.read(cat, "raw.feedback").to_pylist()
@@ -58,3 +60,25 @@ def test_a_stale_writer_cannot_move_an_offset_back(settings) -> None:
                                                                                   ("feedback.crm", 1): 3})
     assert lake_catalog.committed_offsets(cat.load_table("raw.feedback")) == {("feedback.crm", 0): 50,
                                                                                ("feedback.crm", 1): 3}
+
+
+def test_two_first_opens_of_a_fresh_catalog_both_succeed(tmp_path) -> None:
+    """Two sink subtasks opening at once on a new home race on creating the SQL catalog and tables."""
+    from lake.settings import Settings
+
+    for n in range(10):
+        settings = Settings(home=tmp_path / f"h{n}")
+        errors: list[BaseException] = []
+
+        def open_sink() -> None:
+            try:
+                IcebergBatchSink(lake_catalog.load(settings))
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_sink) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert errors == []
