@@ -90,8 +90,11 @@ def topic_partitions(bootstrap: str, topics: Iterable[str], timeout_s: float = 1
 
 
 def consume(bootstrap: str, topics: Iterable[str], group_id: str | None = None, max_idle_s: float = 3.0,
-            timeout_s: float = 60.0) -> list[Record]:
+            timeout_s: float = 60.0, first_record_wait_s: float = 5.0) -> list[Record]:
     """Read ``topics`` from the beginning until nothing arrives for ``max_idle_s`` (or ``timeout_s``).
+
+    Before the first record the idle limit is at least ``first_record_wait_s``: Tansu's s3 storage
+    can take over a second to serve the first fetch of a freshly started broker.
 
     Without ``group_id`` partitions are assigned directly (no group join, nothing committed);
     with one, the consumer joins that group and commits what it read.
@@ -122,7 +125,8 @@ def consume(bootstrap: str, topics: Iterable[str], group_id: str | None = None, 
             c.subscribe(topics, on_assign=on_assign)
         while True:
             now = time.monotonic()
-            if now - last >= max_idle_s or now - started >= timeout_s:
+            idle_limit = max_idle_s if out else max(max_idle_s, first_record_wait_s)
+            if now - last >= idle_limit or now - started >= timeout_s:
                 break
             msg = c.poll(0.2)
             if msg is None:

@@ -65,6 +65,7 @@ def test_start_status_stop_are_idempotent(settings: Settings) -> None:
 def test_stale_state_file_is_replaced(settings: Settings) -> None:
     info = broker_mod.start(settings)
     os.kill(info.pid, 9)
+    os.waitpid(info.pid, 0)   # SIGKILL is asynchronous: wait until it is gone
     try:
         assert broker_mod.status(settings) is None
         fresh = broker_mod.start(settings)
@@ -143,6 +144,7 @@ def test_s3_server_left_by_a_crashed_broker_is_reused_then_stopped(settings: Set
     s3 = broker_mod.S3Storage().running(settings)
     kafka_io.produce(info.bootstrap, [("feedback.crm", b"kept")])
     os.kill(info.pid, 9)                            # the broker dies; its S3 server keeps the data
+    os.waitpid(info.pid, 0)
     try:
         fresh = broker_mod.start(settings)
         assert broker_mod.S3Storage().running(settings) == s3
