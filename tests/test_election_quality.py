@@ -68,7 +68,7 @@ def _fit(corpus, tag):
 # KNOWN GAP (issue 4, open): with the topic defaults tuned for Banking77 (NMI >= 0.80), the templated
 # synthetic issues split into several sub-topics, so these floors of the issue are not met yet. Measured
 # (2026-11-22, defaults of TopicModelParams/RegistryParams): top-3 matches 6/8 weeks (surge elected 8/8
-# in the sweep, 7/8 here); disjoint samples keep 73% of reasons; a new issue gives 3-4 births (the new
+# in the sweep and here); disjoint samples keep 67-73% of reasons; a new issue gives 3-4 births (the new
 # issue is one of them). xfail keeps CI green while showing the gap; strict=False so a fix shows as XPASS.
 KNOWN_GAP = pytest.mark.xfail(strict=False, reason="topic granularity on templated synthetic data: see bench/RESULTS.md")
 
