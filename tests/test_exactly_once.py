@@ -27,6 +27,7 @@ MESSAGES = 20_000
 INVALID_EVERY = 97
 SOURCES = ("crm", "support_portal", "review_portal")
 KILLS = 3
+MAX_PER_RUN = MESSAGES // (KILLS + 1)   # each killed run commits at most about this many (plus a batch)
 SEED = 20260311
 
 
@@ -101,7 +102,10 @@ def test_sigkill_three_times_then_everything_exactly_once(settings, broker, tmp_
             assert proc.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, "the job committed nothing in 120 s"
             time.sleep(0.2)
-        time.sleep(rng.uniform(0.0, 2.5))
+        # then a random moment later, but before this run alone could drain the topic
+        kill_after = time.monotonic() + rng.uniform(0.0, 2.5)
+        while time.monotonic() < kill_after and committed_total(settings) - before < MAX_PER_RUN:
+            time.sleep(0.05)
         kill_tree(proc)
         kills_at.append(committed_total(settings))
     assert kills_at[-1] < MESSAGES, f"every kill should land mid-stream: {kills_at}"
