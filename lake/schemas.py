@@ -17,6 +17,7 @@ from pyiceberg.types import (
     BinaryType,
     BooleanType,
     DoubleType,
+    FloatType,
     IntegerType,
     ListType,
     LongType,
@@ -128,6 +129,25 @@ ML_MESSAGE_TOPICS = TableSpec(
     doc="The topic of every cleaned message of a week, with its dissatisfaction signal.",
 )
 
+ML_EMBEDDINGS = TableSpec(
+    identifier="ml.embeddings",
+    schema=Schema(
+        NestedField(1, "week", StringType(), required=True, doc="ISO week of created_at"),
+        NestedField(2, "source", StringType(), required=True),
+        NestedField(3, "message_id", StringType(), required=True),
+        NestedField(4, "embedding_model", StringType(), required=True, doc="name/version of the embedding model"),
+        NestedField(5, "text_sha256", StringType(), required=True, doc="hex SHA-256 of the embedded text"),
+        NestedField(6, "embedding", ListType(element_id=100, element_type=FloatType(), element_required=False),
+                    required=True, doc="unit-norm embedding of the text"),
+        NestedField(7, "embedded_at", TimestamptzType(), required=True),
+    ),
+    partition_spec=PartitionSpec(
+        PartitionField(source_id=1, field_id=1000, transform=IdentityTransform(), name="week"),
+        PartitionField(source_id=4, field_id=1001, transform=IdentityTransform(), name="embedding_model"),
+    ),
+    doc="Each message's embedding, computed once per (source, message_id, embedding_model, text_sha256).",
+)
+
 ML_ELECTIONS = TableSpec(
     identifier="ml.elections",
     schema=Schema(
@@ -226,10 +246,10 @@ ALERTS = TableSpec(
 
 TABLES: dict[str, TableSpec] = {
     spec.identifier: spec
-    for spec in (RAW_FEEDBACK, RAW_FEEDBACK_REJECTED, ML_TOPICS, ML_MESSAGE_TOPICS, ML_ELECTIONS, ML_REASONS,
-                 ML_REASON_MAPPINGS, ML_REASON_EVENTS, ALERTS)
+    for spec in (RAW_FEEDBACK, RAW_FEEDBACK_REJECTED, ML_TOPICS, ML_MESSAGE_TOPICS, ML_EMBEDDINGS, ML_ELECTIONS,
+                 ML_REASONS, ML_REASON_MAPPINGS, ML_REASON_EVENTS, ALERTS)
 }
 
 __all__ = ["TableSpec", "TABLES", "UNPARTITIONED_PARTITION_SPEC", "RAW_FEEDBACK", "RAW_FEEDBACK_REJECTED",
-           "ML_TOPICS", "ML_MESSAGE_TOPICS", "ML_ELECTIONS", "ML_REASONS", "ML_REASON_MAPPINGS", "ML_REASON_EVENTS",
-           "ALERTS"]
+           "ML_TOPICS", "ML_MESSAGE_TOPICS", "ML_EMBEDDINGS", "ML_ELECTIONS", "ML_REASONS", "ML_REASON_MAPPINGS",
+           "ML_REASON_EVENTS", "ALERTS"]

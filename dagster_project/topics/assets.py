@@ -67,6 +67,8 @@ def topic_model(context: AssetExecutionContext, config: TopicFitConfig, reasonla
         "n_messages": fit.n_documents,
         "n_topics": len(fit.topics),
         "outlier_share": fit.outlier_share,
+        "embeddings_reused": result.embeddings_reused,
+        "embeddings_computed": result.embeddings_computed,
         "min_topic_size": fit.resolved.min_topic_size,
         "labels": MetadataValue.md(labels.to_markdown(index=False) if len(labels) else "_no topics_"),
     })

@@ -1,6 +1,7 @@
 """One week's topic fit end to end, as plain functions (the Dagster assets are shells over these).
 
-1. :func:`fit_week` — messages of the week → embeddings → BERTopic fit → artefact on disk, with the
+1. :func:`fit_week` — messages of the week → embeddings (reused from ``ml.embeddings`` where stored,
+   :mod:`dagster_project.topics.embeddings`) → BERTopic fit → artefact on disk, with the
    week's topic rows, per-message rows (topic, similarity, sentiment, dissatisfied) and embeddings
    saved beside it (:func:`save_fit`; ``<week>/FITTED.json`` points at the week's latest fit).
 2. :func:`resolve_reasons` — the reason registry (``dagster_project.topics.registry``) maps the
@@ -20,13 +21,14 @@ from typing import Callable
 
 import pandas as pd
 
+from dagster_project.topics.embeddings import embed_with_store
 from dagster_project.topics.model import (
+    EMBEDDING_MODEL,
     OUTLIER,
     OUTLIER_LABEL,
     Embedder,
     FitResult,
     TopicModelParams,
-    embed,
     fit_topics,
     ARTIFACT_FILE,
     _write_json,
@@ -62,12 +64,18 @@ class WeeklyFit:
     fit: FitResult
     topics: pd.DataFrame  # rows of ml.topics
     message_topics: pd.DataFrame  # rows of ml.message_topics
+    embeddings_reused: int = 0  # messages whose embedding came from ml.embeddings
+    embeddings_computed: int = 0  # messages embedded by this fit (now stored in ml.embeddings)
 
 
 def fit_week(messages: pd.DataFrame, week: str, embedder: Embedder, settings: Settings,
              params: TopicModelParams = TopicModelParams(), rule: DissatisfactionRule = DissatisfactionRule(),
-             log: Callable[[str], None] = lambda _: None, now: datetime | None = None) -> WeeklyFit:
-    """Fit the week's model on ``messages`` (columns of the cleaned mart), save the artefact, build the rows."""
+             log: Callable[[str], None] = lambda _: None, now: datetime | None = None,
+             embedding_model: str = EMBEDDING_MODEL) -> WeeklyFit:
+    """Fit the week's model on ``messages`` (columns of the cleaned mart), save the artefact, build the rows.
+
+    ``embedding_model`` names the model ``embedder`` runs (the key of its vectors in ``ml.embeddings``).
+    """
     missing = set(MESSAGE_COLUMNS) - set(messages.columns)
     if missing:
         raise ValueError(f"messages lack columns {sorted(missing)}")
@@ -75,12 +83,13 @@ def fit_week(messages: pd.DataFrame, week: str, embedder: Embedder, settings: Se
     messages = messages.reset_index(drop=True)
     texts = messages["text"].astype(str).tolist()
     log(f"{week}: embedding {len(texts)} messages")
-    embeddings = embed(embedder, texts, batch_size=params.embed_batch_size,
-                       progress=lambda done, total: log(f"embedded {done}/{total} messages"))
+    stored = embed_with_store(settings, messages, embedder, embedding_model, batch_size=params.embed_batch_size,
+                              log=log, progress=lambda done, total: log(f"embedded {done}/{total} messages"))
+    embeddings = stored.embeddings
     fit = fit_topics(texts, embeddings, params, log=log)
     doc_ids = (messages["source"].astype(str) + "/" + messages["message_id"].astype(str)).tolist()
-    version = model_version_for(week, doc_ids, params)
-    path = save_artifact(settings, fit, week, version)
+    version = model_version_for(week, doc_ids, params, embedding_model)
+    path = save_artifact(settings, fit, week, version, embedding_model)
     log(f"saved {version}: {len(fit.topics)} topics, outlier share {fit.outlier_share:.1%} → {path}")
 
     topic_rows = [{"week": week, "model_version": version, "topic_id": t.topic_id,
@@ -107,7 +116,8 @@ def fit_week(messages: pd.DataFrame, week: str, embedder: Embedder, settings: Se
         "created_at": pd.to_datetime(messages["created_at"], utc=True),
     })
     result = WeeklyFit(week=week, model_version=version, artifact_path=path, fit=fit,
-                       topics=pd.DataFrame(topic_rows), message_topics=message_topics)
+                       topics=pd.DataFrame(topic_rows), message_topics=message_topics,
+                       embeddings_reused=stored.reused, embeddings_computed=stored.computed)
     save_fit(settings, result, embeddings)
     return result
 
