@@ -1,12 +1,15 @@
 """The weekly election of the top reasons customers are unhappy. Pure, no Dagster.
 
-Every topic of the week's model is a candidate, under its registry ``reason_id``. A candidate's
-score is its dissatisfied messages weighted by source (``source_weights``, 1.0 when unlisted);
-``share`` is its part of the week's total score (the outlier topic included in the total).
-Candidates are ranked by score (ties: more messages, then lower topic id). A candidate is elected
-when ALL of these hold, checked in this order (the first failing rule is the ``why``):
+Every registry reason of the week's model is a candidate: the messages of all its topics (the
+registry groups close sub-topics of one issue under one ``reason_id``; without registry ids every
+topic is its own candidate). A candidate's ``topic_id`` is its topic with the most dissatisfied
+messages. Its score is its dissatisfied messages weighted by source (``source_weights``, 1.0 when
+unlisted); ``share`` is its part of the week's total score (outliers and ``not_a_reason`` included in
+the total). Candidates are ranked by score (ties: more messages, then lower topic id). A candidate is
+elected when ALL of these hold, checked in this order (the first failing rule is the ``why``):
 
-1. it is not the outlier topic (-1): outliers are listed last for the audit, never elected;
+1. it is a reason: the outlier topic (-1) and the topics of mostly satisfied messages
+   (``not_a_reason``) are listed last for the audit, never elected;
 2. it ranks within ``top_k``;
 3. at least ``min_count`` dissatisfied messages;
 4. at least ``min_share`` of the week's score;
@@ -30,6 +33,7 @@ from typing import Mapping
 import pandas as pd
 
 from dagster_project.topics.model import OUTLIER, OUTLIER_LABEL, reason_id as provisional_reason_id
+from dagster_project.topics.registry import NOT_A_REASON_ID
 
 COLUMNS = ["week", "topic_id", "reason_id", "label", "rank", "message_count", "share", "elected", "why",
            "model_version", "elected_at", "policy_version", "score", "previous_count", "count_change", "sources",
@@ -103,40 +107,52 @@ def elect(message_topics: pd.DataFrame, labels: Mapping[int, str], policy: Elect
     if "message_id" not in frame:
         frame["message_id"] = None
     frame["weight"] = [policy.weight(s) for s in frame["source"].astype(str)]
-    counts = frame["topic_id"].value_counts().to_dict()
-    scores = frame.groupby("topic_id")["weight"].sum().to_dict()
-    total = float(frame["weight"].sum())
-    total_count = int(len(frame))
-    topic_ids = (set(int(t) for t in labels) | set(counts)) - {OUTLIER}
-    ranked = sorted(topic_ids, key=lambda t: (-scores.get(t, 0.0), -counts.get(t, 0), t))
-    if counts.get(OUTLIER):
-        ranked.append(OUTLIER)
 
     def rid(topic_id: int) -> str:
         if reason_ids is not None and topic_id in reason_ids:
             return reason_ids[topic_id]
         return provisional_reason_id(model_version, topic_id)
 
+    topic_ids = sorted(set(int(t) for t in labels) | set(frame["topic_id"]))
+    reason_of = {t: rid(t) for t in topic_ids}
+    frame["reason_id"] = frame["topic_id"].map(reason_of)
+    topic_counts = frame["topic_id"].value_counts().to_dict()
+    counts = frame["reason_id"].value_counts().to_dict()
+    scores = frame.groupby("reason_id")["weight"].sum().to_dict()
+    total = float(frame["weight"].sum())
+    total_count = int(len(frame))
+    members: dict[str, list[int]] = {}
+    for t in topic_ids:
+        members.setdefault(reason_of[t], []).append(t)
+    # a candidate's topic: its topic with the most dissatisfied messages (ties: lower id)
+    lead = {r: min(ts, key=lambda t: (-topic_counts.get(t, 0), t)) for r, ts in members.items()}
+    never = {r for r, ts in members.items() if OUTLIER in ts or r == NOT_A_REASON_ID}
+    ranked = sorted(set(members) - never, key=lambda r: (-scores.get(r, 0.0), -counts.get(r, 0), lead[r]))
+    ranked += sorted((r for r in never if counts.get(r)), key=lambda r: (r != NOT_A_REASON_ID, lead[r]))
+
     prev = {} if previous is None or previous.empty else \
         previous.groupby("reason_id")["message_count"].sum().astype(int).to_dict()
     snapshots = json.dumps(dict(snapshot_ids or {}), sort_keys=True)
     rows = []
-    for rank, topic_id in enumerate(ranked, start=1):
-        count = int(counts.get(topic_id, 0))
-        score = float(scores.get(topic_id, 0.0))
+    for rank, r_id in enumerate(ranked, start=1):
+        topic_id = lead[r_id]
+        count = int(counts.get(r_id, 0))
+        score = float(scores.get(r_id, 0.0))
         share = score / total if total else 0.0
-        r_id = rid(topic_id)
-        mine = frame[frame["topic_id"] == topic_id]
+        mine = frame[frame["reason_id"] == r_id]
         sources = {str(k): int(v) for k, v in mine["source"].value_counts().sort_index().items()}
         examples = [str(m) for m in mine["message_id"].dropna().head(policy.examples)]
         before = prev.get(r_id) if previous is not None else None
-        if previous is not None and before is None and topic_id != OUTLIER:
+        if previous is not None and before is None and r_id not in never:
             before = 0  # a reason absent from last week's election had no dissatisfied messages then
         age = None
         if born_weeks is not None and r_id in born_weeks:
             from dagster_project.topics.registry import weeks_between
             age = weeks_between(born_weeks[r_id], week) + 1
-        elected, why = _verdict(topic_id, rank, count, share, total_count, before, age, policy)
+        elected, why = _verdict(topic_id, rank, count, share, total_count, before, age, policy,
+                                not_a_reason=r_id == NOT_A_REASON_ID)
+        if len(members[r_id]) > 1:
+            why += f" (topics {', '.join(map(str, members[r_id]))})"
         rows.append({
             "week": week, "topic_id": topic_id, "reason_id": r_id,
             "label": labels.get(topic_id, OUTLIER_LABEL if topic_id == OUTLIER else f"topic {topic_id}"),
@@ -152,10 +168,12 @@ def elect(message_topics: pd.DataFrame, labels: Mapping[int, str], policy: Elect
 
 
 def _verdict(topic_id: int, rank: int, count: int, share: float, total: int, before: int | None, age: int | None,
-             policy: ElectionPolicy) -> tuple[bool, str]:
+             policy: ElectionPolicy, not_a_reason: bool = False) -> tuple[bool, str]:
     stats = f"{count} of {total} dissatisfied messages ({share:.1%})"
     if topic_id == OUTLIER:
         return False, f"not elected: outliers (no topic) are never elected; {stats}"
+    if not_a_reason:
+        return False, f"not elected: topics of mostly satisfied messages are not a reason; {stats}"
     if rank > policy.top_k:
         return False, f"not elected: rank {rank} is beyond the top {policy.top_k}; {stats}"
     if count < policy.min_count:

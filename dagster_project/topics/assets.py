@@ -78,11 +78,14 @@ class RegistryConfig(Config):
     match_threshold: float = _G.match_threshold
     death_after_weeks: int = _G.death_after_weeks
     embedding_momentum: float = _G.embedding_momentum
+    group_threshold: float = _G.group_threshold
+    min_dissatisfied_share: float = _G.min_dissatisfied_share
     labels_file: Optional[str] = None  # default: dagster_project/topics/reason_labels.yaml
 
     def params(self) -> RegistryParams:
         return RegistryParams(match_threshold=self.match_threshold, death_after_weeks=self.death_after_weeks,
-                              embedding_momentum=self.embedding_momentum)
+                              embedding_momentum=self.embedding_momentum, group_threshold=self.group_threshold,
+                              min_dissatisfied_share=self.min_dissatisfied_share)
 
 
 @multi_asset(
@@ -102,15 +105,18 @@ def reason_registry(context: AssetExecutionContext, config: RegistryConfig, reas
     out = resolve_reasons(reasonlake.settings(), week, config.params(), labels_file=config.labels_file)
     upd = out.update
     by_id = upd.by_id()
-    table = pd.DataFrame([{"topic_id": m.topic_id, "reason_id": m.reason_id, "label": out.labels[m.reason_id],
+    table = pd.DataFrame([{"topic_id": m.topic_id, "reason_id": m.reason_id, "label": out.labels.get(m.reason_id, ""),
                            "match": m.event, "similarity": round(m.similarity, 3),
-                           "born_week": by_id[m.reason_id].born_week} for m in upd.mappings])
+                           "born_week": by_id[m.reason_id].born_week if m.reason_id in by_id else ""}
+                          for m in upd.mappings])
     counts = {e: upd.count(e) for e in ("born", "matched", "died", "merged", "split")}
+    counts_topics = {"topics": len(upd.mappings),
+                     "topics_not_a_reason": sum(1 for m in upd.mappings if m.event == "not_a_reason")}
     context.log.info(f"{week}: registry from {out.previous_week or 'empty'}: {counts}")
     yield MaterializeResult(asset_key=REASONS, metadata={
         "week": week, "model_version": out.model_version, "previous_snapshot": out.previous_week or "none",
         "alive": sum(1 for r in upd.reasons if r.status == "alive"), "dagster/row_count": len(upd.reasons),
-        **{f"events_{k}": v for k, v in counts.items()},
+        **{f"events_{k}": v for k, v in counts.items()}, **counts_topics,
         "mapping": MetadataValue.md(table.to_markdown(index=False) if len(table) else "_no topics_"),
     })
     yield MaterializeResult(asset_key=REASON_MAPPINGS, metadata={"week": week, "dagster/row_count": len(upd.mappings)})

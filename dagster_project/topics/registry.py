@@ -1,7 +1,15 @@
 """The reason registry: stable reason ids across weekly refits. Pure, no Dagster.
 
-Topic ids change on every refit; reasons must not. Each week's topics are matched to the known
-reasons by cosine similarity of their embeddings (topic centroid vs the reason's embedding):
+Topic ids change on every refit; reasons must not. Two steps a week:
+
+0. **grouped** — topics are finer than reasons (the fit is tuned for Banking77's 77 close intents; one
+   customer issue often comes out as a few sub-topics, e.g. per platform wording). Topics whose
+   centroids are close (average-linkage cosine ≥ ``group_threshold``) form one reason candidate, its
+   embedding the size-weighted mean of theirs, its label the largest topic's. A candidate whose messages
+   are mostly not dissatisfied (share < ``min_dissatisfied_share``: praise, plain questions) is no
+   reason to be unhappy: its topics map to ``not_a_reason`` and never enter the registry.
+
+Then the candidates are matched to the known reasons by cosine similarity of their embeddings:
 
 1. **matched** — a one-to-one assignment (Hungarian, ``scipy.optimize.linear_sum_assignment``)
    maximising the total similarity of the pairs at ``match_threshold`` or above (no others count). The reason
@@ -32,11 +40,14 @@ from lake.weeks import parse_week, shift_week, week_start
 
 ALIVE, DEAD, MERGED = "alive", "dead", "merged"
 OUTLIER_REASON_ID = "outliers"  # the outlier topic (-1) of every week: never a reason, never elected
+NOT_A_REASON_ID = "not_a_reason"  # topics of mostly satisfied messages (praise, questions): never elected
 
 
 @dataclass(frozen=True)
 class RegistryParams:
-    match_threshold: float = 0.80  # cosine of topic centroid to reason embedding for "same reason"
+    match_threshold: float = 0.80  # cosine of candidate embedding to reason embedding for "same reason"
+    group_threshold: float = 0.68  # average-linkage cosine of topic centroids for "one reason candidate"
+    min_dissatisfied_share: float = 0.25  # of a candidate's messages, for it to be a reason at all
     death_after_weeks: int = 4  # a live reason unseen this many weeks dies
     embedding_momentum: float = 0.5  # new embedding = normalize(m * old + (1 - m) * topic's)
 
@@ -60,14 +71,40 @@ class TopicIn:
     label: str
     embedding: Sequence[float]
     size: int = 0
+    dissatisfied_share: float | None = None  # of its messages; None: unknown (counts as a reason)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One reason candidate of the week: a group of close topics."""
+
+    topics: tuple[TopicIn, ...]  # largest first
+    embedding: tuple[float, ...]
+    dissatisfied_share: float | None
+
+    @property
+    def label(self) -> str:
+        return self.topics[0].label
+
+    @property
+    def size(self) -> int:
+        return sum(t.size for t in self.topics)
+
+    @property
+    def topic_ids(self) -> tuple[int, ...]:
+        return tuple(t.topic_id for t in self.topics)
+
+    def describe(self) -> str:
+        ids = "+".join(str(t) for t in self.topic_ids)
+        return f"topic{'s' if len(self.topics) > 1 else ''} {ids} '{self.label}'"
 
 
 @dataclass(frozen=True)
 class Mapping_:
     topic_id: int
     reason_id: str
-    similarity: float  # topic to the reason's embedding before the update (1.0 for a birth)
-    event: str  # "matched" or "born"
+    similarity: float  # topic's candidate to the reason's embedding before the update (1.0 for a birth)
+    event: str  # "matched", "born" or "not_a_reason"
 
 
 @dataclass(frozen=True)
@@ -112,13 +149,43 @@ def weeks_between(earlier: str, later: str) -> int:
     return (week_start(later) - week_start(earlier)).days // 7
 
 
+def group_topics(topics: Sequence[TopicIn], threshold: float) -> list[Candidate]:
+    """The week's topics as reason candidates: average-linkage groups of centroid cosine ≥ ``threshold``,
+    ordered by their smallest topic id (deterministic)."""
+    topics = sorted(topics, key=lambda t: t.topic_id)
+    if not topics:
+        return []
+    emb = _unit(np.array([t.embedding for t in topics]))
+    if len(topics) == 1:
+        labels = np.array([1])
+    else:
+        from scipy.cluster.hierarchy import fcluster, linkage
+
+        distance = np.clip(1.0 - emb @ emb.T, 0.0, 2.0)
+        condensed = distance[np.triu_indices(len(topics), k=1)]
+        labels = fcluster(linkage(condensed, method="average"), t=1.0 - threshold, criterion="distance")
+    out = []
+    for group in dict.fromkeys(labels):  # first-seen order = smallest topic id first
+        idx = np.flatnonzero(labels == group)
+        members = sorted((topics[i] for i in idx), key=lambda t: (-t.size, t.topic_id))
+        sizes = np.array([max(t.size, 1) for t in members], dtype=np.float64)
+        vec = _unit((emb[[topics.index(t) for t in members]] * sizes[:, None]).sum(axis=0))
+        shares = [t.dissatisfied_share for t in members]
+        share = None if any(v is None for v in shares) else float(np.dot(shares, sizes) / sizes.sum())
+        out.append(Candidate(tuple(members), tuple(float(v) for v in vec), share))
+    return out
+
+
 def update(reasons: Sequence[Reason], topics: Sequence[TopicIn], week: str,
            params: RegistryParams = RegistryParams()) -> RegistryUpdate:
     """Match ``week``'s topics against the registry ``reasons`` (the state after the week before)."""
     from scipy.optimize import linear_sum_assignment
 
     parse_week(week)
-    topics = [t for t in topics if t.topic_id >= 0]
+    groups = group_topics([t for t in topics if t.topic_id >= 0], params.group_threshold)
+    not_reasons = [g for g in groups if g.dissatisfied_share is not None
+                   and g.dissatisfied_share < params.min_dissatisfied_share]
+    topics = [g for g in groups if g not in not_reasons]  # the reason candidates
     candidates = [r for r in reasons if r.status != MERGED]
     events: list[Event] = []
     by_id = {r.reason_id: r for r in reasons}
@@ -147,21 +214,24 @@ def update(reasons: Sequence[Reason], topics: Sequence[TopicIn], week: str,
                                            last_seen_week=week, status=ALIVE, size=topic.size)
             revived = " (revived: was dead)" if old.status == DEAD else ""
             events.append(Event("matched", (old.reason_id,),
-                                f"topic {topic.topic_id} '{topic.label}' matched at cosine {sim:.3f}{revived}"))
-            mappings.append(Mapping_(topic.topic_id, old.reason_id, sim, "matched"))
+                                f"{topic.describe()} matched at cosine {sim:.3f}{revived}"))
+            mappings.extend(Mapping_(t, old.reason_id, sim, "matched") for t in topic.topic_ids)
         else:
             born += 1
             rid = _next_id(list(by_id.values()), 1)
             by_id[rid] = Reason(rid, topic.label, tuple(float(v) for v in emb), week, week, ALIVE, topic.size)
             best = f"; best existing match {float(sims[i].max()):.3f}" if candidates else ""
-            events.append(Event("born", (rid,), f"topic {topic.topic_id} '{topic.label}'{best}"))
-            mappings.append(Mapping_(topic.topic_id, rid, 1.0, "born"))
-            # one old reason, now two topics: a split (the other topic kept the old id)
+            events.append(Event("born", (rid,), f"{topic.describe()}{best}"))
+            mappings.extend(Mapping_(t, rid, 1.0, "born") for t in topic.topic_ids)
+            # one old reason, now two candidates: a split (the other candidate kept the old id)
             for j in np.flatnonzero(sims[i] >= params.match_threshold) if candidates else ():
                 if int(j) in matched_candidates:
                     events.append(Event("split", (candidates[j].reason_id, rid),
-                                        f"{candidates[j].reason_id} split: topic {topic.topic_id} is also at cosine "
+                                        f"{candidates[j].reason_id} split: {topic.describe()} is also at cosine "
                                         f"{float(sims[i, j]):.3f} to it; born as {rid}"))
+    for group in not_reasons:
+        mappings.extend(Mapping_(t, NOT_A_REASON_ID, 0.0, NOT_A_REASON_ID) for t in group.topic_ids)
+    mappings.sort(key=lambda m: m.topic_id)
 
     # two old reasons, now one topic: the unmatched live one merges into the matched one
     for j, cand in enumerate(candidates):
@@ -172,7 +242,7 @@ def update(reasons: Sequence[Reason], topics: Sequence[TopicIn], week: str,
                 into = candidates[jj].reason_id
                 by_id[cand.reason_id] = replace(by_id[cand.reason_id], status=MERGED)
                 events.append(Event("merged", (cand.reason_id, into),
-                                    f"{cand.reason_id} merged into {into}: topic {topics[i].topic_id} is at cosine "
+                                    f"{cand.reason_id} merged into {into}: {topics[i].describe()} is at cosine "
                                     f"{float(sims[i, j]):.3f} to both"))
                 break
 

@@ -145,15 +145,27 @@ def fitted_artifact_path(settings: Settings, week: str) -> Path:
     return Path(json.loads(pointer.read_text())["path"])
 
 
-def topics_in(fit: FitResult) -> list[TopicIn]:
-    """The fit's topics as the registry takes them."""
-    return [TopicIn(t.topic_id, t.label, tuple(float(v) for v in e), t.size)
+def dissatisfied_shares(topic_ids, dissatisfied) -> dict[int, float]:
+    """Per topic, the share of its messages that are dissatisfied (one value per message in each)."""
+    frame = pd.DataFrame({"topic_id": pd.Series(topic_ids).astype(int).to_numpy(),
+                          "dissatisfied": pd.Series(dissatisfied).astype(bool).to_numpy()})
+    return {int(t): float(v) for t, v in frame.groupby("topic_id")["dissatisfied"].mean().items()}
+
+
+def topics_in(fit: FitResult, dissatisfied=None) -> list[TopicIn]:
+    """The fit's topics as the registry takes them; ``dissatisfied`` (one bool per document) gives
+    each its dissatisfied share (without it the share is unknown and every topic counts as a reason)."""
+    shares = dissatisfied_shares(fit.doc_topics, dissatisfied) if dissatisfied is not None else {}
+    return [TopicIn(t.topic_id, t.label, tuple(float(v) for v in e), t.size, shares.get(t.topic_id))
             for t, e in zip(fit.topics, fit.topic_embeddings)]
 
 
 def _artifact_topics(path: Path) -> tuple[dict, list[TopicIn]]:
     meta = json.loads((path / ARTIFACT_FILE).read_text())
-    return meta, [TopicIn(int(t["topic_id"]), t.get("topic_label", t["label"]), tuple(t["embedding"]), int(t["size"]))
+    mt = pd.read_parquet(path / "message_topics.parquet", columns=["topic_id", "dissatisfied"])
+    shares = dissatisfied_shares(mt["topic_id"], mt["dissatisfied"])
+    return meta, [TopicIn(int(t["topic_id"]), t.get("topic_label", t["label"]), tuple(t["embedding"]), int(t["size"]),
+                          shares.get(int(t["topic_id"]), 0.0))
                   for t in meta["topics"]]
 
 
@@ -205,7 +217,7 @@ def resolve_reasons(settings: Settings, week: str, params: RegistryParams = Regi
     for t in meta["topics"]:  # the alert job reads reason ids and labels from the artefact
         t.setdefault("topic_label", t["label"])
         t["reason_id"] = reason_of[int(t["topic_id"])]
-        t["label"] = labels[t["reason_id"]]
+        t["label"] = labels.get(t["reason_id"], t["topic_label"])  # not_a_reason topics keep their own
     _write_json(path / ARTIFACT_FILE, meta)
     return ReasonsOutcome(week=week, model_version=version, previous_week=previous_week, update=upd, labels=labels)
 
