@@ -1,4 +1,4 @@
-"""Frozen configuration of the two streaming jobs, built from :class:`lake.settings.Settings`.
+"""Frozen configuration of the streaming jobs and the batch embedding job, built from :class:`lake.settings.Settings`.
 
 The configs are pickled into the Flink Python workers, so they hold only plain values.
 """
@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from dagster_project.topics.model import EMBEDDING_MODEL
 from dagster_project.topics.sentiment import DissatisfactionRule
 from flink.contract import ContractLimits
 from lake.settings import ALERTS_TOPIC, Settings
@@ -115,3 +116,33 @@ class AlertJobConfig:
         # Checkpoints make the AT_LEAST_ONCE KafkaSink flush its producer regularly.
         runtime = FlinkRuntime.from_settings(settings, checkpoint_interval_s=2.0)
         return replace(cls(settings=settings, source=source, runtime=runtime), **overrides)
+
+
+@dataclass(frozen=True)
+class EmbedJobConfig:
+    """One week's ``ml.embedding_inputs`` → embed → ``ml.embeddings``: the PyFlink job in BATCH runtime mode.
+
+    Each staged data file is one task; ``runtime.parallelism`` subtasks (at most one per file) embed
+    them, each loading the embedder once.
+    """
+
+    settings: Settings
+    week: str
+    runtime: FlinkRuntime = field(default_factory=FlinkRuntime)
+    embedding_model: str = EMBEDDING_MODEL      # the key of the vectors in ml.embeddings: names the embedder's model
+    embedding_backend: str | None = None        # passed to ``load_embedder`` when set; None = its default
+    batch_size: int = 128                       # texts per encode call
+    # Module providing ``load_embedder`` (tests substitute a fake shipped with ``runtime.python_files``).
+    embedder_module: str = "dagster_project.topics.model"
+    job_name: str = "reasonlake-embed"
+
+    def __post_init__(self) -> None:
+        from lake.weeks import parse_week
+
+        parse_week(self.week)
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, week: str, **overrides) -> "EmbedJobConfig":
+        return replace(cls(settings=settings, week=week, runtime=FlinkRuntime.from_settings(settings)), **overrides)

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Mapping
 from pyflink.common import Configuration, Types, WatermarkStrategy
 from pyflink.common.job_status import JobStatus
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream import KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment
+from pyflink.datastream import FlatMapFunction, KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment
 from pyflink.datastream.connectors import DeliveryGuarantee, Sink
 from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink, KafkaSource
 from pyflink.java_gateway import get_gateway
@@ -26,7 +26,7 @@ from flink import progress as progress_mod
 from flink.contract import KafkaEnvelope, parse_envelope
 from flink.errors import JobFailedError
 from flink.jars import pipeline_jars
-from flink.jobconfig import AlertJobConfig, FlinkRuntime, IngestJobConfig, SourceConfig
+from flink.jobconfig import AlertJobConfig, EmbedJobConfig, FlinkRuntime, IngestJobConfig, SourceConfig
 from lake.catalog import TopicPartition
 
 log = logging.getLogger(__name__)
@@ -228,6 +228,27 @@ class AlertFunction(_FlushingFunction):
         alerts = self.engine.process(envelope, datetime.now(timezone.utc))
         self._after_add(ctx)
         return iter(alerts)
+
+
+class EmbedFunction(FlatMapFunction):
+    """File task JSON → :class:`flink.batch_embedding.EmbedWorker` (embedder loaded once per subtask in
+    ``open``) → outcome JSON (collected by the driver)."""
+
+    def __init__(self, config: EmbedJobConfig) -> None:
+        self.config = config
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        from flink.batch_embedding import EmbedWorker
+
+        self.worker = EmbedWorker.open(self.config)
+        self.subtask = runtime_context.get_index_of_this_subtask()
+
+    def flat_map(self, value: str):
+        from dataclasses import replace
+
+        from flink.batch_embedding import FileTask
+
+        yield replace(self.worker.process(FileTask.from_json(value)), subtask=self.subtask).to_json()
 
 
 # ---- driver ------------------------------------------------------------------------------------

@@ -148,6 +148,21 @@ ML_EMBEDDINGS = TableSpec(
     doc="Each message's embedding, computed once per (source, message_id, embedding_model, text_sha256).",
 )
 
+ML_EMBEDDING_INPUTS = TableSpec(
+    identifier="ml.embedding_inputs",
+    schema=Schema(
+        NestedField(1, "week", StringType(), required=True, doc="ISO week being embedded, YYYY-Www"),
+        NestedField(2, "source", StringType(), required=True),
+        NestedField(3, "message_id", StringType(), required=True),
+        NestedField(4, "text", StringType(), required=True, doc="the cleaned text to embed"),
+        NestedField(5, "created_at", TimestamptzType(), required=True),
+        NestedField(6, "staged_at", TimestamptzType(), required=True),
+    ),
+    partition_spec=_identity(1, "week"),
+    doc="Staging of the batch embedding job: the week's cleaned messages not yet in ml.embeddings when staged "
+        "(replaced per week, written in several files: each file is one task of the PyFlink job).",
+)
+
 ML_ELECTIONS = TableSpec(
     identifier="ml.elections",
     schema=Schema(
@@ -246,10 +261,10 @@ ALERTS = TableSpec(
 
 TABLES: dict[str, TableSpec] = {
     spec.identifier: spec
-    for spec in (RAW_FEEDBACK, RAW_FEEDBACK_REJECTED, ML_TOPICS, ML_MESSAGE_TOPICS, ML_EMBEDDINGS, ML_ELECTIONS,
-                 ML_REASONS, ML_REASON_MAPPINGS, ML_REASON_EVENTS, ALERTS)
+    for spec in (RAW_FEEDBACK, RAW_FEEDBACK_REJECTED, ML_TOPICS, ML_MESSAGE_TOPICS, ML_EMBEDDINGS, ML_EMBEDDING_INPUTS,
+                 ML_ELECTIONS, ML_REASONS, ML_REASON_MAPPINGS, ML_REASON_EVENTS, ALERTS)
 }
 
 __all__ = ["TableSpec", "TABLES", "UNPARTITIONED_PARTITION_SPEC", "RAW_FEEDBACK", "RAW_FEEDBACK_REJECTED",
-           "ML_TOPICS", "ML_MESSAGE_TOPICS", "ML_EMBEDDINGS", "ML_ELECTIONS", "ML_REASONS", "ML_REASON_MAPPINGS",
+           "ML_TOPICS", "ML_MESSAGE_TOPICS", "ML_EMBEDDINGS", "ML_EMBEDDING_INPUTS", "ML_ELECTIONS", "ML_REASONS", "ML_REASON_MAPPINGS",
            "ML_REASON_EVENTS", "ALERTS"]

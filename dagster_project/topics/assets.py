@@ -1,5 +1,7 @@
-"""Weekly topic fit and reason registry, thin shells over :mod:`dagster_project.topics.weekly`.
+"""Weekly embeddings, topic fit and reason registry, thin shells over :mod:`flink.embed_job` and
+:mod:`dagster_project.topics.weekly`.
 
+ml/embeddings (the PyFlink BATCH job embeds the week's messages not stored yet into ml.embeddings) →
 ml/topic_model (BERTopic artefact on disk) → ml/reasons + ml/reason_mappings + ml/reason_events
 (the registry gives each topic a stable reason id) → ml/topics + ml/message_topics (Iceberg, with
 registry reason ids) → ml/elections.
@@ -13,13 +15,14 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, Material
 from dagster_project.cleaning.marts import read_week_messages
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
-from dagster_project.topics.model import OUTLIER, TopicModelParams, load_embedder
+from dagster_project.topics.model import EMBEDDING_MODEL, OUTLIER, TopicModelParams, load_embedder
 from dagster_project.topics.registry import RegistryParams
 from dagster_project.topics.sentiment import DissatisfactionRule
 from dagster_project.topics.weekly import fit_week, resolve_reasons, write_topic_tables
 from lake.weeks import partition_key_to_week
 
 MART = AssetKey(["marts", "fct_feedback_messages"])
+EMBEDDINGS = AssetKey(["ml", "embeddings"])
 TOPIC_MODEL = AssetKey(["ml", "topic_model"])
 TOPICS = AssetKey(["ml", "topics"])
 MESSAGE_TOPICS = AssetKey(["ml", "message_topics"])
@@ -48,7 +51,47 @@ class TopicFitConfig(Config):
         return DissatisfactionRule(max_rating=self.max_rating, compound_threshold=self.compound_threshold)
 
 
-@asset(key=TOPIC_MODEL, deps=[MART], partitions_def=weekly_partitions, group_name="topics", kinds={"python"},
+class EmbedConfig(Config):
+    """Run config of the batch embedding job (parallelism and Flink address come from the settings)."""
+
+    rows_per_file: int = 5000  # staged rows per data file: a file is one task of the job
+    batch_size: int = _P.embed_batch_size
+
+
+@asset(key=EMBEDDINGS, deps=[MART], partitions_def=weekly_partitions, group_name="topics", kinds={"iceberg", "pyflink"},
+       description="ml.embeddings of the week's cleaned messages: those not stored yet are staged in "
+                   "ml.embedding_inputs and embedded by the PyFlink job in BATCH mode (flink/embed_job.py), one task "
+                   "per staged file, spread over REASONLAKE_FLINK_PARALLELISM subtasks (on REASONLAKE_FLINK_ADDRESS "
+                   "when set).")
+def message_embeddings(context: AssetExecutionContext, config: EmbedConfig,
+                       reasonlake: ReasonlakeResource) -> MaterializeResult:
+    from flink.batch_embedding import stage_week
+    from flink.embed_job import run_embed_job
+    from flink.jobconfig import EmbedJobConfig
+
+    settings = reasonlake.settings()
+    week = partition_key_to_week(context.partition_key)
+    messages = read_week_messages(settings, week)
+    staged = stage_week(settings, week, messages, EMBEDDING_MODEL, rows_per_file=config.rows_per_file)
+    context.log.info(f"{week}: {staged.messages} cleaned messages, {staged.staged} to embed in {staged.files} file(s)")
+    job = EmbedJobConfig.from_settings(settings, week, embedding_model=EMBEDDING_MODEL, batch_size=config.batch_size)
+    summary = run_embed_job(settings, job)
+    context.log.info(f"{week}: {summary}")
+    return MaterializeResult(metadata={
+        "week": week,
+        "embedding_model": EMBEDDING_MODEL,
+        "n_messages": staged.messages,
+        "embeddings_reused": staged.messages - staged.staged,
+        "embeddings_computed": summary.embedded,
+        "already_stored_at_run": summary.skipped,
+        "file_tasks": summary.files,
+        "parallelism": summary.parallelism,
+        "flink": settings.flink_address or "local mini-cluster",
+        "job_seconds": summary.seconds,
+    })
+
+
+@asset(key=TOPIC_MODEL, deps=[MART, EMBEDDINGS], partitions_def=weekly_partitions, group_name="topics", kinds={"python"},
        description="BERTopic model of the week's messages (artefact under models/topics/<week>/<model_version>/, "
                    "with the week's per-message assignments and embeddings).")
 def topic_model(context: AssetExecutionContext, config: TopicFitConfig, reasonlake: ReasonlakeResource) -> MaterializeResult:

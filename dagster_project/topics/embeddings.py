@@ -4,9 +4,10 @@ A row of ``ml.embeddings`` is keyed by ``(source, message_id, embedding_model, t
 refit or a backfill of a week reuses what was already embedded with the same model, a message
 whose text changed is embedded again, and another embedding model never reuses these vectors.
 The table is partitioned by ``week`` (ISO week of ``created_at``) and ``embedding_model``, so the
-lookup of a week's messages reads one partition. Any writer (the weekly fit, the streaming job)
-appends only keys that are not stored yet; a reader takes the first row of a key should two
-concurrent writers both have appended it.
+lookup of a week's messages reads one partition. Any writer (the weekly fit, the PyFlink batch
+embedding job ``flink/embed_job.py``, all through :func:`append_embeddings`) appends only keys that
+are not stored yet; a reader takes the first row of a key should two concurrent writers both have
+appended it.
 """
 
 from __future__ import annotations
@@ -67,6 +68,31 @@ def _matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return values.reshape(n, len(values) // n)
 
 
+def stored_keys(settings: Settings, weeks: list[str], embedding_model: str,
+                message_ids: list[str] | None = None) -> pd.DataFrame:
+    """Keys (``source``, ``message_id``, ``text_sha256``) stored for ``weeks`` and ``embedding_model``, one row
+    per key, without reading the vectors; ``message_ids`` restricts the scan to those ids."""
+    row_filter = And(EqualTo("embedding_model", embedding_model), In("week", weeks))
+    if message_ids is not None:
+        row_filter = And(row_filter, In("message_id", sorted(set(message_ids))))
+    keys = lake_catalog.read(lake_catalog.load(settings), ML_EMBEDDINGS.identifier, row_filter=row_filter,
+                             selected_fields=KEY).to_pandas()
+    return keys.drop_duplicates(list(KEY)).reset_index(drop=True)
+
+
+def unstored(settings: Settings, keys: pd.DataFrame, embedding_model: str) -> pd.DataFrame:
+    """The rows of ``keys`` (:func:`message_keys`) with no stored embedding for ``embedding_model``, one per key.
+
+    Reads only the keys of the rows' weeks and message ids (no vectors): cheap enough to run before every
+    append of a batch job, which makes a re-run of the same input append nothing twice.
+    """
+    if len(keys) == 0:
+        return keys.copy()
+    stored = stored_keys(settings, sorted(set(keys["week"])), embedding_model, keys["message_id"].tolist())
+    merged = keys.merge(stored.assign(_stored=True), on=list(KEY), how="left")
+    return keys[merged["_stored"].isna().to_numpy()].drop_duplicates(list(KEY)).reset_index(drop=True)
+
+
 def read_stored(settings: Settings, weeks: list[str], embedding_model: str) -> tuple[pd.DataFrame, np.ndarray]:
     """Stored keys of ``weeks`` and ``embedding_model`` (one row per key) and their embeddings, aligned."""
     table = lake_catalog.read(lake_catalog.load(settings), ML_EMBEDDINGS.identifier,
@@ -75,6 +101,18 @@ def read_stored(settings: Settings, weeks: list[str], embedding_model: str) -> t
     keys = table.select(list(KEY)).to_pandas()
     first = ~keys.duplicated(list(KEY)).to_numpy()
     return keys[first].reset_index(drop=True), _matrix(table.column("embedding").filter(pa.array(first)))
+
+
+def append_embeddings(settings: Settings, rows: pd.DataFrame, vectors: np.ndarray, embedding_model: str,
+                      now: datetime | None = None) -> None:
+    """Append ``vectors`` (one row per row of ``rows``, columns of :func:`message_keys`) to ``ml.embeddings``
+    as made by ``embedding_model`` (one atomic commit, retried on concurrent commits)."""
+    if len(rows) != len(vectors):
+        raise ValueError(f"{len(vectors)} embeddings for {len(rows)} messages")
+    if len(rows) == 0:
+        return
+    table = lake_catalog.ensure_table(lake_catalog.load(settings), ML_EMBEDDINGS.identifier)
+    lake_catalog.append(table, _embeddings_table(rows, vectors, embedding_model, now or datetime.now(timezone.utc)))
 
 
 def _embeddings_table(rows: pd.DataFrame, vectors: np.ndarray, embedding_model: str, now: datetime) -> pa.Table:
@@ -125,9 +163,7 @@ def embed_with_store(settings: Settings, messages: pd.DataFrame, embedder: Embed
     if fresh is not None:
         fresh_at = keys[~hit].merge(todo[list(KEY)].assign(_pos=np.arange(len(todo))), on=list(KEY), how="left")
         out[~hit] = fresh[fresh_at["_pos"].to_numpy()]
-        table = lake_catalog.ensure_table(lake_catalog.load(settings), ML_EMBEDDINGS.identifier)
-        lake_catalog.append(table, _embeddings_table(todo, fresh, embedding_model,
-                                                     now or datetime.now(timezone.utc)))
+        append_embeddings(settings, todo, fresh, embedding_model, now)
     reused = int(hit.sum())
     log(f"embeddings ({embedding_model}): {reused} reused from {ML_EMBEDDINGS.identifier}, {len(todo)} computed")
     return StoredEmbeddings(out, reused, len(todo))
