@@ -137,7 +137,7 @@ def run_job(settings: Settings, records: list[tuple[str, bytes]], args) -> dict:
     for future in admin.create_topics([NewTopic(f"feedback.{s}", num_partitions=3, replication_factor=1)
                                        for s in SOURCES]).values():
         future.result(30)
-    env = {**os.environ, **settings.to_env()}
+    env = settings.child_env()
     cmd = [sys.executable, "-m", "flink.ingest_job", "--until-idle", "5", "--batch-size", str(args.batch_size),
            "--flush-interval", str(args.flush_interval)]
     log = open(settings.logs_dir / "bench-ingest.log", "wb")
@@ -224,17 +224,19 @@ def main() -> None:
     parser.add_argument("--flush-interval", type=float, default=BatchPolicy.flush_interval_s)
     parser.add_argument("--storage", default="s3", choices=["s3", "memory"], help="embedded broker storage")
     parser.add_argument("--home", type=Path, default=None, help="work directory (default: a temp dir, removed)")
+    parser.add_argument("--python-mode", default="thread", choices=["process", "thread"],
+                        help="PyFlink python.execution-mode of the job (the ingest job's default: thread)")
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
 
     tmp = None if args.home else tempfile.TemporaryDirectory(prefix="reasonlake-bench-")
     base = args.home or Path(tmp.name)
-    job_settings = Settings(home=base / "job", broker_storage=args.storage)
+    job_settings = Settings(home=base / "job", broker_storage=args.storage, flink_python_mode=args.python_mode)
     job_settings.ensure_dirs()
     records = messages(args.messages)
     print(f"benchmark: {args.messages} messages ({sum(len(v) for _, v in records) / len(records):.0f} B avg), "
           f"rate {'burst' if args.rate <= 0 else args.rate}, batch {args.batch_size}/{args.flush_interval}s, "
-          f"broker storage {args.storage}, {os.cpu_count()} CPUs", flush=True)
+          f"broker storage {args.storage}, python mode {args.python_mode}, {os.cpu_count()} CPUs", flush=True)
     try:
         job = run_job(job_settings, records, args)
         print(json.dumps({"job": job}, indent=2, default=str), flush=True)

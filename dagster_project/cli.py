@@ -220,7 +220,7 @@ def ui(ctx: click.Context, port: int) -> None:
     from dagster_project.weekly.run import dagster_home
 
     settings = _settings(ctx)
-    env = {**os.environ, **settings.to_env(), "DAGSTER_HOME": str(dagster_home(settings))}
+    env = settings.child_env(DAGSTER_HOME=str(dagster_home(settings)))
     os.chdir(REPO_ROOT)
     os.execvpe(str(Path(sys.executable).parent / "dagster"),
                ["dagster", "dev", "-w", "workspace.yaml", "-p", str(port)], env)

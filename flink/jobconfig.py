@@ -30,10 +30,17 @@ class FlinkRuntime:
     checkpoint_interval_s: float | None = None  # None = no checkpoints
     python_executable: str = field(default_factory=lambda: sys.executable)
     python_files: tuple[str, ...] = ()          # extra modules shipped to the Python workers
+    python_mode: str = "process"                # "process": Python workers over gRPC; "thread": embedded (pemja)
+
+    def __post_init__(self) -> None:
+        if self.python_mode not in ("process", "thread"):
+            raise ValueError(f"python_mode must be 'process' or 'thread', not {self.python_mode!r}")
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> "FlinkRuntime":
-        return cls(parallelism=settings.flink_parallelism, flink_address=settings.flink_address, **overrides)
+        chosen = {"python_mode": settings.flink_python_mode} if settings.flink_python_mode else {}
+        return cls(**{"parallelism": settings.flink_parallelism, "flink_address": settings.flink_address,
+                      **chosen, **overrides})
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,9 @@ class IngestJobConfig:
 
         source = SourceConfig(bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings),
                               group_id="reasonlake-ingest")
-        return replace(cls(settings=settings, source=source, runtime=FlinkRuntime.from_settings(settings)), **overrides)
+        # thread mode unless the settings choose: ~1.5x the records/s of process mode (bench/RESULTS.md)
+        runtime = FlinkRuntime.from_settings(settings, python_mode=settings.flink_python_mode or "thread")
+        return replace(cls(settings=settings, source=source, runtime=runtime), **overrides)
 
 
 @dataclass(frozen=True)

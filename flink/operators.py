@@ -8,6 +8,8 @@ Every decision lives in plain modules (:mod:`flink.sink`, :mod:`flink.alerting`,
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,6 +55,10 @@ def _configuration(runtime: FlinkRuntime) -> Configuration:
     conf.set_string("parallelism.default", str(runtime.parallelism))
     if runtime.checkpoint_interval_s:
         conf.set_string("execution.checkpointing.interval", f"{int(runtime.checkpoint_interval_s * 1000)} ms")
+    if runtime.python_mode == "thread":
+        # the embedded interpreter is the base Python: give it this environment's import path
+        conf.set_string("python.execution-mode", "thread")
+        conf.set_string("python.pythonpath", os.pathsep.join(p for p in sys.path if p and os.path.isdir(p)))
     return conf
 
 
@@ -84,6 +90,9 @@ def create_env(runtime: FlinkRuntime) -> StreamExecutionEnvironment:
     # get_execution_environment copies only some options: make sure the Python ones are set.
     j_conf = get_j_env_configuration(env._j_stream_execution_environment)
     j_conf.setString("python.executable", runtime.python_executable)
+    for key in ("python.execution-mode", "python.pythonpath"):
+        if conf.contains_key(key):
+            j_conf.setString(key, conf.get_string(key, ""))
     return env
 
 
@@ -131,8 +140,13 @@ def envelope_stream(env: StreamExecutionEnvironment, source: SourceConfig, start
 
 
 def partition_key(line: str) -> str:
-    env = parse_envelope(line)
-    return f"{env.topic}#{env.partition}"
+    """The envelope's ``{"t":"<topic>","p":<partition>`` prefix: unique per Kafka partition, and no
+    JSON or base64 decoding per record (the Java deserializer writes the fields in this order)."""
+    end = line.find(',"o":')
+    if end < 0:  # not the Java envelope: decode it properly
+        env = parse_envelope(line)
+        return f"{env.topic}#{env.partition}"
+    return line[:end]
 
 
 def kafka_string_sink(bootstrap_servers: str, topic: str) -> KafkaSink:
@@ -160,6 +174,15 @@ def _parse(line: str) -> KafkaEnvelope | None:
         return None
 
 
+def subtask_index(runtime_context: RuntimeContext) -> int:
+    """This subtask's index; in thread mode PyFlink 2.3 calls a method Flink 2 removed from the Java
+    RuntimeContext (``getIndexOfThisSubtask``, now on ``getTaskInfo()``)."""
+    try:
+        return runtime_context.get_index_of_this_subtask()
+    except AttributeError:
+        return runtime_context._runtime_context.getTaskInfo().getIndexOfThisSubtask()
+
+
 class _FlushingFunction(KeyedProcessFunction):
     """Shared shell: feeds a batch sink, commits on size or on a processing-time timer."""
 
@@ -173,9 +196,12 @@ class _FlushingFunction(KeyedProcessFunction):
         if self.sink.due():
             self.sink.flush()
         else:
+            # one timer per batch (registering one per record costs a Java call each): the timer
+            # flushes the whole sink, whichever partition key it was registered under
             deadline = self.sink.deadline()
-            if deadline is not None:
+            if deadline is not None and deadline != getattr(self, "_timer_for", None):
                 ctx.timer_service().register_processing_time_timer(int(deadline * 1000) + 1)
+                self._timer_for = deadline
 
     def on_timer(self, timestamp: int, ctx: "KeyedProcessFunction.OnTimerContext"):
         if self.sink.due(now=timestamp / 1000):
@@ -194,7 +220,7 @@ class IngestFunction(_FlushingFunction):
         from lake import catalog
 
         reporter = progress_mod.ProgressReporter(self.config.progress_dir, self.config.run_id,
-                                                 runtime_context.get_index_of_this_subtask())
+                                                 subtask_index(runtime_context))
         return IcebergBatchSink(catalog.load(self.config.settings), self.config.batch, reporter)
 
     def process_element(self, value: str, ctx: "KeyedProcessFunction.Context"):
@@ -217,7 +243,7 @@ class AlertFunction(_FlushingFunction):
         from flink import alerting
 
         reporter = progress_mod.ProgressReporter(self.config.progress_dir, self.config.run_id,
-                                                 runtime_context.get_index_of_this_subtask())
+                                                 subtask_index(runtime_context))
         self.engine = alerting.AlertEngine.open(self.config, reporter)  # loads the model once
         return self.engine.sink
 
@@ -241,7 +267,7 @@ class EmbedFunction(FlatMapFunction):
         from flink.batch_embedding import EmbedWorker
 
         self.worker = EmbedWorker.open(self.config)
-        self.subtask = runtime_context.get_index_of_this_subtask()
+        self.subtask = subtask_index(runtime_context)
 
     def flat_map(self, value: str):
         from dataclasses import replace

@@ -18,6 +18,8 @@ time. Defaults are the embedded one-machine parts; each scale-out part is one va
 ``REASONLAKE_FLINK_ADDRESS``       ``host:port`` of a Flink JobManager (REST); default a local
                                    mini-cluster
 ``REASONLAKE_FLINK_PARALLELISM``   job parallelism (default 1)
+``REASONLAKE_EMBEDDING_BACKEND``   ``fp32`` (default, sentence-transformers) or ``int8-onnx``
+                                   (same model, int8 ONNX; ``dagster_project.topics.embedders``)
 =================================  ===========================================================
 """
 
@@ -45,6 +47,8 @@ class Settings:
     online_store: str = "sqlite"
     flink_address: str | None = None
     flink_parallelism: int = 1
+    flink_python_mode: str | None = None  # PyFlink python.execution-mode, "process" or "thread" (None: per job)
+    embedding_backend: str = "fp32"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -59,6 +63,8 @@ class Settings:
             online_store=env.get("REASONLAKE_ONLINE_STORE", "sqlite"),
             flink_address=env.get("REASONLAKE_FLINK_ADDRESS") or None,
             flink_parallelism=int(env.get("REASONLAKE_FLINK_PARALLELISM", "1")),
+            flink_python_mode=env.get("REASONLAKE_FLINK_PYTHON_MODE") or None,
+            embedding_backend=env.get("REASONLAKE_EMBEDDING_BACKEND") or "fp32",
         )
         overrides = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **overrides) if overrides else settings
@@ -70,6 +76,7 @@ class Settings:
             "REASONLAKE_BROKER_STORAGE": self.broker_storage,
             "REASONLAKE_ONLINE_STORE": self.online_store,
             "REASONLAKE_FLINK_PARALLELISM": str(self.flink_parallelism),
+            "REASONLAKE_EMBEDDING_BACKEND": self.embedding_backend,
             "REASONLAKE_CATALOG_PROPERTIES": json.dumps(dict(self.catalog_extra)),
         }
         for key, value in (
@@ -77,10 +84,24 @@ class Settings:
             ("REASONLAKE_CATALOG_URI", self.catalog_uri),
             ("REASONLAKE_CATALOG_WAREHOUSE", self.catalog_warehouse),
             ("REASONLAKE_FLINK_ADDRESS", self.flink_address),
+            ("REASONLAKE_FLINK_PYTHON_MODE", self.flink_python_mode),
         ):
             if value:
                 env[key] = value
         return env
+
+    def child_env(self, **extra: str) -> dict[str, str]:
+        """This process's environment, minus what an in-process PyFlink run leaked into it, plus
+        :meth:`to_env` and ``extra``: the environment of every child process a command starts.
+
+        A PyFlink job run in this process on a local mini-cluster hosts its Python worker here
+        (loopback mode), and the worker copies its parameters into ``os.environ``, among them
+        ``PYFLINK_GATEWAY_DISABLED``: a PyFlink driver started with it refuses to start.
+        """
+        inherited = dict(os.environ)
+        if "PYFLINK_GATEWAY_DISABLED" in inherited:  # the leak's mark; PYTHONPATH is the user's otherwise
+            inherited = {key: value for key, value in inherited.items() if not _is_pyflink_worker_var(key)}
+        return {**inherited, **self.to_env(), **extra}
 
     # ---- derived locations (all under the home) -------------------------------------------
     @property
@@ -122,3 +143,12 @@ class Settings:
         for d in (self.home, self.run_dir, self.logs_dir, self.models_dir, self.plots_dir,
                   self.duckdb_path.parent, self.feast_dir, self.home / "warehouse"):
             d.mkdir(parents=True, exist_ok=True)
+
+
+#: what PyFlink's Python worker copies into ``os.environ`` (AbstractPythonEnvironmentManager)
+_PYFLINK_WORKER_VARS = frozenset({"PYFLINK_GATEWAY_DISABLED", "BOOT_LOG_DIR", "PYTHONPATH"})
+
+
+def _is_pyflink_worker_var(key: str) -> bool:
+    return key in _PYFLINK_WORKER_VARS or key.startswith("_PYTHON_")
+

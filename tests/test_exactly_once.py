@@ -48,7 +48,7 @@ def start_job(settings: Settings, log: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "flink.ingest_job", "--until-idle", "4", "--batch-size", "1500",
            "--flush-interval", "1"]
     with open(log, "ab") as fh:
-        return subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent, env={**os.environ, **settings.to_env()},
+        return subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent, env=settings.child_env(),
                                 stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
 
 

@@ -53,3 +53,18 @@ def test_batch_policy_rejects_nonsense() -> None:
         BatchPolicy(batch_size=0)
     with pytest.raises(ValueError):
         BatchPolicy(flush_interval_s=0)
+
+
+def test_python_execution_mode_per_job_unless_the_settings_choose(tmp_path) -> None:
+    from flink.jobconfig import FlinkRuntime
+    from lake.settings import Settings
+
+    plain = Settings(home=tmp_path, bootstrap_servers="kafka:9092")
+    assert IngestJobConfig.from_settings(plain).runtime.python_mode == "thread"
+    assert AlertJobConfig.from_settings(plain).runtime.python_mode == "process"  # loads torch: own worker
+    chosen = Settings.from_env({"REASONLAKE_HOME": str(tmp_path), "REASONLAKE_BOOTSTRAP_SERVERS": "kafka:9092",
+                                "REASONLAKE_FLINK_PYTHON_MODE": "process"})
+    assert IngestJobConfig.from_settings(chosen).runtime.python_mode == "process"
+    assert Settings.from_env(chosen.to_env()).flink_python_mode == "process"
+    with pytest.raises(ValueError, match="python_mode"):
+        FlinkRuntime(python_mode="threads")

@@ -33,6 +33,22 @@ def test_overrides_win_over_environment(tmp_path):
     assert s.home == tmp_path
 
 
+def test_child_env_drops_what_an_in_process_pyflink_worker_leaked(tmp_path, monkeypatch):
+    settings = Settings.from_env({}, home=tmp_path)
+    monkeypatch.setenv("PYTHONPATH", "/users/own/path")
+    monkeypatch.setenv("KEEP_ME", "1")
+    plain = settings.child_env(EXTRA="x")
+    assert plain["PYTHONPATH"] == "/users/own/path" and plain["KEEP_ME"] == "1" and plain["EXTRA"] == "x"
+    assert plain["REASONLAKE_HOME"] == str(tmp_path)
+    # what PyFlink's loopback worker copies into os.environ after a job ran in this process
+    for key, value in {"PYFLINK_GATEWAY_DISABLED": "true", "PYTHONPATH": "/tmp/pyflink/x",
+                       "_PYTHON_WORKING_DIR": "/tmp/pyflink/w", "BOOT_LOG_DIR": "/tmp/log"}.items():
+        monkeypatch.setenv(key, value)
+    leaked = settings.child_env()
+    assert not {"PYFLINK_GATEWAY_DISABLED", "PYTHONPATH", "_PYTHON_WORKING_DIR", "BOOT_LOG_DIR"} & set(leaked)
+    assert leaked["KEEP_ME"] == "1" and leaked["REASONLAKE_HOME"] == str(tmp_path)
+
+
 def test_iso_weeks():
     assert week_of(datetime(2026, 11, 22, tzinfo=timezone.utc)) == "2026-W47"
     assert last_complete_week(datetime(2026, 11, 22, 23, tzinfo=timezone.utc)) == "2026-W46"

@@ -112,3 +112,30 @@ def test_current_pointer_never_moves_back_a_week(tmp_path, fitted):
     earlier = save_artifact(settings, fitted, "2026-W45", "2026-W45-00000000")
     set_current(settings, later)
     assert set_current(settings, earlier) == later.resolve() == current_artifact_path(settings)
+
+
+def test_int8_backend_fits_as_well_and_its_artifact_assigns_with_int8(tmp_path, corpus):
+    """The int8 ONNX embedder keeps the topic quality, and an artefact fitted on its vectors embeds new
+    messages with the same backend (what the streaming job does), never with the fp32 model."""
+    from dagster_project.topics import embedders
+
+    frame, _ = corpus
+    int8 = load_embedder("int8-onnx")
+    vectors = embed(int8, frame["text"].tolist())
+    fit = fit_topics(frame["text"].tolist(), vectors, TopicModelParams())
+    nmi = normalized_mutual_info_score(frame["category"], fit.doc_topics)
+    print(f"int8: NMI {nmi:.3f}, {len(fit.topics)} topics")
+    assert nmi >= NMI_FLOOR
+    settings = Settings(home=tmp_path)
+    model_id = embedders.MODEL_IDS["int8-onnx"]
+    path = save_artifact(settings, fit, "2026-W46", "2026-W46-int8", embedding_model=model_id)
+    artifact = TopicArtifact.load(path)
+    assert artifact.embedder is int8
+    got = np.array([a.topic_id for a in artifact.assign(frame["text"].tolist())])
+    kept = fit.doc_topics != OUTLIER
+    assert float(np.mean(got[kept] == fit.doc_topics[kept])) >= 0.95
+    meta = json.loads((path / "topics.json").read_text())
+    meta["embedding_model"] = "some/other-model"
+    (path / "topics.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="no embedding backend makes 'some/other-model'"):
+        TopicArtifact.load(path)

@@ -72,7 +72,7 @@ def dbt_cli_args_env(settings: Settings) -> tuple[str, Path, dict[str, str]]:
     """``(dbt executable, project dir, full environment)`` to run any dbt command by hand, after
     :func:`prepare` (so ``dbt docs generate`` works on a fresh home too)."""
     prepare(settings)
-    return dbt_executable(), DBT_PROJECT_DIR, {**os.environ, **dbt_env(settings)}
+    return dbt_executable(), DBT_PROJECT_DIR, settings.child_env(**dbt_env(settings))
 
 
 @contextmanager
@@ -106,7 +106,7 @@ def run_dbt(settings: Settings, args: Sequence[str], *, check: bool = True,
 
     Raises :class:`DbtRunError` on a non-zero exit when ``check``.
     """
-    env = {**os.environ, **dbt_env(settings), **(extra_env or {})}
+    env = settings.child_env(**dbt_env(settings), **(extra_env or {}))
     proc = subprocess.run([dbt_executable(), *args], cwd=DBT_PROJECT_DIR, env=env, text=True,
                           capture_output=capture)
     if check and proc.returncode != 0:

