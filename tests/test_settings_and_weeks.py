@@ -35,6 +35,8 @@ def test_overrides_win_over_environment(tmp_path):
 
 def test_child_env_drops_what_an_in_process_pyflink_worker_leaked(tmp_path, monkeypatch):
     settings = Settings.from_env({}, home=tmp_path)
+    # an in-process PyFlink test earlier in this session may have leaked it for real
+    monkeypatch.delenv("PYFLINK_GATEWAY_DISABLED", raising=False)
     monkeypatch.setenv("PYTHONPATH", "/users/own/path")
     monkeypatch.setenv("KEEP_ME", "1")
     plain = settings.child_env(EXTRA="x")
