@@ -20,7 +20,8 @@ With ``--backend both`` it first compares the two embedders on Banking77's test 
 banking queries, 77 intents; skipped when ``--banking77`` is missing): speed (texts/s), cosine of
 each text's two embeddings (mean/min) and NMI/ARI of a default fit on each backend's embeddings.
 ``--sample N`` fits on a seeded sample of N messages and assigns the rest by nearest topic centroid
-(``TopicModelParams.fit_sample``); sizes at or below N fit everything.
+(``TopicModelParams.fit_sample``, default the pipeline's 20,000; ``--sample 0`` fits everything);
+sizes at or below N fit everything.
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ def run_one(size: int, backend: str, sample: int, with_full: bool, seed: int) ->
     if 0 < sample < size:
         variants.append((TopicModelParams(fit_sample=sample), f"{backend}, sample {sample}"))
     if not variants or with_full:
-        variants.append((TopicModelParams(), f"{backend}, full"))
+        variants.append((TopicModelParams(fit_sample=None), f"{backend}, full"))
     out["variants"] = [score_fit(frame, week, embeddings, embedding_s, params, label) for params, label in variants]
     out["peak_rss_mb"] = peak_rss_mb()
     return out
@@ -255,11 +256,14 @@ def print_run(r: dict) -> None:
 
 
 def main() -> None:
+    from dagster_project.topics.model import TopicModelParams
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,50000,100000", help="comma-separated message counts")
     parser.add_argument("--backend", default="fp32", choices=[*BACKENDS, "both"])
-    parser.add_argument("--sample", type=int, default=0,
-                        help="fit on a sample of N messages, assign the rest by centroid (0: fit all)")
+    parser.add_argument("--sample", type=int, default=TopicModelParams().fit_sample or 0,
+                        help="fit on a sample of N messages, assign the rest by centroid (0: fit all; "
+                             "default: the pipeline's TopicModelParams.fit_sample)")
     parser.add_argument("--with-full", action="store_true",
                         help="with --sample: also fit every message on the same embeddings (quality cost)")
     parser.add_argument("--seed", type=int, default=7, help="synthetic corpus seed")

@@ -1,7 +1,8 @@
 """The ingest job: every ``feedback.<source>`` topic → ``raw.feedback`` + ``raw.feedback_rejected``.
 
-Kafka source (envelopes, from the offsets Iceberg already holds) → key by partition →
-:class:`flink.operators.IngestFunction` (contract + :class:`flink.sink.IcebergBatchSink`).
+Kafka source (envelopes, from the offsets Iceberg already holds) → batches of envelopes (Java, one
+Python call per batch) → :class:`flink.operators.IngestFunction` (contract +
+:class:`flink.sink.IcebergBatchSink`).
 Exactly-once into Iceberg through the offsets committed with each batch; safe to rerun anytime.
 """
 
@@ -39,8 +40,8 @@ def run_ingest(settings: Settings, config: IngestJobConfig | None = None, until_
     progress.clear_progress(config.progress_dir)
 
     env = operators.create_env(config.runtime)
-    operators.envelope_stream(env, config.source, start, "kafka-feedback") \
-        .process(operators.IngestFunction(config)).name("validate-and-commit") \
+    operators.envelope_batches(env, config.source, start, "kafka-feedback", config.hand_over) \
+        .flat_map(operators.IngestFunction(config)).name("validate-and-commit") \
         .sink_to(operators.discarding_sink())
     totals = operators.run_until_idle(
         env, config.job_name, config.progress_dir, config.run_id, config.runtime.parallelism, until_idle_s,

@@ -66,6 +66,20 @@ class BatchPolicy:
 
 
 @dataclass(frozen=True)
+class HandOver:
+    """How the Java side groups envelopes before the Python operator (``EnvelopeBatcher``): at most
+    ``records`` per call, sent at most ``delay_ms`` after the first; an empty tick every ``delay_ms``
+    while idle, so the sink's time-based commits need no Flink timers."""
+
+    records: int = 1000
+    delay_ms: int = 200
+
+    def __post_init__(self) -> None:
+        if self.records < 1 or self.delay_ms < 1:
+            raise ValueError(f"invalid hand-over {self}")
+
+
+@dataclass(frozen=True)
 class IngestJobConfig:
     """Kafka ``feedback.<source>`` → ``raw.feedback`` / ``raw.feedback_rejected``."""
 
@@ -73,6 +87,7 @@ class IngestJobConfig:
     source: SourceConfig
     runtime: FlinkRuntime = field(default_factory=FlinkRuntime)
     batch: BatchPolicy = field(default_factory=BatchPolicy)
+    hand_over: HandOver = field(default_factory=HandOver)
     limits: ContractLimits = field(default_factory=ContractLimits)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     job_name: str = "reasonlake-ingest"
@@ -88,7 +103,8 @@ class IngestJobConfig:
 
         source = SourceConfig(bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings),
                               group_id="reasonlake-ingest")
-        # thread mode unless the settings choose: ~1.5x the records/s of process mode (bench/RESULTS.md)
+        # thread mode unless the settings choose: the records/s of process mode without a Python worker
+        # process (~350 MB less at peak; bench/RESULTS.md)
         runtime = FlinkRuntime.from_settings(settings, python_mode=settings.flink_python_mode or "thread")
         return replace(cls(settings=settings, source=source, runtime=runtime), **overrides)
 

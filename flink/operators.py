@@ -18,7 +18,8 @@ from typing import Callable, Iterable, Mapping
 from pyflink.common import Configuration, Types, WatermarkStrategy
 from pyflink.common.job_status import JobStatus
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream import FlatMapFunction, KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment
+from pyflink.datastream import (DataStream, FlatMapFunction, KeyedProcessFunction, RuntimeContext,
+                                StreamExecutionEnvironment)
 from pyflink.datastream.connectors import DeliveryGuarantee, Sink
 from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink, KafkaSource
 from pyflink.java_gateway import get_gateway
@@ -28,7 +29,7 @@ from flink import progress as progress_mod
 from flink.contract import KafkaEnvelope, parse_envelope
 from flink.errors import JobFailedError
 from flink.jars import pipeline_jars
-from flink.jobconfig import AlertJobConfig, EmbedJobConfig, FlinkRuntime, IngestJobConfig, SourceConfig
+from flink.jobconfig import AlertJobConfig, EmbedJobConfig, FlinkRuntime, HandOver, IngestJobConfig, SourceConfig
 from lake.catalog import TopicPartition
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,19 @@ def envelope_stream(env: StreamExecutionEnvironment, source: SourceConfig, start
     return stream.key_by(partition_key, key_type=Types.STRING())
 
 
+def envelope_batches(env: StreamExecutionEnvironment, source: SourceConfig, start: Mapping[TopicPartition, int],
+                     name: str, hand_over: HandOver):
+    """The source as newline-joined batches of envelope strings (Java ``EnvelopeBatcher``, chained to
+    the source: no shuffle), plus an empty string every ``hand_over.delay_ms`` while idle.
+
+    Each Kafka partition is read by one source subtask, and the batches stay on it (forward), so a
+    partition's offsets grow monotonically on one subtask whatever the parallelism.
+    """
+    stream = env.from_source(kafka_source(source, start), WatermarkStrategy.no_watermarks(), name, Types.STRING())
+    batcher = get_gateway().jvm.io.reasonlake.flink.EnvelopeBatcher(hand_over.records, hand_over.delay_ms)
+    return DataStream(stream._j_data_stream.transform("hand-over", Types.STRING().get_java_type_info(), batcher))
+
+
 def partition_key(line: str) -> str:
     """The envelope's ``{"t":"<topic>","p":<partition>`` prefix: unique per Kafka partition, and no
     JSON or base64 decoding per record (the Java deserializer writes the fields in this order)."""
@@ -183,16 +197,58 @@ def subtask_index(runtime_context: RuntimeContext) -> int:
         return runtime_context._runtime_context.getTaskInfo().getIndexOfThisSubtask()
 
 
-class _FlushingFunction(KeyedProcessFunction):
-    """Shared shell: feeds a batch sink, commits on size or on a processing-time timer."""
+class IngestFunction(FlatMapFunction):
+    """A batch of envelopes (:func:`envelope_batches`) → :func:`flink.contract.validate` each →
+    :class:`flink.sink.IcebergBatchSink`, committing whenever the sink is due (an empty batch is the
+    idle tick that lets a time-based commit happen)."""
 
-    def _open_sink(self, runtime_context: RuntimeContext):  # -> OffsetBatchSink
-        raise NotImplementedError
+    def __init__(self, config: IngestJobConfig) -> None:
+        self.config = config
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        self.sink = self._open_sink(runtime_context)
+        from flink.sink import IcebergBatchSink
+        from lake import catalog
 
-    def _after_add(self, ctx: "KeyedProcessFunction.Context") -> None:
+        reporter = progress_mod.ProgressReporter(self.config.progress_dir, self.config.run_id,
+                                                 subtask_index(runtime_context))
+        self.sink = IcebergBatchSink(catalog.load(self.config.settings), self.config.batch, reporter)
+
+    def flat_map(self, value: str):
+        from flink.contract import validate
+
+        if value:
+            now = datetime.now(timezone.utc)
+            for line in value.split("\n"):
+                envelope = _parse(line)
+                if envelope is not None:
+                    self.sink.add_outcome(validate(envelope, now, self.config.limits))
+                    if self.sink.due():
+                        self.sink.flush()
+        if self.sink.due():
+            self.sink.flush()
+        return iter(())
+
+
+class AlertFunction(KeyedProcessFunction):
+    """envelope → :class:`flink.alerting.AlertEngine` → alert JSON out (to the Kafka sink); the
+    engine's sink commits on size or on a processing-time timer."""
+
+    def __init__(self, config: AlertJobConfig) -> None:
+        self.config = config
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        from flink import alerting
+
+        reporter = progress_mod.ProgressReporter(self.config.progress_dir, self.config.run_id,
+                                                 subtask_index(runtime_context))
+        self.engine = alerting.AlertEngine.open(self.config, reporter)  # loads the model once
+        self.sink = self.engine.sink
+
+    def process_element(self, value: str, ctx: "KeyedProcessFunction.Context"):
+        envelope = _parse(value)
+        if envelope is None:
+            return iter(())
+        alerts = self.engine.process(envelope, datetime.now(timezone.utc))
         if self.sink.due():
             self.sink.flush()
         else:
@@ -202,58 +258,12 @@ class _FlushingFunction(KeyedProcessFunction):
             if deadline is not None and deadline != getattr(self, "_timer_for", None):
                 ctx.timer_service().register_processing_time_timer(int(deadline * 1000) + 1)
                 self._timer_for = deadline
+        return iter(alerts)
 
     def on_timer(self, timestamp: int, ctx: "KeyedProcessFunction.OnTimerContext"):
         if self.sink.due(now=timestamp / 1000):
             self.sink.flush()
         return iter(())
-
-
-class IngestFunction(_FlushingFunction):
-    """envelope → :func:`flink.contract.validate` → :class:`flink.sink.IcebergBatchSink`."""
-
-    def __init__(self, config: IngestJobConfig) -> None:
-        self.config = config
-
-    def _open_sink(self, runtime_context: RuntimeContext):
-        from flink.sink import IcebergBatchSink
-        from lake import catalog
-
-        reporter = progress_mod.ProgressReporter(self.config.progress_dir, self.config.run_id,
-                                                 subtask_index(runtime_context))
-        return IcebergBatchSink(catalog.load(self.config.settings), self.config.batch, reporter)
-
-    def process_element(self, value: str, ctx: "KeyedProcessFunction.Context"):
-        from flink.contract import validate
-
-        envelope = _parse(value)
-        if envelope is not None:
-            self.sink.add_outcome(validate(envelope, datetime.now(timezone.utc), self.config.limits))
-            self._after_add(ctx)
-        return iter(())
-
-
-class AlertFunction(_FlushingFunction):
-    """envelope → :class:`flink.alerting.AlertEngine` → alert JSON out (to the Kafka sink)."""
-
-    def __init__(self, config: AlertJobConfig) -> None:
-        self.config = config
-
-    def _open_sink(self, runtime_context: RuntimeContext):
-        from flink import alerting
-
-        reporter = progress_mod.ProgressReporter(self.config.progress_dir, self.config.run_id,
-                                                 subtask_index(runtime_context))
-        self.engine = alerting.AlertEngine.open(self.config, reporter)  # loads the model once
-        return self.engine.sink
-
-    def process_element(self, value: str, ctx: "KeyedProcessFunction.Context"):
-        envelope = _parse(value)
-        if envelope is None:
-            return iter(())
-        alerts = self.engine.process(envelope, datetime.now(timezone.utc))
-        self._after_add(ctx)
-        return iter(alerts)
 
 
 class EmbedFunction(FlatMapFunction):

@@ -122,13 +122,17 @@ def test_fit_sample_fits_a_sample_and_assigns_the_rest():
     assert fit.topic_embeddings.shape == (len(fit.topics), 16)
 
 
-def test_model_versions_without_fit_sample_are_unchanged():
-    """Params without ``fit_sample`` hash as they did before the option existed (no refit, same versions)."""
+def test_model_versions_of_weeks_that_fit_whole_are_unchanged():
+    """A week no larger than ``fit_sample`` (or without it) hashes as before the option existed (same
+    versions, no refit); a week that is sampled gets its own version per sample size."""
     params = {k: v for k, v in asdict(TopicModelParams()).items() if k != "fit_sample"}
     payload = json.dumps({"ids": ["crm/1"], "params": params, "embedding_model": EMBEDDING_MODEL}, sort_keys=True)
     v = model_version_for("2026-W46", ["crm/1"], TopicModelParams())
     assert v == "2026-W46-" + hashlib.sha256(payload.encode()).hexdigest()[:8]
-    assert v != model_version_for("2026-W46", ["crm/1"], TopicModelParams(fit_sample=1000))
+    assert v == model_version_for("2026-W46", ["crm/1"], TopicModelParams(fit_sample=None))
+    ids = [f"crm/{i}" for i in range(5)]
+    sampled = {model_version_for("2026-W46", ids, TopicModelParams(fit_sample=k)) for k in (2, 3)}
+    assert len(sampled) == 2 and model_version_for("2026-W46", ids, TopicModelParams(fit_sample=None)) not in sampled
 
 
 @pytest.mark.slow

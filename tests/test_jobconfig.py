@@ -11,7 +11,7 @@ import pytest
 
 from flink.errors import MissingJarsError
 from flink.jars import JAR_NAMES, pipeline_jars
-from flink.jobconfig import AlertJobConfig, BatchPolicy, IngestJobConfig
+from flink.jobconfig import AlertJobConfig, BatchPolicy, HandOver, IngestJobConfig
 
 PURE_MODULES = ["flink.contract", "flink.broker", "flink.kafka_io", "flink.jars", "flink.jobconfig", "flink.progress",
                 "flink.sink", "flink.alerting", "flink.errors"]
@@ -53,6 +53,12 @@ def test_batch_policy_rejects_nonsense() -> None:
         BatchPolicy(batch_size=0)
     with pytest.raises(ValueError):
         BatchPolicy(flush_interval_s=0)
+    with pytest.raises(ValueError):
+        HandOver(records=0)
+    with pytest.raises(ValueError):
+        HandOver(delay_ms=0)
+    # the hand-over ticks well within the sink's flush interval, so time-based commits are not late
+    assert HandOver().delay_ms / 1000 < BatchPolicy().flush_interval_s
 
 
 def test_python_execution_mode_per_job_unless_the_settings_choose(tmp_path) -> None:

@@ -41,12 +41,14 @@ class TopicFitConfig(Config):
     min_topic_size: Optional[int] = _P.min_topic_size
     min_topic_share: float = _P.min_topic_share
     outlier_threshold: float = _P.outlier_threshold
+    fit_sample: Optional[int] = _P.fit_sample
     max_rating: int = _R.max_rating
     compound_threshold: float = _R.compound_threshold
 
     def params(self) -> TopicModelParams:
         return TopicModelParams(seed=self.seed, min_topic_size=self.min_topic_size,
-                                min_topic_share=self.min_topic_share, outlier_threshold=self.outlier_threshold)
+                                min_topic_share=self.min_topic_share, outlier_threshold=self.outlier_threshold,
+                                fit_sample=self.fit_sample)
 
     def rule(self) -> DissatisfactionRule:
         return DissatisfactionRule(max_rating=self.max_rating, compound_threshold=self.compound_threshold)

@@ -81,7 +81,9 @@ class TopicModelParams:
     embed_batch_size: int = 128
     # Large weeks: fit on a seeded sample of this many messages, assign the rest to the nearest topic centroid
     # (below ``outlier_threshold`` → outlier), then recompute centroids over all. None: fit every message.
-    fit_sample: int | None = None
+    # 20,000 keeps the non-embedding time of a 100k week under half the embedding time at no measured
+    # quality cost (bench/RESULTS.md, "Fit benchmark"); smaller weeks fit whole.
+    fit_sample: int | None = 20_000
 
     def for_corpus(self, n: int) -> "ResolvedParams":
         mts = self.min_topic_size or int(np.clip(round(n * self.min_topic_share), self.min_topic_floor,
@@ -204,10 +206,11 @@ def model_version_for(week: str, doc_ids: Iterable[str], params: TopicModelParam
                       embedding_model: str = EMBEDDING_MODEL) -> str:
     """``<week>-<hash8>``: the same corpus, parameters and embedding model give the same version."""
     parse_week(week)
+    ids = sorted(map(str, doc_ids))
     fields = asdict(params)
-    if fields.get("fit_sample") is None:
-        fields.pop("fit_sample", None)  # versions of fits without sampling stay what they were
-    payload = json.dumps({"ids": sorted(map(str, doc_ids)), "params": fields,
+    if fields.get("fit_sample") is None or len(ids) <= fields["fit_sample"]:
+        fields.pop("fit_sample", None)  # a week that fits whole keeps the version it had before sampling existed
+    payload = json.dumps({"ids": ids, "params": fields,
                           "embedding_model": embedding_model}, sort_keys=True)
     return f"{week}-{hashlib.sha256(payload.encode()).hexdigest()[:8]}"
 
