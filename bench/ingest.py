@@ -1,6 +1,6 @@
 """Ingestion benchmark (a script, not a test): the real PyFlink ingest job against a plain baseline.
 
-    .venv/bin/python bench/ingest.py [--messages 200000] [--rate 0] [--batch-size 5000] [--flush-interval 5]
+    .venv/bin/python bench/ingest.py [--messages 200000] [--rate 0] [--batch-size 5000] [--flush-interval 5] [--days 14]
 
 1. Starts a fresh home's embedded broker (default storage: durable s3), starts the ingest job
    (``python -m flink.ingest_job``) in a subprocess, produces the first 1% of the N messages (1%
@@ -49,7 +49,7 @@ WORDS = ("refund", "late", "delivery", "app", "crash", "login", "password", "sup
          "card", "blocked", "never", "arrived", "helpful", "agent", "waiting", "hours", "update")
 
 
-def messages(n: int, seed: int = 1) -> list[tuple[str, bytes]]:
+def messages(n: int, seed: int = 1, days: int = 14) -> list[tuple[str, bytes]]:
     import random
 
     rng = random.Random(seed)
@@ -62,7 +62,7 @@ def messages(n: int, seed: int = 1) -> list[tuple[str, bytes]]:
         text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(12, 40)))
         out.append((f"feedback.{source}", json.dumps({
             "message_id": f"{source}-{i}", "source": source, "text": text,
-            "created_at": f"2026-11-{1 + i % 14:02d}T{i % 24:02d}:15:00Z", "rating": 1 + i % 5,
+            "created_at": f"2026-11-{1 + i % days:02d}T{i % 24:02d}:15:00Z", "rating": 1 + i % 5,
             "user": {"id": f"u{i % 5000}", "segment": "smb", "country": "DE"}, "tags": ["bench"]}).encode()))
     return out
 
@@ -222,6 +222,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.0, help="produce rate msg/s (0: unthrottled burst)")
     parser.add_argument("--batch-size", type=int, default=BatchPolicy.batch_size)
     parser.add_argument("--flush-interval", type=float, default=BatchPolicy.flush_interval_s)
+    parser.add_argument("--days", type=int, default=14, choices=range(1, 29), metavar="1..28",
+                        help="days of created_at the messages spread over (1: a steady stream of current messages)")
     parser.add_argument("--storage", default="s3", choices=["s3", "memory"], help="embedded broker storage")
     parser.add_argument("--home", type=Path, default=None, help="work directory (default: a temp dir, removed)")
     parser.add_argument("--python-mode", default="thread", choices=["process", "thread"],
@@ -233,10 +235,11 @@ def main() -> None:
     base = args.home or Path(tmp.name)
     job_settings = Settings(home=base / "job", broker_storage=args.storage, flink_python_mode=args.python_mode)
     job_settings.ensure_dirs()
-    records = messages(args.messages)
+    records = messages(args.messages, days=args.days)
     print(f"benchmark: {args.messages} messages ({sum(len(v) for _, v in records) / len(records):.0f} B avg), "
           f"rate {'burst' if args.rate <= 0 else args.rate}, batch {args.batch_size}/{args.flush_interval}s, "
-          f"broker storage {args.storage}, python mode {args.python_mode}, {os.cpu_count()} CPUs", flush=True)
+          f"created_at over {args.days} day(s), broker storage {args.storage}, python mode {args.python_mode}, "
+          f"{os.cpu_count()} CPUs", flush=True)
     try:
         job = run_job(job_settings, records, args)
         print(json.dumps({"job": job}, indent=2, default=str), flush=True)
