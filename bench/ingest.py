@@ -138,7 +138,8 @@ def run_job(settings: Settings, records: list[tuple[str, bytes]], args) -> dict:
                                        for s in SOURCES]).values():
         future.result(30)
     env = settings.child_env()
-    cmd = [sys.executable, "-m", "flink.ingest_job", "--until-idle", "5", "--batch-size", str(args.batch_size),
+    # idle 15 s: the s3 broker can stall that long under a trickle, and the job would stop early
+    cmd = [sys.executable, "-m", "flink.ingest_job", "--until-idle", "15", "--batch-size", str(args.batch_size),
            "--flush-interval", str(args.flush_interval)]
     log = open(settings.logs_dir / "bench-ingest.log", "wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -1,8 +1,8 @@
 """The ingest job: every ``feedback.<source>`` topic → ``raw.feedback`` + ``raw.feedback_rejected``.
 
-Kafka source (envelopes, from the offsets Iceberg already holds) → batches of envelopes (Java, one
-Python call per batch) → :class:`flink.operators.IngestFunction` (contract +
-:class:`flink.sink.IcebergBatchSink`).
+Kafka source (envelopes, from the offsets Iceberg already holds) → commit batches held in Flink state
+(Java ``EnvelopeBatcher``, checkpointed with the source's position) → :class:`flink.operators.IngestFunction`
+(contract + :class:`flink.sink.IcebergBatchSink`, one Iceberg commit per batch and table).
 Exactly-once into Iceberg through the offsets committed with each batch; safe to rerun anytime.
 """
 
@@ -40,9 +40,11 @@ def run_ingest(settings: Settings, config: IngestJobConfig | None = None, until_
     progress.clear_progress(config.progress_dir)
 
     env = operators.create_env(config.runtime)
-    operators.envelope_batches(env, config.source, start, "kafka-feedback", config.hand_over) \
+    operators.envelope_batches(env, config.source, start, "kafka-feedback", config.batch) \
         .flat_map(operators.IngestFunction(config)).name("validate-and-commit") \
         .sink_to(operators.discarding_sink())
+    if until_idle_s is not None:  # a batch may wait upstream, unseen by the sink, up to the flush interval
+        until_idle_s = max(until_idle_s, config.batch.flush_interval_s + 1.0)
     totals = operators.run_until_idle(
         env, config.job_name, config.progress_dir, config.run_id, config.runtime.parallelism, until_idle_s,
         on_progress=operators.print_totals("ingest", ("accepted", "rejected")) if verbose else None)

@@ -55,7 +55,8 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class BatchPolicy:
-    """When a sink commits: at ``batch_size`` buffered records or ``flush_interval_s`` after the first."""
+    """When a sink commits: at ``batch_size`` buffered records or ``flush_interval_s`` after the first
+    (for the ingest job the Java ``EnvelopeBatcher`` applies it, the batch held in Flink state)."""
 
     batch_size: int = 5000
     flush_interval_s: float = 5.0
@@ -65,18 +66,7 @@ class BatchPolicy:
             raise ValueError(f"invalid batch policy {self}")
 
 
-@dataclass(frozen=True)
-class HandOver:
-    """How the Java side groups envelopes before the Python operator (``EnvelopeBatcher``): at most
-    ``records`` per call, sent at most ``delay_ms`` after the first; an empty tick every ``delay_ms``
-    while idle, so the sink's time-based commits need no Flink timers."""
-
-    records: int = 1000
-    delay_ms: int = 200
-
-    def __post_init__(self) -> None:
-        if self.records < 1 or self.delay_ms < 1:
-            raise ValueError(f"invalid hand-over {self}")
+INGEST_CHECKPOINT_INTERVAL_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -87,10 +77,13 @@ class IngestJobConfig:
     source: SourceConfig
     runtime: FlinkRuntime = field(default_factory=FlinkRuntime)
     batch: BatchPolicy = field(default_factory=BatchPolicy)
-    hand_over: HandOver = field(default_factory=HandOver)
     limits: ContractLimits = field(default_factory=ContractLimits)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     job_name: str = "reasonlake-ingest"
+    # Fault injection (tests): subtask 0 raises once, on the batch after this many commits and before
+    # committing it, so Flink restores the job from its last checkpoint; a marker file in
+    # ``progress_dir`` makes it once per run id.
+    fail_after_commits: int | None = None
 
     @property
     def progress_dir(self) -> Path:
@@ -104,8 +97,10 @@ class IngestJobConfig:
         source = SourceConfig(bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings),
                               group_id="reasonlake-ingest")
         # thread mode unless the settings choose: the records/s of process mode without a Python worker
-        # process (~350 MB less at peak; bench/RESULTS.md)
-        runtime = FlinkRuntime.from_settings(settings, python_mode=settings.flink_python_mode or "thread")
+        # process (~350 MB less at peak; bench/RESULTS.md). Checkpoints store the pending batches with
+        # the source's position (flink.operators.envelope_batches).
+        runtime = FlinkRuntime.from_settings(settings, python_mode=settings.flink_python_mode or "thread",
+                                             checkpoint_interval_s=INGEST_CHECKPOINT_INTERVAL_S)
         return replace(cls(settings=settings, source=source, runtime=runtime), **overrides)
 
 

@@ -29,7 +29,7 @@ from flink import progress as progress_mod
 from flink.contract import KafkaEnvelope, parse_envelope
 from flink.errors import JobFailedError
 from flink.jars import pipeline_jars
-from flink.jobconfig import AlertJobConfig, EmbedJobConfig, FlinkRuntime, HandOver, IngestJobConfig, SourceConfig
+from flink.jobconfig import AlertJobConfig, BatchPolicy, EmbedJobConfig, FlinkRuntime, IngestJobConfig, SourceConfig
 from lake.catalog import TopicPartition
 
 log = logging.getLogger(__name__)
@@ -141,16 +141,20 @@ def envelope_stream(env: StreamExecutionEnvironment, source: SourceConfig, start
 
 
 def envelope_batches(env: StreamExecutionEnvironment, source: SourceConfig, start: Mapping[TopicPartition, int],
-                     name: str, hand_over: HandOver):
-    """The source as newline-joined batches of envelope strings (Java ``EnvelopeBatcher``, chained to
-    the source: no shuffle), plus an empty string every ``hand_over.delay_ms`` while idle.
+                     name: str, batch: BatchPolicy):
+    """The source as commit batches: newline-joined envelope strings, each ``batch.batch_size``
+    envelopes or what arrived within ``batch.flush_interval_s`` of the first (Java ``EnvelopeBatcher``,
+    chained to the source: no shuffle). The pending batch is operator state, checkpointed with the
+    source's position.
 
-    Each Kafka partition is read by one source subtask, and the batches stay on it (forward), so a
+    Each Kafka partition is read by one source subtask, and its batches stay on it (forward), so a
     partition's offsets grow monotonically on one subtask whatever the parallelism.
     """
     stream = env.from_source(kafka_source(source, start), WatermarkStrategy.no_watermarks(), name, Types.STRING())
-    batcher = get_gateway().jvm.io.reasonlake.flink.EnvelopeBatcher(hand_over.records, hand_over.delay_ms)
-    return DataStream(stream._j_data_stream.transform("hand-over", Types.STRING().get_java_type_info(), batcher))
+    batcher = get_gateway().jvm.io.reasonlake.flink.EnvelopeBatcher(batch.batch_size,
+                                                                    int(batch.flush_interval_s * 1000))
+    return DataStream(stream._j_data_stream.transform("commit-batches", Types.STRING().get_java_type_info(),
+                                                      batcher)).name("commit-batches")
 
 
 def partition_key(line: str) -> str:
@@ -198,9 +202,9 @@ def subtask_index(runtime_context: RuntimeContext) -> int:
 
 
 class IngestFunction(FlatMapFunction):
-    """A batch of envelopes (:func:`envelope_batches`) → :func:`flink.contract.validate` each →
-    :class:`flink.sink.IcebergBatchSink`, committing whenever the sink is due (an empty batch is the
-    idle tick that lets a time-based commit happen)."""
+    """A commit batch (:func:`envelope_batches`) → :func:`flink.contract.validate` each envelope →
+    :class:`flink.sink.IcebergBatchSink`, committed in this call (rows and offsets in one Iceberg commit
+    per table). Holds nothing between calls: the pending batch lives in Flink state, upstream."""
 
     def __init__(self, config: IngestJobConfig) -> None:
         self.config = config
@@ -209,24 +213,34 @@ class IngestFunction(FlatMapFunction):
         from flink.sink import IcebergBatchSink
         from lake import catalog
 
-        reporter = progress_mod.ProgressReporter(self.config.progress_dir, self.config.run_id,
-                                                 subtask_index(runtime_context))
+        self.subtask = subtask_index(runtime_context)
+        reporter = progress_mod.ProgressReporter(self.config.progress_dir, self.config.run_id, self.subtask)
         self.sink = IcebergBatchSink(catalog.load(self.config.settings), self.config.batch, reporter)
+        self.commits = 0
 
     def flat_map(self, value: str):
         from flink.contract import validate
 
-        if value:
-            now = datetime.now(timezone.utc)
-            for line in value.split("\n"):
-                envelope = _parse(line)
-                if envelope is not None:
-                    self.sink.add_outcome(validate(envelope, now, self.config.limits))
-                    if self.sink.due():
-                        self.sink.flush()
-        if self.sink.due():
-            self.sink.flush()
+        self._maybe_fail()
+        now = datetime.now(timezone.utc)
+        for line in value.split("\n"):
+            envelope = _parse(line) if line else None
+            if envelope is not None:
+                self.sink.add_outcome(validate(envelope, now, self.config.limits))
+        if self.sink.flush():
+            self.commits += 1
         return iter(())
+
+    def _maybe_fail(self) -> None:
+        """Fault injection: fail on the batch after the ``fail_after_commits``-th commit, before it is
+        committed (once per run id)."""
+        limit = self.config.fail_after_commits
+        if limit is None or self.subtask != 0 or self.commits < limit:
+            return
+        marker = self.config.progress_dir / f"injected-failure-{self.config.run_id}"
+        if not marker.exists():
+            marker.touch()
+            raise RuntimeError(f"injected failure after {self.commits} commits (fail_after_commits)")
 
 
 class AlertFunction(KeyedProcessFunction):

@@ -11,7 +11,7 @@ import pytest
 
 from flink.errors import MissingJarsError
 from flink.jars import JAR_NAMES, pipeline_jars
-from flink.jobconfig import AlertJobConfig, BatchPolicy, HandOver, IngestJobConfig
+from flink.jobconfig import AlertJobConfig, BatchPolicy, IngestJobConfig
 
 PURE_MODULES = ["flink.contract", "flink.broker", "flink.kafka_io", "flink.jars", "flink.jobconfig", "flink.progress",
                 "flink.sink", "flink.alerting", "flink.errors"]
@@ -39,7 +39,8 @@ def test_configs_come_from_settings(settings) -> None:
     s = replace(settings, bootstrap_servers="k1:9092,k2:9092", flink_parallelism=3, flink_address="jm:8081")
     ingest = IngestJobConfig.from_settings(s)
     assert ingest.source.bootstrap_servers == "k1:9092,k2:9092"
-    assert (ingest.runtime.parallelism, ingest.runtime.flink_address, ingest.runtime.checkpoint_interval_s) == (3, "jm:8081", None)
+    assert (ingest.runtime.parallelism, ingest.runtime.flink_address) == (3, "jm:8081")
+    assert ingest.runtime.checkpoint_interval_s and ingest.fail_after_commits is None
     assert ingest.progress_dir == settings.run_dir / "ingest"
     alerts = AlertJobConfig.from_settings(s, lookup_ttl_s=1.0)
     assert alerts.runtime.checkpoint_interval_s and alerts.lookup_ttl_s == 1.0 and alerts.alerts_topic == "feedback.alerts"
@@ -53,12 +54,6 @@ def test_batch_policy_rejects_nonsense() -> None:
         BatchPolicy(batch_size=0)
     with pytest.raises(ValueError):
         BatchPolicy(flush_interval_s=0)
-    with pytest.raises(ValueError):
-        HandOver(records=0)
-    with pytest.raises(ValueError):
-        HandOver(delay_ms=0)
-    # the hand-over ticks well within the sink's flush interval, so time-based commits are not late
-    assert HandOver().delay_ms / 1000 < BatchPolicy().flush_interval_s
 
 
 def test_python_execution_mode_per_job_unless_the_settings_choose(tmp_path) -> None:

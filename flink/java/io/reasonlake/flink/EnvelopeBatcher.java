@@ -1,31 +1,38 @@
 package io.reasonlake.flink;
 
+import java.util.ArrayList;
+import java.util.List;
+
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 /**
- * Groups envelope strings into newline-joined batches so the Python operator behind it is called
- * once per batch instead of once per record (each Java-to-Python crossing costs more than the
- * Python work on one record).
+ * The ingest job's commit batches, held in Flink state: envelopes are buffered here until the batch
+ * holds {@code maxRecords} of them or its first one is {@code maxDelayMs} old, then go out as one
+ * newline-joined string, which the Python operator behind validates and commits to Iceberg in one
+ * call (one Java-to-Python crossing per batch, not per record).
  *
- * <p>A batch goes out when it holds {@code maxRecords} envelopes or {@code maxDelayMs} after its
- * first one. While nothing arrives, an empty string goes out every {@code maxDelayMs}: a tick that
- * lets the Python side commit its own time-based batches without Flink timers (which need a keyed
- * stream, hence a shuffle). Envelopes never contain a newline (JSON with base64 values).
- *
- * <p>Holds no state: what it buffers when the job dies was never committed to Iceberg, and the next
- * run reads it again from Kafka (the offsets live in Iceberg, not in Flink checkpoints).
+ * <p>The buffer is operator list state: a checkpoint stores it together with the Kafka source's
+ * position, so a failover restores both and no record between the two is lost; the Python sink
+ * skips what Iceberg already holds (offsets committed with every append), so none is doubled.
+ * Envelopes never contain a newline (JSON with base64 values).
  */
 public final class EnvelopeBatcher extends AbstractStreamOperator<String>
         implements OneInputStreamOperator<String, String> {
     private static final long serialVersionUID = 1L;
+    private static final long CHECK_EVERY_MS = 100;
 
     private final int maxRecords;
     private final long maxDelayMs;
-    private transient StringBuilder buffer;
-    private transient int count;
+    private transient List<String> buffer;
     private transient long firstAt;
+    private transient ListState<String> pending;
 
     public EnvelopeBatcher(int maxRecords, long maxDelayMs) {
         if (maxRecords < 1 || maxDelayMs < 1) {
@@ -36,22 +43,41 @@ public final class EnvelopeBatcher extends AbstractStreamOperator<String>
     }
 
     @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        pending = context.getOperatorStateStore()
+                .getListState(new ListStateDescriptor<>("pending-envelopes", Types.STRING));
+        buffer = new ArrayList<>();
+        if (context.isRestored()) {
+            for (String envelope : pending.get()) {
+                buffer.add(envelope);
+            }
+        }
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        pending.update(buffer);
+    }
+
+    @Override
     public void open() throws Exception {
         super.open();
-        buffer = new StringBuilder();
-        count = 0;
+        firstAt = now();  // a restored batch waits at most maxDelayMs more
         schedule();
     }
 
-    private void schedule() {
-        long now = getProcessingTimeService().getCurrentProcessingTime();
-        getProcessingTimeService().registerTimer(now + maxDelayMs, this::onTick);
+    private long now() {
+        return getProcessingTimeService().getCurrentProcessingTime();
     }
 
-    private void onTick(long time) {
-        if (count == 0) {
-            output.collect(new StreamRecord<>(""));
-        } else if (time - firstAt >= maxDelayMs) {
+    private void schedule() {
+        getProcessingTimeService().registerTimer(now() + Math.min(CHECK_EVERY_MS, maxDelayMs), this::onTimer);
+    }
+
+    private void onTimer(long time) {
+        if (!buffer.isEmpty() && time - firstAt >= maxDelayMs) {
             emit();
         }
         schedule();
@@ -59,26 +85,23 @@ public final class EnvelopeBatcher extends AbstractStreamOperator<String>
 
     @Override
     public void processElement(StreamRecord<String> element) {
-        if (count == 0) {
-            firstAt = getProcessingTimeService().getCurrentProcessingTime();
-        } else {
-            buffer.append('\n');
+        if (buffer.isEmpty()) {
+            firstAt = now();
         }
-        buffer.append(element.getValue());
-        if (++count >= maxRecords) {
+        buffer.add(element.getValue());
+        if (buffer.size() >= maxRecords) {
             emit();
         }
     }
 
     private void emit() {
-        output.collect(new StreamRecord<>(buffer.toString()));
-        buffer.setLength(0);
-        count = 0;
+        output.collect(new StreamRecord<>(String.join("\n", buffer)));
+        buffer.clear();
     }
 
     @Override
     public void finish() throws Exception {
-        if (count > 0) {
+        if (!buffer.isEmpty()) {
             emit();
         }
         super.finish();
