@@ -3,10 +3,8 @@ and the end-to-end demo. Heavy imports happen inside each command so ``--help`` 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 

@@ -2,7 +2,6 @@
 and ``dbt docs generate``."""
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import duckdb
 import pytest
