@@ -129,15 +129,14 @@ def run_one(size: int, backend: str, sample: int, with_full: bool, seed: int) ->
     """Embed ``size`` messages once with ``backend``, then the fit variants (sample first, then full)."""
     import numpy as np
 
-    from dagster_project.topics.embedders import load
-    from dagster_project.topics.model import TopicModelParams, embed, fit_topics
+    from dagster_project.topics.model import TopicModelParams, embed, fit_topics, load_embedder
 
     out: dict = {"size": size, "backend": backend, "cpus": os.cpu_count()}
     started = time.perf_counter()
     frame, week = corpus(size, seed)
     out["generate_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    embedder = load(backend)
+    embedder = load_embedder(backend)
     embedder.encode(["warm-up"], batch_size=1)
     out["load_s"] = time.perf_counter() - started
     out["rss_after_load_mb"] = peak_rss_mb()
@@ -175,8 +174,7 @@ def run_quality(banking77: Path, seed: int, speed_texts: int = 1000, rounds: int
     import pandas as pd
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-    from dagster_project.topics.embedders import load
-    from dagster_project.topics.model import TopicModelParams, embed, fit_topics
+    from dagster_project.topics.model import TopicModelParams, embed, fit_topics, load_embedder
 
     frame = pd.read_csv(banking77)
     texts = frame["text"].tolist()
@@ -184,7 +182,7 @@ def run_quality(banking77: Path, seed: int, speed_texts: int = 1000, rounds: int
     embedders = {}
     for backend in BACKENDS:
         started = time.perf_counter()
-        embedders[backend] = load(backend)
+        embedders[backend] = load_embedder(backend)
         embedders[backend].encode(["warm-up"], batch_size=1)
         out["backends"][backend] = {"load_s": time.perf_counter() - started}
     # speed: the backends take turns on the same texts, best of ``rounds`` (the machine is shared)

