@@ -137,3 +137,13 @@ def test_two_subtasks_share_the_partitions_and_commit_concurrently(settings, bro
     assert len(ids) == len(records) and ids.most_common(1)[0][1] == 1
     seen = {p.subtask: p.records_seen for p in progress.read_progress(config.progress_dir, config.run_id)}
     assert set(seen) == {0, 1} and all(n > 0 for n in seen.values()), seen
+
+
+def test_until_idle_stops_on_a_broker_without_any_feedback(settings, broker) -> None:
+    """Thread mode (the ingest default) opens the sink at job start, so idleness is counted from there:
+    with no feedback topic at all the job stops after the idle time and writes nothing."""
+    config = IngestJobConfig.from_settings(settings, batch=BatchPolicy(batch_size=500, flush_interval_s=1.0))
+    assert config.runtime.python_mode == "thread"
+    summary = run_ingest(settings, config, until_idle_s=2.0, verbose=False)
+    assert (summary.accepted, summary.rejected) == (0, 0)
+    assert summary.seconds < 120
