@@ -121,14 +121,23 @@ def produce(ctx, file_, synthetic, weeks, seed, surge, surge_week, invalid_rate,
 @cli.command()
 @click.option("--until-idle", type=float, default=None,
               help="Stop once no new message arrived for SECONDS (default: run until stopped).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Commit after this many records per subtask [default: 50000].")
+@click.option("--flush-interval", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Commit at most SECONDS after the first pending record [default: 20].")
 @click.pass_context
-def ingest(ctx: click.Context, until_idle: float | None) -> None:
+def ingest(ctx: click.Context, until_idle: float | None, batch_size: int | None, flush_interval: float | None) -> None:
     """Run the PyFlink ingestion job: Kafka feedback.* -> Iceberg raw.feedback / raw.feedback_rejected."""
+    from dataclasses import replace
+
     from flink.ingest_job import run_ingest
     from flink.jobconfig import IngestJobConfig
 
     settings = _settings(ctx)
-    summary = run_ingest(settings, IngestJobConfig.from_settings(settings), until_idle_s=until_idle)
+    config = IngestJobConfig.from_settings(settings)
+    chosen = {"batch_size": batch_size, "flush_interval_s": flush_interval}
+    config = replace(config, batch=replace(config.batch, **{k: v for k, v in chosen.items() if v is not None}))
+    summary = run_ingest(settings, config, until_idle_s=until_idle)
     click.echo(f"ingest finished: {summary}")
 
 

@@ -97,19 +97,19 @@ Outcome = Union[Accepted, Rejected]
 
 
 def parse_envelope(line: str) -> KafkaEnvelope:
-    """Decode the JSON envelope written by ``KafkaEnvelopeDeserializationSchema`` (Java)."""
-    obj = json.loads(line)
-    value = obj.get("v")
-    return KafkaEnvelope(topic=obj["t"], partition=int(obj["p"]), offset=int(obj["o"]),
-                         timestamp_ms=int(obj.get("ts") or 0),
-                         value=None if value is None else base64.b64decode(value))
+    """Decode the envelope line written by ``KafkaEnvelopeDeserializationSchema`` (Java):
+    ``topic \\t partition \\t offset \\t timestamp \\t base64 value`` (``-``: null value).
+
+    Raises ValueError on anything else."""
+    topic, partition, offset, timestamp, value = line.split("\t")
+    return KafkaEnvelope(topic=topic, partition=int(partition), offset=int(offset), timestamp_ms=int(timestamp),
+                         value=None if value == "-" else base64.b64decode(value))
 
 
 def envelope_line(envelope: KafkaEnvelope) -> str:
     """Inverse of :func:`parse_envelope` (tests and tools)."""
-    value = None if envelope.value is None else base64.b64encode(envelope.value).decode()
-    return json.dumps({"t": envelope.topic, "p": envelope.partition, "o": envelope.offset,
-                       "ts": envelope.timestamp_ms, "v": value})
+    value = "-" if envelope.value is None else base64.b64encode(envelope.value).decode()
+    return "\t".join((envelope.topic, str(envelope.partition), str(envelope.offset), str(envelope.timestamp_ms), value))
 
 
 def source_of_topic(topic: str) -> str | None:

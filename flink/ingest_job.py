@@ -2,7 +2,7 @@
 
 Kafka source (envelopes, from the offsets Iceberg already holds) → commit batches held in Flink state
 (Java ``EnvelopeBatcher``, checkpointed with the source's position) → :class:`flink.operators.IngestFunction`
-(contract + :class:`flink.sink.IcebergBatchSink`, one Iceberg commit per batch and table).
+in its own task (contract + :class:`flink.sink.IcebergBatchSink`, one Iceberg commit per batch and table).
 Exactly-once into Iceberg through the offsets committed with each batch; safe to rerun anytime.
 """
 
@@ -40,8 +40,11 @@ def run_ingest(settings: Settings, config: IngestJobConfig | None = None, until_
     progress.clear_progress(config.progress_dir)
 
     env = operators.create_env(config.runtime)
+    # A task of its own (not chained to the source): the source reads and batches the next records
+    # while Python commits the current batch. A checkpoint barrier follows the batches handed over
+    # before it, so a checkpoint completes only once they are committed.
     operators.envelope_batches(env, config.source, start, "kafka-feedback", config.batch) \
-        .flat_map(operators.IngestFunction(config)).name("validate-and-commit") \
+        .flat_map(operators.IngestFunction(config)).name("validate-and-commit").start_new_chain() \
         .sink_to(operators.discarding_sink())
     if until_idle_s is not None:  # a batch may wait upstream, unseen by the sink, up to the flush interval
         until_idle_s = max(until_idle_s, config.batch.flush_interval_s + 1.0)

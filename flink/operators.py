@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
+from py4j.protocol import Py4JJavaError
 from pyflink.common import Configuration, Types, WatermarkStrategy
 from pyflink.common.job_status import JobStatus
 from pyflink.common.serialization import SimpleStringSchema
@@ -56,6 +57,9 @@ def _configuration(runtime: FlinkRuntime) -> Configuration:
     conf.set_string("parallelism.default", str(runtime.parallelism))
     if runtime.checkpoint_interval_s:
         conf.set_string("execution.checkpointing.interval", f"{int(runtime.checkpoint_interval_s * 1000)} ms")
+    if runtime.checkpoint_dir:
+        conf.set_string("execution.checkpointing.storage", "filesystem")
+        conf.set_string("execution.checkpointing.dir", runtime.checkpoint_dir)
     if runtime.python_mode == "thread":
         # the embedded interpreter is the base Python: give it this environment's import path
         conf.set_string("python.execution-mode", "thread")
@@ -142,10 +146,10 @@ def envelope_stream(env: StreamExecutionEnvironment, source: SourceConfig, start
 
 def envelope_batches(env: StreamExecutionEnvironment, source: SourceConfig, start: Mapping[TopicPartition, int],
                      name: str, batch: BatchPolicy):
-    """The source as commit batches: newline-joined envelope strings, each ``batch.batch_size``
-    envelopes or what arrived within ``batch.flush_interval_s`` of the first (Java ``EnvelopeBatcher``,
-    chained to the source: no shuffle). The pending batch is operator state, checkpointed with the
-    source's position.
+    """The source as commit batches: newline-joined envelope lines in UTF-8 bytes, each
+    ``batch.batch_size`` envelopes or what arrived within ``batch.flush_interval_s`` of the first (Java
+    ``EnvelopeBatcher``, chained to the source: no shuffle). The pending batch is operator state,
+    checkpointed with the source's position.
 
     Each Kafka partition is read by one source subtask, and its batches stay on it (forward), so a
     partition's offsets grow monotonically on one subtask whatever the parallelism.
@@ -153,18 +157,14 @@ def envelope_batches(env: StreamExecutionEnvironment, source: SourceConfig, star
     stream = env.from_source(kafka_source(source, start), WatermarkStrategy.no_watermarks(), name, Types.STRING())
     batcher = get_gateway().jvm.io.reasonlake.flink.EnvelopeBatcher(batch.batch_size,
                                                                     int(batch.flush_interval_s * 1000))
-    return DataStream(stream._j_data_stream.transform("commit-batches", Types.STRING().get_java_type_info(),
-                                                      batcher)).name("commit-batches")
+    out_type = Types.PRIMITIVE_ARRAY(Types.BYTE()).get_java_type_info()
+    return DataStream(stream._j_data_stream.transform("commit-batches", out_type, batcher)).name("commit-batches")
 
 
 def partition_key(line: str) -> str:
-    """The envelope's ``{"t":"<topic>","p":<partition>`` prefix: unique per Kafka partition, and no
-    JSON or base64 decoding per record (the Java deserializer writes the fields in this order)."""
-    end = line.find(',"o":')
-    if end < 0:  # not the Java envelope: decode it properly
-        env = parse_envelope(line)
-        return f"{env.topic}#{env.partition}"
-    return line[:end]
+    """``<topic>#<partition>`` of an envelope line: unique per Kafka partition."""
+    topic, partition, _ = line.split("\t", 2)
+    return f"{topic}#{partition}"
 
 
 def kafka_string_sink(bootstrap_servers: str, topic: str) -> KafkaSink:
@@ -218,12 +218,12 @@ class IngestFunction(FlatMapFunction):
         self.sink = IcebergBatchSink(catalog.load(self.config.settings), self.config.batch, reporter)
         self.commits = 0
 
-    def flat_map(self, value: str):
+    def flat_map(self, value: bytes):
         from flink.contract import validate
 
         self._maybe_fail()
         now = datetime.now(timezone.utc)
-        for line in value.split("\n"):
+        for line in value.decode().split("\n"):
             envelope = _parse(line) if line else None
             if envelope is not None:
                 self.sink.add_outcome(validate(envelope, now, self.config.limits))
@@ -317,7 +317,11 @@ def run_until_idle(env: StreamExecutionEnvironment, job_name: str, progress_dir:
     try:
         while True:
             time.sleep(poll_s)
-            status = client.get_job_status().result()
+            try:
+                status = client.get_job_status().result()
+            except Py4JJavaError as exc:  # the local mini-cluster shuts down once a job failed for good
+                raise JobFailedError(f"Flink job {job_name} is gone ({exc.java_exception.toString()}); "
+                                     f"task logs: {flink_log_dir()}") from None
             if status in _TERMINAL:
                 _raise_failed(client, status)
             totals = progress_mod.totals(progress_mod.read_progress(progress_dir, run_id))

@@ -18,6 +18,8 @@ time. Defaults are the embedded one-machine parts; each scale-out part is one va
 ``REASONLAKE_FLINK_ADDRESS``       ``host:port`` of a Flink JobManager (REST); default a local
                                    mini-cluster
 ``REASONLAKE_FLINK_PARALLELISM``   job parallelism (default 1)
+``REASONLAKE_FLINK_CHECKPOINTS``   where Flink writes checkpoints (a URI every TaskManager
+                                   reaches; default ``file://<home>/checkpoints``)
 ``REASONLAKE_EMBEDDING_BACKEND``   ``fp32`` (default, sentence-transformers) or ``int8-onnx``
                                    (same model, int8 ONNX; ``dagster_project.topics.embedders``)
 =================================  ===========================================================
@@ -48,6 +50,7 @@ class Settings:
     flink_address: str | None = None
     flink_parallelism: int = 1
     flink_python_mode: str | None = None  # PyFlink python.execution-mode, "process" or "thread" (None: per job)
+    flink_checkpoints: str | None = None  # checkpoint storage URI (None: file://<home>/checkpoints)
     embedding_backend: str = "fp32"
 
     @classmethod
@@ -64,6 +67,7 @@ class Settings:
             flink_address=env.get("REASONLAKE_FLINK_ADDRESS") or None,
             flink_parallelism=int(env.get("REASONLAKE_FLINK_PARALLELISM", "1")),
             flink_python_mode=env.get("REASONLAKE_FLINK_PYTHON_MODE") or None,
+            flink_checkpoints=env.get("REASONLAKE_FLINK_CHECKPOINTS") or None,
             embedding_backend=env.get("REASONLAKE_EMBEDDING_BACKEND") or "fp32",
         )
         overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -85,6 +89,7 @@ class Settings:
             ("REASONLAKE_CATALOG_WAREHOUSE", self.catalog_warehouse),
             ("REASONLAKE_FLINK_ADDRESS", self.flink_address),
             ("REASONLAKE_FLINK_PYTHON_MODE", self.flink_python_mode),
+            ("REASONLAKE_FLINK_CHECKPOINTS", self.flink_checkpoints),
         ):
             if value:
                 env[key] = value
@@ -119,6 +124,11 @@ class Settings:
     @property
     def plots_dir(self) -> Path:
         return self.home / "plots"
+
+    @property
+    def checkpoints_uri(self) -> str:
+        """Flink checkpoint storage: the pending commit batches of the ingest job live there."""
+        return self.flink_checkpoints or (self.home / "checkpoints").absolute().as_uri()
 
     @property
     def duckdb_path(self) -> Path:

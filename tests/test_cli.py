@@ -17,6 +17,16 @@ def test_help_documents_every_command():
         assert f"  {command} " in out, command
 
 
+def test_ingest_commit_policy_options_show_the_defaults_and_refuse_nonsense(tmp_path):
+    from flink.jobconfig import BatchPolicy
+
+    out = " ".join(CliRunner().invoke(cli, ["ingest", "--help"]).output.split())
+    assert f"[default: {BatchPolicy.batch_size}]" in out and f"[default: {BatchPolicy.flush_interval_s:g}]" in out
+    for bad in (["--batch-size", "0"], ["--flush-interval", "0"]):
+        result = CliRunner().invoke(cli, ["--home", str(tmp_path), "ingest", *bad])
+        assert result.exit_code == 2, bad
+
+
 def test_status_when_down_exits_1(tmp_path):
     result = CliRunner().invoke(cli, ["--home", str(tmp_path), "status"])
     assert result.exit_code == 1

@@ -106,9 +106,18 @@ def test_minimal_valid_message_has_no_optional_fields() -> None:
 
 
 def test_envelope_round_trip_keeps_raw_bytes() -> None:
-    for value in (b"\x00\xff binary", None, b'{"a": 1}'):
+    for value in (b"\x00\xff binary", None, b'{"a": 1}', b"", b"line\nbreak\ttab"):
         e = KafkaEnvelope("feedback.app", 3, 99, 1234, value)
-        assert parse_envelope(envelope_line(e)) == e
+        line = envelope_line(e)
+        assert "\n" not in line and line.isascii()   # one line per record in a commit batch
+        assert parse_envelope(line) == e
+
+
+def test_unreadable_envelopes_raise_value_error() -> None:
+    for bad in ("", '{"t": "feedback.crm", "p": 0}', "feedback.crm\t1\t2\t3", "feedback.crm\tx\t2\t3\t-",
+                "feedback.crm\t1\t2\t3\tAAA\textra"):
+        with pytest.raises(ValueError):
+            parse_envelope(bad)
 
 
 def test_topic_names() -> None:

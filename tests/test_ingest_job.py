@@ -147,3 +147,21 @@ def test_until_idle_stops_on_a_broker_without_any_feedback(settings, broker) -> 
     summary = run_ingest(settings, config, until_idle_s=2.0, verbose=False)
     assert (summary.accepted, summary.rejected) == (0, 0)
     assert summary.seconds < 120
+
+
+def test_pending_batches_larger_than_the_jobmanager_heap_limit_checkpoint(settings, broker) -> None:
+    """A pending batch of ~12 MB (the default batch size holds ~28 MB) checkpoints to the home's
+    checkpoint directory. With Flink's default JobManager-heap checkpoint storage a subtask's state
+    over 5 MB fails every checkpoint and so the job; here a failed checkpoint fails the test (no restarts)."""
+    from dataclasses import replace
+
+    n = 12_000
+    records = [(topic, json.loads(v) | {"text": f"{i} " + "slow refund " * 45}) for i, (topic, v) in
+               enumerate(valid("crm", i) for i in range(n))]
+    kafka_io.produce(broker.bootstrap, [(t, json.dumps(obj).encode()) for t, obj in records])
+    config = IngestJobConfig.from_settings(settings, batch=BatchPolicy(batch_size=100_000, flush_interval_s=6.0))
+    assert config.runtime.checkpoint_dir == (settings.home / "checkpoints").as_uri()
+    config = replace(config, runtime=replace(config.runtime, checkpoint_interval_s=1.0, restart_attempts=0))
+    summary = run_ingest(settings, config, until_idle_s=2.0, verbose=False)
+    assert (summary.accepted, summary.rejected) == (n, 0)
+    assert list((settings.home / "checkpoints").iterdir()), "no checkpoint was written to the home"

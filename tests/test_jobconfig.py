@@ -12,6 +12,7 @@ import pytest
 from flink.errors import MissingJarsError
 from flink.jars import JAR_NAMES, pipeline_jars
 from flink.jobconfig import AlertJobConfig, BatchPolicy, IngestJobConfig
+from lake.settings import Settings
 
 PURE_MODULES = ["flink.contract", "flink.broker", "flink.kafka_io", "flink.jars", "flink.jobconfig", "flink.progress",
                 "flink.sink", "flink.alerting", "flink.errors"]
@@ -42,6 +43,10 @@ def test_configs_come_from_settings(settings) -> None:
     assert (ingest.runtime.parallelism, ingest.runtime.flink_address) == (3, "jm:8081")
     assert ingest.runtime.checkpoint_interval_s and ingest.fail_after_commits is None
     assert ingest.progress_dir == settings.run_dir / "ingest"
+    assert ingest.runtime.checkpoint_dir == (settings.home / "checkpoints").as_uri()
+    shared = Settings.from_env({**s.to_env(), "REASONLAKE_FLINK_CHECKPOINTS": "s3://ckpt/reasonlake"})
+    assert IngestJobConfig.from_settings(shared).runtime.checkpoint_dir == "s3://ckpt/reasonlake"
+    assert Settings.from_env(shared.to_env()).flink_checkpoints == "s3://ckpt/reasonlake"
     alerts = AlertJobConfig.from_settings(s, lookup_ttl_s=1.0)
     assert alerts.runtime.checkpoint_interval_s and alerts.lookup_ttl_s == 1.0 and alerts.alerts_topic == "feedback.alerts"
     assert alerts.run_id != AlertJobConfig.from_settings(s).run_id
