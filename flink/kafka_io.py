@@ -32,9 +32,14 @@ class Record:
 
 
 def producer_config(bootstrap: str) -> dict[str, object]:
-    """Plain at-least-once producer: every replica acknowledges, no transactions, no idempotence."""
+    """Plain at-least-once producer: every replica acknowledges, no transactions, no idempotence.
+
+    ``linger.ms`` 100: the embedded broker's durable storage writes one S3 object per produce batch
+    and serves fetches object by object; with librdkafka's 5 ms a steady 5,000 msg/s arrives in
+    batches so small that ingestion falls to ~1,000 msg/s, with 100 ms it keeps up (bench/RESULTS.md).
+    """
     return {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": False,
-            "linger.ms": 5, "message.timeout.ms": 30000}
+            "linger.ms": 100, "message.timeout.ms": 30000}
 
 
 def producer(bootstrap: str) -> Producer:
