@@ -162,9 +162,9 @@ def envelope_batches(env: StreamExecutionEnvironment, source: SourceConfig, star
 
 
 def partition_key(line: str) -> str:
-    """``<topic>#<partition>`` of an envelope line: unique per Kafka partition."""
-    topic, partition, _ = line.split("\t", 2)
-    return f"{topic}#{partition}"
+    """``<topic>#<partition>`` of an envelope line: unique per Kafka partition (never raises: a line
+    that is no envelope gets a key too, and :func:`_parse` logs it)."""
+    return "#".join(line.split("\t", 2)[:2])
 
 
 def kafka_string_sink(bootstrap_servers: str, topic: str) -> KafkaSink:
