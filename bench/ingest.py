@@ -1,9 +1,9 @@
 """Ingestion benchmark (a script, not a test): the real PyFlink ingest job against a plain baseline.
 
-    .venv/bin/python bench/ingest.py [--messages 200000] [--rate 0] [--batch-size 50000] [--flush-interval 20] [--days 14]
+    .venv/bin/python bench/ingest.py [--messages 200000] [--rate 0] [--batch-size 50000] [--flush-interval 20] [--days 14] [--linger-ms 100]
 
 1. Starts a fresh home's embedded broker (default storage: durable s3), starts the ingest job
-   (``python -m flink.ingest_job``) in a subprocess, produces the first 1% of the N messages (1%
+   (``reasonlake ingest``) in a subprocess, produces the first 1% of the N messages (1%
    invalid) as a warm-up and waits until its sink subtask is open, then produces the rest at
    ``--rate`` msg/s (0: as fast as the producer goes, a burst).
 2. Prints sustained messages/s (the rest / its first produce → the last Iceberg commit of a full batch;
@@ -69,14 +69,14 @@ def messages(n: int, seed: int = 1, days: int = 14) -> list[tuple[str, bytes]]:
     return out
 
 
-def produce_at(bootstrap: str, records: list[tuple[str, bytes]], rate: float) -> float:
+def produce_at(bootstrap: str, records: list[tuple[str, bytes]], rate: float, linger_ms: int) -> float:
     """Produce (at ``rate`` msg/s, 0 = unthrottled); returns the start time."""
     started = time.time()
     if rate <= 0:
         kafka_io.produce(bootstrap, records, timeout_s=300)
         return started
     chunk = max(1, int(rate / 20))
-    p = kafka_io.producer(bootstrap)
+    p = kafka_io.producer(bootstrap, linger_ms)
     for i in range(0, len(records), chunk):
         for topic, value in records[i:i + chunk]:
             while True:
@@ -141,7 +141,7 @@ def run_job(settings: Settings, records: list[tuple[str, bytes]], args) -> dict:
         future.result(30)
     env = settings.child_env()
     # idle 15 s: the s3 broker can stall that long under a trickle, and the job would stop early
-    cmd = [sys.executable, "-m", "flink.ingest_job", "--until-idle", "15", "--batch-size", str(args.batch_size),
+    cmd = [sys.executable, "-m", "dagster_project.cli", "ingest", "--until-idle", "15", "--batch-size", str(args.batch_size),
            "--flush-interval", str(args.flush_interval)]
     log = open(settings.logs_dir / "bench-ingest.log", "wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -157,7 +157,7 @@ def run_job(settings: Settings, records: list[tuple[str, bytes]], args) -> dict:
             raise SystemExit(f"ingest job exited early: see {settings.logs_dir / 'bench-ingest.log'}")
         time.sleep(0.2)
     ready = time.time()
-    produced_at = produce_at(info.bootstrap, records[warm:], args.rate)
+    produced_at = produce_at(info.bootstrap, records[warm:], args.rate, args.linger_ms)
     produced_s = time.time() - produced_at
     if proc.wait(timeout=3600) != 0:
         raise SystemExit(f"ingest job failed: see {settings.logs_dir / 'bench-ingest.log'}")
@@ -233,6 +233,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.0, help="produce rate msg/s (0: unthrottled burst)")
     parser.add_argument("--batch-size", type=int, default=BatchPolicy.batch_size)
     parser.add_argument("--flush-interval", type=float, default=BatchPolicy.flush_interval_s)
+    parser.add_argument("--linger-ms", type=int, default=kafka_io.DEFAULT_LINGER_MS,
+                        help="producer linger.ms of a --rate run (librdkafka's own default: 5)")
     parser.add_argument("--days", type=int, default=14, choices=range(1, 29), metavar="1..28",
                         help="days of created_at the messages spread over (1: a steady stream of current messages)")
     parser.add_argument("--storage", default="s3", choices=["s3", "memory"], help="embedded broker storage")
@@ -248,7 +250,7 @@ def main() -> None:
     job_settings.ensure_dirs()
     records = messages(args.messages, days=args.days)
     print(f"benchmark: {args.messages} messages ({sum(len(v) for _, v in records) / len(records):.0f} B avg), "
-          f"rate {'burst' if args.rate <= 0 else args.rate}, batch {args.batch_size}/{args.flush_interval}s, "
+          f"rate {'burst' if args.rate <= 0 else f'{args.rate} (linger {args.linger_ms} ms)'}, batch {args.batch_size}/{args.flush_interval}s, "
           f"created_at over {args.days} day(s), broker storage {args.storage}, python mode {args.python_mode}, "
           f"{os.cpu_count()} CPUs", flush=True)
     try:

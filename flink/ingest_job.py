@@ -56,19 +56,3 @@ def run_ingest(settings: Settings, config: IngestJobConfig | None = None, until_
                          duplicate_message_ids=totals.count(DUPLICATE_MESSAGE_ID), seconds=time.monotonic() - started,
                          start_offsets=start)
 
-
-if __name__ == "__main__":
-    import argparse
-
-    from flink.jobconfig import BatchPolicy
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--until-idle", type=float, default=None, help="stop after this many idle seconds")
-    parser.add_argument("--batch-size", type=int, default=BatchPolicy.batch_size,
-                        help="commit after this many records (per subtask)")
-    parser.add_argument("--flush-interval", type=float, default=BatchPolicy.flush_interval_s,
-                        help="commit at most this many seconds after the first pending record")
-    args = parser.parse_args()
-    settings = Settings.from_env()
-    config = IngestJobConfig.from_settings(settings, batch=BatchPolicy(args.batch_size, args.flush_interval))
-    print(run_ingest(settings, config, until_idle_s=args.until_idle), flush=True)

@@ -62,8 +62,8 @@ class BatchPolicy:
     (for the ingest job the Java ``EnvelopeBatcher`` applies it, the batch held in Flink state).
 
     The defaults size the ingest job's commits (issue 3: median data file >= 1 MB at steady load): a
-    steady stream of current feedback (one day partition per commit, ~42 bytes per row in Parquet)
-    writes 50,000-row files of ~2 MB from 2,500 msg/s up and files of >= 1 MB from ~1,250 msg/s
+    steady stream of current feedback (one day partition per commit, ~44 bytes per row in Parquet)
+    writes 50,000-row files of ~2 MB from 2,500 msg/s up and files of >= 1 MB from ~1,200 msg/s
     (20 s of it); a record is visible in Iceberg at most ~20 s after it arrived. Lower rates write
     smaller files until ``reasonlake maintain`` compacts them. Alerts do not wait for these commits.
     """

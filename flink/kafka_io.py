@@ -31,19 +31,23 @@ class Record:
     value: bytes | None
 
 
-def producer_config(bootstrap: str) -> dict[str, object]:
+DEFAULT_LINGER_MS = 100
+
+
+def producer_config(bootstrap: str, linger_ms: int = DEFAULT_LINGER_MS) -> dict[str, object]:
     """Plain at-least-once producer: every replica acknowledges, no transactions, no idempotence.
 
-    ``linger.ms`` 100: the embedded broker's durable storage writes one S3 object per produce batch
-    and serves fetches object by object; with librdkafka's 5 ms a steady 5,000 msg/s arrives in
-    batches so small that ingestion falls to ~1,000 msg/s, with 100 ms it keeps up (bench/RESULTS.md).
+    ``linger.ms`` 100 by default: the embedded broker's durable storage writes one S3 object per
+    produce batch and serves fetches object by object; with librdkafka's 5 ms a steady 5,000 msg/s
+    arrives in batches so small that ingestion falls to ~1,000 msg/s, with 100 ms it keeps up
+    (``bench/ingest.py --rate 5000 --days 1 --linger-ms 5`` against the default; bench/RESULTS.md).
     """
     return {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": False,
-            "linger.ms": 100, "message.timeout.ms": 30000}
+            "linger.ms": linger_ms, "message.timeout.ms": 30000}
 
 
-def producer(bootstrap: str) -> Producer:
-    return Producer(producer_config(bootstrap))
+def producer(bootstrap: str, linger_ms: int = DEFAULT_LINGER_MS) -> Producer:
+    return Producer(producer_config(bootstrap, linger_ms))
 
 
 def produce(bootstrap: str, records: Iterable[tuple[str, bytes | None]], timeout_s: float = 30.0) -> int:

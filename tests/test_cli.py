@@ -27,6 +27,22 @@ def test_ingest_commit_policy_options_show_the_defaults_and_refuse_nonsense(tmp_
         assert result.exit_code == 2, bad
 
 
+def test_ingest_passes_the_commit_policy_to_the_job(tmp_path, monkeypatch):
+    import flink.ingest_job
+    from flink.jobconfig import BatchPolicy
+
+    seen = []
+    monkeypatch.setattr(flink.ingest_job, "run_ingest", lambda settings, config, until_idle_s: seen.append(
+        (config.batch, until_idle_s)) or "ran")
+    base = ["--home", str(tmp_path), "--bootstrap-servers", "kafka:9092", "ingest"]
+    for options, expected in ((["--batch-size", "7", "--flush-interval", "3"], BatchPolicy(7, 3.0)),
+                              (["--flush-interval", "3"], BatchPolicy(flush_interval_s=3.0)),
+                              ([], BatchPolicy())):
+        result = CliRunner().invoke(cli, base + options + ["--until-idle", "2"])
+        assert result.exit_code == 0, result.output
+        assert seen.pop() == (expected, 2.0)
+
+
 def test_status_when_down_exits_1(tmp_path):
     result = CliRunner().invoke(cli, ["--home", str(tmp_path), "status"])
     assert result.exit_code == 1

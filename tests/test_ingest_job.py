@@ -24,9 +24,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 IDLE_S = 5.0
 
 
-def valid(source: str, i: int) -> tuple[str, bytes]:
-    return f"feedback.{source}", json.dumps({"message_id": f"{source}-{i}", "source": source, "text": f"message {i}",
-                                            "created_at": "2026-01-05T10:00:00Z", "rating": 1 + i % 5}).encode()
+def valid(source: str, i: int, text: str | None = None) -> tuple[str, bytes]:
+    return f"feedback.{source}", json.dumps({"message_id": f"{source}-{i}", "source": source,
+                                            "text": text or f"message {i}", "created_at": "2026-01-05T10:00:00Z",
+                                            "rating": 1 + i % 5}).encode()
 
 
 def body(source: str = "app", **fields) -> bytes:
@@ -156,9 +157,7 @@ def test_pending_batches_larger_than_the_jobmanager_heap_limit_checkpoint(settin
     from dataclasses import replace
 
     n = 12_000
-    records = [(topic, json.loads(v) | {"text": f"{i} " + "slow refund " * 45}) for i, (topic, v) in
-               enumerate(valid("crm", i) for i in range(n))]
-    kafka_io.produce(broker.bootstrap, [(t, json.dumps(obj).encode()) for t, obj in records])
+    kafka_io.produce(broker.bootstrap, [valid("crm", i, text=f"{i} " + "slow refund " * 45) for i in range(n)])
     config = IngestJobConfig.from_settings(settings, batch=BatchPolicy(batch_size=100_000, flush_interval_s=6.0))
     assert config.runtime.checkpoint_dir == (settings.home / "checkpoints").as_uri()
     config = replace(config, runtime=replace(config.runtime, checkpoint_interval_s=1.0, restart_attempts=0))
