@@ -46,8 +46,6 @@ def run_ingest(settings: Settings, config: IngestJobConfig | None = None, until_
     operators.envelope_batches(env, config.source, start, "kafka-feedback", config.batch) \
         .flat_map(operators.IngestFunction(config)).name("validate-and-commit").start_new_chain() \
         .sink_to(operators.discarding_sink())
-    if until_idle_s is not None:  # a batch may wait upstream, unseen by the sink, up to the flush interval
-        until_idle_s = max(until_idle_s, config.batch.flush_interval_s + 1.0)
     totals = operators.run_until_idle(
         env, config.job_name, config.progress_dir, config.run_id, config.runtime.parallelism, until_idle_s,
         on_progress=operators.print_totals("ingest", ("accepted", "rejected")) if verbose else None)

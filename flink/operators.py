@@ -204,7 +204,8 @@ def subtask_index(runtime_context: RuntimeContext) -> int:
 class IngestFunction(FlatMapFunction):
     """A commit batch (:func:`envelope_batches`) → :func:`flink.contract.validate` each envelope →
     :class:`flink.sink.IcebergBatchSink`, committed in this call (rows and offsets in one Iceberg commit
-    per table). Holds nothing between calls: the pending batch lives in Flink state, upstream."""
+    per table). Holds nothing between calls: the pending batch lives in Flink state, upstream, and an
+    empty value announces it (reported as ``pending`` until the batch is committed)."""
 
     def __init__(self, config: IngestJobConfig) -> None:
         self.config = config
@@ -214,13 +215,16 @@ class IngestFunction(FlatMapFunction):
         from lake import catalog
 
         self.subtask = subtask_index(runtime_context)
-        reporter = progress_mod.ProgressReporter(self.config.progress_dir, self.config.run_id, self.subtask)
-        self.sink = IcebergBatchSink(catalog.load(self.config.settings), self.config.batch, reporter)
+        self.reporter = progress_mod.ProgressReporter(self.config.progress_dir, self.config.run_id, self.subtask)
+        self.sink = IcebergBatchSink(catalog.load(self.config.settings), self.config.batch, self.reporter)
         self.commits = 0
 
     def flat_map(self, value: bytes):
         from flink.contract import validate
 
+        if not value:  # the batcher's notice that a batch opened upstream: not idle until it commits
+            self.reporter.update(force=True, pending=1, last_record_at=time.time())
+            return iter(())
         self._maybe_fail()
         now = datetime.now(timezone.utc)
         for line in value.decode().split("\n"):
@@ -229,6 +233,8 @@ class IngestFunction(FlatMapFunction):
                 self.sink.add_outcome(validate(envelope, now, self.config.limits))
         if self.sink.flush():
             self.commits += 1
+        if self.reporter.state.pending:  # a batch of nothing readable commits nothing: not pending either
+            self.reporter.update(force=True, pending=0)
         return iter(())
 
     def _maybe_fail(self) -> None:

@@ -153,7 +153,9 @@ def test_until_idle_stops_on_a_broker_without_any_feedback(settings, broker) -> 
 def test_pending_batches_larger_than_the_jobmanager_heap_limit_checkpoint(settings, broker) -> None:
     """A pending batch of ~12 MB (the default batch size holds ~28 MB) checkpoints to the home's
     checkpoint directory. With Flink's default JobManager-heap checkpoint storage a subtask's state
-    over 5 MB fails every checkpoint and so the job; here a failed checkpoint fails the test (no restarts)."""
+    over 5 MB fails every checkpoint and so the job; here a failed checkpoint fails the test (no restarts).
+    The driver's idle wait (2 s) is shorter than the flush interval (6 s): the batcher's notice that a
+    batch opened keeps the job running until the batch is committed."""
     from dataclasses import replace
 
     n = 12_000

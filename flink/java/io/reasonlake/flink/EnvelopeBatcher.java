@@ -24,6 +24,10 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * position, so a failover restores both and no record between the two is lost; the Python sink
  * skips what Iceberg already holds (offsets committed with every append), so none is doubled.
  * Envelopes never contain a newline (see {@link KafkaEnvelopeDeserializationSchema}).
+ *
+ * <p>When a batch opens (its first envelope arrives, or a restored one is waiting) an empty record
+ * goes out ahead of it: the Python side reports a batch pending upstream, so a driver waiting for
+ * the job to go idle does not stop it while records sit here for up to {@code maxDelayMs}.
  */
 public final class EnvelopeBatcher extends AbstractStreamOperator<byte[]>
         implements OneInputStreamOperator<String, byte[]> {
@@ -34,6 +38,7 @@ public final class EnvelopeBatcher extends AbstractStreamOperator<byte[]>
     private final long maxDelayMs;
     private transient List<String> buffer;
     private transient long firstAt;
+    private transient boolean announced;  // the open batch's empty notice went out
     private transient ListState<String> pending;
 
     public EnvelopeBatcher(int maxRecords, long maxDelayMs) {
@@ -79,8 +84,11 @@ public final class EnvelopeBatcher extends AbstractStreamOperator<byte[]>
     }
 
     private void onTimer(long time) {
-        if (!buffer.isEmpty() && time - firstAt >= maxDelayMs) {
-            emit();
+        if (!buffer.isEmpty()) {
+            announce();  // a batch restored from a checkpoint
+            if (time - firstAt >= maxDelayMs) {
+                emit();
+            }
         }
         schedule();
     }
@@ -91,14 +99,23 @@ public final class EnvelopeBatcher extends AbstractStreamOperator<byte[]>
             firstAt = now();
         }
         buffer.add(element.getValue());
+        announce();
         if (buffer.size() >= maxRecords) {
             emit();
+        }
+    }
+
+    private void announce() {
+        if (!announced) {
+            output.collect(new StreamRecord<>(new byte[0]));
+            announced = true;
         }
     }
 
     private void emit() {
         output.collect(new StreamRecord<>(String.join("\n", buffer).getBytes(StandardCharsets.UTF_8)));
         buffer.clear();
+        announced = false;
     }
 
     @Override
