@@ -4,7 +4,7 @@
 
 For every size and backend, in a fresh child process (so peak RSS is that run's own):
 
-1. generates one week of N synthetic messages (``flink.synthetic``: 8 issue types on 3 platforms,
+1. generates one week of N synthetic messages (``reasonlake.synthetic``: 8 issue types on 3 platforms,
    praise and questions; the generated kind of each message is its ground truth);
 2. times the stages of the weekly fit: ``embedding`` (all-MiniLM-L6-v2, the chosen backend),
    ``reduction`` (UMAP), ``clustering`` (HDBSCAN), ``representation`` (c-TF-IDF keywords and labels),
@@ -55,7 +55,7 @@ def corpus(n: int, seed: int):
     """``n`` messages of one synthetic week: a frame (message_id, source, text, rating, kind)."""
     import pandas as pd
 
-    from flink.synthetic import SyntheticSpec, generate
+    from reasonlake.synthetic import SyntheticSpec, generate
 
     records, truth = generate(SyntheticSpec(messages=n, weeks=1, seed=seed, invalid_rate=0.0, duplicate_rate=0.0,
                                             now=NOW))
@@ -73,10 +73,12 @@ def score_fit(frame, week: str, embeddings, embedding_s: float, params, label: s
     import pandas as pd
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-    from dagster_project.elections.policy import elect, load_policy
-    from dagster_project.topics.model import OUTLIER, fit_topics
-    from dagster_project.topics.registry import TopicIn, update
-    from dagster_project.topics.sentiment import score_messages
+    from reasons.election.elect import elect
+    from reasons.election.policy import load_policy
+    from reasons.topics.fit import fit_topics
+    from reasons.topics.params import OUTLIER
+    from reasons.registry import TopicIn, update
+    from reasons.sentiment import score_messages
     from lake.weeks import shift_week
 
     texts = frame["text"].tolist()
@@ -129,7 +131,10 @@ def run_one(size: int, backend: str, sample: int, with_full: bool, seed: int) ->
     """Embed ``size`` messages once with ``backend``, then the fit variants (sample first, then full)."""
     import numpy as np
 
-    from dagster_project.topics.model import TopicModelParams, embed, fit_topics, load_embedder
+    from reasons.embedding.backends import load_embedder
+    from reasons.embedding.vectors import embed
+    from reasons.topics.fit import fit_topics
+    from reasons.topics.params import TopicModelParams
 
     out: dict = {"size": size, "backend": backend, "cpus": os.cpu_count()}
     started = time.perf_counter()
@@ -174,7 +179,10 @@ def run_quality(banking77: Path, seed: int, speed_texts: int = 1000, rounds: int
     import pandas as pd
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-    from dagster_project.topics.model import TopicModelParams, embed, fit_topics, load_embedder
+    from reasons.embedding.backends import load_embedder
+    from reasons.embedding.vectors import embed
+    from reasons.topics.fit import fit_topics
+    from reasons.topics.params import TopicModelParams
 
     frame = pd.read_csv(banking77)
     texts = frame["text"].tolist()
@@ -252,7 +260,7 @@ def print_run(r: dict) -> None:
 
 
 def main() -> None:
-    from dagster_project.topics.model import TopicModelParams
+    from reasons.topics.params import TopicModelParams
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,50000,100000", help="comma-separated message counts")

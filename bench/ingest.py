@@ -141,7 +141,7 @@ def run_job(settings: Settings, records: list[tuple[str, bytes]], args) -> dict:
         future.result(30)
     env = settings.child_env()
     # idle 15 s: the s3 broker can stall that long under a trickle, and the job would stop early
-    cmd = [sys.executable, "-m", "dagster_project.cli", "ingest", "--until-idle", "15", "--batch-size", str(args.batch_size),
+    cmd = [sys.executable, "-m", "reasonlake", "ingest", "--until-idle", "15", "--batch-size", str(args.batch_size),
            "--flush-interval", str(args.flush_interval)]
     log = open(settings.logs_dir / "bench-ingest.log", "wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -257,7 +257,7 @@ def main() -> None:
         job = run_job(job_settings, records, args)
         print(json.dumps({"job": job}, indent=2, default=str), flush=True)
         if not args.no_baseline:
-            base_settings = replace(Settings(home=base / "baseline"), bootstrap_servers=job["bootstrap"])
+            base_settings = Settings(home=base / "baseline").replace(bootstrap_servers=job["bootstrap"])
             base_settings.ensure_dirs()
             baseline = run_baseline(base_settings, job["bootstrap"], args.messages, args.batch_size)
             print(json.dumps({"baseline": baseline}, indent=2), flush=True)

@@ -1,4 +1,9 @@
-"""Composes the per-domain Definitions; nothing else belongs here."""
+"""Composes the per-domain Definitions; nothing else belongs here.
+
+``DOMAINS`` are the domains' own Definitions; ``defs`` (what ``workspace.yaml`` loads) adds the shared
+``reasonlake`` resource bound to the environment variables, which ``reasonlake ui`` sets. CLI runs
+compose the same domains with a resource built from the command's settings (``reasonlake.weekly``).
+"""
 
 from dagster import Definitions
 
@@ -11,7 +16,6 @@ from dagster_project.serving import definitions as serving
 from dagster_project.topics import definitions as topics
 from dagster_project.weekly import definitions as weekly
 
-defs = Definitions.merge(
-    ingestion.defs, cleaning.defs, topics.defs, elections.defs, serving.defs, weekly.defs, maintenance.defs,
-    Definitions(resources={"reasonlake": ReasonlakeResource()}),
-)
+DOMAINS = (ingestion.defs, cleaning.defs, topics.defs, elections.defs, serving.defs, weekly.defs, maintenance.defs)
+
+defs = Definitions.merge(*DOMAINS, Definitions(resources={"reasonlake": ReasonlakeResource.from_env_vars()}))

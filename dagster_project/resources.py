@@ -1,24 +1,48 @@
-"""Resources shared by every domain."""
+"""Resources shared by every domain: where the lake lives, as typed fields.
+
+:class:`ReasonlakeResource` holds every :class:`lake.settings.Settings` field as the string its
+environment variable would hold. CLI runs build it from the command's settings
+(:meth:`ReasonlakeResource.from_settings`); the UI's definitions bind each field to its
+``EnvVar`` (:meth:`ReasonlakeResource.from_env_vars`), resolved by Dagster at launch, which
+``reasonlake ui`` sets from its own settings. Either way the values are validated by ``Settings``.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional
-
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, EnvVar
 from pyiceberg.catalog import Catalog
 
 from lake import catalog as lake_catalog
-from lake.settings import Settings
+from lake.settings import ENV_VARS, Settings
 
 
 class ReasonlakeResource(ConfigurableResource):
-    """Where the lake lives. Unset fields fall back to ``Settings.from_env()`` at run time."""
+    """Every setting of the home (see ``lake.settings``); empty string: the default."""
 
-    home: Optional[str] = None
+    home: str
+    bootstrap_servers: str = ""
+    broker_storage: str = "s3"
+    catalog_uri: str = ""
+    catalog_warehouse: str = ""
+    catalog_extra: str = "{}"
+    online_store: str = "sqlite"
+    flink_address: str = ""
+    flink_parallelism: str = "1"
+    flink_python_mode: str = ""
+    flink_checkpoints: str = ""
+    embedding_backend: str = "fp32"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ReasonlakeResource":
+        return cls(**settings.to_strings())
+
+    @classmethod
+    def from_env_vars(cls) -> "ReasonlakeResource":
+        """Each field bound to its environment variable (read by Dagster when a run starts)."""
+        return cls(**{name: EnvVar(var) for name, var in ENV_VARS.items()})
 
     def settings(self) -> Settings:
-        return Settings.from_env(home=Path(self.home).absolute() if self.home else None)
+        return Settings.from_strings({name: getattr(self, name) for name in ENV_VARS})
 
     def catalog(self) -> Catalog:
         return lake_catalog.load(self.settings())

@@ -23,7 +23,7 @@ from typing import Mapping, Protocol, Sequence
 
 from pyiceberg.catalog import Catalog
 
-from dagster_project.topics.sentiment import DissatisfactionRule, is_dissatisfied, sentiment
+from reasons.sentiment import DissatisfactionRule, is_dissatisfied, sentiment
 from flink.contract import Accepted, ContractLimits, KafkaEnvelope, validate
 from flink.errors import NoTopicModelError
 from flink.sink import INGEST_TABLES, OffsetBatchSink, start_offsets
@@ -40,7 +40,7 @@ class Assignment(Protocol):
 
 
 class TopicModel(Protocol):
-    """What the alert job needs of ``dagster_project.topics.model.TopicArtifact``."""
+    """What the alert job needs of ``reasons.topics.artifact.TopicArtifact``."""
 
     model_version: str
     week: str

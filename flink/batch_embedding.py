@@ -7,8 +7,8 @@
    file becomes a :class:`FileTask` (a JSON string in Flink's collection source).
 3. :class:`EmbedWorker` — what one Flink subtask does with a task: read that file with pyiceberg
    (the table's FileIO, so a warehouse on S3 works the same), skip the keys stored meanwhile,
-   embed the rest (:func:`dagster_project.topics.model.embed`) and append them to ``ml.embeddings``
-   (:func:`dagster_project.topics.embeddings.append_embeddings`, retried on concurrent commits).
+   embed the rest (:func:`reasons.embedding.vectors.embed`) and append them to ``ml.embeddings``
+   (:func:`reasons.embedding.store.append_embeddings`, retried on concurrent commits).
 
 A task that runs twice (a Flink failover, a re-run of the job) appends nothing twice: the worker
 checks the keys of its file against ``ml.embeddings`` right before embedding.
@@ -28,7 +28,8 @@ import pyarrow as pa
 from pyiceberg.expressions import EqualTo
 from pyiceberg.table import Table
 
-from dagster_project.topics.embeddings import append_embeddings, message_keys, unstored
+from reasons.embedding.store import append_embeddings, message_keys, unstored
+from reasons.embedding.vectors import embed
 from lake import catalog as lake_catalog
 from lake.schemas import ML_EMBEDDING_INPUTS
 from lake.settings import Settings
@@ -172,8 +173,6 @@ class EmbedWorker:
         return self._table
 
     def process(self, task: FileTask) -> FileOutcome:
-        from dagster_project.topics.model import embed
-
         started = time.monotonic()
         frame = read_file_task(self._inputs(task), task)
         todo = unstored(self.settings, message_keys(frame), self.embedding_model)

@@ -10,8 +10,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dagster_project.topics.model import EMBEDDING_MODEL
-from dagster_project.topics.sentiment import DissatisfactionRule
+from reasons.embedding.backends import EMBEDDING_MODEL
+from reasons.sentiment import DissatisfactionRule
 from flink.contract import ContractLimits
 from lake.settings import ALERTS_TOPIC, Settings
 
@@ -128,7 +128,7 @@ class AlertJobConfig:
     dissatisfaction: DissatisfactionRule = field(default_factory=DissatisfactionRule)  # same rule as the election
     # Modules providing ``current_artifact_path`` + ``TopicArtifact`` and ``ReasonLookup``
     # (tests substitute fakes shipped with ``runtime.python_files``).
-    model_module: str = "dagster_project.topics.model"
+    model_module: str = "reasons.topics.artifact"
     lookup_module: str = "feature_repo.online"
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     job_name: str = "reasonlake-alerts"
@@ -163,7 +163,7 @@ class EmbedJobConfig:
     embedding_backend: str | None = None        # passed to ``load_embedder`` when set; None = its default
     batch_size: int = 128                       # texts per encode call
     # Module providing ``load_embedder`` (tests substitute a fake shipped with ``runtime.python_files``).
-    embedder_module: str = "dagster_project.topics.model"
+    embedder_module: str = "reasons.embedding.backends"
     job_name: str = "reasonlake-embed"
 
     def __post_init__(self) -> None:

@@ -1,7 +1,11 @@
-"""One typed, frozen configuration for every command, job and asset.
+"""One typed, validated, frozen configuration for every command, job and asset.
 
-Read from the environment only when a command starts (``Settings.from_env``), never at import
-time. Defaults are the embedded one-machine parts; each scale-out part is one variable away:
+**Precedence: CLI flag > environment > default.** A command builds its :class:`Settings` once, when it
+starts (:meth:`Settings.from_env` with the flags it was given), and passes it on explicitly: to the
+Dagster resources (:class:`dagster_project.resources.ReasonlakeResource`), to dbt (``--vars``), to the
+Flink jobs (their frozen configs). Nothing reads the environment at import time and nothing writes
+it (a test guards this). Invalid values fail at once with one line naming the variable (or flag) and
+what it accepts (:class:`SettingsError`).
 
 =================================  ===========================================================
 ``REASONLAKE_HOME``                data directory (default ``./.reasonlake``); two homes never
@@ -11,17 +15,19 @@ time. Defaults are the embedded one-machine parts; each scale-out part is one va
 ``REASONLAKE_BROKER_STORAGE``      embedded broker storage: ``s3`` (default, durable: local S3
                                    server under the home) or ``memory`` (lost on stop)
 ``REASONLAKE_CATALOG_URI``         ``http(s)://...`` → Iceberg REST catalog; any SQLAlchemy
-                                   URI → SQL catalog (default SQLite under the home)
+                                   URI (``dialect://...``) → SQL catalog (default SQLite under
+                                   the home)
 ``REASONLAKE_CATALOG_WAREHOUSE``   warehouse location (default ``file://<home>/warehouse``)
 ``REASONLAKE_CATALOG_PROPERTIES``  JSON object of extra pyiceberg catalog properties
 ``REASONLAKE_ONLINE_STORE``        ``sqlite`` (default) or ``redis://host:port`` for Feast
 ``REASONLAKE_FLINK_ADDRESS``       ``host:port`` of a Flink JobManager (REST); default a local
                                    mini-cluster
-``REASONLAKE_FLINK_PARALLELISM``   job parallelism (default 1)
+``REASONLAKE_FLINK_PARALLELISM``   job parallelism, an integer >= 1 (default 1)
+``REASONLAKE_FLINK_PYTHON_MODE``   ``process`` or ``thread`` for every job (default: per job)
 ``REASONLAKE_FLINK_CHECKPOINTS``   where Flink writes checkpoints (a URI every TaskManager
                                    reaches; default ``file://<home>/checkpoints``)
 ``REASONLAKE_EMBEDDING_BACKEND``   ``fp32`` (default, sentence-transformers) or ``int8-onnx``
-                                   (same model, int8 ONNX; ``dagster_project.topics.embedders``)
+                                   (same model, int8 ONNX; :mod:`reasons.embedding.backends`)
 =================================  ===========================================================
 """
 
@@ -29,71 +35,146 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, replace
+import re
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 TOPIC_PREFIX = "feedback."
 ALERTS_TOPIC = "feedback.alerts"
 CATALOG_NAME = "reasonlake"
 
+#: Settings field -> its environment variable (the one place the names are spelt out).
+ENV_VARS: dict[str, str] = {
+    "home": "REASONLAKE_HOME",
+    "bootstrap_servers": "REASONLAKE_BOOTSTRAP_SERVERS",
+    "broker_storage": "REASONLAKE_BROKER_STORAGE",
+    "catalog_uri": "REASONLAKE_CATALOG_URI",
+    "catalog_warehouse": "REASONLAKE_CATALOG_WAREHOUSE",
+    "catalog_extra": "REASONLAKE_CATALOG_PROPERTIES",
+    "online_store": "REASONLAKE_ONLINE_STORE",
+    "flink_address": "REASONLAKE_FLINK_ADDRESS",
+    "flink_parallelism": "REASONLAKE_FLINK_PARALLELISM",
+    "flink_python_mode": "REASONLAKE_FLINK_PYTHON_MODE",
+    "flink_checkpoints": "REASONLAKE_FLINK_CHECKPOINTS",
+    "embedding_backend": "REASONLAKE_EMBEDDING_BACKEND",
+}
 
-@dataclass(frozen=True)
-class Settings:
+_HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+
+
+class SettingsError(ValueError):
+    """A configuration value is invalid; the message is one line naming where it came from."""
+
+
+class Settings(BaseModel):
+    """The configuration; build it with :meth:`from_env` (commands) or :meth:`from_strings` (resources)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     home: Path = Path(".reasonlake")
     bootstrap_servers: str | None = None
-    broker_storage: str = "s3"
+    broker_storage: Literal["s3", "memory"] = "s3"
     catalog_uri: str | None = None
     catalog_warehouse: str | None = None
-    catalog_extra: Mapping[str, str] = field(default_factory=dict)
+    catalog_extra: dict[str, str] = Field(default_factory=dict)
     online_store: str = "sqlite"
     flink_address: str | None = None
-    flink_parallelism: int = 1
-    flink_python_mode: str | None = None  # PyFlink python.execution-mode, "process" or "thread" (None: per job)
-    flink_checkpoints: str | None = None  # checkpoint storage URI (None: file://<home>/checkpoints)
-    embedding_backend: str = "fp32"
+    flink_parallelism: int = Field(default=1, ge=1)
+    flink_python_mode: Literal["process", "thread"] | None = None  # None: per job
+    flink_checkpoints: str | None = None  # None: file://<home>/checkpoints
+    embedding_backend: Literal["fp32", "int8-onnx"] = "fp32"
+
+    # ---- validation ------------------------------------------------------------------------------
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @field_validator("online_store")
+    @classmethod
+    def _online_store(cls, value: str) -> str:
+        if value == "sqlite" or re.match(r"^redis://[^/:]+(:\d+)?(/\d*)?$", value):
+            return value
+        raise ValueError("expected 'sqlite' or 'redis://host[:port][/db]'")
+
+    @field_validator("flink_address")
+    @classmethod
+    def _flink_address(cls, value: str | None) -> str | None:
+        if value is not None and not _HOST_PORT.match(value):
+            raise ValueError("expected host:port of a Flink JobManager's REST endpoint")
+        return value
+
+    @field_validator("catalog_uri")
+    @classmethod
+    def _catalog_uri(cls, value: str | None) -> str | None:
+        if value is not None and "://" not in value:
+            raise ValueError("expected http(s)://host/... (REST catalog) or an SQLAlchemy URI such as "
+                             "postgresql+psycopg://user@host/db")
+        return value
+
+    @field_validator("catalog_extra", mode="before")
+    @classmethod
+    def _catalog_extra(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value or "{}")
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"expected a JSON object of pyiceberg properties ({exc.msg})") from None
+        if not isinstance(value, Mapping):
+            raise ValueError("expected a JSON object of pyiceberg properties")
+        return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+
+    # ---- construction ----------------------------------------------------------------------------
+    @classmethod
+    def from_strings(cls, values: Mapping[str, str | None], origin: Mapping[str, str] | None = None) -> "Settings":
+        """Settings from raw strings per field (empty or None: the default); a :class:`SettingsError`
+        names ``origin[field]`` (the variable or flag the value came from) and what is accepted."""
+        given = {k: v for k, v in values.items() if v is not None and v != ""}
+        unknown = set(given) - set(ENV_VARS)
+        if unknown:
+            raise SettingsError(f"unknown settings {sorted(unknown)}; known: {', '.join(ENV_VARS)}")
+        try:
+            return cls(**given)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            where = (origin or {}).get(name, ENV_VARS.get(name, name))
+            raise SettingsError(f"{where}={given.get(name)!r} is not valid: {_accepted(name, error)}") from None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **flags: Any) -> "Settings":
+        """CLI flag > environment > default. ``flags`` are keyword arguments named like the fields
+        (None: not given); ``environ`` defaults to ``os.environ`` (read here, never at import)."""
         env = os.environ if environ is None else environ
-        settings = cls(
-            home=Path(env.get("REASONLAKE_HOME", ".reasonlake")).expanduser().absolute(),
-            bootstrap_servers=env.get("REASONLAKE_BOOTSTRAP_SERVERS") or None,
-            broker_storage=env.get("REASONLAKE_BROKER_STORAGE", "s3"),
-            catalog_uri=env.get("REASONLAKE_CATALOG_URI") or None,
-            catalog_warehouse=env.get("REASONLAKE_CATALOG_WAREHOUSE") or None,
-            catalog_extra=json.loads(env.get("REASONLAKE_CATALOG_PROPERTIES", "{}")),
-            online_store=env.get("REASONLAKE_ONLINE_STORE", "sqlite"),
-            flink_address=env.get("REASONLAKE_FLINK_ADDRESS") or None,
-            flink_parallelism=int(env.get("REASONLAKE_FLINK_PARALLELISM", "1")),
-            flink_python_mode=env.get("REASONLAKE_FLINK_PYTHON_MODE") or None,
-            flink_checkpoints=env.get("REASONLAKE_FLINK_CHECKPOINTS") or None,
-            embedding_backend=env.get("REASONLAKE_EMBEDDING_BACKEND") or "fp32",
-        )
-        overrides = {k: v for k, v in overrides.items() if v is not None}
-        return replace(settings, **overrides) if overrides else settings
+        values: dict[str, str | None] = {f: env.get(var) for f, var in ENV_VARS.items()}
+        origin = dict(ENV_VARS)
+        for name, value in flags.items():
+            if value is not None:
+                values[name] = str(value)
+                origin[name] = "--" + name.replace("_", "-")
+        return cls.from_strings(values, origin)
+
+    def to_strings(self) -> dict[str, str]:
+        """Every field as the string its variable would hold ("" for unset optional ones): the inverse
+        of :meth:`from_strings`, what a Dagster resource or a child process is given."""
+        out = {}
+        for name in ENV_VARS:
+            value = getattr(self, name)
+            if name == "catalog_extra":
+                out[name] = json.dumps(dict(value), sort_keys=True)
+            else:
+                out[name] = "" if value is None else str(value)
+        return out
 
     def to_env(self) -> dict[str, str]:
-        """The environment that reproduces these settings in a child process."""
-        env = {
-            "REASONLAKE_HOME": str(self.home),
-            "REASONLAKE_BROKER_STORAGE": self.broker_storage,
-            "REASONLAKE_ONLINE_STORE": self.online_store,
-            "REASONLAKE_FLINK_PARALLELISM": str(self.flink_parallelism),
-            "REASONLAKE_EMBEDDING_BACKEND": self.embedding_backend,
-            "REASONLAKE_CATALOG_PROPERTIES": json.dumps(dict(self.catalog_extra)),
-        }
-        for key, value in (
-            ("REASONLAKE_BOOTSTRAP_SERVERS", self.bootstrap_servers),
-            ("REASONLAKE_CATALOG_URI", self.catalog_uri),
-            ("REASONLAKE_CATALOG_WAREHOUSE", self.catalog_warehouse),
-            ("REASONLAKE_FLINK_ADDRESS", self.flink_address),
-            ("REASONLAKE_FLINK_PYTHON_MODE", self.flink_python_mode),
-            ("REASONLAKE_FLINK_CHECKPOINTS", self.flink_checkpoints),
-        ):
-            if value:
-                env[key] = value
-        return env
+        """The environment variables that reproduce these settings in a child process (all of them)."""
+        return {ENV_VARS[name]: value for name, value in self.to_strings().items()}
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A validated copy with ``changes``."""
+        return type(self).model_validate({**self.model_dump(), **changes})
 
     def child_env(self, **extra: str) -> dict[str, str]:
         """This process's environment, minus what an in-process PyFlink run leaked into it, plus
@@ -108,7 +189,7 @@ class Settings:
             inherited = {key: value for key, value in inherited.items() if not _is_pyflink_worker_var(key)}
         return {**inherited, **self.to_env(), **extra}
 
-    # ---- derived locations (all under the home) -------------------------------------------
+    # ---- derived locations (all under the home) ---------------------------------------------------
     @property
     def run_dir(self) -> Path:
         return self.home / "run"
@@ -124,6 +205,11 @@ class Settings:
     @property
     def plots_dir(self) -> Path:
         return self.home / "plots"
+
+    @property
+    def dagster_dir(self) -> Path:
+        """The home's persistent Dagster instance (``DAGSTER_HOME`` of the UI and CLI runs)."""
+        return self.home / "dagster"
 
     @property
     def checkpoints_uri(self) -> str:
@@ -155,10 +241,23 @@ class Settings:
             d.mkdir(parents=True, exist_ok=True)
 
 
+def _accepted(name: str, error: Mapping[str, Any]) -> str:
+    """What ``name`` accepts, for the one-line error."""
+    field = Settings.model_fields[name]
+    choices = getattr(field.annotation, "__args__", None)
+    literal = [a for a in (choices or ()) if a is not type(None)]
+    if literal and all(getattr(a, "__origin__", None) is Literal for a in literal):
+        options = [v for a in literal for v in a.__args__]
+        return "expected one of " + ", ".join(map(str, options))
+    if getattr(field.annotation, "__origin__", None) is Literal:
+        return "expected one of " + ", ".join(map(str, field.annotation.__args__))
+    message = str(error.get("msg", "invalid"))
+    return message.removeprefix("Value error, ")
+
+
 #: what PyFlink's Python worker copies into ``os.environ`` (AbstractPythonEnvironmentManager)
 _PYFLINK_WORKER_VARS = frozenset({"PYFLINK_GATEWAY_DISABLED", "BOOT_LOG_DIR", "PYTHONPATH"})
 
 
 def _is_pyflink_worker_var(key: str) -> bool:
     return key in _PYFLINK_WORKER_VARS or key.startswith("_PYTHON_")
-

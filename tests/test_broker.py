@@ -28,7 +28,7 @@ def test_round_trip_keeps_every_record_and_tombstones(broker) -> None:
 
 def test_group_consumer_commits_what_it_read(settings: Settings) -> None:
     # memory storage (speed); nothing in reasonlake relies on group offsets (the jobs keep theirs in Iceberg)
-    memory = replace(settings, broker_storage="memory")
+    memory = settings.replace(broker_storage="memory")
     broker = broker_mod.start(memory)
     try:
         kafka_io.produce(broker.bootstrap, [("feedback.web", b"a"), ("feedback.web", b"b")])
@@ -90,14 +90,14 @@ def test_two_homes_do_not_interfere(tmp_path) -> None:
 
 
 def test_bootstrap_servers_prefers_external_and_explains_when_missing(settings: Settings) -> None:
-    assert broker_mod.bootstrap_servers(replace(settings, bootstrap_servers="kafka:9092")) == "kafka:9092"
+    assert broker_mod.bootstrap_servers(settings.replace(bootstrap_servers="kafka:9092")) == "kafka:9092"
     with pytest.raises(BrokerNotRunningError, match="reasonlake up"):
         broker_mod.bootstrap_servers(settings)
 
 
 def test_unknown_storage_is_refused(settings: Settings) -> None:
     with pytest.raises(UnsupportedStorageError, match="memory"):
-        broker_mod.start(replace(settings, broker_storage="postgres"))
+        broker_mod.start(settings.replace(broker_storage="postgres"))
 
 
 def test_s3_storage_is_the_default_and_survives_a_restart(settings: Settings) -> None:
@@ -126,7 +126,7 @@ def test_s3_storage_is_the_default_and_survives_a_restart(settings: Settings) ->
 
 
 def test_memory_storage_stays_selectable_and_forgets_on_stop(settings: Settings) -> None:
-    memory = replace(settings, broker_storage="memory")
+    memory = settings.replace(broker_storage="memory")
     assert Settings.from_env({"REASONLAKE_BROKER_STORAGE": "memory"}).broker_storage == "memory"
     info = broker_mod.start(memory)
     try:

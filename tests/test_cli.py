@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from dagster_project.cli import cli
+from reasonlake.cli import cli
 from lake import catalog
 from lake.settings import Settings
 

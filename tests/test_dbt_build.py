@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pytest
 
-from dagster_project.cleaning import dbt_runner
-from dagster_project.cleaning.marts import read_messages, read_week_messages
+from dagster_project.cleaning.resources import prepare, run_dbt
+from reasons.marts import read_messages, read_week_messages
 from lake import catalog as lake_catalog
 from lake.settings import Settings
 
@@ -72,7 +72,8 @@ def built(tmp_path_factory):
                         lake_catalog.to_arrow("raw.feedback_rejected", REJECTED))
     target = tmp_path_factory.mktemp("dbt-target")
     env = {"DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target)}
-    proc = dbt_runner.build(settings, extra_env=env)
+    prepare(settings)
+    proc = run_dbt(settings, ["build"], env=env)
     assert "Completed successfully" in proc.stdout
     return settings, target, env
 
@@ -147,13 +148,13 @@ def test_marts_reader(built):
 
 def test_rebuild_is_idempotent(built):
     settings, _, env = built
-    dbt_runner.build(settings, ["--select", "marts"], extra_env=env)
+    run_dbt(settings, ["build", "--select", "marts"], env=env)
     assert len(_mart(settings)) == 6
 
 
 def test_docs_generate(built):
     settings, target, env = built
-    dbt_runner.run_dbt(settings, ["docs", "generate"], extra_env=env)
+    run_dbt(settings, ["docs", "generate"], env=env)
     assert (target / "catalog.json").exists() and (target / "index.html").exists()
     catalog = (target / "catalog.json").read_text()
     assert "fct_feedback_messages" in catalog and "source.reasonlake.raw.feedback" in catalog

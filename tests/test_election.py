@@ -3,7 +3,9 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from dagster_project.elections.policy import COLUMNS, ElectionPolicy, elect, top_reasons_markdown
+from reasons.election.elect import COLUMNS, elect
+from reasons.election.policy import ElectionPolicy
+from reasons.election.report import top_reasons_markdown
 from lake.catalog import to_arrow
 
 AT = datetime(2026, 11, 16, 3, tzinfo=timezone.utc)
@@ -74,7 +76,8 @@ def test_ties_rank_by_topic_id_and_no_dissatisfied_elects_nothing():
 def test_policy_file_weights_growth_persistence_and_explanation(tmp_path):
     from dataclasses import replace
 
-    from dagster_project.elections.policy import PromotionGates, explanation_markdown, load_policy
+    from reasons.election.policy import PromotionGates, load_policy
+    from reasons.election.report import explanation_markdown
 
     policy, gates = load_policy()  # the repo's versioned policy
     assert policy.policy_version and policy.top_k == 3 and isinstance(gates, PromotionGates)

@@ -4,7 +4,7 @@ Ground truth of "dissatisfied" is the documented rule itself (``DissatisfactionR
 where present, else VADER compound < -0.05) applied to the generated messages: the generator knows
 each message's issue, the rule decides whether it counts. The ground-truth top-3 of a week is the
 three issues with the most messages the rule deems dissatisfied. Topics map to issues by majority
-vote (``flink.synthetic.topic_issues``). Every text is embedded once per session; fits are per week.
+vote (``reasonlake.synthetic.topic_issues``). Every text is embedded once per session; fits are per week.
 """
 
 import json
@@ -16,12 +16,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dagster_project.elections.policy import elect, load_policy
-from dagster_project.topics.model import TopicModelParams, embed, fit_topics, load_embedder
-from dagster_project.topics.registry import NOT_A_REASON_ID, update as update_registry
-from dagster_project.topics.sentiment import score_messages
-from dagster_project.topics.weekly import topics_in
-from flink.synthetic import ALL_ISSUES, ISSUES, SyntheticSpec, generate, topic_issues
+from reasons.election.elect import elect
+from reasons.election.policy import load_policy
+from reasons.embedding.backends import load_embedder
+from reasons.embedding.vectors import embed
+from reasons.topics.fit import fit_topics
+from reasons.topics.params import TopicModelParams
+from reasons.registry import NOT_A_REASON_ID, update as update_registry
+from reasons.sentiment import score_messages
+from reasons.weekly.reason_ids import topics_in
+from reasonlake.synthetic import ALL_ISSUES, ISSUES, SyntheticSpec, generate, topic_issues
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

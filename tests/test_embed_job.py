@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from pyiceberg.expressions import EqualTo
 
-from dagster_project.topics.embeddings import embed_with_store, text_sha256
+from reasons.embedding.store import embed_with_store, text_sha256
 from flink.batch_embedding import EmbedWorker, FileOutcome, FileTask, plan_file_tasks, read_file_task, stage_week
 from lake import catalog as lake_catalog
 from lake.schemas import ML_EMBEDDING_INPUTS, ML_EMBEDDINGS
@@ -117,7 +117,8 @@ def test_worker_embeds_its_file_once(settings) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_batch_job_embeds_every_message_once_at_parallelism_2(settings) -> None:
-    from dagster_project.topics.model import EMBEDDING_MODEL, embed, load_embedder
+    from reasons.embedding.backends import EMBEDDING_MODEL, load_embedder
+    from reasons.embedding.vectors import embed
     from flink.embed_job import run_embed_job
     from flink.jobconfig import EmbedJobConfig, FlinkRuntime
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dagster_project.topics import embedders
-from dagster_project.topics.model import (EMBEDDING_MODEL, OUTLIER, TopicModelParams, fit_topics, load_embedder,
-                                          model_version_for)
+from reasons.embedding import backends as embedders
+from reasons.embedding.backends import EMBEDDING_MODEL, load_embedder
+from reasons.topics.fit import fit_topics, model_version_for
+from reasons.topics.params import OUTLIER, TopicModelParams
 from lake.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from pyiceberg.expressions import AlwaysTrue, EqualTo
 
-from dagster_project.topics.embeddings import embed_with_store, text_sha256
-from dagster_project.topics.weekly import fit_week
+from reasons.embedding.store import embed_with_store, text_sha256
+from reasons.weekly.topic_fit import fit_week
 from lake import catalog as lake_catalog
 from lake.schemas import ML_EMBEDDINGS
 from lake.settings import Settings

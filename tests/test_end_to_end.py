@@ -4,7 +4,7 @@ alert job with the real model and online store."""
 
 import pytest
 
-from dagster_project.demo import run_demo
+from reasonlake.demo import run_demo
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 

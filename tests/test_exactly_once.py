@@ -45,7 +45,7 @@ def corpus() -> list[tuple[str, bytes]]:
 
 
 def start_job(settings: Settings, log: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "dagster_project.cli", "ingest", "--until-idle", "4", "--batch-size", "1500",
+    cmd = [sys.executable, "-m", "reasonlake", "ingest", "--until-idle", "4", "--batch-size", "1500",
            "--flush-interval", "1"]
     with open(log, "ab") as fh:
         return subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent, env=settings.child_env(),

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dagster_project.elections.policy import ElectionPolicy, elect
+from reasons.election.elect import elect
+from reasons.election.policy import ElectionPolicy
 from lake.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1] / "feature_repo"

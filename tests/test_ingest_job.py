@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 
-from dagster_project.cli import cli
+from reasonlake.cli import cli
 from flink import broker as broker_mod
 from flink import kafka_io
 from flink.contract import ContractLimits, Reason

@@ -37,7 +37,7 @@ def test_missing_jars_say_how_to_fix(tmp_path) -> None:
 
 
 def test_configs_come_from_settings(settings) -> None:
-    s = replace(settings, bootstrap_servers="k1:9092,k2:9092", flink_parallelism=3, flink_address="jm:8081")
+    s = settings.replace(bootstrap_servers="k1:9092,k2:9092", flink_parallelism=3, flink_address="jm:8081")
     ingest = IngestJobConfig.from_settings(s)
     assert ingest.source.bootstrap_servers == "k1:9092,k2:9092"
     assert (ingest.runtime.parallelism, ingest.runtime.flink_address) == (3, "jm:8081")

@@ -122,7 +122,7 @@ def test_maintenance_asset_through_dagster(settings) -> None:
 def test_maintain_command(settings) -> None:
     from click.testing import CliRunner
 
-    from dagster_project.cli import cli
+    from reasonlake.cli import cli
 
     fill(lake_catalog.load(settings), commits=2)
     result = CliRunner().invoke(cli, ["--home", str(settings.home), "maintain", "--expire-older-than", "0",

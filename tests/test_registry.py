@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dagster_project.topics.registry import (
+from reasons.registry import (
     ALIVE,
     DEAD,
     MERGED,

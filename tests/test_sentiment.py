@@ -1,6 +1,6 @@
 import pandas as pd
 
-from dagster_project.topics.sentiment import DissatisfactionRule, is_dissatisfied, score_messages, sentiment
+from reasons.sentiment import DissatisfactionRule, is_dissatisfied, score_messages, sentiment
 
 
 def test_rating_wins_over_text_and_vader_decides_without_rating():

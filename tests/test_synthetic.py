@@ -3,7 +3,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from flink.contract import Accepted, KafkaEnvelope, Rejected, validate
-from flink.synthetic import ISSUES, SyntheticSpec, generate, incoming, iter_jsonl, topic_issues
+from reasonlake.synthetic import ISSUES, SyntheticSpec, generate, incoming, iter_jsonl, topic_issues
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
 

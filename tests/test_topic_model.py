@@ -8,18 +8,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
-from dagster_project.topics.model import (
-    OUTLIER,
-    TopicArtifact,
-    TopicModelParams,
-    current_artifact_path,
-    embed,
-    fit_topics,
-    load_embedder,
-    model_version_for,
-    save_artifact,
-    set_current,
-)
+from reasons.embedding.backends import load_embedder
+from reasons.embedding.vectors import embed
+from reasons.topics.artifact import TopicArtifact, current_artifact_path, save_artifact, set_current
+from reasons.topics.fit import fit_topics, model_version_for
+from reasons.topics.params import OUTLIER, TopicModelParams
 from lake.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -117,7 +110,7 @@ def test_current_pointer_never_moves_back_a_week(tmp_path, fitted):
 def test_int8_backend_fits_as_well_and_its_artifact_assigns_with_int8(tmp_path, corpus):
     """The int8 ONNX embedder keeps the topic quality, and an artefact fitted on its vectors embeds new
     messages with the same backend (what the streaming job does), never with the fp32 model."""
-    from dagster_project.topics import embedders
+    from reasons.embedding import backends as embedders
 
     frame, _ = corpus
     int8 = load_embedder("int8-onnx")

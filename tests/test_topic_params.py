@@ -3,16 +3,10 @@
 import numpy as np
 import pytest
 
-from dagster_project.topics.model import (
-    OUTLIER,
-    CorpusTooSmallError,
-    TopicArtifact,
-    TopicModelParams,
-    _label,
-    fit_topics,
-    model_version_for,
-    reason_id,
-)
+from reasons.topics.artifact import TopicArtifact, reason_id
+from reasons.topics.fit import fit_topics, model_version_for
+from reasons.topics.labels import keyword_label as _label
+from reasons.topics.params import OUTLIER, CorpusTooSmallError, TopicModelParams
 
 
 def test_sizes_scale_with_the_corpus():

@@ -8,7 +8,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from dagster_project.topics.model import TopicModelParams, embed, fit_topics, load_embedder
+from reasons.embedding.backends import load_embedder
+from reasons.embedding.vectors import embed
+from reasons.topics.fit import fit_topics
+from reasons.topics.params import TopicModelParams
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

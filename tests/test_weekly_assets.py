@@ -1,7 +1,7 @@
 """The weekly topic → election → Feast assets through Dagster, on realistic synthetic feedback.
 
 The dbt mart reader is replaced by the generator's messages of the week (the columns of
-``dagster_project.cleaning.marts.read_week_messages``).
+``reasons.marts.read_week_messages``).
 """
 
 import json
@@ -18,9 +18,9 @@ from dagster_project.resources import ReasonlakeResource
 from dagster_project.serving.definitions import defs as serving_defs
 from dagster_project.topics import assets as topic_assets
 from dagster_project.topics.definitions import defs as topics_defs
-from dagster_project.topics.model import TopicArtifact, current_artifact_path
-from dagster_project.topics.registry import NOT_A_REASON_ID
-from flink.synthetic import ISSUES, SyntheticSpec, generate, topic_issues
+from reasons.topics.artifact import TopicArtifact, current_artifact_path
+from reasons.registry import NOT_A_REASON_ID
+from reasonlake.synthetic import ISSUES, SyntheticSpec, generate, topic_issues
 from lake import catalog
 from lake.settings import Settings
 from lake.weeks import week_of, week_to_partition_key

@@ -11,8 +11,7 @@ from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.dbt_project import using_dagster_dev
 
-from dagster_project.cleaning import dbt_runner
-from dagster_project.cleaning.resources import DBT_PROJECT
+from dagster_project.cleaning.resources import DBT_PROJECT, manifest_path, parse_manifest, prepare, vars_args
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 
@@ -36,9 +35,8 @@ TRANSLATOR = ReasonlakeDbtTranslator(
     settings=DagsterDbtTranslatorSettings(enable_source_metadata=False),
 )
 
-# A fresh clone has no dbt/target: parse (offline, ~5 s) at load time; `dagster dev` re-parses so
-# model edits show up on reload.
-MANIFEST_PATH = dbt_runner.ensure_manifest(force=using_dagster_dev())
+# Parsed once by `make setup`; `dagster dev` re-parses on every load so model edits show up.
+MANIFEST_PATH = parse_manifest() if using_dagster_dev() else manifest_path()
 
 
 # Weekly-partitioned so that the weekly job (one ISO week a run, dbt -> topic fit -> election)
@@ -49,9 +47,8 @@ MANIFEST_PATH = dbt_runner.ensure_manifest(force=using_dagster_dev())
             name="dbt_cleaning", partitions_def=weekly_partitions)
 def dbt_cleaning(context: AssetExecutionContext, dbt: DbtCliResource, reasonlake: ReasonlakeResource):
     """``dbt build`` of the selected models: the raw Iceberg tables are read through pyiceberg, the
-    models land in ``Settings.duckdb_path``; dbt tests run as asset checks."""
+    models land in ``Settings.duckdb_path``; dbt tests run as asset checks. The home's settings reach
+    dbt as ``--vars``."""
     settings = reasonlake.settings()
-    dbt_runner.prepare(settings)
-    with dbt_runner.environment(settings):  # dbt starts here, with the profile's variables
-        invocation = dbt.cli(["build"], context=context)
-    yield from invocation.stream()
+    prepare(settings)
+    yield from dbt.cli(["build", *vars_args(settings)], context=context).stream()

@@ -1,23 +1,121 @@
-"""The dbt resource of the cleaning domain.
+"""The dbt resource of the cleaning domain, and running dbt outside Dagster (the CLI).
 
-``DbtCliResource`` runs the venv's ``dbt`` (``Path(sys.executable).parent / "dbt"``: dagster-dbt
-would otherwise look for ``dbt`` on PATH) in ``dbt/`` with ``dbt/profiles.yml``. The profile's
-values come from :class:`lake.settings.Settings` through the environment
-(:func:`dagster_project.cleaning.dbt_runner.dbt_env`); the asset sets them around each dbt start
-from the shared ``reasonlake`` resource, so the home has one source of truth.
+dbt gets its configuration explicitly, as ``--vars`` on every command (:func:`dbt_vars`), never
+through the environment: ``dbt/profiles.yml`` reads two variables,
+
+* ``reasonlake_duckdb_path``: ``Settings.duckdb_path`` (``<home>/dbt/reasonlake.duckdb``);
+* ``reasonlake_iceberg``: ``{"catalog": "reasonlake", **Settings.catalog_properties()}``, the config
+  of dbt-duckdb's built-in ``iceberg`` plugin (``pyiceberg.catalog.load_catalog``).
+
+``DbtCliResource`` runs the venv's ``dbt`` (dagster-dbt would otherwise look for ``dbt`` on PATH).
+The manifest is parsed once at set-up (``make setup``) and again by ``dagster dev`` on every load;
+by hand: ``reasonlake dbt -- build`` (any dbt command, with the home's vars).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
 from dagster_dbt import DbtCliResource, DbtProject
 
-from dagster_project.cleaning.dbt_runner import DBT_PROJECT_DIR, dbt_cli_args_env, dbt_env, dbt_executable
+from lake import catalog as lake_catalog
+from lake.schemas import RAW_FEEDBACK, RAW_FEEDBACK_REJECTED
+from lake.settings import CATALOG_NAME, Settings
 
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+# The Iceberg tables the dbt project reads as sources (schema "raw" in the DuckDB file).
+SOURCE_TABLES = (RAW_FEEDBACK.identifier, RAW_FEEDBACK_REJECTED.identifier)
+
+
+class DbtRunError(RuntimeError):
+    """A dbt command exited non-zero; the message carries the tail of its output."""
+
+
+class ManifestMissingError(FileNotFoundError):
+    """``dbt/target/manifest.json`` is missing: ``make setup`` parses the dbt project."""
+
+
+def dbt_executable() -> str:
+    """The ``dbt`` beside this interpreter (the project's venv), else the one on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("dbt")
+    if not found:
+        raise FileNotFoundError(f"no dbt executable beside {sys.executable} nor on PATH")
+    return found
 
 
 def build_dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=dbt_executable())
 
 
-__all__ = ["DBT_PROJECT", "build_dbt_resource", "dbt_cli_args_env", "dbt_env"]
+def dbt_vars(settings: Settings) -> dict[str, Any]:
+    """What ``dbt/profiles.yml`` reads, derived from ``settings``."""
+    return {"reasonlake_duckdb_path": str(settings.duckdb_path),
+            "reasonlake_iceberg": {"catalog": CATALOG_NAME, **settings.catalog_properties()}}
+
+
+def vars_args(settings: Settings, **extra: Any) -> list[str]:
+    """``--vars <json>`` for a dbt command: the profile's variables plus ``extra`` project vars."""
+    return ["--vars", json.dumps({**dbt_vars(settings), **extra}, sort_keys=True)]
+
+
+def prepare(settings: Settings) -> None:
+    """Create what a dbt run needs: the DuckDB file's folder and the (possibly empty) source tables."""
+    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    catalog = lake_catalog.load(settings)
+    for identifier in SOURCE_TABLES:
+        lake_catalog.ensure_table(catalog, identifier)
+
+
+def run_dbt(settings: Settings, args: Sequence[str], *, check: bool = True, capture: bool = True,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``dbt <args> --vars ...`` in the project directory; raises :class:`DbtRunError` on failure
+    when ``check``. ``env`` adds dbt's own switches (``DBT_TARGET_PATH``, ...)."""
+    child = settings.child_env(DBT_SEND_ANONYMOUS_USAGE_STATS="false", **(env or {}))
+    proc = subprocess.run([dbt_executable(), *args, *vars_args(settings)], cwd=DBT_PROJECT_DIR, env=child,
+                          text=True, capture_output=capture)
+    if check and proc.returncode != 0:
+        tail = "\n".join(((proc.stdout or "") + (proc.stderr or "")).splitlines()[-40:])
+        raise DbtRunError(f"dbt {' '.join(args)} exited {proc.returncode}:\n{tail}")
+    return proc
+
+
+def parse_manifest() -> Path:
+    """``dbt parse`` into ``dbt/target/manifest.json`` (offline; opens no database and touches no home,
+    so a throw-away home renders the profile). Safe under concurrent callers: parses into a private
+    folder, then moves the manifest (and dbt's partial-parse state) into place atomically."""
+    target = MANIFEST_PATH.parent
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".parse-", dir=target) as private:
+        placeholder = Settings(home=Path(private) / "home")
+        run_dbt(placeholder, ["parse", "--quiet"], env={"DBT_TARGET_PATH": private, "DBT_LOG_PATH": private})
+        partial = Path(private) / "partial_parse.msgpack"
+        if partial.exists():
+            os.replace(partial, target / partial.name)
+        os.replace(Path(private) / "manifest.json", MANIFEST_PATH)
+    return MANIFEST_PATH
+
+
+def manifest_path() -> Path:
+    """The parsed manifest; :class:`ManifestMissingError` when set-up has not parsed the project."""
+    if not MANIFEST_PATH.exists():
+        raise ManifestMissingError(f"{MANIFEST_PATH} is missing: run `make setup` (it parses the dbt project)")
+    return MANIFEST_PATH
+
+
+if __name__ == "__main__":  # python -m dagster_project.cleaning.resources parse (make setup)
+    if sys.argv[1:] != ["parse"]:
+        sys.exit("usage: python -m dagster_project.cleaning.resources parse")
+    print(f"[setup] dbt manifest: {parse_manifest()}")

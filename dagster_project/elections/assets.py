@@ -7,8 +7,9 @@ from typing import Optional
 
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
 
-from dagster_project.elections.policy import explanation_markdown, load_policy, top_reasons_markdown
-from dagster_project.elections.weekly import run_election
+from reasons.election.policy import load_policy
+from reasons.election.report import explanation_markdown, top_reasons_markdown
+from reasons.weekly.election import run_election
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 from lake.weeks import partition_key_to_week
@@ -17,7 +18,7 @@ ELECTIONS = AssetKey(["ml", "elections"])
 
 
 class ElectionConfig(Config):
-    """The policy file (default: dagster_project/elections/policy.yaml) and optional overrides of it."""
+    """The policy file (default: reasons/election/policy.yaml) and optional overrides of it."""
 
     policy_file: Optional[str] = None
     top_k: Optional[int] = None

@@ -6,7 +6,7 @@ from pyiceberg.expressions import EqualTo
 from dagster_project.elections.assets import ELECTIONS
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
-from dagster_project.topics.model import OUTLIER
+from reasons.topics.params import OUTLIER
 from lake import catalog as lake_catalog
 from lake.weeks import partition_key_to_week
 
@@ -44,8 +44,8 @@ def election_is_consistent(context: AssetCheckExecutionContext, reasonlake: Reas
 
 def _gate(name: str):
     def check(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource) -> AssetCheckResult:
-        from dagster_project.elections.policy import load_policy
-        from dagster_project.elections.weekly import evaluate_gates
+        from reasons.election.policy import load_policy
+        from reasons.weekly.election import evaluate_gates
 
         week = partition_key_to_week(context.partition_key)
         _, gates = load_policy()

@@ -9,7 +9,7 @@ keeps file counts and metadata size bounded while the ingest job appends every f
 
 from datetime import timedelta
 
-from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, ScheduleDefinition, asset, define_asset_job
+from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, asset
 
 from dagster_project.resources import ReasonlakeResource
 from lake.maintenance import maintain
@@ -41,7 +41,3 @@ def raw_feedback_maintenance(context: AssetExecutionContext, config: Maintenance
                          f"{name}_snapshots_after": expiry.snapshots_after})
         context.log.info(f"{compaction} {expiry}")
     return MaterializeResult(metadata=metadata)
-
-
-maintenance_job = define_asset_job("raw_maintenance", selection=[RAW_FEEDBACK_MAINTENANCE])
-maintenance_schedule = ScheduleDefinition(name="raw_maintenance_schedule", job=maintenance_job, cron_schedule="30 2 * * *")

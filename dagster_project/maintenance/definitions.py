@@ -1,5 +1,6 @@
 from dagster import Definitions
 
-from dagster_project.maintenance.assets import maintenance_job, maintenance_schedule, raw_feedback_maintenance
+from dagster_project.maintenance.assets import raw_feedback_maintenance
+from dagster_project.maintenance.schedules import maintenance_job, maintenance_schedule
 
 defs = Definitions(assets=[raw_feedback_maintenance], jobs=[maintenance_job], schedules=[maintenance_schedule])

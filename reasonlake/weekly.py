@@ -1,9 +1,12 @@
 """Run the weekly job in process against the persistent Dagster instance of a home, so every
-CLI run shows up in the Dagster UI (materializations, lineage, checks)."""
+CLI run shows up in the Dagster UI (materializations, lineage, checks).
+
+The job's resources are built from the command's :class:`Settings` and handed to Dagster: nothing
+travels through the environment.
+"""
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +35,7 @@ class WeeklyResult:
 
 def dagster_home(settings: Settings) -> Path:
     """The home's persistent Dagster instance (shared by CLI runs and ``reasonlake ui``)."""
-    path = settings.home / "dagster"
+    path = settings.dagster_dir
     path.mkdir(parents=True, exist_ok=True)
     config = path / "dagster.yaml"
     if not config.exists():
@@ -40,27 +43,32 @@ def dagster_home(settings: Settings) -> Path:
     return path
 
 
+def definitions_for(settings: Settings):
+    """The project's domains with the shared resource built from ``settings``."""
+    from dagster import Definitions
+
+    from dagster_project.definitions import DOMAINS
+    from dagster_project.resources import ReasonlakeResource
+
+    return Definitions.merge(*DOMAINS, Definitions(resources={"reasonlake": ReasonlakeResource.from_settings(settings)}))
+
+
 def materialize_week(settings: Settings, week: str, log_level: str = "INFO") -> WeeklyResult:
     from dagster import DagsterInstance
+    from pyiceberg.expressions import And, EqualTo
 
-    from dagster_project.definitions import defs
     from lake import catalog
 
-    # Resources resolve Settings at run time from the environment: make it this settings'.
-    os.environ.update(settings.to_env())
-    os.environ["DAGSTER_HOME"] = str(dagster_home(settings))
     instance = DagsterInstance.from_config(str(dagster_home(settings)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # preview/beta notices of Dagster APIs, not user problems
-        job = defs.resolve_job_def("weekly")
+        job = definitions_for(settings).resolve_job_def("weekly")
         result = job.execute_in_process(
             partition_key=week_to_partition_key(week), instance=instance, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     failed = [e.step_key for e in result.all_events if e.is_step_failure and e.step_key]
     elected: list[dict] = []
     if result.success:
-        from pyiceberg.expressions import And, EqualTo
-
         rows = catalog.read(catalog.load(settings), "ml.elections",
                             row_filter=And(EqualTo("week", week), EqualTo("elected", True))).to_pylist()
         elected = sorted(rows, key=lambda r: r["rank"])

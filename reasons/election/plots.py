@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from dagster_project.topics.model import OUTLIER  # noqa: E402
+from reasons.topics.params import OUTLIER  # noqa: E402
 
 
 def election_chart(elections: pd.DataFrame, path: Path, max_bars: int = 15) -> Path:

@@ -1,4 +1,4 @@
-"""One week's election end to end, as plain functions (the Dagster asset is a shell over these)."""
+"""Step 3 of a week: the election and its promotion gates, as plain functions (the Dagster asset is a shell)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import pandas as pd
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression, EqualTo
 
-from dagster_project.elections.plots import election_chart, topics_over_time_chart
-from dagster_project.elections.policy import ElectionPolicy, PromotionGates, elect, load_policy
-from dagster_project.topics.model import OUTLIER
-from dagster_project.topics.weekly import write_week
+from reasons.election.elect import elect
+from reasons.election.plots import election_chart, topics_over_time_chart
+from reasons.election.policy import ElectionPolicy, PromotionGates, load_policy
+from reasons.topics.params import OUTLIER
+from reasons.weekly.tables import read_at_snapshot, write_week
 from lake import catalog as lake_catalog
 from lake.schemas import ML_ELECTIONS
 from lake.settings import Settings
@@ -29,20 +30,6 @@ class ElectionOutcome:
     election_png: Path
     over_time_png: Path
     snapshot_ids: dict  # table -> Iceberg snapshot id read (None: table missing or empty)
-
-
-def read_at_snapshot(catalog, identifier: str, row_filter: BooleanExpression = AlwaysTrue(),
-                     selected_fields: tuple[str, ...] = ("*",)) -> tuple[pd.DataFrame, int | None]:
-    """A contract table scanned at its current snapshot, and that snapshot's id (audit trail)."""
-    try:
-        table = catalog.load_table(identifier)
-    except NoSuchTableError:
-        return lake_catalog.spec_of(identifier).arrow_schema.empty_table().to_pandas(), None
-    snapshot = table.current_snapshot()
-    if snapshot is None:
-        return lake_catalog.spec_of(identifier).arrow_schema.empty_table().to_pandas(), None
-    scan = table.scan(row_filter=row_filter, selected_fields=selected_fields, snapshot_id=snapshot.snapshot_id)
-    return scan.to_pandas(), snapshot.snapshot_id
 
 
 def run_election(settings: Settings, week: str, policy: ElectionPolicy | None = None,

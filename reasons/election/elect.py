@@ -1,88 +1,24 @@
-"""The weekly election of the top reasons customers are unhappy. Pure, no Dagster.
+"""The election: rank every reason of the week and elect the top ones under the policy. Pure.
 
-Every registry reason of the week's model is a candidate: the messages of all its topics (the
-registry groups close sub-topics of one issue under one ``reason_id``; without registry ids every
-topic is its own candidate). A candidate's ``topic_id`` is its topic with the most dissatisfied
-messages. Its score is its dissatisfied messages weighted by source (``source_weights``, 1.0 when
-unlisted); ``share`` is its part of the week's total score (outliers and ``not_a_reason`` included in
-the total). Candidates are ranked by score (ties: more messages, then lower topic id). A candidate is
-elected when ALL of these hold, checked in this order (the first failing rule is the ``why``):
-
-1. it is a reason: the outlier topic (-1) and the topics of mostly satisfied messages
-   (``not_a_reason``) are listed last for the audit, never elected;
-2. it ranks within ``top_k``;
-3. at least ``min_count`` dissatisfied messages;
-4. at least ``min_share`` of the week's score;
-5. optional growth: ``min_growth`` set → count ≥ last week's count × (1 + min_growth)
-   (a reason absent last week grows from 0);
-6. optional persistence: ``min_age_weeks`` set → the reason was born at least that many weeks
-   before (counting this week), so a one-week blip of a brand-new reason waits a week.
-
-The policy lives in versioned configuration (``policy.yaml`` beside this module, key
-``policy_version``); every election row records the version it was decided under.
+The rules and their order are in :mod:`reasons.election.policy`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Mapping
 
 import pandas as pd
 
-from dagster_project.topics.model import OUTLIER, OUTLIER_LABEL, reason_id as provisional_reason_id
-from dagster_project.topics.registry import NOT_A_REASON_ID
+from reasons.election.policy import ElectionPolicy
+from reasons.registry import NOT_A_REASON_ID, weeks_between
+from reasons.topics.artifact import reason_id as provisional_reason_id
+from reasons.topics.params import OUTLIER, OUTLIER_LABEL
 
 COLUMNS = ["week", "topic_id", "reason_id", "label", "rank", "message_count", "share", "elected", "why",
            "model_version", "elected_at", "policy_version", "score", "previous_count", "count_change", "sources",
            "example_message_ids", "snapshot_ids"]
-POLICY_FILE = Path(__file__).with_name("policy.yaml")
-
-
-@dataclass(frozen=True)
-class ElectionPolicy:
-    top_k: int = 3
-    min_count: int = 5
-    min_share: float = 0.05
-    min_growth: float | None = None
-    min_age_weeks: int | None = None
-    source_weights: tuple[tuple[str, float], ...] = ()
-    examples: int = 3  # example message ids kept per candidate
-    policy_version: str = "builtin"
-
-    def weight(self, source: str) -> float:
-        return dict(self.source_weights).get(source, 1.0)
-
-
-@dataclass(frozen=True)
-class PromotionGates:
-    """Blocking checks between the election (shadow) and Feast (live). None switches a gate off."""
-
-    max_outlier_share: float | None = 0.25  # of the week's messages
-    min_covered_share: float | None = 0.5  # of dissatisfied messages in a non-outlier reason
-    max_new_reason_share: float | None = 0.6  # of non-outlier messages in reasons born this week (not on week 1)
-    min_stream_batch_agreement: float | None = 0.9  # of non-outlier messages (a warning check, not a gate)
-
-
-def load_policy(path: Path | str | None = None) -> tuple[ElectionPolicy, PromotionGates]:
-    """The policy and gates of a YAML file (default: ``policy.yaml`` beside this module)."""
-    import yaml
-
-    path = Path(path) if path is not None else POLICY_FILE
-    data = yaml.safe_load(Path(path).read_text()) or {}
-    if "policy_version" not in data:
-        raise ValueError(f"{path}: policy_version is required")
-    gates = data.pop("gates", None) or {}
-    weights = data.pop("source_weights", None) or {}
-    known = {f.name for f in fields(ElectionPolicy)}
-    unknown = set(data) - known
-    if unknown or set(gates) - {f.name for f in fields(PromotionGates)}:
-        raise ValueError(f"{path}: unknown keys {sorted(unknown | (set(gates) - {f.name for f in fields(PromotionGates)}))}")
-    data["policy_version"] = str(data["policy_version"])
-    policy = ElectionPolicy(**data, source_weights=tuple(sorted((str(k), float(v)) for k, v in weights.items())))
-    return policy, PromotionGates(**gates)
 
 
 def elect(message_topics: pd.DataFrame, labels: Mapping[int, str], policy: ElectionPolicy, week: str,
@@ -147,7 +83,6 @@ def elect(message_topics: pd.DataFrame, labels: Mapping[int, str], policy: Elect
             before = 0  # a reason absent from last week's election had no dissatisfied messages then
         age = None
         if born_weeks is not None and r_id in born_weeks:
-            from dagster_project.topics.registry import weeks_between
             age = weeks_between(born_weeks[r_id], week) + 1
         elected, why = _verdict(topic_id, rank, count, share, total_count, before, age, policy,
                                 not_a_reason=r_id == NOT_A_REASON_ID)
@@ -190,30 +125,3 @@ def _verdict(topic_id: int, rank: int, count: int, share: float, total: int, bef
                        f"({policy.min_age_weeks} weeks)")
     trend = "" if before is None else f"; {before} last week ({count - before:+d})"
     return True, f"elected: rank {rank} of the top {policy.top_k}, {stats}{trend}"
-
-
-def top_reasons_markdown(elections: pd.DataFrame) -> str:
-    """The elected reasons as a markdown table (for Dagster metadata and the CLI)."""
-    elected = elections[elections["elected"]].sort_values("rank")
-    if elected.empty:
-        return "_no reason elected this week_"
-    lines = ["| rank | reason | dissatisfied | share | reason_id |", "|---:|---|---:|---:|---|"]
-    lines += [f"| {r.rank} | {r.label} | {r.message_count} | {r.share:.1%} | `{r.reason_id}` |"
-              for r in elected.itertuples()]
-    return "\n".join(lines)
-
-
-def explanation_markdown(elections: pd.DataFrame, max_rows: int = 12) -> str:
-    """Every candidate (up to ``max_rows``) with its count, change, sources, examples and verdict."""
-    if elections.empty:
-        return "_no candidates_"
-    lines = ["| rank | reason | label | count | share | last week | change | sources | examples | verdict |",
-             "|---:|---|---|---:|---:|---:|---:|---|---|---|"]
-    for r in elections.sort_values("rank").head(max_rows).itertuples():
-        prev = "" if pd.isna(r.previous_count) else int(r.previous_count)
-        change = "" if pd.isna(r.count_change) else f"{int(r.count_change):+d}"
-        sources = ", ".join(f"{k} {v}" for k, v in json.loads(r.sources or "{}").items())
-        examples = ", ".join(f"`{m}`" for m in (list(r.example_message_ids) if r.example_message_ids is not None else []))
-        lines.append(f"| {r.rank} | `{r.reason_id}` | {r.label} | {r.message_count} | {r.share:.1%} | {prev} | "
-                     f"{change} | {sources} | {examples} | {r.why} |")
-    return "\n".join(lines)

@@ -1,0 +1,8 @@
+"""The daily maintenance job and its schedule (02:30 UTC)."""
+
+from dagster import ScheduleDefinition, define_asset_job
+
+from dagster_project.maintenance.assets import RAW_FEEDBACK_MAINTENANCE
+
+maintenance_job = define_asset_job("raw_maintenance", selection=[RAW_FEEDBACK_MAINTENANCE])
+maintenance_schedule = ScheduleDefinition(name="raw_maintenance_schedule", job=maintenance_job, cron_schedule="30 2 * * *")

@@ -1,0 +1,5 @@
+"""``python -m reasonlake``: the CLI."""
+
+from reasonlake.cli import main
+
+main()

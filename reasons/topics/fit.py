@@ -1,0 +1,242 @@
+"""The weekly topic fit: BERTopic on precomputed embeddings, fixed seeds, outliers reduced. Pure.
+
+The heavy libraries (BERTopic, UMAP, HDBSCAN) are imported inside :func:`fit_topics` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict, replace
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from reasons.embedding.backends import EMBEDDING_MODEL
+from reasons.embedding.vectors import normalize
+from reasons.topics.labels import keyword_label
+from reasons.topics.params import OUTLIER, CorpusTooSmallError, FitResult, Topic, TopicModelParams
+from lake.weeks import parse_week
+
+
+def model_version_for(week: str, doc_ids: Iterable[str], params: TopicModelParams,
+                      embedding_model: str = EMBEDDING_MODEL) -> str:
+    """``<week>-<hash8>``: the same corpus, parameters and embedding model give the same version."""
+    parse_week(week)
+    ids = sorted(map(str, doc_ids))
+    fields = asdict(params)
+    if not params.samples(len(ids)):
+        fields.pop("fit_sample")  # a week that fits whole keeps the version it had before sampling existed
+    payload = json.dumps({"ids": ids, "params": fields,
+                          "embedding_model": embedding_model}, sort_keys=True)
+    return f"{week}-{hashlib.sha256(payload.encode()).hexdigest()[:8]}"
+
+
+def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelParams = TopicModelParams(),
+               log: Callable[[str], None] | None = None, timings: dict[str, float] | None = None) -> FitResult:
+    """BERTopic on precomputed embeddings, fixed seeds, outliers reduced, keyword labels.
+
+    Raises :class:`CorpusTooSmallError` below ``params.min_documents`` texts. ``timings``, when given, is
+    filled with seconds per stage (it does not change the result): ``reduction`` (UMAP), ``clustering``
+    (HDBSCAN), ``representation`` (BERTopic's c-TF-IDF and keywords of the fit, and the labels),
+    ``merge_outliers`` (the rest: topic merging and outlier reduction, each re-computing c-TF-IDF, and
+    the centroids) and ``total``.
+    """
+    started = time.perf_counter()
+    if timings is not None:
+        timings.update(reduction=0.0, clustering=0.0, representation=0.0)
+    texts = [str(t) for t in texts]
+    n = len(texts)
+    if n < params.min_documents:
+        raise CorpusTooSmallError(f"{n} messages; a topic fit needs at least {params.min_documents}")
+    if embeddings.shape[0] != n:
+        raise ValueError(f"{embeddings.shape[0]} embeddings for {n} texts")
+    if params.samples(n):
+        return _fit_sample_then_assign(texts, embeddings, params, log, timings, started)
+    from bertopic import BERTopic
+    from bertopic.vectorizers import ClassTfidfTransformer
+    from hdbscan import HDBSCAN
+    from sklearn.feature_extraction.text import CountVectorizer
+    from umap import UMAP
+
+    log = log or (lambda _: None)
+    embeddings = normalize(np.asarray(embeddings, dtype=np.float32))
+    r = params.for_corpus(n)
+    log(f"fitting BERTopic on {n} messages: {r}")
+
+    def vectorizer() -> CountVectorizer:
+        return CountVectorizer(stop_words="english", min_df=1, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
+
+    model = BERTopic(
+        embedding_model=None,
+        umap_model=UMAP(n_neighbors=r.n_neighbors, n_components=r.n_components, min_dist=params.umap_min_dist,
+                        metric="cosine", random_state=params.seed, n_jobs=1, low_memory=True),
+        hdbscan_model=HDBSCAN(min_cluster_size=r.min_topic_size, min_samples=r.min_samples, metric="euclidean",
+                              cluster_selection_method="eom", prediction_data=False),
+        vectorizer_model=vectorizer(),
+        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+        top_n_words=params.top_n_words,
+        min_topic_size=r.min_topic_size,
+        calculate_probabilities=False,
+    )
+    stage = _stage_timer(model, timings)
+    try:
+        topics, _ = model.fit_transform(texts, embeddings=embeddings)
+    finally:
+        stage.restore()
+    topics = np.asarray(topics)
+    log(f"BERTopic: {len(set(topics) - {OUTLIER})} topics, outlier share {np.mean(topics == OUTLIER):.1%}")
+    if params.merge_similarity is not None:
+        groups = _similar_topic_groups(topics, embeddings, params.merge_similarity, params.merge_linkage)
+        if groups:
+            model.merge_topics(texts, topics_to_merge=groups)
+            topics = np.asarray(model.topics_)
+            log(f"merged near-duplicate topics {groups}: {len(set(topics) - {OUTLIER})} topics")
+
+    if (topics == OUTLIER).any() and (topics != OUTLIER).any():
+        reduced = np.asarray(model.reduce_outliers(texts, list(topics), strategy="embeddings", embeddings=embeddings,
+                                                   threshold=params.outlier_threshold))
+        if not np.array_equal(reduced, topics):
+            topics = reduced
+            bertopic_logger = logging.getLogger("BERTopic")
+            level = bertopic_logger.level
+            bertopic_logger.setLevel(logging.ERROR)  # its warning about custom topics is expected here
+            try:
+                model.update_topics(texts, topics=list(topics), top_n_words=params.top_n_words,
+                                    vectorizer_model=vectorizer(),
+                                    ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True))
+            finally:
+                bertopic_logger.setLevel(level)
+        log(f"outliers reduced (threshold {params.outlier_threshold}): outlier share {np.mean(topics == OUTLIER):.1%}")
+
+    topic_ids, centroids, doc_sims = _centroids_and_similarities(model, topics, embeddings,
+                                                                 outlier_row=bool((topics == OUTLIER).any()))
+
+    labels_started = time.perf_counter()
+    used: set[str] = set()
+    built = []
+    for t in topic_ids:
+        keywords = tuple(w for w, score in (model.get_topic(t) or []) if w and score > 0)
+        built.append(Topic(topic_id=t, label=keyword_label(keywords, params.label_words, used, t), keywords=keywords,
+                           size=int((topics == t).sum())))
+    if timings is not None:
+        timings["representation"] = timings.get("representation", 0.0) + time.perf_counter() - labels_started
+        timings["total"] = time.perf_counter() - started
+        timings["merge_outliers"] = timings["total"] - sum(timings.get(k, 0.0) for k in
+                                                           ("reduction", "clustering", "representation"))
+    return FitResult(model=model, params=params, resolved=r, topics=tuple(built), doc_topics=topics.astype(int),
+                     doc_similarities=doc_sims, topic_embeddings=centroids)
+
+
+def _fit_sample_then_assign(texts: list[str], embeddings: np.ndarray, params: TopicModelParams,
+                            log: Callable[[str], None] | None, timings: dict[str, float] | None,
+                            started: float) -> FitResult:
+    """``fit_topics`` on a seeded sample of ``params.fit_sample`` messages; every other message joins its
+    nearest topic (cosine to the sample's centroids, outlier below ``outlier_threshold``); centroids,
+    sizes and similarities are then computed over all messages. Keywords and labels are the sample's."""
+    log = log or (lambda _: None)
+    n = len(texts)
+    embeddings = normalize(np.asarray(embeddings, dtype=np.float32))
+    sample = np.sort(np.random.default_rng(params.seed).choice(n, size=params.fit_sample, replace=False))
+    log(f"fitting on a sample of {len(sample)} of {n} messages, assigning the rest by nearest centroid")
+    sub = fit_topics([texts[i] for i in sample], embeddings[sample], replace(params, fit_sample=None), log=log,
+                     timings=timings)
+    began = time.perf_counter()
+    topics = np.full(n, OUTLIER, dtype=int)
+    topics[sample] = sub.doc_topics
+    rest = np.setdiff1d(np.arange(n), sample)
+    ids = np.array([t.topic_id for t in sub.topics], dtype=int)
+    if len(ids):
+        for start in range(0, len(rest), 65536):  # bounded memory: a block of rows × topics at a time
+            block = rest[start:start + 65536]
+            sims = embeddings[block] @ sub.topic_embeddings.T
+            best = sims.argmax(axis=1)
+            topics[block] = np.where(sims[np.arange(len(block)), best] >= params.outlier_threshold, ids[best],
+                                     OUTLIER)
+    # the sub-model numbers its topics with an outlier row only if the sample had outliers
+    _, centroids, doc_sims = _centroids_and_similarities(sub.model, topics, embeddings,
+                                                         outlier_row=bool((sub.doc_topics == OUTLIER).any()))
+    built = tuple(replace(t, size=int((topics == t.topic_id).sum())) for t in sub.topics)
+    log(f"assigned {len(rest)} messages: outlier share {np.mean(topics == OUTLIER):.1%}")
+    if timings is not None:
+        timings["assign"] = time.perf_counter() - began
+        timings["total"] = time.perf_counter() - started
+    return FitResult(model=sub.model, params=params, resolved=sub.resolved, topics=built, doc_topics=topics,
+                     doc_similarities=doc_sims, topic_embeddings=centroids)
+
+
+class _stage_timer:
+    """Adds the seconds spent in BERTopic's stage methods of ``model`` to ``timings`` (no-op when None):
+    wraps them on the instance only, and ``restore`` removes the wrappers (the model pickles as before)."""
+
+    STAGES = {"_reduce_dimensionality": "reduction", "_cluster_embeddings": "clustering",
+              "_extract_topics": "representation"}
+
+    def __init__(self, model: object, timings: dict[str, float] | None):
+        self.model, self.wrapped = model, []
+        if timings is None:
+            return
+        for method, stage in self.STAGES.items():
+            original = getattr(model, method, None)
+            if original is None:
+                continue
+
+            def timed(*args, _original=original, _stage=stage, **kwargs):
+                began = time.perf_counter()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    timings[_stage] = timings.get(_stage, 0.0) + time.perf_counter() - began
+
+            setattr(model, method, timed)
+            self.wrapped.append(method)
+
+    def restore(self) -> None:
+        for method in self.wrapped:
+            self.model.__dict__.pop(method, None)
+        self.wrapped = []
+
+
+def _centroids_and_similarities(model, topics: np.ndarray, embeddings: np.ndarray,
+                                outlier_row: bool) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """The final topics' ids and centroids (:func:`_centroids`), and each message's cosine to its topic's
+    centroid (an outlier: to the nearest centroid, 0 without topics). Sets BERTopic's own
+    ``topic_embeddings_`` to match (one row per topic, the outliers' mean first when ``outlier_row``)."""
+    topic_ids, centroids = _centroids(topics, embeddings)
+    rows = ([embeddings[topics == OUTLIER].mean(axis=0)] if outlier_row else []) + list(centroids)
+    model.topic_embeddings_ = np.vstack(rows) if rows else None
+    doc_sims = np.zeros(len(topics), dtype=np.float64)
+    if topic_ids:
+        sims = embeddings @ centroids.T
+        inlier = topics != OUTLIER
+        column = np.searchsorted(np.asarray(topic_ids, dtype=int), topics[inlier])
+        doc_sims[inlier] = sims[np.flatnonzero(inlier), column]
+        doc_sims[~inlier] = sims[~inlier].max(axis=1)
+    return topic_ids, centroids, doc_sims
+
+
+def _centroids(topics: np.ndarray, embeddings: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """The topic ids (outliers excluded, ascending) and their unit mean embeddings, row per id."""
+    ids = sorted(set(int(t) for t in topics) - {OUTLIER})
+    if not ids:
+        return [], np.zeros((0, embeddings.shape[1]), dtype=np.float32)
+    return ids, normalize(np.vstack([embeddings[topics == t].mean(axis=0) for t in ids]))
+
+
+def _similar_topic_groups(topics: np.ndarray, embeddings: np.ndarray, min_similarity: float,
+                         linkage: str = "average") -> list[list[int]]:
+    """Groups (of 2+) of topics whose centroids cluster at cosine >= ``min_similarity`` (``linkage``)."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    ids, centroids = _centroids(topics, embeddings)
+    if len(ids) < 2:
+        return []
+    clusters = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage=linkage,
+                                       distance_threshold=1.0 - min_similarity).fit_predict(centroids)
+    groups: dict[int, list[int]] = {}
+    for topic, cluster in zip(ids, clusters):
+        groups.setdefault(int(cluster), []).append(topic)
+    return sorted(g for g in groups.values() if len(g) > 1)
+
