@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 DEMO_HOME ?= .reasonlake/demo
 
-.PHONY: setup demo test test-fast ui docs bench lock clean
+.PHONY: setup demo test test-fast lint ui docs bench lock clean
 
 setup:
 	@bash scripts/setup.sh
@@ -12,11 +12,19 @@ demo: setup
 	@rm -rf $(DEMO_HOME)
 	.venv/bin/reasonlake --home $(DEMO_HOME) demo
 
-test: setup
+# What CI runs (.ci/run): the linters, then every test layer (unit, integration, e2e).
+test: setup lint
 	$(PY) -m pytest -q
 
+# The quick local loop: the pure unit tests only (well under a minute).
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q tests/unit
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+	.venv/bin/mypy
 
 ui: setup
 	.venv/bin/reasonlake --home $(DEMO_HOME) ui

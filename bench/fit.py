@@ -33,7 +33,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,9 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 BANKING77 = ROOT.parent / "shared" / "data" / "banking77" / "test.csv"
 BACKENDS = ("fp32", "int8-onnx")
-STAGES = ("embedding", "reduction", "clustering", "representation", "merge_outliers", "assign", "registry",
-          "election")
-NOW = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)  # fixed: the same corpus on every run
+STAGES = ("embedding", "reduction", "clustering", "representation", "merge_outliers", "assign", "registry", "election")
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)  # fixed: the same corpus on every run
 TARGET_RATIO, TARGET_PEAK_GB = 0.5, 8.0
 
 
@@ -57,13 +56,21 @@ def corpus(n: int, seed: int):
 
     from reasonlake.synthetic import SyntheticSpec, generate
 
-    records, truth = generate(SyntheticSpec(messages=n, weeks=1, seed=seed, invalid_rate=0.0, duplicate_rate=0.0,
-                                            now=NOW))
+    records, truth = generate(
+        SyntheticSpec(messages=n, weeks=1, seed=seed, invalid_rate=0.0, duplicate_rate=0.0, now=NOW)
+    )
     rows = []
     for r in records:
         m = json.loads(r.value)
-        rows.append({"message_id": m["message_id"], "source": m["source"], "text": m["text"],
-                     "rating": m.get("rating"), "kind": r.kind})
+        rows.append(
+            {
+                "message_id": m["message_id"],
+                "source": m["source"],
+                "text": m["text"],
+                "rating": m.get("rating"),
+                "kind": r.kind,
+            }
+        )
     return pd.DataFrame(rows), truth.weeks[0]
 
 
@@ -73,21 +80,26 @@ def score_fit(frame, week: str, embeddings, embedding_s: float, params, label: s
     import pandas as pd
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+    from lake.weeks import shift_week
     from reasons.election.elect import elect
     from reasons.election.policy import load_policy
-    from reasons.topics.fit import fit_topics
-    from reasons.topics.params import OUTLIER
     from reasons.registry import TopicIn, update
     from reasons.sentiment import score_messages
-    from lake.weeks import shift_week
+    from reasons.topics.fit import fit_topics
+    from reasons.topics.params import OUTLIER
 
     texts = frame["text"].tolist()
     size = len(texts)
     out: dict = {"variant": label, "sample": params.fit_sample}
     t: dict[str, float] = {"embedding": embedding_s}
     timings: dict[str, float] = {}
-    fit = fit_topics(texts, embeddings, params, timings=timings,
-                     log=lambda m: print(f"  [{size} {label}] {m[:200]}", file=sys.stderr, flush=True))
+    fit = fit_topics(
+        texts,
+        embeddings,
+        params,
+        timings=timings,
+        log=lambda m: print(f"  [{size} {label}] {m[:200]}", file=sys.stderr, flush=True),
+    )
     for k in ("reduction", "clustering", "representation", "merge_outliers", "assign"):
         t[k] = timings.get(k, 0.0)
     out["fit_total_s"] = timings["total"]
@@ -97,16 +109,24 @@ def score_fit(frame, week: str, embeddings, embedding_s: float, params, label: s
     scores = score_messages(frame)
     out["sentiment_s"] = time.perf_counter() - started
 
-    topics_in = [TopicIn(tp.topic_id, tp.label, tuple(float(v) for v in e), tp.size)
-                 for tp, e in zip(fit.topics, fit.topic_embeddings)]
+    topics_in = [
+        TopicIn(tp.topic_id, tp.label, tuple(float(v) for v in e), tp.size)
+        for tp, e in zip(fit.topics, fit.topic_embeddings)
+    ]
     before = update([], topics_in, shift_week(week, -1)).reasons  # last week's registry held these reasons
     started = time.perf_counter()
     registry = update(before, topics_in, week)
     t["registry"] = time.perf_counter() - started
 
     policy, _ = load_policy()
-    message_topics = pd.DataFrame({"message_id": frame["message_id"], "source": frame["source"],
-                                   "topic_id": fit.doc_topics, "dissatisfied": scores["dissatisfied"]})
+    message_topics = pd.DataFrame(
+        {
+            "message_id": frame["message_id"],
+            "source": frame["source"],
+            "topic_id": fit.doc_topics,
+            "dissatisfied": scores["dissatisfied"],
+        }
+    )
     started = time.perf_counter()
     elections = elect(message_topics, fit.labels(), policy, week, f"{week}-bench", reason_ids=registry.reason_of())
     t["election"] = time.perf_counter() - started
@@ -149,7 +169,7 @@ def run_one(size: int, backend: str, sample: int, with_full: bool, seed: int) ->
     # numba compiles UMAP/pynndescent/HDBSCAN on a process's first fit (once per process, not per size):
     # throwaway fits of random vectors (above 4,096 points UMAP switches to NN-descent) take it out of the stages
     started = time.perf_counter()
-    for n in ((4500, 300) if size > 4096 else (300,)):  # the UMAP nearest-neighbour path(s) the fits take
+    for n in (4500, 300) if size > 4096 else (300,):  # the UMAP nearest-neighbour path(s) the fits take
         warm = np.random.default_rng(0).normal(size=(n, 384)).astype(np.float32)
         fit_topics([texts[i % len(texts)] for i in range(n)], warm, TopicModelParams())
     out["warmup_s"] = time.perf_counter() - started
@@ -157,8 +177,13 @@ def run_one(size: int, backend: str, sample: int, with_full: bool, seed: int) ->
 
     started = time.perf_counter()
     step = max(1, size // 10)
-    embeddings = embed(embedder, texts, progress=lambda done, total: done % step < 128 and
-                       print(f"  [{size} {backend}] embedded {done}/{total}", file=sys.stderr, flush=True))
+    embeddings = embed(
+        embedder,
+        texts,
+        progress=lambda done, total: (
+            done % step < 128 and print(f"  [{size} {backend}] embedded {done}/{total}", file=sys.stderr, flush=True)
+        ),
+    )
     embedding_s = time.perf_counter() - started
     out["embedding_s"] = embedding_s
     out["texts_per_s"] = size / embedding_s
@@ -173,63 +198,6 @@ def run_one(size: int, backend: str, sample: int, with_full: bool, seed: int) ->
     return out
 
 
-def run_quality(banking77: Path, seed: int, speed_texts: int = 1000, rounds: int = 3) -> dict:
-    """Both backends on Banking77's test split: speed, cosine fidelity and NMI/ARI of a default fit."""
-    import numpy as np
-    import pandas as pd
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-
-    from reasons.embedding.backends import load_embedder
-    from reasons.embedding.vectors import embed
-    from reasons.topics.fit import fit_topics
-    from reasons.topics.params import TopicModelParams
-
-    frame = pd.read_csv(banking77)
-    texts = frame["text"].tolist()
-    out: dict = {"texts": len(texts), "backends": {}}
-    embedders = {}
-    for backend in BACKENDS:
-        started = time.perf_counter()
-        embedders[backend] = load_embedder(backend)
-        embedders[backend].encode(["warm-up"], batch_size=1)
-        out["backends"][backend] = {"load_s": time.perf_counter() - started}
-    # speed: the backends take turns on the same texts, best of ``rounds`` (the machine is shared)
-    synth, _ = corpus(speed_texts, seed)
-    for name, sample in (("banking77", texts[:speed_texts]), ("synthetic", synth["text"].tolist())):
-        for backend, embedder in embedders.items():
-            out["backends"][backend][f"{name}_texts_per_s"] = 0.0
-        for _ in range(rounds):
-            for backend, embedder in embedders.items():
-                started = time.perf_counter()
-                embed(embedder, sample)
-                rate = len(sample) / (time.perf_counter() - started)
-                b = out["backends"][backend]
-                b[f"{name}_texts_per_s"] = max(b[f"{name}_texts_per_s"], rate)
-    vectors = {}
-    for backend, embedder in embedders.items():
-        vectors[backend] = embed(embedder, texts)
-        fit = fit_topics(texts, vectors[backend], TopicModelParams())
-        out["backends"][backend].update({
-            "nmi": float(normalized_mutual_info_score(frame["category"], fit.doc_topics)),
-            "ari": float(adjusted_rand_score(frame["category"], fit.doc_topics)),
-            "topics": len(fit.topics), "outlier_share": fit.outlier_share})
-    cos = (vectors["fp32"] * vectors["int8-onnx"]).sum(axis=1)
-    out["cosine_mean"], out["cosine_min"], out["cosine_p01"] = float(cos.mean()), float(cos.min()), \
-        float(np.quantile(cos, 0.01))
-    a, b = embed(embedders["fp32"], synth["text"].tolist()), embed(embedders["int8-onnx"], synth["text"].tolist())
-    cos = (a * b).sum(axis=1)
-    out["synthetic_cosine_mean"], out["synthetic_cosine_min"] = float(cos.mean()), float(cos.min())
-    out["nmi_drop"] = out["backends"]["fp32"]["nmi"] - out["backends"]["int8-onnx"]["nmi"]
-    out["fidelity_holds"] = out["cosine_mean"] >= 0.99 and out["nmi_drop"] <= 0.01
-    # the quality cost of sample-fit-then-assign on real text: half of Banking77, the rest assigned
-    half = fit_topics(texts, vectors["fp32"], TopicModelParams(fit_sample=len(texts) // 2))
-    out["fp32_half_sample"] = {"sample": len(texts) // 2, "topics": len(half.topics),
-                               "outlier_share": half.outlier_share,
-                               "nmi": float(normalized_mutual_info_score(frame["category"], half.doc_topics)),
-                               "ari": float(adjusted_rand_score(frame["category"], half.doc_topics))}
-    return out
-
-
 def child(argv: list[str]) -> dict:
     """Runs one measurement in a fresh interpreter; returns its JSON result."""
     cmd = [sys.executable, str(Path(__file__).resolve()), *argv]
@@ -238,25 +206,36 @@ def child(argv: list[str]) -> dict:
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         raise SystemExit(f"{' '.join(argv)} failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def print_run(r: dict) -> None:
     print(f"\n== {r['size']} messages, {r['backend']} ==")
-    print(f"  embedding {r['embedding_s']:.1f}s = {r['texts_per_s']:.0f} texts/s; model load {r['load_s']:.1f}s, "
-          f"JIT warm-up {r['warmup_s']:.1f}s (apart, once per process)")
+    print(
+        f"  embedding {r['embedding_s']:.1f}s = {r['texts_per_s']:.0f} texts/s; model load {r['load_s']:.1f}s, "
+        f"JIT warm-up {r['warmup_s']:.1f}s (apart, once per process)"
+    )
     for v in r["variants"]:
         s = v["stages_s"]
-        print(f"  -- {v['variant']}: " + "  ".join(f"{k} {s[k]:.1f}s" for k in STAGES
-                                                  if k in s and (k != "assign" or v["sample"])))
-        print(f"     non-embedding {v['non_embedding_s']:.1f}s = {v['ratio']:.2f}x embedding (target <= "
-              f"{TARGET_RATIO}); sentiment {v['sentiment_s']:.1f}s (apart)")
-        print(f"     {v['topics']} topics, outliers {v['outlier_share']:.1%}, NMI {v['nmi']:.3f} (issues only "
-              f"{v['nmi_issues']:.3f}), ARI {v['ari']:.3f}; elected: {', '.join(v['elected']) or '-'}")
+        print(
+            f"  -- {v['variant']}: "
+            + "  ".join(f"{k} {s[k]:.1f}s" for k in STAGES if k in s and (k != "assign" or v["sample"]))
+        )
+        print(
+            f"     non-embedding {v['non_embedding_s']:.1f}s = {v['ratio']:.2f}x embedding (target <= "
+            f"{TARGET_RATIO}); sentiment {v['sentiment_s']:.1f}s (apart)"
+        )
+        print(
+            f"     {v['topics']} topics, outliers {v['outlier_share']:.1%}, NMI {v['nmi']:.3f} (issues only "
+            f"{v['nmi_issues']:.3f}), ARI {v['ari']:.3f}; elected: {', '.join(v['elected']) or '-'}"
+        )
         print(f"     peak RSS so far {v['rss_after_fit_mb']:.0f} MB")
-    print(f"  peak RSS {r['peak_rss_mb']:.0f} MB (after load {r['rss_after_load_mb']:.0f}, warm-up "
-          f"{r['rss_after_warmup_mb']:.0f}, embedding {r['rss_after_embedding_mb']:.0f}); target <= "
-          f"{TARGET_PEAK_GB:.0f} GB", flush=True)
+    print(
+        f"  peak RSS {r['peak_rss_mb']:.0f} MB (after load {r['rss_after_load_mb']:.0f}, warm-up "
+        f"{r['rss_after_warmup_mb']:.0f}, embedding {r['rss_after_embedding_mb']:.0f}); target <= "
+        f"{TARGET_PEAK_GB:.0f} GB",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -265,11 +244,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,50000,100000", help="comma-separated message counts")
     parser.add_argument("--backend", default="fp32", choices=[*BACKENDS, "both"])
-    parser.add_argument("--sample", type=int, default=TopicModelParams().fit_sample or 0,
-                        help="fit on a sample of N messages, assign the rest by centroid (0: fit all; "
-                             "default: the pipeline's TopicModelParams.fit_sample)")
-    parser.add_argument("--with-full", action="store_true",
-                        help="with --sample: also fit every message on the same embeddings (quality cost)")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=TopicModelParams().fit_sample or 0,
+        help="fit on a sample of N messages, assign the rest by centroid (0: fit all; "
+        "default: the pipeline's TopicModelParams.fit_sample)",
+    )
+    parser.add_argument(
+        "--with-full",
+        action="store_true",
+        help="with --sample: also fit every message on the same embeddings (quality cost)",
+    )
     parser.add_argument("--seed", type=int, default=7, help="synthetic corpus seed")
     parser.add_argument("--banking77", type=Path, default=BANKING77, help="Banking77 test.csv (backend comparison)")
     parser.add_argument("--no-quality", action="store_true", help="skip the Banking77 backend comparison")
@@ -279,17 +265,24 @@ def main() -> None:
     args = parser.parse_args()
 
     if args._one:
-        print("RESULT " + json.dumps(run_one(int(args._one[0]), args._one[1], args.sample, args.with_full,
-                                             args.seed)), flush=True)
+        print(
+            "RESULT " + json.dumps(run_one(int(args._one[0]), args._one[1], args.sample, args.with_full, args.seed)),
+            flush=True,
+        )
         return
     if args._quality:
+        from backends import run_quality
+
         print("RESULT " + json.dumps(run_quality(args.banking77, args.seed)), flush=True)
         return
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     backends = list(BACKENDS) if args.backend == "both" else [args.backend]
-    print(f"fit benchmark: sizes {sizes}, backend(s) {', '.join(backends)}, sample {args.sample or 'off'}, "
-          f"{os.cpu_count()} CPUs", flush=True)
+    print(
+        f"fit benchmark: sizes {sizes}, backend(s) {', '.join(backends)}, sample {args.sample or 'off'}, "
+        f"{os.cpu_count()} CPUs",
+        flush=True,
+    )
     results: dict = {"cpus": os.cpu_count(), "runs": []}
     if args.backend == "both" and not args.no_quality:
         if args.banking77.exists():
@@ -297,19 +290,26 @@ def main() -> None:
             results["quality"] = q
             print(f"\n== backends on Banking77 test ({q['texts']} texts) ==")
             for b, v in q["backends"].items():
-                print(f"  {b}: {v['banking77_texts_per_s']:.0f} texts/s on Banking77, {v['synthetic_texts_per_s']:.0f} "
-                      f"on synthetic (best of 3 turns, 1,000 texts), load {v['load_s']:.1f}s; NMI {v['nmi']:.3f}, "
-                      f"ARI {v['ari']:.3f}, {v['topics']} topics, outliers {v['outlier_share']:.1%}")
+                print(
+                    f"  {b}: {v['banking77_texts_per_s']:.0f} texts/s on Banking77, {v['synthetic_texts_per_s']:.0f} "
+                    f"on synthetic (best of 3 turns, 1,000 texts), load {v['load_s']:.1f}s; NMI {v['nmi']:.3f}, "
+                    f"ARI {v['ari']:.3f}, {v['topics']} topics, outliers {v['outlier_share']:.1%}"
+                )
             f32, i8 = q["backends"]["fp32"], q["backends"]["int8-onnx"]
-            print(f"  cosine int8 vs fp32: mean {q['cosine_mean']:.5f}, min {q['cosine_min']:.5f}, 1st pct "
-                  f"{q['cosine_p01']:.5f} (synthetic: mean {q['synthetic_cosine_mean']:.5f}, min "
-                  f"{q['synthetic_cosine_min']:.5f}); int8 speed {i8['banking77_texts_per_s'] / f32['banking77_texts_per_s']:.2f}x "
-                  f"fp32 (synthetic {i8['synthetic_texts_per_s'] / f32['synthetic_texts_per_s']:.2f}x); NMI drop "
-                  f"{q['nmi_drop']:+.3f}; fidelity {'holds' if q['fidelity_holds'] else 'does NOT hold'} "
-                  f"(mean cosine >= 0.99, NMI drop <= 0.01)")
+            print(
+                f"  cosine int8 vs fp32: mean {q['cosine_mean']:.5f}, min {q['cosine_min']:.5f}, 1st pct "
+                f"{q['cosine_p01']:.5f} (synthetic: mean {q['synthetic_cosine_mean']:.5f}, min "
+                f"{q['synthetic_cosine_min']:.5f}); int8 speed {i8['banking77_texts_per_s'] / f32['banking77_texts_per_s']:.2f}x "
+                f"fp32 (synthetic {i8['synthetic_texts_per_s'] / f32['synthetic_texts_per_s']:.2f}x); NMI drop "
+                f"{q['nmi_drop']:+.3f}; fidelity {'holds' if q['fidelity_holds'] else 'does NOT hold'} "
+                f"(mean cosine >= 0.99, NMI drop <= 0.01)"
+            )
             h = q["fp32_half_sample"]
-            print(f"  fp32, fit on {h['sample']} and assign the rest: NMI {h['nmi']:.3f}, ARI {h['ari']:.3f}, "
-                  f"{h['topics']} topics, outliers {h['outlier_share']:.1%}", flush=True)
+            print(
+                f"  fp32, fit on {h['sample']} and assign the rest: NMI {h['nmi']:.3f}, ARI {h['ari']:.3f}, "
+                f"{h['topics']} topics, outliers {h['outlier_share']:.1%}",
+                flush=True,
+            )
         else:
             print(f"(Banking77 comparison skipped: {args.banking77} is missing)")
     for size in sizes:
@@ -325,14 +325,19 @@ def main() -> None:
     for r in results["runs"]:
         for v in r["variants"]:
             s = v["stages_s"]
-            print(f"| {r['size']} | {v['variant']} | " + " | ".join(f"{s.get(k, 0.0):.1f}" for k in STAGES) +
-                  f" | {v['ratio']:.2f} | {r['peak_rss_mb']:.0f} | {v['topics']} | {v['outlier_share']:.1%} | "
-                  f"{v['nmi']:.3f} | {v['ari']:.3f} |")
+            print(
+                f"| {r['size']} | {v['variant']} | "
+                + " | ".join(f"{s.get(k, 0.0):.1f}" for k in STAGES)
+                + f" | {v['ratio']:.2f} | {r['peak_rss_mb']:.0f} | {v['topics']} | {v['outlier_share']:.1%} | "
+                f"{v['nmi']:.3f} | {v['ari']:.3f} |"
+            )
     for r in results["runs"]:
         for v in r["variants"]:
             met = v["ratio"] <= TARGET_RATIO and r["peak_rss_mb"] <= TARGET_PEAK_GB * 1024
-            print(f"  {r['size']} {v['variant']}: ratio {v['ratio']:.2f} (<= {TARGET_RATIO}), peak "
-                  f"{r['peak_rss_mb'] / 1024:.2f} GB (<= {TARGET_PEAK_GB:.0f}): {'met' if met else 'NOT met'}")
+            print(
+                f"  {r['size']} {v['variant']}: ratio {v['ratio']:.2f} (<= {TARGET_RATIO}), peak "
+                f"{r['peak_rss_mb'] / 1024:.2f} GB (<= {TARGET_PEAK_GB:.0f}): {'met' if met else 'NOT met'}"
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 

@@ -29,8 +29,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -47,8 +46,28 @@ from lake.maintenance import data_files  # noqa: E402
 from lake.settings import Settings  # noqa: E402
 
 SOURCES = ("crm", "support_portal", "review_portal")
-WORDS = ("refund", "late", "delivery", "app", "crash", "login", "password", "support", "slow", "charged", "twice",
-         "card", "blocked", "never", "arrived", "helpful", "agent", "waiting", "hours", "update")
+WORDS = (
+    "refund",
+    "late",
+    "delivery",
+    "app",
+    "crash",
+    "login",
+    "password",
+    "support",
+    "slow",
+    "charged",
+    "twice",
+    "card",
+    "blocked",
+    "never",
+    "arrived",
+    "helpful",
+    "agent",
+    "waiting",
+    "hours",
+    "update",
+)
 
 
 def messages(n: int, seed: int = 1, days: int = 14) -> list[tuple[str, bytes]]:
@@ -62,10 +81,22 @@ def messages(n: int, seed: int = 1, days: int = 14) -> list[tuple[str, bytes]]:
             out.append((f"feedback.{source}", b"{broken json"))
             continue
         text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(12, 40)))
-        out.append((f"feedback.{source}", json.dumps({
-            "message_id": f"{source}-{i}", "source": source, "text": text,
-            "created_at": f"2026-11-{1 + i % days:02d}T{i % 24:02d}:15:00Z", "rating": 1 + i % 5,
-            "user": {"id": f"u{i % 5000}", "segment": "smb", "country": "DE"}, "tags": ["bench"]}).encode()))
+        out.append(
+            (
+                f"feedback.{source}",
+                json.dumps(
+                    {
+                        "message_id": f"{source}-{i}",
+                        "source": source,
+                        "text": text,
+                        "created_at": f"2026-11-{1 + i % days:02d}T{i % 24:02d}:15:00Z",
+                        "rating": 1 + i % 5,
+                        "user": {"id": f"u{i % 5000}", "segment": "smb", "country": "DE"},
+                        "tags": ["bench"],
+                    }
+                ).encode(),
+            )
+        )
     return out
 
 
@@ -78,7 +109,7 @@ def produce_at(bootstrap: str, records: list[tuple[str, bytes]], rate: float, li
     chunk = max(1, int(rate / 20))
     p = kafka_io.producer(bootstrap, linger_ms)
     for i in range(0, len(records), chunk):
-        for topic, value in records[i:i + chunk]:
+        for topic, value in records[i : i + chunk]:
             while True:
                 try:
                     p.produce(topic, value=value)
@@ -115,8 +146,15 @@ class RssSampler(threading.Thread):
                     name = p.name()
                 except psutil.Error:
                     continue
-                role = "driver" if p.pid == self.root.pid else "jvm" if "java" in name else \
-                    "python_workers" if "python" in name else None
+                role = (
+                    "driver"
+                    if p.pid == self.root.pid
+                    else "jvm"
+                    if "java" in name
+                    else "python_workers"
+                    if "python" in name
+                    else None
+                )
                 if role:
                     now[role] += rss
             for k, v in now.items():
@@ -136,14 +174,25 @@ def run_job(settings: Settings, records: list[tuple[str, bytes]], args) -> dict:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": info.bootstrap})
-    for future in admin.create_topics([NewTopic(f"feedback.{s}", num_partitions=3, replication_factor=1)
-                                       for s in SOURCES]).values():
+    for future in admin.create_topics(
+        [NewTopic(f"feedback.{s}", num_partitions=3, replication_factor=1) for s in SOURCES]
+    ).values():
         future.result(30)
     env = settings.child_env()
     # idle 15 s: the s3 broker can stall that long under a trickle, and the job would stop early
-    cmd = [sys.executable, "-m", "reasonlake", "ingest", "--until-idle", "15", "--batch-size", str(args.batch_size),
-           "--flush-interval", str(args.flush_interval)]
-    log = open(settings.logs_dir / "bench-ingest.log", "wb")
+    cmd = [
+        sys.executable,
+        "-m",
+        "reasonlake",
+        "ingest",
+        "--until-idle",
+        "15",
+        "--batch-size",
+        str(args.batch_size),
+        "--flush-interval",
+        str(args.flush_interval),
+    ]
+    log = open(settings.logs_dir / "bench-ingest.log", "wb")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     sampler = RssSampler(proc.pid)
     sampler.start()
@@ -152,7 +201,7 @@ def run_job(settings: Settings, records: list[tuple[str, bytes]], args) -> dict:
     # warm-up: the job's Python operator opens on its first record, so a few records go first
     warm = max(100, len(records) // 100)
     kafka_io.produce(info.bootstrap, records[:warm])
-    while not list(folder.glob("progress-*.json")):          # the sink subtask is open
+    while not list(folder.glob("progress-*.json")):  # the sink subtask is open
         if proc.poll() is not None:
             raise SystemExit(f"ingest job exited early: see {settings.logs_dir / 'bench-ingest.log'}")
         time.sleep(0.2)
@@ -167,9 +216,12 @@ def run_job(settings: Settings, records: list[tuple[str, bytes]], args) -> dict:
     cat = lake_catalog.load(settings)
     raw = lake_catalog.read(cat, "raw.feedback", selected_fields=("kafka_timestamp", "ingested_at"))
     rejected = lake_catalog.read(cat, "raw.feedback_rejected", selected_fields=("kafka_timestamp", "rejected_at"))
-    start = datetime.fromtimestamp(produced_at, tz=timezone.utc)
-    lags = [(i - k).total_seconds() for k, i in zip(raw.column("kafka_timestamp").to_pylist(),
-                                                    raw.column("ingested_at").to_pylist()) if k >= start]
+    start = datetime.fromtimestamp(produced_at, tz=UTC)
+    lags = [
+        (i - k).total_seconds()
+        for k, i in zip(raw.column("kafka_timestamp").to_pylist(), raw.column("ingested_at").to_pylist())
+        if k >= start
+    ]
     stamps = raw.column("ingested_at").to_pylist() + rejected.column("rejected_at").to_pylist()
     kafka_ts = raw.column("kafka_timestamp").to_pylist() + rejected.column("kafka_timestamp").to_pylist()
     main_rows = sum(k >= start for k in kafka_ts)
@@ -184,14 +236,23 @@ def run_job(settings: Settings, records: list[tuple[str, bytes]], args) -> dict:
     files = data_files(cat.load_table("raw.feedback"))
     sizes = [f["file_size_in_bytes"] for f in files]
     rows = raw.num_rows + rejected.num_rows
-    return {"rows": rows, "accepted": raw.num_rows, "rejected": rejected.num_rows,
-            "job_start_s": ready - submitted, "produce_s": produced_s,
-            "measured_rows": main_rows, "sustained_msg_s": sustained_rows / (last_full.timestamp() - produced_at),
-            "drain_msg_s": main_rows / (last_commit.timestamp() - produced_at),
-            "lag_p50_s": pct(lags, 0.5), "lag_p99_s": pct(lags, 0.99), "files": len(files),
-            "median_file_mb": statistics.median(sizes) / 2**20 if sizes else 0.0,
-            "commits": len(cat.load_table("raw.feedback").snapshots()), "peak_rss_mb": sampler.peak,
-            "bootstrap": info.bootstrap}
+    return {
+        "rows": rows,
+        "accepted": raw.num_rows,
+        "rejected": rejected.num_rows,
+        "job_start_s": ready - submitted,
+        "produce_s": produced_s,
+        "measured_rows": main_rows,
+        "sustained_msg_s": sustained_rows / (last_full.timestamp() - produced_at),
+        "drain_msg_s": main_rows / (last_commit.timestamp() - produced_at),
+        "lag_p50_s": pct(lags, 0.5),
+        "lag_p99_s": pct(lags, 0.99),
+        "files": len(files),
+        "median_file_mb": statistics.median(sizes) / 2**20 if sizes else 0.0,
+        "commits": len(cat.load_table("raw.feedback").snapshots()),
+        "peak_rss_mb": sampler.peak,
+        "bootstrap": info.bootstrap,
+    }
 
 
 def run_baseline(settings: Settings, bootstrap: str, n: int, batch_size: int) -> dict:
@@ -199,8 +260,15 @@ def run_baseline(settings: Settings, bootstrap: str, n: int, batch_size: int) ->
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     sink = IcebergBatchSink(lake_catalog.load(settings), BatchPolicy(batch_size=batch_size, flush_interval_s=3600))
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-baseline", "enable.auto.commit": False,
-                  "fetch.max.bytes": 52428800, "enable.partition.eof": False})
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "bench-baseline",
+            "enable.auto.commit": False,
+            "fetch.max.bytes": 52428800,
+            "enable.partition.eof": False,
+        }
+    )
     tps = kafka_io.topic_partitions(bootstrap, [f"feedback.{s}" for s in SOURCES])
     c.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in tps])
     started = None
@@ -212,7 +280,7 @@ def run_baseline(settings: Settings, bootstrap: str, n: int, batch_size: int) ->
             continue
         idle_since = time.time()
         started = started or time.time()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for m in msgs:
             if m.error():
                 continue
@@ -233,14 +301,28 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.0, help="produce rate msg/s (0: unthrottled burst)")
     parser.add_argument("--batch-size", type=int, default=BatchPolicy.batch_size)
     parser.add_argument("--flush-interval", type=float, default=BatchPolicy.flush_interval_s)
-    parser.add_argument("--linger-ms", type=int, default=kafka_io.DEFAULT_LINGER_MS,
-                        help="producer linger.ms of a --rate run (librdkafka's own default: 5)")
-    parser.add_argument("--days", type=int, default=14, choices=range(1, 29), metavar="1..28",
-                        help="days of created_at the messages spread over (1: a steady stream of current messages)")
+    parser.add_argument(
+        "--linger-ms",
+        type=int,
+        default=kafka_io.DEFAULT_LINGER_MS,
+        help="producer linger.ms of a --rate run (librdkafka's own default: 5)",
+    )
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=14,
+        choices=range(1, 29),
+        metavar="1..28",
+        help="days of created_at the messages spread over (1: a steady stream of current messages)",
+    )
     parser.add_argument("--storage", default="s3", choices=["s3", "memory"], help="embedded broker storage")
     parser.add_argument("--home", type=Path, default=None, help="work directory (default: a temp dir, removed)")
-    parser.add_argument("--python-mode", default="thread", choices=["process", "thread"],
-                        help="PyFlink python.execution-mode of the job (the ingest job's default: thread)")
+    parser.add_argument(
+        "--python-mode",
+        default="thread",
+        choices=["process", "thread"],
+        help="PyFlink python.execution-mode of the job (the ingest job's default: thread)",
+    )
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
 
@@ -249,10 +331,13 @@ def main() -> None:
     job_settings = Settings(home=base / "job", broker_storage=args.storage, flink_python_mode=args.python_mode)
     job_settings.ensure_dirs()
     records = messages(args.messages, days=args.days)
-    print(f"benchmark: {args.messages} messages ({sum(len(v) for _, v in records) / len(records):.0f} B avg), "
-          f"rate {'burst' if args.rate <= 0 else f'{args.rate} (linger {args.linger_ms} ms)'}, batch {args.batch_size}/{args.flush_interval}s, "
-          f"created_at over {args.days} day(s), broker storage {args.storage}, python mode {args.python_mode}, "
-          f"{os.cpu_count()} CPUs", flush=True)
+    print(
+        f"benchmark: {args.messages} messages ({sum(len(v) for _, v in records) / len(records):.0f} B avg), "
+        f"rate {'burst' if args.rate <= 0 else f'{args.rate} (linger {args.linger_ms} ms)'}, batch {args.batch_size}/{args.flush_interval}s, "
+        f"created_at over {args.days} day(s), broker storage {args.storage}, python mode {args.python_mode}, "
+        f"{os.cpu_count()} CPUs",
+        flush=True,
+    )
     try:
         job = run_job(job_settings, records, args)
         print(json.dumps({"job": job}, indent=2, default=str), flush=True)
@@ -261,14 +346,18 @@ def main() -> None:
             base_settings.ensure_dirs()
             baseline = run_baseline(base_settings, job["bootstrap"], args.messages, args.batch_size)
             print(json.dumps({"baseline": baseline}, indent=2), flush=True)
-        print(f"\nSUMMARY job: {job['sustained_msg_s']:.0f} msg/s sustained ({job['drain_msg_s']:.0f} msg/s to the "
-              f"last commit, the final partial batch included), lag p50 {job['lag_p50_s']:.2f} s / "
-              f"p99 {job['lag_p99_s']:.2f} s, {job['files']} files (median {job['median_file_mb']:.2f} MB), "
-              f"peak RSS driver {job['peak_rss_mb']['driver']:.0f} MB, JVM {job['peak_rss_mb']['jvm']:.0f} MB, "
-              f"Python workers {job['peak_rss_mb']['python_workers']:.0f} MB")
+        print(
+            f"\nSUMMARY job: {job['sustained_msg_s']:.0f} msg/s sustained ({job['drain_msg_s']:.0f} msg/s to the "
+            f"last commit, the final partial batch included), lag p50 {job['lag_p50_s']:.2f} s / "
+            f"p99 {job['lag_p99_s']:.2f} s, {job['files']} files (median {job['median_file_mb']:.2f} MB), "
+            f"peak RSS driver {job['peak_rss_mb']['driver']:.0f} MB, JVM {job['peak_rss_mb']['jvm']:.0f} MB, "
+            f"Python workers {job['peak_rss_mb']['python_workers']:.0f} MB"
+        )
         if not args.no_baseline:
-            print(f"SUMMARY baseline: {baseline['msg_s']:.0f} msg/s; ratio job/baseline "
-                  f"{job['sustained_msg_s'] / baseline['msg_s']:.2f}")
+            print(
+                f"SUMMARY baseline: {baseline['msg_s']:.0f} msg/s; ratio job/baseline "
+                f"{job['sustained_msg_s'] / baseline['msg_s']:.2f}"
+            )
     finally:
         broker.stop(job_settings)
         progress.clear_progress(job_settings.run_dir / "ingest")

@@ -33,11 +33,11 @@ class ReasonlakeResource(ConfigurableResource):
     embedding_backend: str = "fp32"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "ReasonlakeResource":
+    def from_settings(cls, settings: Settings) -> ReasonlakeResource:
         return cls(**settings.to_strings())
 
     @classmethod
-    def from_env_vars(cls) -> "ReasonlakeResource":
+    def from_env_vars(cls) -> ReasonlakeResource:
         """Each field bound to its environment variable (read by Dagster when a run starts)."""
         return cls(**{name: EnvVar(var) for name, var in ENV_VARS.items()})
 

@@ -23,6 +23,7 @@ PROJECT = "reasonlake"
 
 def repo_config(settings: Settings) -> RepoConfig:
     feast_dir = settings.feast_dir
+    online: RedisOnlineStoreConfig | SqliteOnlineStoreConfig
     if settings.online_store.startswith("redis://"):
         url = urlparse(settings.online_store)
         extra = f",db={url.path.strip('/')}" if url.path.strip("/") else ""

@@ -9,13 +9,18 @@ folder for the CLI (``feature_store.yaml``) and ``settings.feast_dir`` for the p
 from datetime import timedelta
 
 from feast import Entity, FeatureView, Field, FileSource, PushSource
+from feast.data_source import DataSource
 from feast.types import Bool, Float64, Int64, String
 from feast.value_type import ValueType
 
 REASONS_PARQUET = "data/reasons.parquet"  # relative to the repo path
 
-reason = Entity(name="reason", join_keys=["reason_id"], value_type=ValueType.STRING,
-                description="A reason of the registry (ml.reasons): a stable id such as R0007 that survives weekly refits.")
+reason = Entity(
+    name="reason",
+    join_keys=["reason_id"],
+    value_type=ValueType.STRING,
+    description="A reason of the registry (ml.reasons): a stable id such as R0007 that survives weekly refits.",
+)
 
 reasons_source = FileSource(
     name="reasons_source",
@@ -44,4 +49,4 @@ reasons = FeatureView(
 )
 
 FEATURES = ("label", "rank", "share", "elected", "week", "model_version")
-OBJECTS = [reason, reasons_source, reasons_push, reasons]
+OBJECTS: list[Entity | DataSource | FeatureView] = [reason, reasons_source, reasons_push, reasons]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from feature_repo.config import feature_store
 from feature_repo.features import FEATURES
@@ -36,7 +36,8 @@ class ReasonLookup:
                 missing.append(rid)
         if missing:
             found = self._store.get_online_features(
-                features=self._refs, entity_rows=[{"reason_id": rid} for rid in missing]).to_dict()
+                features=self._refs, entity_rows=[{"reason_id": rid} for rid in missing]
+            ).to_dict()
             for i, rid in enumerate(missing):
                 row = {f: found[f][i] for f in FEATURES}
                 value = None if all(v is None for v in row.values()) else row

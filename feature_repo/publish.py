@@ -10,16 +10,27 @@ from feast import FeatureStore
 from feature_repo.config import apply, feature_store, reasons_parquet
 from lake.settings import Settings
 
-EXPORT_COLUMNS = ["reason_id", "label", "rank", "share", "elected", "week", "model_version", "topic_id",
-                  "message_count", "elected_at"]
+EXPORT_COLUMNS = [
+    "reason_id",
+    "label",
+    "rank",
+    "share",
+    "elected",
+    "week",
+    "model_version",
+    "topic_id",
+    "message_count",
+    "elected_at",
+]
 
 
 def export_reasons(settings: Settings, elections: pd.DataFrame) -> None:
     """Write ``elections`` (rows of ml.elections, every week wanted offline) as the source parquet, atomically."""
     path = reasons_parquet(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = elections[EXPORT_COLUMNS].astype({"rank": "int64", "topic_id": "int64", "message_count": "int64",
-                                              "share": "float64", "elected": "bool"})
+    frame = elections[EXPORT_COLUMNS].astype(
+        {"rank": "int64", "topic_id": "int64", "message_count": "int64", "share": "float64", "elected": "bool"}
+    )
     frame = frame.assign(elected_at=pd.to_datetime(frame["elected_at"], utc=True))
     tmp = path.with_suffix(".parquet.tmp")
     frame.to_parquet(tmp, index=False)
@@ -35,6 +46,9 @@ def publish_reasons(settings: Settings, history: pd.DataFrame, week: str) -> Fea
     store = feature_store(settings)
     apply(store)
     stamps = pd.to_datetime(rows["elected_at"], utc=True)
-    store.materialize(start_date=stamps.min().to_pydatetime() - timedelta(seconds=1),
-                      end_date=stamps.max().to_pydatetime() + timedelta(seconds=1), feature_views=["reasons"])
+    store.materialize(
+        start_date=stamps.min().to_pydatetime() - timedelta(seconds=1),
+        end_date=stamps.max().to_pydatetime() + timedelta(seconds=1),
+        feature_views=["reasons"],
+    )
     return store

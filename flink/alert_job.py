@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pyflink.common import Types
 
-from flink import alerting, operators, progress
+from flink import alerting, operators, progress, runtime
 from flink.jobconfig import AlertJobConfig
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
@@ -23,15 +23,16 @@ from lake.settings import Settings
 @dataclass(frozen=True)
 class AlertSummary:
     alerts: int
-    messages: int                 # records read this run
+    messages: int  # records read this run
     invalid: int
     duplicates_skipped: int
     seconds: float
     start_offsets: dict[TopicPartition, int]
 
 
-def run_alerts(settings: Settings, config: AlertJobConfig | None = None, until_idle_s: float | None = None,
-               verbose: bool = True) -> AlertSummary:
+def run_alerts(
+    settings: Settings, config: AlertJobConfig | None = None, until_idle_s: float | None = None, verbose: bool = True
+) -> AlertSummary:
     """Run the alert job until nothing arrived for ``until_idle_s`` and all is committed
     (``None``: until Ctrl-C). Raises :class:`NoTopicModelError` before starting if no model exists."""
     started = time.monotonic()
@@ -43,16 +44,29 @@ def run_alerts(settings: Settings, config: AlertJobConfig | None = None, until_i
     start = alerting.resume_offsets(lake_catalog.load(settings))
     progress.clear_progress(config.progress_dir)
 
-    env = operators.create_env(config.runtime)
-    operators.envelope_stream(env, config.source, start, "kafka-feedback") \
-        .process(operators.AlertFunction(config), output_type=Types.STRING()).name("classify-and-alert") \
-        .sink_to(operators.kafka_string_sink(config.source.bootstrap_servers, config.alerts_topic)).name("kafka-alerts")
-    totals = operators.run_until_idle(
-        env, config.job_name, config.progress_dir, config.run_id, config.runtime.parallelism, until_idle_s,
-        on_progress=operators.print_totals("alerts", ("alerts", "no_alert", "satisfied", "invalid")) if verbose else None)
-    return AlertSummary(alerts=totals.count("alerts"), messages=totals.records_seen, invalid=totals.count("invalid"),
-                        duplicates_skipped=totals.duplicates_skipped, seconds=time.monotonic() - started,
-                        start_offsets=start)
+    env = runtime.create_env(config.runtime)
+    operators.envelope_stream(env, config.source, start, "kafka-feedback").process(
+        operators.AlertFunction(config), output_type=Types.STRING()
+    ).name("classify-and-alert").sink_to(
+        operators.kafka_string_sink(config.source.bootstrap_servers, config.alerts_topic)
+    ).name("kafka-alerts")
+    totals = runtime.run_until_idle(
+        env,
+        config.job_name,
+        config.progress_dir,
+        config.run_id,
+        config.runtime.parallelism,
+        until_idle_s,
+        on_progress=runtime.print_totals("alerts", ("alerts", "no_alert", "satisfied", "invalid")) if verbose else None,
+    )
+    return AlertSummary(
+        alerts=totals.count("alerts"),
+        messages=totals.records_seen,
+        invalid=totals.count("invalid"),
+        duplicates_skipped=totals.duplicates_skipped,
+        seconds=time.monotonic() - started,
+        start_offsets=start,
+    )
 
 
 if __name__ == "__main__":

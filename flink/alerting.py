@@ -18,24 +18,25 @@ from __future__ import annotations
 import importlib
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Mapping, Protocol, Sequence
+from typing import Protocol
 
 from pyiceberg.catalog import Catalog
 
-from reasons.sentiment import DissatisfactionRule, is_dissatisfied, sentiment
 from flink.contract import Accepted, ContractLimits, KafkaEnvelope, validate
 from flink.errors import NoTopicModelError
 from flink.sink import INGEST_TABLES, OffsetBatchSink, start_offsets
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
 from lake.schemas import ALERTS
+from reasons.sentiment import DissatisfactionRule, is_dissatisfied, sentiment
 
 ALERT_NAMESPACE = uuid.UUID("6f1d3c2a-6a52-5d4e-9a57-7c1b2e0f4a11")
 
 
 class Assignment(Protocol):
-    topic_id: int        # -1 = outlier
+    topic_id: int  # -1 = outlier
     similarity: float
 
 
@@ -63,8 +64,9 @@ def alert_id(model_version: str, topic: str, partition: int, offset: int) -> str
     return str(uuid.uuid5(ALERT_NAMESPACE, f"{model_version}|{topic}|{partition}|{offset}"))
 
 
-def decide(message: Accepted, assignment: Assignment, model: TopicModel, features: Mapping | None,
-           now: datetime) -> dict | None:
+def decide(
+    message: Accepted, assignment: Assignment, model: TopicModel, features: Mapping | None, now: datetime
+) -> dict | None:
     """The ``alerts.alerts`` row for one classified message, or None when it raises no alert.
 
     Alert iff the message is not an outlier, its reason is ``elected`` in the online features,
@@ -78,19 +80,25 @@ def decide(message: Accepted, assignment: Assignment, model: TopicModel, feature
     row = message.row
     return {
         "alert_id": alert_id(model.model_version, env.topic, env.partition, env.offset),
-        "message_id": row["message_id"], "source": row["source"],
-        "topic_id": int(assignment.topic_id), "reason_id": model.reason_id(assignment.topic_id),
+        "message_id": row["message_id"],
+        "source": row["source"],
+        "topic_id": int(assignment.topic_id),
+        "reason_id": model.reason_id(assignment.topic_id),
         "label": str(features.get("label") or model.label(assignment.topic_id)),
-        "week": str(features.get("week") or model.week), "model_version": model.model_version,
-        "similarity": float(assignment.similarity), "text": row["text"],
-        **env.provenance(), "alerted_at": now,
+        "week": str(features.get("week") or model.week),
+        "model_version": model.model_version,
+        "similarity": float(assignment.similarity),
+        "text": row["text"],
+        **env.provenance(),
+        "alerted_at": now,
     }
 
 
 def alert_json(row: Mapping) -> str:
     """The ``feedback.alerts`` message of an alert row (timestamps as ISO-8601)."""
-    return json.dumps({k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()},
-                      ensure_ascii=False, sort_keys=True)
+    return json.dumps(
+        {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}, ensure_ascii=False, sort_keys=True
+    )
 
 
 class AlertEngine:
@@ -102,9 +110,14 @@ class AlertEngine:
     ids) while the sink writes each alert row once.
     """
 
-    def __init__(self, model: TopicModel, lookup: ReasonLookup, sink: OffsetBatchSink,
-                 limits: ContractLimits = ContractLimits(),
-                 dissatisfaction: DissatisfactionRule = DissatisfactionRule()) -> None:
+    def __init__(
+        self,
+        model: TopicModel,
+        lookup: ReasonLookup,
+        sink: OffsetBatchSink,
+        limits: ContractLimits = ContractLimits(),
+        dissatisfaction: DissatisfactionRule = DissatisfactionRule(),
+    ) -> None:
         self.model = model
         self.lookup = lookup
         self.sink = sink
@@ -112,7 +125,7 @@ class AlertEngine:
         self.dissatisfaction = dissatisfaction
 
     @classmethod
-    def open(cls, config, reporter=None) -> "AlertEngine":
+    def open(cls, config, reporter=None) -> AlertEngine:
         """Load the current model (once), the Feast lookup and the sink for an ``AlertJobConfig``."""
         model = load_model(config)
         model.assign(["warm-up"])  # load the embedder now, not on the first message
@@ -133,16 +146,16 @@ class AlertEngine:
             self.sink.add(envelope, count="satisfied")
             return []
         [assignment] = self.model.assign([outcome.row["text"]])
-        features = None
+        features: Mapping | None = None
         if assignment.topic_id >= 0:
             reason_id = self.model.reason_id(assignment.topic_id)
             features = self.lookup.get([reason_id]).get(reason_id)
-        row = decide(outcome, assignment, self.model, features, now)
-        if row is None:
+        alert = decide(outcome, assignment, self.model, features, now)
+        if alert is None:
             self.sink.add(envelope, count="no_alert")
             return []
-        self.sink.add(envelope, ALERTS.identifier, row, count="alerts")
-        return [alert_json(row)]
+        self.sink.add(envelope, ALERTS.identifier, alert, count="alerts")
+        return [alert_json(alert)]
 
 
 def model_path(config):
@@ -164,6 +177,7 @@ def resume_offsets(catalog: Catalog) -> dict[TopicPartition, int]:
         return start_offsets(catalog, (ALERTS.identifier,))
     start = start_offsets(catalog, INGEST_TABLES)
     if start:
-        lake_catalog.append(alerts, lake_catalog.to_arrow(ALERTS.identifier, []),
-                            offsets={tp: o - 1 for tp, o in start.items()})
+        lake_catalog.append(
+            alerts, lake_catalog.to_arrow(ALERTS.identifier, []), offsets={tp: o - 1 for tp, o in start.items()}
+        )
     return start

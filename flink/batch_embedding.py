@@ -21,19 +21,19 @@ import json
 import time
 import warnings
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pyarrow as pa
 from pyiceberg.expressions import EqualTo
 from pyiceberg.table import Table
 
-from reasons.embedding.store import append_embeddings, message_keys, unstored
-from reasons.embedding.vectors import embed
 from lake import catalog as lake_catalog
 from lake.schemas import ML_EMBEDDING_INPUTS
 from lake.settings import Settings
 from lake.weeks import parse_week
+from reasons.embedding.store import append_embeddings, message_keys, unstored
+from reasons.embedding.vectors import embed
 
 INPUT_COLUMNS = ("source", "message_id", "text", "created_at")
 
@@ -44,8 +44,8 @@ class Staged:
 
     week: str
     messages: int  # cleaned messages of the week
-    staged: int    # of which had no stored embedding: staged for the job
-    files: int     # data files written (the job's tasks)
+    staged: int  # of which had no stored embedding: staged for the job
+    files: int  # data files written (the job's tasks)
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class FileTask:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "FileTask":
+    def from_json(cls, text: str) -> FileTask:
         return cls(**json.loads(text))
 
 
@@ -70,9 +70,9 @@ class FileOutcome:
     """What a subtask did with one :class:`FileTask`."""
 
     path: str
-    rows: int      # staged rows read from the file
+    rows: int  # staged rows read from the file
     embedded: int  # embedded and appended to ml.embeddings
-    skipped: int   # already stored when the task ran (a re-run, another writer)
+    skipped: int  # already stored when the task ran (a re-run, another writer)
     seconds: float
     subtask: int = -1  # index of the Flink subtask that ran it (-1 outside Flink)
 
@@ -80,12 +80,18 @@ class FileOutcome:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "FileOutcome":
+    def from_json(cls, text: str) -> FileOutcome:
         return cls(**json.loads(text))
 
 
-def stage_week(settings: Settings, week: str, messages: pd.DataFrame, embedding_model: str,
-               rows_per_file: int = 5000, now: datetime | None = None) -> Staged:
+def stage_week(
+    settings: Settings,
+    week: str,
+    messages: pd.DataFrame,
+    embedding_model: str,
+    rows_per_file: int = 5000,
+    now: datetime | None = None,
+) -> Staged:
     """Replace the week's rows of ``ml.embedding_inputs`` with ``messages`` (columns ``source``,
     ``message_id``, ``text``, ``created_at``) that have no embedding by ``embedding_model`` yet, in
     files of at most ``rows_per_file`` rows. Nothing to embed leaves the week empty there."""
@@ -95,9 +101,9 @@ def stage_week(settings: Settings, week: str, messages: pd.DataFrame, embedding_
     messages = messages.reset_index(drop=True)
     keys = message_keys(messages).assign(created_at=pd.to_datetime(messages["created_at"], utc=True))
     todo = unstored(settings, keys, embedding_model)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     table = lake_catalog.ensure_table(lake_catalog.load(settings), ML_EMBEDDING_INPUTS.identifier)
-    chunks = [_inputs_table(todo.iloc[i:i + rows_per_file], week, now) for i in range(0, len(todo), rows_per_file)]
+    chunks = [_inputs_table(todo.iloc[i : i + rows_per_file], week, now) for i in range(0, len(todo), rows_per_file)]
     # one commit per file (an append writes one file per partition): the first replaces the week
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Delete operation did not match any records")
@@ -110,14 +116,17 @@ def stage_week(settings: Settings, week: str, messages: pd.DataFrame, embedding_
 def _inputs_table(rows: pd.DataFrame, week: str, now: datetime) -> pa.Table:
     schema = ML_EMBEDDING_INPUTS.arrow_schema
     n = len(rows)
-    return pa.Table.from_arrays([
-        pa.array([week] * n, type=schema.field("week").type),
-        pa.array(rows["source"].tolist(), type=schema.field("source").type),
-        pa.array(rows["message_id"].tolist(), type=schema.field("message_id").type),
-        pa.array(rows["text"].tolist(), type=schema.field("text").type),
-        pa.array(pd.to_datetime(rows["created_at"], utc=True), type=schema.field("created_at").type),
-        pa.array([now] * n, type=schema.field("staged_at").type),
-    ], schema=schema)
+    return pa.Table.from_arrays(
+        [
+            pa.array([week] * n, type=schema.field("week").type),
+            pa.array(rows["source"].tolist(), type=schema.field("source").type),
+            pa.array(rows["message_id"].tolist(), type=schema.field("message_id").type),
+            pa.array(rows["text"].tolist(), type=schema.field("text").type),
+            pa.array(pd.to_datetime(rows["created_at"], utc=True), type=schema.field("created_at").type),
+            pa.array([now] * n, type=schema.field("staged_at").type),
+        ],
+        schema=schema,
+    )
 
 
 def plan_file_tasks(table: Table, week: str) -> list[FileTask]:
@@ -127,8 +136,10 @@ def plan_file_tasks(table: Table, week: str) -> list[FileTask]:
     snapshot = scan.snapshot()
     if snapshot is None:
         return []
-    tasks = [FileTask(week=week, path=t.file.file_path, snapshot_id=snapshot.snapshot_id,
-                      records=int(t.file.record_count)) for t in scan.plan_files()]
+    tasks = [
+        FileTask(week=week, path=t.file.file_path, snapshot_id=snapshot.snapshot_id, records=int(t.file.record_count))
+        for t in scan.plan_files()
+    ]
     return sorted(tasks, key=lambda t: (-t.records, t.path))
 
 
@@ -137,14 +148,18 @@ def read_file_task(table: Table, task: FileTask) -> pd.DataFrame:
     snapshot the task was planned on (delete files and schema evolution applied like any scan)."""
     from pyiceberg.io.pyarrow import ArrowScan
 
-    scan = table.scan(row_filter=EqualTo("week", task.week), selected_fields=INPUT_COLUMNS,
-                      snapshot_id=task.snapshot_id)
+    scan = table.scan(
+        row_filter=EqualTo("week", task.week), selected_fields=INPUT_COLUMNS, snapshot_id=task.snapshot_id
+    )
     planned = [t for t in scan.plan_files() if t.file.file_path == task.path]
     if not planned:
-        raise ValueError(f"{task.path} is not a data file of {ML_EMBEDDING_INPUTS.identifier} week {task.week} "
-                         f"at snapshot {task.snapshot_id}")
-    arrow = ArrowScan(scan.table_metadata, scan.io, scan.projection(), scan.row_filter,
-                      scan.case_sensitive).to_table(planned)
+        raise ValueError(
+            f"{task.path} is not a data file of {ML_EMBEDDING_INPUTS.identifier} week {task.week} "
+            f"at snapshot {task.snapshot_id}"
+        )
+    arrow = ArrowScan(scan.table_metadata, scan.io, scan.projection(), scan.row_filter, scan.case_sensitive).to_table(
+        planned
+    )
     return arrow.to_pandas()[list(INPUT_COLUMNS)]
 
 
@@ -159,10 +174,12 @@ class EmbedWorker:
         self._table: Table | None = None
 
     @classmethod
-    def open(cls, config) -> "EmbedWorker":
+    def open(cls, config) -> EmbedWorker:
         """From a :class:`flink.jobconfig.EmbedJobConfig`: loads the embedder of ``config.embedder_module``."""
         module = importlib.import_module(config.embedder_module)
-        embedder = module.load_embedder(config.embedding_backend) if config.embedding_backend else module.load_embedder()
+        embedder = (
+            module.load_embedder(config.embedding_backend) if config.embedding_backend else module.load_embedder()
+        )
         return cls(config.settings, embedder, config.embedding_model, config.batch_size)
 
     def _inputs(self, task: FileTask) -> Table:
@@ -179,5 +196,10 @@ class EmbedWorker:
         if len(todo):
             vectors = embed(self.embedder, todo["text"].tolist(), batch_size=self.batch_size)
             append_embeddings(self.settings, todo, vectors, self.embedding_model)
-        return FileOutcome(path=task.path, rows=len(frame), embedded=len(todo), skipped=len(frame) - len(todo),
-                           seconds=round(time.monotonic() - started, 3))
+        return FileOutcome(
+            path=task.path,
+            rows=len(frame),
+            embedded=len(todo),
+            skipped=len(frame) - len(todo),
+            seconds=round(time.monotonic() - started, 3),
+        )

@@ -25,12 +25,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
-from flink.errors import BrokerNotRunningError, BrokerStartError, UnsupportedStorageError
+from flink.errors import BrokerNotRunningError, BrokerStartError
 from lake.settings import Settings
 
 HOST = "127.0.0.1"
@@ -101,8 +102,14 @@ class S3Storage:
         state = self.running(settings) or self._start_server(settings)
         endpoint = f"http://{HOST}:{state['port']}"
         self._ensure_bucket(endpoint)
-        env = {"AWS_ENDPOINT": endpoint, "AWS_ALLOW_HTTP": "true", "AWS_ACCESS_KEY_ID": "reasonlake",
-               "AWS_SECRET_ACCESS_KEY": "reasonlake", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+        env = {
+            "AWS_ENDPOINT": endpoint,
+            "AWS_ALLOW_HTTP": "true",
+            "AWS_ACCESS_KEY_ID": "reasonlake",
+            "AWS_SECRET_ACCESS_KEY": "reasonlake",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+        }
         return f"s3://{self.bucket}/", env
 
     def release(self, settings: Settings) -> None:
@@ -123,9 +130,13 @@ class S3Storage:
         for _ in range(3):  # the free port may be taken between probing and binding
             port = _free_port()
             with open(settings.logs_dir / "localbucket.log", "ab") as log:
-                proc = subprocess.Popen([sys.executable, "-m", "localbucket", "--host", HOST, "--port", str(port),
-                                         str(data)], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "localbucket", "--host", HOST, "--port", str(port), str(data)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             if _wait_for_port(proc, port):
                 state = {"pid": proc.pid, "port": port}
                 self.state_file(settings).write_text(json.dumps(state))
@@ -134,8 +145,9 @@ class S3Storage:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        raise BrokerStartError(f"the localbucket S3 server did not start ({last}); "
-                               f"see {settings.logs_dir / 'localbucket.log'}")
+        raise BrokerStartError(
+            f"the localbucket S3 server did not start ({last}); see {settings.logs_dir / 'localbucket.log'}"
+        )
 
     def _ensure_bucket(self, endpoint: str) -> None:
         request = urllib.request.Request(f"{endpoint}/{self.bucket}", method="PUT")
@@ -152,11 +164,8 @@ STORAGES: dict[str, BrokerStorage] = {"memory": MemoryStorage(), "s3": S3Storage
 
 
 def storage_for(settings: Settings) -> BrokerStorage:
-    try:
-        return STORAGES[settings.broker_storage]
-    except KeyError:
-        raise UnsupportedStorageError(
-            f"broker storage {settings.broker_storage!r} is not supported (choose from {sorted(STORAGES)})") from None
+    """The storage engine of ``settings.broker_storage`` (``Settings`` accepts exactly these names)."""
+    return STORAGES[settings.broker_storage]
 
 
 def tansu_binary() -> Path:
@@ -278,20 +287,35 @@ def _spawn(settings: Settings, storage: BrokerStorage) -> BrokerInfo:
     engine, extra_env = storage.prepare(settings)
     port = _free_port()
     url = f"tcp://{HOST}:{port}"
-    cmd = [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
-           "--storage-engine", engine]
+    cmd = [
+        str(tansu_binary()),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        engine,
+    ]
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     with open(_log_file(settings), "ab") as log:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, **extra_env}, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **extra_env},
+            start_new_session=True,
+        )
     if _wait_for_port(proc, port):
         return BrokerInfo(pid=proc.pid, port=port, bootstrap=f"{HOST}:{port}", storage=storage.name)
     if proc.poll() is not None:
         raise BrokerStartError(f"tansu exited with code {proc.returncode} on port {port}; see {_log_file(settings)}")
     proc.kill()
     proc.wait()
-    raise BrokerStartError(f"tansu did not accept connections on port {port} within {START_TIMEOUT_S:.0f}s; "
-                           f"see {_log_file(settings)}")
+    raise BrokerStartError(
+        f"tansu did not accept connections on port {port} within {START_TIMEOUT_S:.0f}s; see {_log_file(settings)}"
+    )
 
 
 def start(settings: Settings) -> BrokerInfo:
@@ -350,5 +374,6 @@ def bootstrap_servers(settings: Settings) -> str:
     if info is None:
         raise BrokerNotRunningError(
             f"no Kafka broker: the embedded broker of {settings.home} is not running. Start it with "
-            "`reasonlake up`, or set REASONLAKE_BOOTSTRAP_SERVERS to an existing Kafka.")
+            "`reasonlake up`, or set REASONLAKE_BOOTSTRAP_SERVERS to an existing Kafka."
+        )
     return info.bootstrap

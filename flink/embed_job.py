@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pyflink.common import Types
 from pyflink.datastream import RuntimeExecutionMode
 
-from flink import operators
+from flink import operators, runtime
 from flink.batch_embedding import FileOutcome, plan_file_tasks
 from flink.errors import JobFailedError
 from flink.jobconfig import EmbedJobConfig
@@ -32,11 +32,11 @@ from lake.settings import Settings
 @dataclass(frozen=True)
 class EmbedSummary:
     week: str
-    files: int           # file tasks (staged data files) of the week
-    rows: int            # staged rows read
-    embedded: int        # texts embedded and appended to ml.embeddings
-    skipped: int         # staged rows already stored when their task ran
-    parallelism: int     # subtasks of the embedding operator (0: nothing staged, Flink not started)
+    files: int  # file tasks (staged data files) of the week
+    rows: int  # staged rows read
+    embedded: int  # texts embedded and appended to ml.embeddings
+    skipped: int  # staged rows already stored when their task ran
+    parallelism: int  # subtasks of the embedding operator (0: nothing staged, Flink not started)
     seconds: float
     files_per_subtask: dict[int, int] = field(default_factory=dict)  # how the file tasks spread
 
@@ -51,22 +51,39 @@ def run_embed_job(settings: Settings, config: EmbedJobConfig) -> EmbedSummary:
     table = lake_catalog.ensure_table(lake_catalog.load(settings), ML_EMBEDDING_INPUTS.identifier)
     tasks = plan_file_tasks(table, config.week)
     if not tasks:
-        return EmbedSummary(week=config.week, files=0, rows=0, embedded=0, skipped=0, parallelism=0,
-                            seconds=round(time.monotonic() - started, 3))
+        return EmbedSummary(
+            week=config.week,
+            files=0,
+            rows=0,
+            embedded=0,
+            skipped=0,
+            parallelism=0,
+            seconds=round(time.monotonic() - started, 3),
+        )
     parallelism = max(1, min(config.runtime.parallelism, len(tasks)))  # no subtask without a file
-    env = operators.create_env(replace(config.runtime, parallelism=parallelism))
+    env = runtime.create_env(replace(config.runtime, parallelism=parallelism))
     env.set_runtime_mode(RuntimeExecutionMode.BATCH)
-    outcomes = env.from_collection([t.to_json() for t in tasks], type_info=Types.STRING()).name("staged-files") \
-        .rebalance() \
-        .flat_map(operators.EmbedFunction(config), output_type=Types.STRING()).name("embed-and-append") \
-        .set_parallelism(parallelism)  # explicit: BATCH's adaptive scheduler would size it by bytes (1 here)
+    outcomes = (
+        env.from_collection([t.to_json() for t in tasks], type_info=Types.STRING())
+        .name("staged-files")
+        .rebalance()
+        .flat_map(operators.EmbedFunction(config), output_type=Types.STRING())
+        .name("embed-and-append")
+        .set_parallelism(parallelism)
+    )  # explicit: BATCH's adaptive scheduler would size it by bytes (1 here)
     done = [FileOutcome.from_json(line) for line in _collect(outcomes, f"{config.job_name}-{config.week}")]
     if sorted(o.path for o in done) != sorted(t.path for t in tasks):
         raise JobFailedError(f"{config.job_name}: {len(done)} of {len(tasks)} file tasks reported back")
-    return EmbedSummary(week=config.week, files=len(tasks), rows=sum(o.rows for o in done),
-                        embedded=sum(o.embedded for o in done), skipped=sum(o.skipped for o in done),
-                        parallelism=parallelism, seconds=round(time.monotonic() - started, 3),
-                        files_per_subtask=dict(sorted(Counter(o.subtask for o in done).items())))
+    return EmbedSummary(
+        week=config.week,
+        files=len(tasks),
+        rows=sum(o.rows for o in done),
+        embedded=sum(o.embedded for o in done),
+        skipped=sum(o.skipped for o in done),
+        parallelism=parallelism,
+        seconds=round(time.monotonic() - started, 3),
+        files_per_subtask=dict(sorted(Counter(o.subtask for o in done).items())),
+    )
 
 
 def _collect(stream, job_name: str) -> list[str]:
@@ -75,8 +92,9 @@ def _collect(stream, job_name: str) -> list[str]:
         with stream.execute_and_collect(job_name) as results:
             return list(results)
     except Exception as exc:
-        raise JobFailedError(f"Flink job {job_name} failed: {_cause(exc)}; task logs: {operators.flink_log_dir()}") \
-            from exc
+        raise JobFailedError(
+            f"Flink job {job_name} failed: {_cause(exc)}; task logs: {runtime.flink_log_dir()}"
+        ) from exc
 
 
 _PYTHON_ERROR = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
@@ -97,5 +115,7 @@ if __name__ == "__main__":
     parser.add_argument("--batch-size", type=int, default=EmbedJobConfig.batch_size, help="texts per encode call")
     args = parser.parse_args()
     settings = Settings.from_env()
-    print(run_embed_job(settings, EmbedJobConfig.from_settings(settings, args.week, batch_size=args.batch_size)),
-          flush=True)
+    print(
+        run_embed_job(settings, EmbedJobConfig.from_settings(settings, args.week, batch_size=args.batch_size)),
+        flush=True,
+    )

@@ -15,10 +15,6 @@ class BrokerStartError(StreamingError):
     """The embedded Tansu broker could not be started (its log is named in the message)."""
 
 
-class UnsupportedStorageError(StreamingError):
-    """``settings.broker_storage`` names a storage engine this build cannot run."""
-
-
 class DeliveryError(StreamingError):
     """At least one produced record was not acknowledged by the broker."""
 

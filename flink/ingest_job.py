@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from flink import operators, progress
+from flink import operators, progress, runtime
 from flink.jobconfig import IngestJobConfig
 from flink.sink import DUPLICATE_MESSAGE_ID, start_offsets
 from lake import catalog as lake_catalog
@@ -23,14 +23,15 @@ from lake.settings import Settings
 class IngestSummary:
     accepted: int
     rejected: int
-    duplicates_skipped: int      # records already in Iceberg (replayed), not written again
-    duplicate_message_ids: int   # rows whose message_id this run had seen within the source (kept; dbt deduplicates)
+    duplicates_skipped: int  # records already in Iceberg (replayed), not written again
+    duplicate_message_ids: int  # rows whose message_id this run had seen within the source (kept; dbt deduplicates)
     seconds: float
     start_offsets: dict[TopicPartition, int]
 
 
-def run_ingest(settings: Settings, config: IngestJobConfig | None = None, until_idle_s: float | None = None,
-               verbose: bool = True) -> IngestSummary:
+def run_ingest(
+    settings: Settings, config: IngestJobConfig | None = None, until_idle_s: float | None = None, verbose: bool = True
+) -> IngestSummary:
     """Run the ingest job until nothing arrived for ``until_idle_s`` and all is committed
     (``None``: until Ctrl-C). Returns what this run wrote."""
     started = time.monotonic()
@@ -39,18 +40,27 @@ def run_ingest(settings: Settings, config: IngestJobConfig | None = None, until_
     start = start_offsets(lake_catalog.load(settings))
     progress.clear_progress(config.progress_dir)
 
-    env = operators.create_env(config.runtime)
+    env = runtime.create_env(config.runtime)
     # A task of its own (not chained to the source): the source reads and batches the next records
     # while Python commits the current batch. A checkpoint barrier follows the batches handed over
     # before it, so a checkpoint completes only once they are committed.
-    operators.envelope_batches(env, config.source, start, "kafka-feedback", config.batch) \
-        .flat_map(operators.IngestFunction(config)).name("validate-and-commit").start_new_chain() \
-        .sink_to(operators.discarding_sink())
-    totals = operators.run_until_idle(
-        env, config.job_name, config.progress_dir, config.run_id, config.runtime.parallelism, until_idle_s,
-        on_progress=operators.print_totals("ingest", ("accepted", "rejected")) if verbose else None)
-    return IngestSummary(accepted=totals.count("accepted"), rejected=totals.count("rejected"),
-                         duplicates_skipped=totals.duplicates_skipped,
-                         duplicate_message_ids=totals.count(DUPLICATE_MESSAGE_ID), seconds=time.monotonic() - started,
-                         start_offsets=start)
-
+    operators.envelope_batches(env, config.source, start, "kafka-feedback", config.batch).flat_map(
+        operators.IngestFunction(config)
+    ).name("validate-and-commit").start_new_chain().sink_to(operators.discarding_sink())
+    totals = runtime.run_until_idle(
+        env,
+        config.job_name,
+        config.progress_dir,
+        config.run_id,
+        config.runtime.parallelism,
+        until_idle_s,
+        on_progress=runtime.print_totals("ingest", ("accepted", "rejected")) if verbose else None,
+    )
+    return IngestSummary(
+        accepted=totals.count("accepted"),
+        rejected=totals.count("rejected"),
+        duplicates_skipped=totals.duplicates_skipped,
+        duplicate_message_ids=totals.count(DUPLICATE_MESSAGE_ID),
+        seconds=time.monotonic() - started,
+        start_offsets=start,
+    )

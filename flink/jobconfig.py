@@ -10,10 +10,10 @@ import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from reasons.embedding.backends import EMBEDDING_MODEL
-from reasons.sentiment import DissatisfactionRule
 from flink.contract import ContractLimits
 from lake.settings import ALERTS_TOPIC, Settings
+from reasons.embedding.backends import EMBEDDING_MODEL
+from reasons.sentiment import DissatisfactionRule
 
 # Every feedback.<source> topic except the alerts output (java.util.regex syntax).
 FEEDBACK_TOPIC_PATTERN = r"feedback\.(?!alerts$).+"
@@ -24,7 +24,7 @@ class FlinkRuntime:
     """How a job runs: where, how wide, how it restarts."""
 
     parallelism: int = 1
-    flink_address: str | None = None           # host:port of a JobManager; None = local mini-cluster
+    flink_address: str | None = None  # host:port of a JobManager; None = local mini-cluster
     restart_attempts: int = 3
     restart_delay_s: float = 2.0
     checkpoint_interval_s: float | None = None  # None = no checkpoints
@@ -32,18 +32,25 @@ class FlinkRuntime:
     # (a few thousand pending envelopes): every job that checkpoints sets it (from_settings does).
     checkpoint_dir: str | None = None
     python_executable: str = field(default_factory=lambda: sys.executable)
-    python_files: tuple[str, ...] = ()          # extra modules shipped to the Python workers
-    python_mode: str = "process"                # "process": Python workers over gRPC; "thread": embedded (pemja)
+    python_files: tuple[str, ...] = ()  # extra modules shipped to the Python workers
+    python_mode: str = "process"  # "process": Python workers over gRPC; "thread": embedded (pemja)
 
     def __post_init__(self) -> None:
         if self.python_mode not in ("process", "thread"):
             raise ValueError(f"python_mode must be 'process' or 'thread', not {self.python_mode!r}")
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides) -> "FlinkRuntime":
+    def from_settings(cls, settings: Settings, **overrides) -> FlinkRuntime:
         chosen = {"python_mode": settings.flink_python_mode} if settings.flink_python_mode else {}
-        return cls(**{"parallelism": settings.flink_parallelism, "flink_address": settings.flink_address,
-                      "checkpoint_dir": settings.checkpoints_uri, **chosen, **overrides})
+        return cls(
+            **{
+                "parallelism": settings.flink_parallelism,
+                "flink_address": settings.flink_address,
+                "checkpoint_dir": settings.checkpoints_uri,
+                **chosen,
+                **overrides,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ class SourceConfig:
     bootstrap_servers: str
     topic_pattern: str = FEEDBACK_TOPIC_PATTERN
     discovery_interval_ms: int = 2000
-    group_id: str = "reasonlake"                # Flink does not rely on it; it only names the client
+    group_id: str = "reasonlake"  # Flink does not rely on it; it only names the client
 
 
 @dataclass(frozen=True)
@@ -100,17 +107,21 @@ class IngestJobConfig:
         return self.settings.run_dir / "ingest"
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, bootstrap_servers: str | None = None, **overrides) -> "IngestJobConfig":
+    def from_settings(cls, settings: Settings, *, bootstrap_servers: str | None = None, **overrides) -> IngestJobConfig:
         """``bootstrap_servers`` defaults to :func:`flink.broker.bootstrap_servers` (external or embedded)."""
         from flink import broker
 
-        source = SourceConfig(bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings),
-                              group_id="reasonlake-ingest")
+        source = SourceConfig(
+            bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings), group_id="reasonlake-ingest"
+        )
         # thread mode unless the settings choose: the records/s of process mode without a Python worker
         # process (~350 MB less at peak; bench/RESULTS.md). Checkpoints store the pending batches with
         # the source's position (flink.operators.envelope_batches).
-        runtime = FlinkRuntime.from_settings(settings, python_mode=settings.flink_python_mode or "thread",
-                                             checkpoint_interval_s=INGEST_CHECKPOINT_INTERVAL_S)
+        runtime = FlinkRuntime.from_settings(
+            settings,
+            python_mode=settings.flink_python_mode or "thread",
+            checkpoint_interval_s=INGEST_CHECKPOINT_INTERVAL_S,
+        )
         return replace(cls(settings=settings, source=source, runtime=runtime), **overrides)
 
 
@@ -124,7 +135,7 @@ class AlertJobConfig:
     batch: BatchPolicy = field(default_factory=lambda: BatchPolicy(batch_size=500, flush_interval_s=2.0))
     limits: ContractLimits = field(default_factory=ContractLimits)
     alerts_topic: str = ALERTS_TOPIC
-    lookup_ttl_s: float = 10.0                  # how long a Feast answer is reused
+    lookup_ttl_s: float = 10.0  # how long a Feast answer is reused
     dissatisfaction: DissatisfactionRule = field(default_factory=DissatisfactionRule)  # same rule as the election
     # Modules providing ``current_artifact_path`` + ``TopicArtifact`` and ``ReasonLookup``
     # (tests substitute fakes shipped with ``runtime.python_files``).
@@ -138,11 +149,12 @@ class AlertJobConfig:
         return self.settings.run_dir / "alerts"
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, bootstrap_servers: str | None = None, **overrides) -> "AlertJobConfig":
+    def from_settings(cls, settings: Settings, *, bootstrap_servers: str | None = None, **overrides) -> AlertJobConfig:
         from flink import broker
 
-        source = SourceConfig(bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings),
-                              group_id="reasonlake-alerts")
+        source = SourceConfig(
+            bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings), group_id="reasonlake-alerts"
+        )
         # Checkpoints make the AT_LEAST_ONCE KafkaSink flush its producer regularly.
         runtime = FlinkRuntime.from_settings(settings, checkpoint_interval_s=2.0)
         return replace(cls(settings=settings, source=source, runtime=runtime), **overrides)
@@ -159,9 +171,9 @@ class EmbedJobConfig:
     settings: Settings
     week: str
     runtime: FlinkRuntime = field(default_factory=FlinkRuntime)
-    embedding_model: str = EMBEDDING_MODEL      # the key of the vectors in ml.embeddings: names the embedder's model
-    embedding_backend: str | None = None        # passed to ``load_embedder`` when set; None = its default
-    batch_size: int = 128                       # texts per encode call
+    embedding_model: str = EMBEDDING_MODEL  # the key of the vectors in ml.embeddings: names the embedder's model
+    embedding_backend: str | None = None  # passed to ``load_embedder`` when set; None = its default
+    batch_size: int = 128  # texts per encode call
     # Module providing ``load_embedder`` (tests substitute a fake shipped with ``runtime.python_files``).
     embedder_module: str = "reasons.embedding.backends"
     job_name: str = "reasonlake-embed"
@@ -174,5 +186,5 @@ class EmbedJobConfig:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
 
     @classmethod
-    def from_settings(cls, settings: Settings, week: str, **overrides) -> "EmbedJobConfig":
+    def from_settings(cls, settings: Settings, week: str, **overrides) -> EmbedJobConfig:
         return replace(cls(settings=settings, week=week, runtime=FlinkRuntime.from_settings(settings)), **overrides)

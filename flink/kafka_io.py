@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
@@ -42,8 +42,13 @@ def producer_config(bootstrap: str, linger_ms: int = DEFAULT_LINGER_MS) -> dict[
     arrives in batches so small that ingestion falls to ~1,000 msg/s, with 100 ms it keeps up
     (``bench/ingest.py --rate 5000 --days 1 --linger-ms 5`` against the default; bench/RESULTS.md).
     """
-    return {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": False,
-            "linger.ms": linger_ms, "message.timeout.ms": 30000}
+    return {
+        "bootstrap.servers": bootstrap,
+        "acks": "all",
+        "enable.idempotence": False,
+        "linger.ms": linger_ms,
+        "message.timeout.ms": 30000,
+    }
 
 
 def producer(bootstrap: str, linger_ms: int = DEFAULT_LINGER_MS) -> Producer:
@@ -78,8 +83,10 @@ def produce(bootstrap: str, records: Iterable[tuple[str, bytes | None]], timeout
         p.poll(0)
     left = p.flush(timeout_s)
     if errors or left:
-        raise DeliveryError(f"{len(errors)} of {sent} record(s) failed, {left} unacknowledged after {timeout_s}s"
-                            + (f"; first error: {errors[0]}" if errors else ""))
+        raise DeliveryError(
+            f"{len(errors)} of {sent} record(s) failed, {left} unacknowledged after {timeout_s}s"
+            + (f"; first error: {errors[0]}" if errors else "")
+        )
     return acked
 
 
@@ -98,8 +105,14 @@ def topic_partitions(bootstrap: str, topics: Iterable[str], timeout_s: float = 1
         c.close()
 
 
-def consume(bootstrap: str, topics: Iterable[str], group_id: str | None = None, max_idle_s: float = 3.0,
-            timeout_s: float = 60.0, first_record_wait_s: float = 5.0) -> list[Record]:
+def consume(
+    bootstrap: str,
+    topics: Iterable[str],
+    group_id: str | None = None,
+    max_idle_s: float = 3.0,
+    timeout_s: float = 60.0,
+    first_record_wait_s: float = 5.0,
+) -> list[Record]:
     """Read ``topics`` from the beginning until nothing arrives for ``max_idle_s`` (or ``timeout_s``).
 
     Before the first record the idle limit is at least ``first_record_wait_s``: Tansu's s3 storage
@@ -109,9 +122,13 @@ def consume(bootstrap: str, topics: Iterable[str], group_id: str | None = None, 
     with one, the consumer joins that group and commits what it read.
     """
     topics = list(topics)
-    config: dict[str, object] = {"bootstrap.servers": bootstrap, "enable.partition.eof": False,
-                                 "auto.offset.reset": "earliest", "session.timeout.ms": SESSION_TIMEOUT_MS,
-                                 "heartbeat.interval.ms": 1000}
+    config: dict[str, object] = {
+        "bootstrap.servers": bootstrap,
+        "enable.partition.eof": False,
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": SESSION_TIMEOUT_MS,
+        "heartbeat.interval.ms": 1000,
+    }
     if group_id is None:
         config.update({"group.id": f"reasonlake-read-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False})
     else:
@@ -126,6 +143,7 @@ def consume(bootstrap: str, topics: Iterable[str], group_id: str | None = None, 
             c.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in tps])
         started = last = time.monotonic()
         if group_id is not None:
+
             def on_assign(_consumer, _partitions) -> None:
                 nonlocal last  # the idle clock starts once the group has given us partitions
                 last = time.monotonic()
@@ -140,13 +158,16 @@ def consume(bootstrap: str, topics: Iterable[str], group_id: str | None = None, 
             msg = c.poll(0.2)
             if msg is None:
                 continue
-            if msg.error():
-                if msg.error().code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
+            error = msg.error()
+            if error is not None:
+                if error.code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
                     continue
-                raise KafkaException(msg.error())
+                raise KafkaException(error)
             last = time.monotonic()
             _, ts = msg.timestamp()
-            out.append(Record(msg.topic(), msg.partition(), msg.offset(), ts, msg.key(), msg.value()))
+            out.append(
+                Record(str(msg.topic()), int(msg.partition() or 0), int(msg.offset() or 0), ts, msg.key(), msg.value())
+            )
         if group_id is not None and out:
             # explicit positions: after a rebalance librdkafka may hold no stored offset ("No offset stored")
             positions: dict[tuple[str, int], int] = {}

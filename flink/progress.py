@@ -11,28 +11,28 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 
 @dataclass(frozen=True)
 class Progress:
     run_id: str
     subtask: int
-    started_at: float                       # epoch seconds when the subtask opened
+    started_at: float  # epoch seconds when the subtask opened
     updated_at: float
-    last_record_at: float | None = None     # epoch seconds of the last record received
-    pending: int = 0                        # records received but not yet committed
+    last_record_at: float | None = None  # epoch seconds of the last record received
+    pending: int = 0  # records received but not yet committed
     records_seen: int = 0
-    duplicates_skipped: int = 0             # already in the table (replay), not written again
-    counts: Mapping[str, int] = field(default_factory=dict)   # e.g. accepted / rejected / alerts
+    duplicates_skipped: int = 0  # already in the table (replay), not written again
+    counts: Mapping[str, int] = field(default_factory=dict)  # e.g. accepted / rejected / alerts
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "counts": dict(self.counts)})
 
     @classmethod
-    def from_json(cls, text: str) -> "Progress":
+    def from_json(cls, text: str) -> Progress:
         return cls(**json.loads(text))
 
 
@@ -74,7 +74,7 @@ class Totals:
     pending: int
     duplicates_skipped: int
     counts: Mapping[str, int]
-    last_activity_at: float | None          # latest of every subtask's open and last record
+    last_activity_at: float | None  # latest of every subtask's open and last record
 
     def count(self, name: str) -> int:
         return int(self.counts.get(name, 0))
@@ -87,23 +87,37 @@ def totals(progress: Iterable[Progress]) -> Totals:
         for k, v in p.counts.items():
             counts[k] = counts.get(k, 0) + int(v)
     activity = [t for p in items for t in (p.started_at, p.last_record_at) if t is not None]
-    return Totals(subtasks=len(items), records_seen=sum(p.records_seen for p in items),
-                  pending=sum(p.pending for p in items),
-                  duplicates_skipped=sum(p.duplicates_skipped for p in items), counts=counts,
-                  last_activity_at=max(activity) if activity else None)
+    return Totals(
+        subtasks=len(items),
+        records_seen=sum(p.records_seen for p in items),
+        pending=sum(p.pending for p in items),
+        duplicates_skipped=sum(p.duplicates_skipped for p in items),
+        counts=counts,
+        last_activity_at=max(activity) if activity else None,
+    )
 
 
 def is_idle(t: Totals, expected_subtasks: int, now: float, idle_s: float) -> bool:
     """Every subtask reported, nothing is pending, and nothing arrived for ``idle_s`` seconds."""
-    return (t.subtasks >= expected_subtasks and t.pending == 0 and t.last_activity_at is not None
-            and now - t.last_activity_at >= idle_s)
+    return (
+        t.subtasks >= expected_subtasks
+        and t.pending == 0
+        and t.last_activity_at is not None
+        and now - t.last_activity_at >= idle_s
+    )
 
 
 class ProgressReporter:
     """Keeps one subtask's :class:`Progress` and writes it when it matters (see module doc)."""
 
-    def __init__(self, progress_dir: Path, run_id: str, subtask: int, min_interval_s: float = 1.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        progress_dir: Path,
+        run_id: str,
+        subtask: int,
+        min_interval_s: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._dir = progress_dir
         self._clock = clock
         self._min_interval_s = min_interval_s

@@ -11,8 +11,8 @@ A job resumes at :func:`start_offsets`, the first offset some table does not cov
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
-from typing import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 
 from pyiceberg.catalog import Catalog
 
@@ -71,8 +71,14 @@ class OffsetBatchSink:
     past records that produce nothing (e.g. messages that raise no alert).
     """
 
-    def __init__(self, catalog: Catalog, tables: Mapping[str, str | None], policy: BatchPolicy = BatchPolicy(),
-                 reporter: ProgressReporter | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        tables: Mapping[str, str | None],
+        policy: BatchPolicy = BatchPolicy(),
+        reporter: ProgressReporter | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._tables = {i: _TableBuffer(catalog, i, stamp) for i, stamp in tables.items()}
         self.policy = policy
         self._reporter = reporter
@@ -88,8 +94,13 @@ class OffsetBatchSink:
     def committed(self, identifier: str) -> dict[TopicPartition, int]:
         return dict(self._tables[identifier].committed)
 
-    def add(self, envelope: KafkaEnvelope, identifier: str | None = None, row: Mapping | None = None,
-            count: str | None = None) -> bool:
+    def add(
+        self,
+        envelope: KafkaEnvelope,
+        identifier: str | None = None,
+        row: Mapping | None = None,
+        count: str | None = None,
+    ) -> bool:
         """Take one processed record; ``row`` (if any) goes to ``identifier`` unless that table covers
         the record's offset already.
 
@@ -135,7 +146,7 @@ class OffsetBatchSink:
         """Commit every table (in order) with this batch's offsets; returns the rows written."""
         if self.pending == 0:
             return 0
-        now = datetime.fromtimestamp(self._clock(), tz=timezone.utc)
+        now = datetime.fromtimestamp(self._clock(), tz=UTC)
         written = sum(t.commit(self._batch_offsets, now) for t in self._tables.values())
         self._batch_offsets = {}
         self._first_pending_at = None
@@ -145,9 +156,14 @@ class OffsetBatchSink:
 
     def _report(self, force: bool) -> None:
         if self._reporter is not None:
-            self._reporter.update(force=force, last_record_at=self.last_record_at, pending=self.pending,
-                                  records_seen=self.records_seen, duplicates_skipped=self.duplicates_skipped,
-                                  counts=dict(self.counts))
+            self._reporter.update(
+                force=force,
+                last_record_at=self.last_record_at,
+                pending=self.pending,
+                records_seen=self.records_seen,
+                duplicates_skipped=self.duplicates_skipped,
+                counts=dict(self.counts),
+            )
 
 
 DUPLICATE_MESSAGE_ID = "duplicate_message_id"
@@ -162,11 +178,21 @@ class IcebergBatchSink(OffsetBatchSink):
     remembered per run, up to ``max_remembered_ids`` (then forgotten, so memory stays bounded).
     """
 
-    def __init__(self, catalog: Catalog, policy: BatchPolicy = BatchPolicy(),
-                 reporter: ProgressReporter | None = None, clock: Callable[[], float] = time.time,
-                 max_remembered_ids: int = 2_000_000) -> None:
-        super().__init__(catalog, {RAW_FEEDBACK.identifier: "ingested_at",
-                                   RAW_FEEDBACK_REJECTED.identifier: "rejected_at"}, policy, reporter, clock)
+    def __init__(
+        self,
+        catalog: Catalog,
+        policy: BatchPolicy = BatchPolicy(),
+        reporter: ProgressReporter | None = None,
+        clock: Callable[[], float] = time.time,
+        max_remembered_ids: int = 2_000_000,
+    ) -> None:
+        super().__init__(
+            catalog,
+            {RAW_FEEDBACK.identifier: "ingested_at", RAW_FEEDBACK_REJECTED.identifier: "rejected_at"},
+            policy,
+            reporter,
+            clock,
+        )
         self._seen_ids: set[tuple[str, str]] = set()
         self._max_remembered_ids = max_remembered_ids
 

@@ -41,8 +41,8 @@ Format = Literal["table", "csv", "json"]
 
 _READ_ONLY_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 _READ_ONLY_PREFIX = re.compile(
-    r"^\s*(\(\s*)*(describe|summarize|show|from|select|with|values|table|explain)\b",
-                               re.IGNORECASE)
+    r"^\s*(\(\s*)*(describe|summarize|show|from|select|with|values|table|explain)\b", re.IGNORECASE
+)
 
 
 def _quote(identifier: str) -> str:
@@ -61,7 +61,8 @@ def check_read_only(sql: str) -> str:
     if statement.type not in _READ_ONLY_STATEMENTS or not _READ_ONLY_PREFIX.match(statement.query):
         raise ReadOnlyQueryError(
             f"audit queries are read-only: {statement.type.name} statements are not allowed "
-            "(only SELECT / WITH ... SELECT / EXPLAIN / DESCRIBE / SUMMARIZE)")
+            "(only SELECT / WITH ... SELECT / EXPLAIN / DESCRIBE / SUMMARIZE)"
+        )
     if statement.type == duckdb.StatementType.EXPLAIN:
         # EXPLAIN ANALYZE runs the inner statement: it must itself be read-only.
         check_read_only(re.sub(r"^\s*explain\s+(analyze\s+)?", "", statement.query, flags=re.IGNORECASE))
@@ -103,14 +104,16 @@ def _attach_dbt(con: duckdb.DuckDBPyConnection, settings: Settings, taken: set[s
     except duckdb.IOException:  # locked by a dbt run in progress: the Iceberg tables still answer
         return None
     rows = con.execute(
-        "select table_schema, table_name from information_schema.tables where table_catalog = ?",
-        [alias]).fetchall()
+        "select table_schema, table_name from information_schema.tables where table_catalog = ?", [alias]
+    ).fetchall()
     for schema, name in rows:
         if schema in taken or schema in ("main", "information_schema", "pg_catalog"):
             continue
         con.execute(f"create schema if not exists {_quote(schema)}")
-        con.execute(f"create or replace view {_quote(schema)}.{_quote(name)} as "
-                    f"select * from {_quote(alias)}.{_quote(schema)}.{_quote(name)}")
+        con.execute(
+            f"create or replace view {_quote(schema)}.{_quote(name)} as "
+            f"select * from {_quote(alias)}.{_quote(schema)}.{_quote(name)}"
+        )
     return alias
 
 
@@ -133,6 +136,7 @@ def run_audit(settings: Settings, sql: str) -> pa.Table:
 
 
 # ---- formatting -------------------------------------------------------------------------------
+
 
 def _plain(value: Any) -> Any:
     """A JSON-able Python value: ISO strings for times, base64 for bytes, lists and dicts kept."""
@@ -180,8 +184,7 @@ def format_result(table: pa.Table, fmt: Format = "table") -> str:
             writer.writerow([_cell(row[n]) for n in names])
         return out.getvalue()
     if fmt == "table":
-        cells = [[("NULL" if row[n] is None else _cell(row[n])).replace("\n", "\\n") for n in names]
-                 for row in rows]
+        cells = [[("NULL" if row[n] is None else _cell(row[n])).replace("\n", "\\n") for n in names] for row in rows]
         widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
         line = lambda values: " | ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
         lines = [line(names), "-+-".join("-" * w for w in widths)] + [line(r) for r in cells]
@@ -190,4 +193,4 @@ def format_result(table: pa.Table, fmt: Format = "table") -> str:
     raise ValueError(f"unknown format {fmt!r}: use 'table', 'csv' or 'json'")
 
 
-__all__ = ["run_audit", "format_result", "check_read_only"]
+__all__ = ["check_read_only", "format_result", "run_audit"]

@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog, load_catalog
-from pyiceberg.exceptions import CommitFailedException, NamespaceAlreadyExistsError, NoSuchTableError, TableAlreadyExistsError
+from pyiceberg.exceptions import (
+    CommitFailedException,
+    NamespaceAlreadyExistsError,
+    NoSuchTableError,
+    TableAlreadyExistsError,
+)
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression, EqualTo
 from pyiceberg.table import Table
 from pyiceberg.table.update import AssertRefSnapshotId
@@ -71,8 +76,9 @@ def ensure_table(catalog: Catalog, identifier: str) -> Table:
             if not catalog.namespace_exists(spec.namespace):
                 raise
         try:
-            table = catalog.create_table(identifier, schema=spec.schema, partition_spec=spec.partition_spec,
-                                         properties={"comment": spec.doc})
+            table = catalog.create_table(
+                identifier, schema=spec.schema, partition_spec=spec.partition_spec, properties={"comment": spec.doc}
+            )
         except TableAlreadyExistsError:
             table = catalog.load_table(identifier)
         except Exception:
@@ -104,7 +110,7 @@ def committed_offsets(table: Table) -> dict[TopicPartition, int]:
     out: dict[TopicPartition, int] = {}
     for key, value in table.properties.items():
         if key.startswith(OFFSET_PROPERTY_PREFIX):
-            topic, _, partition = key[len(OFFSET_PROPERTY_PREFIX):].rpartition("#")
+            topic, _, partition = key[len(OFFSET_PROPERTY_PREFIX) :].rpartition("#")
             out[(topic, int(partition))] = int(value)
     return out
 
@@ -115,13 +121,14 @@ def _retrying(table: Table, attempt, retries: int) -> Table:
             attempt(table)
             return table
         except CommitFailedException:
-            time.sleep(min(0.05 * 2 ** n, 1.0))
+            time.sleep(min(0.05 * 2**n, 1.0))
             table = table.refresh()
     raise CommitConflictError(f"{table.name()} commit still conflicting after {retries} attempts")
 
 
-def append(table: Table, data: pa.Table, *, offsets: Mapping[TopicPartition, int] | None = None,
-           retries: int = 20) -> Table:
+def append(
+    table: Table, data: pa.Table, *, offsets: Mapping[TopicPartition, int] | None = None, retries: int = 20
+) -> Table:
     """Append ``data`` and advance the Kafka offsets in one atomic commit, retried on conflict.
 
     Offsets only ever move forward: a stale writer cannot move a partition's offset back. The
@@ -132,7 +139,7 @@ def append(table: Table, data: pa.Table, *, offsets: Mapping[TopicPartition, int
     offsets = dict(offsets or {})
 
     def attempt(t: Table) -> None:
-        t.refresh()   # a writer holding an old Table object must not compare with stale offsets
+        t.refresh()  # a writer holding an old Table object must not compare with stale offsets
         current = committed_offsets(t)
         advanced = {tp: o for tp, o in offsets.items() if o > current.get(tp, -1)}
         if data.num_rows == 0 and not advanced:
@@ -140,9 +147,14 @@ def append(table: Table, data: pa.Table, *, offsets: Mapping[TopicPartition, int
         snapshot = t.current_snapshot()
         with t.transaction() as tx:
             # pyiceberg has no public way to add a requirement: catalogs check it before applying
-            tx._apply((), (AssertRefSnapshotId(ref="main", snapshot_id=snapshot.snapshot_id if snapshot else None),))
+            requirement = AssertRefSnapshotId(ref="main", snapshot_id=snapshot.snapshot_id if snapshot else None)  # type: ignore[call-arg]
+            tx._apply((), (requirement,))
             if data.num_rows:
-                summary = {OFFSETS_SUMMARY_KEY: json.dumps({f"{k[0]}#{k[1]}": v for k, v in offsets.items()})} if offsets else {}
+                summary = (
+                    {OFFSETS_SUMMARY_KEY: json.dumps({f"{k[0]}#{k[1]}": v for k, v in offsets.items()})}
+                    if offsets
+                    else {}
+                )
                 tx.append(data, snapshot_properties=summary)
             if advanced:
                 tx.set_properties({_offset_key(tp): str(o) for tp, o in advanced.items()})
@@ -155,8 +167,12 @@ def replace_week(table: Table, data: pa.Table, week: str, retries: int = 20) -> 
     return _retrying(table, lambda t: t.overwrite(data, overwrite_filter=EqualTo("week", week)), retries)
 
 
-def read(catalog: Catalog, identifier: str, row_filter: BooleanExpression | str = AlwaysTrue(),
-         selected_fields: tuple[str, ...] = ("*",)) -> pa.Table:
+def read(
+    catalog: Catalog,
+    identifier: str,
+    row_filter: BooleanExpression | str = AlwaysTrue(),
+    selected_fields: tuple[str, ...] = ("*",),
+) -> pa.Table:
     """Scan a contract table into Arrow (an empty table of the contract schema if it is missing)."""
     try:
         table = catalog.load_table(identifier)

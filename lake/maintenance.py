@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time as dtime, timedelta, timezone
-from typing import Any, Iterable
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException
@@ -68,9 +70,11 @@ def _partition_filter(table: Table, partition: dict[str, Any]) -> BooleanExpress
                 part = IsNull(column)
             else:
                 day = value if isinstance(value, date) else date(1970, 1, 1) + timedelta(days=int(value))
-                start = datetime.combine(day, dtime(), tzinfo=timezone.utc)
-                part = And(GreaterThanOrEqual(column, start.isoformat()),
-                           LessThan(column, (start + timedelta(days=1)).isoformat()))
+                start = datetime.combine(day, dtime(), tzinfo=UTC)
+                part = And(
+                    GreaterThanOrEqual(column, start.isoformat()),
+                    LessThan(column, (start + timedelta(days=1)).isoformat()),
+                )
         else:
             raise UnsupportedPartitioningError(f"{table.name()}: cannot compact partition transform {field.transform}")
         expr = part if isinstance(expr, AlwaysTrue) else And(expr, part)
@@ -92,14 +96,22 @@ def compact(table: Table, target_file_mb: float = 64.0, min_files: int = 2, retr
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for f in files:
         groups[_key(f["partition"])].append(f)
-    todo = [fs[0]["partition"] or {} for fs in groups.values()
-            if sum(f["file_size_in_bytes"] < small for f in fs) >= min_files]
+    todo = [
+        fs[0]["partition"] or {}
+        for fs in groups.values()
+        if sum(f["file_size_in_bytes"] < small for f in fs) >= min_files
+    ]
     rows = 0
     for partition in todo:
         rows += _rewrite_partition(table, _partition_filter(table, partition), retries)
     table.refresh()
-    return CompactionReport(table=".".join(table.name()[-2:]), partitions_compacted=len(todo),
-                            files_before=len(files), files_after=len(data_files(table)), rows=rows)
+    return CompactionReport(
+        table=".".join(table.name()[-2:]),
+        partitions_compacted=len(todo),
+        files_before=len(files),
+        files_after=len(data_files(table)),
+        rows=rows,
+    )
 
 
 def _rewrite_partition(table: Table, row_filter: BooleanExpression, retries: int) -> int:
@@ -110,11 +122,10 @@ def _rewrite_partition(table: Table, row_filter: BooleanExpression, retries: int
         try:
             # overwrite = delete the partition's files + append its rows, committed only if main is
             # still the snapshot read above
-            table.overwrite(data, overwrite_filter=row_filter,
-                            snapshot_properties={MAINTENANCE_SUMMARY_KEY: "compact"})
+            table.overwrite(data, overwrite_filter=row_filter, snapshot_properties={MAINTENANCE_SUMMARY_KEY: "compact"})
             return data.num_rows
         except CommitFailedException:
-            time.sleep(min(0.05 * 2 ** n, 1.0))
+            time.sleep(min(0.05 * 2**n, 1.0))
     raise CommitConflictError(f"{table.name()}: compaction still conflicting after {retries} attempts")
 
 
@@ -139,18 +150,26 @@ def expire_snapshots(table: Table, older_than: datetime, retain_last: int = 5, r
             table.maintenance.expire_snapshots().by_ids(expire).commit()
             break
         except CommitFailedException:
-            time.sleep(min(0.05 * 2 ** n, 1.0))
+            time.sleep(min(0.05 * 2**n, 1.0))
     else:
         raise CommitConflictError(f"{table.name()}: snapshot expiry still conflicting after {retries} attempts")
     table.refresh()
-    return ExpireReport(table=".".join(table.name()[-2:]), snapshots_before=before, snapshots_after=len(table.snapshots()))
+    return ExpireReport(
+        table=".".join(table.name()[-2:]), snapshots_before=before, snapshots_after=len(table.snapshots())
+    )
 
 
-def maintain(catalog: Catalog, identifiers: Iterable[str] = RAW_TABLES, *, expire_older_than: timedelta = timedelta(days=7),
-             retain_last: int = 5, target_file_mb: float = 64.0,
-             now: datetime | None = None) -> list[tuple[CompactionReport, ExpireReport]]:
+def maintain(
+    catalog: Catalog,
+    identifiers: Iterable[str] = RAW_TABLES,
+    *,
+    expire_older_than: timedelta = timedelta(days=7),
+    retain_last: int = 5,
+    target_file_mb: float = 64.0,
+    now: datetime | None = None,
+) -> list[tuple[CompactionReport, ExpireReport]]:
     """Compact, then expire, every table in ``identifiers`` (the raw ingest tables by default)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     out = []
     for identifier in identifiers:
         table = lake_catalog.ensure_table(catalog, identifier)

@@ -69,7 +69,9 @@ RAW_FEEDBACK = TableSpec(
         NestedField(5, "user_id", StringType(), required=False),
         NestedField(6, "user_segment", StringType(), required=False),
         NestedField(7, "user_country", StringType(), required=False),
-        NestedField(8, "tags", ListType(element_id=100, element_type=StringType(), element_required=False), required=False),
+        NestedField(
+            8, "tags", ListType(element_id=100, element_type=StringType(), element_required=False), required=False
+        ),
         NestedField(9, "rating", IntegerType(), required=False, doc="1-5 where the platform has one"),
         NestedField(10, "attributes", StringType(), required=False, doc="JSON of every other field, kept not dropped"),
         *(NestedField(11 + i, name, typ, required=True) for i, (name, typ) in enumerate(_KAFKA_FIELDS)),
@@ -102,7 +104,9 @@ ML_TOPICS = TableSpec(
         NestedField(3, "topic_id", IntegerType(), required=True, doc="-1 is the outlier topic"),
         NestedField(4, "reason_id", StringType(), required=True),
         NestedField(5, "label", StringType(), required=True),
-        NestedField(6, "keywords", ListType(element_id=100, element_type=StringType(), element_required=False), required=False),
+        NestedField(
+            6, "keywords", ListType(element_id=100, element_type=StringType(), element_required=False), required=False
+        ),
         NestedField(7, "size", LongType(), required=True, doc="messages of the week in this topic"),
         NestedField(8, "fitted_at", TimestamptzType(), required=True),
     ),
@@ -137,8 +141,13 @@ ML_EMBEDDINGS = TableSpec(
         NestedField(3, "message_id", StringType(), required=True),
         NestedField(4, "embedding_model", StringType(), required=True, doc="name/version of the embedding model"),
         NestedField(5, "text_sha256", StringType(), required=True, doc="hex SHA-256 of the embedded text"),
-        NestedField(6, "embedding", ListType(element_id=100, element_type=FloatType(), element_required=False),
-                    required=True, doc="unit-norm embedding of the text"),
+        NestedField(
+            6,
+            "embedding",
+            ListType(element_id=100, element_type=FloatType(), element_required=False),
+            required=True,
+            doc="unit-norm embedding of the text",
+        ),
         NestedField(7, "embedded_at", TimestamptzType(), required=True),
     ),
     partition_spec=PartitionSpec(
@@ -160,7 +169,7 @@ ML_EMBEDDING_INPUTS = TableSpec(
     ),
     partition_spec=_identity(1, "week"),
     doc="Staging of the batch embedding job: the week's cleaned messages not yet in ml.embeddings when staged "
-        "(replaced per week, written in several files: each file is one task of the PyFlink job).",
+    "(replaced per week, written in several files: each file is one task of the PyFlink job).",
 )
 
 ML_ELECTIONS = TableSpec(
@@ -182,10 +191,15 @@ ML_ELECTIONS = TableSpec(
         NestedField(14, "previous_count", LongType(), required=False, doc="the reason's count last week"),
         NestedField(15, "count_change", LongType(), required=False, doc="message_count - previous_count"),
         NestedField(16, "sources", StringType(), required=False, doc="JSON {source: dissatisfied messages}"),
-        NestedField(17, "example_message_ids", ListType(element_id=100, element_type=StringType(),
-                                                        element_required=False), required=False),
-        NestedField(18, "snapshot_ids", StringType(), required=False,
-                    doc="JSON {table: Iceberg snapshot id} the election read"),
+        NestedField(
+            17,
+            "example_message_ids",
+            ListType(element_id=100, element_type=StringType(), element_required=False),
+            required=False,
+        ),
+        NestedField(
+            18, "snapshot_ids", StringType(), required=False, doc="JSON {table: Iceberg snapshot id} the election read"
+        ),
     ),
     partition_spec=_identity(1, "week"),
     doc="Every candidate reason of a week, ranked, with the elected ones flagged and why.",
@@ -197,8 +211,13 @@ ML_REASONS = TableSpec(
         NestedField(1, "week", StringType(), required=True, doc="the registry as it stood after this week"),
         NestedField(2, "reason_id", StringType(), required=True, doc="stable across weekly refits"),
         NestedField(3, "label", StringType(), required=True, doc="analyst override or the latest topic label"),
-        NestedField(4, "embedding", ListType(element_id=100, element_type=DoubleType(), element_required=False),
-                    required=True, doc="unit topic embedding the next week matches against"),
+        NestedField(
+            4,
+            "embedding",
+            ListType(element_id=100, element_type=DoubleType(), element_required=False),
+            required=True,
+            doc="unit topic embedding the next week matches against",
+        ),
         NestedField(5, "born_week", StringType(), required=True),
         NestedField(6, "last_seen_week", StringType(), required=True),
         NestedField(7, "status", StringType(), required=True, doc="alive, dead or merged"),
@@ -230,8 +249,9 @@ ML_REASON_EVENTS = TableSpec(
         NestedField(1, "week", StringType(), required=True),
         NestedField(2, "model_version", StringType(), required=True),
         NestedField(3, "event", StringType(), required=True, doc="born, matched, died, merged or split"),
-        NestedField(4, "reason_ids", ListType(element_id=100, element_type=StringType(), element_required=False),
-                    required=True),
+        NestedField(
+            4, "reason_ids", ListType(element_id=100, element_type=StringType(), element_required=False), required=True
+        ),
         NestedField(5, "detail", StringType(), required=True),
         NestedField(6, "recorded_at", TimestamptzType(), required=True),
     ),
@@ -261,10 +281,34 @@ ALERTS = TableSpec(
 
 TABLES: dict[str, TableSpec] = {
     spec.identifier: spec
-    for spec in (RAW_FEEDBACK, RAW_FEEDBACK_REJECTED, ML_TOPICS, ML_MESSAGE_TOPICS, ML_EMBEDDINGS, ML_EMBEDDING_INPUTS,
-                 ML_ELECTIONS, ML_REASONS, ML_REASON_MAPPINGS, ML_REASON_EVENTS, ALERTS)
+    for spec in (
+        RAW_FEEDBACK,
+        RAW_FEEDBACK_REJECTED,
+        ML_TOPICS,
+        ML_MESSAGE_TOPICS,
+        ML_EMBEDDINGS,
+        ML_EMBEDDING_INPUTS,
+        ML_ELECTIONS,
+        ML_REASONS,
+        ML_REASON_MAPPINGS,
+        ML_REASON_EVENTS,
+        ALERTS,
+    )
 }
 
-__all__ = ["TableSpec", "TABLES", "UNPARTITIONED_PARTITION_SPEC", "RAW_FEEDBACK", "RAW_FEEDBACK_REJECTED",
-           "ML_TOPICS", "ML_MESSAGE_TOPICS", "ML_EMBEDDINGS", "ML_EMBEDDING_INPUTS", "ML_ELECTIONS", "ML_REASONS", "ML_REASON_MAPPINGS",
-           "ML_REASON_EVENTS", "ALERTS"]
+__all__ = [
+    "ALERTS",
+    "ML_ELECTIONS",
+    "ML_EMBEDDINGS",
+    "ML_EMBEDDING_INPUTS",
+    "ML_MESSAGE_TOPICS",
+    "ML_REASONS",
+    "ML_REASON_EVENTS",
+    "ML_REASON_MAPPINGS",
+    "ML_TOPICS",
+    "RAW_FEEDBACK",
+    "RAW_FEEDBACK_REJECTED",
+    "TABLES",
+    "UNPARTITIONED_PARTITION_SPEC",
+    "TableSpec",
+]

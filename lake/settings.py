@@ -36,8 +36,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -110,8 +111,10 @@ class Settings(BaseModel):
     @classmethod
     def _catalog_uri(cls, value: str | None) -> str | None:
         if value is not None and "://" not in value:
-            raise ValueError("expected http(s)://host/... (REST catalog) or an SQLAlchemy URI such as "
-                             "postgresql+psycopg://user@host/db")
+            raise ValueError(
+                "expected http(s)://host/... (REST catalog) or an SQLAlchemy URI such as "
+                "postgresql+psycopg://user@host/db"
+            )
         return value
 
     @field_validator("catalog_extra", mode="before")
@@ -128,7 +131,7 @@ class Settings(BaseModel):
 
     # ---- construction ----------------------------------------------------------------------------
     @classmethod
-    def from_strings(cls, values: Mapping[str, str | None], origin: Mapping[str, str] | None = None) -> "Settings":
+    def from_strings(cls, values: Mapping[str, str | None], origin: Mapping[str, str] | None = None) -> Settings:
         """Settings from raw strings per field (empty or None: the default); a :class:`SettingsError`
         names ``origin[field]`` (the variable or flag the value came from) and what is accepted."""
         given = {k: v for k, v in values.items() if v is not None and v != ""}
@@ -144,7 +147,7 @@ class Settings(BaseModel):
             raise SettingsError(f"{where}={given.get(name)!r} is not valid: {_accepted(name, error)}") from None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **flags: Any) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **flags: Any) -> Settings:
         """CLI flag > environment > default. ``flags`` are keyword arguments named like the fields
         (None: not given); ``environ`` defaults to ``os.environ`` (read here, never at import)."""
         env = os.environ if environ is None else environ
@@ -172,7 +175,7 @@ class Settings(BaseModel):
         """The environment variables that reproduce these settings in a child process (all of them)."""
         return {ENV_VARS[name]: value for name, value in self.to_strings().items()}
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         """A validated copy with ``changes``."""
         return type(self).model_validate({**self.model_dump(), **changes})
 
@@ -236,23 +239,29 @@ class Settings(BaseModel):
         return props
 
     def ensure_dirs(self) -> None:
-        for d in (self.home, self.run_dir, self.logs_dir, self.models_dir, self.plots_dir,
-                  self.duckdb_path.parent, self.feast_dir, self.home / "warehouse"):
+        for d in (
+            self.home,
+            self.run_dir,
+            self.logs_dir,
+            self.models_dir,
+            self.plots_dir,
+            self.duckdb_path.parent,
+            self.feast_dir,
+            self.home / "warehouse",
+        ):
             d.mkdir(parents=True, exist_ok=True)
 
 
 def _accepted(name: str, error: Mapping[str, Any]) -> str:
     """What ``name`` accepts, for the one-line error."""
-    field = Settings.model_fields[name]
-    choices = getattr(field.annotation, "__args__", None)
-    literal = [a for a in (choices or ()) if a is not type(None)]
-    if literal and all(getattr(a, "__origin__", None) is Literal for a in literal):
-        options = [v for a in literal for v in a.__args__]
-        return "expected one of " + ", ".join(map(str, options))
-    if getattr(field.annotation, "__origin__", None) is Literal:
-        return "expected one of " + ", ".join(map(str, field.annotation.__args__))
-    message = str(error.get("msg", "invalid"))
-    return message.removeprefix("Value error, ")
+    annotation: Any = Settings.model_fields[name].annotation
+    kinds = [annotation, *getattr(annotation, "__args__", ())]
+    literal = [v for kind in kinds if getattr(kind, "__origin__", None) is Literal for v in kind.__args__]
+    if literal:
+        return "expected one of " + ", ".join(map(str, literal))
+    if str(error.get("type", "")).startswith(("int_", "greater_than")):
+        return "expected an integer of at least 1"
+    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
 
 
 #: what PyFlink's Python worker copies into ``os.environ`` (AbstractPythonEnvironmentManager)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -20,7 +20,7 @@ def parse_week(week: str) -> tuple[int, int]:
 def week_start(week: str) -> datetime:
     """Monday 00:00 UTC of the week."""
     year, num = parse_week(week)
-    return datetime.combine(date.fromisocalendar(year, num, 1), time(0), tzinfo=timezone.utc)
+    return datetime.combine(date.fromisocalendar(year, num, 1), time(0), tzinfo=UTC)
 
 
 def week_bounds(week: str) -> tuple[datetime, datetime]:
@@ -35,7 +35,7 @@ def week_of(ts: datetime | date) -> str:
 
 
 def last_complete_week(now: datetime) -> str:
-    return week_of(now.astimezone(timezone.utc) - timedelta(days=7))
+    return week_of(now.astimezone(UTC) - timedelta(days=7))
 
 
 def shift_week(week: str, weeks: int) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -24,11 +25,17 @@ def _step(message: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Data directory for all state [env REASONLAKE_HOME, default ./.reasonlake].")
-@click.option("--bootstrap-servers", default=None,
-              help="Use an external Kafka (host:port,...) instead of the embedded broker "
-                   "[env REASONLAKE_BOOTSTRAP_SERVERS].")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory for all state [env REASONLAKE_HOME, default ./.reasonlake].",
+)
+@click.option(
+    "--bootstrap-servers",
+    default=None,
+    help="Use an external Kafka (host:port,...) instead of the embedded broker [env REASONLAKE_BOOTSTRAP_SERVERS].",
+)
 @click.pass_context
 def cli(ctx: click.Context, home: Path | None, bootstrap_servers: str | None) -> None:
     """reasonlake: the top reasons customers are unhappy, weekly, and alerts when a new message
@@ -90,11 +97,20 @@ def status(ctx: click.Context) -> None:
 @click.option("--weeks", type=int, default=6, show_default=True, help="Synthetic: weeks of history.")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--surge", default="app_crash", show_default=True, help="Synthetic: the issue that surges.")
-@click.option("--surge-week", type=int, default=-1, show_default=True,
-              help="Synthetic: index of the week that surges (-1: the last).")
+@click.option(
+    "--surge-week",
+    type=int,
+    default=-1,
+    show_default=True,
+    help="Synthetic: index of the week that surges (-1: the last).",
+)
 @click.option("--invalid-rate", type=float, default=0.01, show_default=True)
-@click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the synthetic ground truth [default HOME/synthetic/ground_truth.json].")
+@click.option(
+    "--truth",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the synthetic ground truth [default HOME/synthetic/ground_truth.json].",
+)
 @click.pass_context
 def produce(ctx, file_, synthetic, weeks, seed, surge, surge_week, invalid_rate, truth) -> None:
     """Send messages to Kafka, each to feedback.<source>: from a JSONL file or synthetic."""
@@ -109,25 +125,47 @@ def produce(ctx, file_, synthetic, weeks, seed, surge, surge_week, invalid_rate,
         n = kafka_io.produce(bootstrap, iter_jsonl(file_))
         click.echo(f"produced {n} records from {file_} to {bootstrap}")
         return
-    records, ground_truth = generate(SyntheticSpec(messages=synthetic, weeks=weeks, seed=seed, surge_issue=surge,
-                                                   surge_week_index=surge_week, invalid_rate=invalid_rate))
+    records, ground_truth = generate(
+        SyntheticSpec(
+            messages=synthetic,
+            weeks=weeks,
+            seed=seed,
+            surge_issue=surge,
+            surge_week_index=surge_week,
+            invalid_rate=invalid_rate,
+        )
+    )
     n = kafka_io.produce(bootstrap, ((r.topic, r.value) for r in records))
     truth = truth or settings.home / "synthetic" / "ground_truth.json"
     truth.parent.mkdir(parents=True, exist_ok=True)
     truth.write_text(ground_truth.to_json())
-    click.echo(f"produced {n} records ({ground_truth.invalid} invalid, {ground_truth.duplicates} re-sent) "
-               f"over weeks {ground_truth.weeks[0]}..{ground_truth.weeks[-1]}; "
-               f"surge: {surge} in {ground_truth.surge['week']}; ground truth: {truth}")
+    click.echo(
+        f"produced {n} records ({ground_truth.invalid} invalid, {ground_truth.duplicates} re-sent) "
+        f"over weeks {ground_truth.weeks[0]}..{ground_truth.weeks[-1]}; "
+        f"surge: {surge} in {ground_truth.surge['week']}; ground truth: {truth}"
+    )
 
 
 # ---- jobs ----------------------------------------------------------------------------------
 @cli.command()
-@click.option("--until-idle", type=float, default=None,
-              help="Stop once no new message arrived for SECONDS (default: run until stopped).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None,
-              help="Commit after this many records per subtask [default: 50000].")
-@click.option("--flush-interval", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Commit at most SECONDS after the first pending record [default: 20].")
+@click.option(
+    "--until-idle",
+    type=float,
+    default=None,
+    help="Stop once no new message arrived for SECONDS (default: run until stopped).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Commit after this many records per subtask [default: 50000].",
+)
+@click.option(
+    "--flush-interval",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Commit at most SECONDS after the first pending record [default: 20].",
+)
 @click.pass_context
 def ingest(ctx: click.Context, until_idle: float | None, batch_size: int | None, flush_interval: float | None) -> None:
     """Run the PyFlink ingestion job: Kafka feedback.* -> Iceberg raw.feedback / raw.feedback_rejected."""
@@ -138,15 +176,19 @@ def ingest(ctx: click.Context, until_idle: float | None, batch_size: int | None,
 
     settings = _settings(ctx)
     config = IngestJobConfig.from_settings(settings)
-    chosen = {"batch_size": batch_size, "flush_interval_s": flush_interval}
+    chosen: dict[str, Any] = {"batch_size": batch_size, "flush_interval_s": flush_interval}
     config = replace(config, batch=replace(config.batch, **{k: v for k, v in chosen.items() if v is not None}))
     summary = run_ingest(settings, config, until_idle_s=until_idle)
     click.echo(f"ingest finished: {summary}")
 
 
 @cli.command()
-@click.option("--until-idle", type=float, default=None,
-              help="Stop once no new message arrived for SECONDS (default: run until stopped).")
+@click.option(
+    "--until-idle",
+    type=float,
+    default=None,
+    help="Stop once no new message arrived for SECONDS (default: run until stopped).",
+)
 @click.pass_context
 def alerts(ctx: click.Context, until_idle: float | None) -> None:
     """Run the PyFlink alert job against the most recently materialized election."""
@@ -164,11 +206,11 @@ def alerts(ctx: click.Context, until_idle: float | None) -> None:
 def weekly(ctx: click.Context, week: str | None) -> None:
     """Materialize the weekly asset graph through Dagster for one ISO week:
     dbt cleaning -> topic fit -> message topics -> election -> Feast."""
-    from reasonlake.weekly import materialize_week
     from lake.weeks import last_complete_week, parse_week
+    from reasonlake.weekly import materialize_week
 
     settings = _settings(ctx)
-    week = week or last_complete_week(datetime.now(timezone.utc))
+    week = week or last_complete_week(datetime.now(UTC))
     try:
         parse_week(week)
     except ValueError as exc:
@@ -190,17 +232,28 @@ def audit(ctx: click.Context, sql: str, fmt: str) -> None:
     from lake.errors import LakeError
 
     try:
-        click.echo(format_result(run_audit(_settings(ctx), sql), fmt))
+        click.echo(format_result(run_audit(_settings(ctx), sql), fmt))  # type: ignore[arg-type]
     except LakeError as exc:
         raise click.ClickException(str(exc)) from None
 
 
 @cli.command()
-@click.option("--expire-older-than", type=float, default=7.0, show_default=True, metavar="DAYS",
-              help="Expire snapshots older than DAYS (the newest --retain-last are always kept).")
+@click.option(
+    "--expire-older-than",
+    type=float,
+    default=7.0,
+    show_default=True,
+    metavar="DAYS",
+    help="Expire snapshots older than DAYS (the newest --retain-last are always kept).",
+)
 @click.option("--retain-last", type=int, default=5, show_default=True, help="Snapshots always kept per table.")
-@click.option("--target-file-mb", type=float, default=64.0, show_default=True,
-              help="Data files smaller than this are compacted (per partition, when there are 2 or more).")
+@click.option(
+    "--target-file-mb",
+    type=float,
+    default=64.0,
+    show_default=True,
+    help="Data files smaller than this are compacted (per partition, when there are 2 or more).",
+)
 @click.pass_context
 def maintain(ctx: click.Context, expire_older_than: float, retain_last: int, target_file_mb: float) -> None:
     """Compact small files and expire old snapshots of raw.feedback / raw.feedback_rejected
@@ -212,14 +265,20 @@ def maintain(ctx: click.Context, expire_older_than: float, retain_last: int, tar
     from lake.maintenance import maintain as run_maintenance
 
     try:
-        reports = run_maintenance(catalog.load(_settings(ctx)), expire_older_than=timedelta(days=expire_older_than),
-                                  retain_last=retain_last, target_file_mb=target_file_mb)
+        reports = run_maintenance(
+            catalog.load(_settings(ctx)),
+            expire_older_than=timedelta(days=expire_older_than),
+            retain_last=retain_last,
+            target_file_mb=target_file_mb,
+        )
     except LakeError as exc:
         raise click.ClickException(str(exc)) from None
     for compaction, expiry in reports:
-        click.echo(f"{compaction.table}: {compaction.partitions_compacted} partition(s) compacted, data files "
-                   f"{compaction.files_before} -> {compaction.files_after}; snapshots "
-                   f"{expiry.snapshots_before} -> {expiry.snapshots_after}")
+        click.echo(
+            f"{compaction.table}: {compaction.partitions_compacted} partition(s) compacted, data files "
+            f"{compaction.files_before} -> {compaction.files_after}; snapshots "
+            f"{expiry.snapshots_before} -> {expiry.snapshots_after}"
+        )
 
 
 @cli.command()
@@ -232,8 +291,9 @@ def ui(ctx: click.Context, port: int) -> None:
     settings = _settings(ctx)
     env = settings.child_env(DAGSTER_HOME=str(dagster_home(settings)))
     os.chdir(REPO_ROOT)
-    os.execvpe(str(Path(sys.executable).parent / "dagster"),
-               ["dagster", "dev", "-w", "workspace.yaml", "-p", str(port)], env)
+    os.execvpe(
+        str(Path(sys.executable).parent / "dagster"), ["dagster", "dev", "-w", "workspace.yaml", "-p", str(port)], env
+    )
 
 
 @cli.command()
@@ -268,16 +328,22 @@ def dbt(ctx: click.Context, args: tuple[str, ...]) -> None:
 @click.option("--messages", type=int, default=6000, show_default=True)
 @click.option("--weeks", type=int, default=4, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--incoming", type=int, default=60, show_default=True,
-              help="Fresh messages produced after the election for the alert job.")
+@click.option(
+    "--incoming",
+    type=int,
+    default=60,
+    show_default=True,
+    help="Fresh messages produced after the election for the alert job.",
+)
 @click.option("--keep-up", is_flag=True, help="Leave the broker running afterwards.")
 @click.pass_context
 def demo(ctx: click.Context, messages: int, weeks: int, seed: int, incoming: int, keep_up: bool) -> None:
     """Everything in order on synthetic data: up, produce, ingest, weekly (every week), alerts, summary."""
     from reasonlake.demo import run_demo
 
-    report = run_demo(_settings(ctx), messages=messages, weeks=weeks, seed=seed, incoming=incoming, echo=_step,
-                  keep_up=keep_up)
+    report = run_demo(
+        _settings(ctx), messages=messages, weeks=weeks, seed=seed, incoming=incoming, echo=_step, keep_up=keep_up
+    )
     sys.exit(0 if report.ok else 1)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from lake.settings import Settings
+from reasonlake.synthetic import GroundTruth
+from reasonlake.weekly import WeeklyResult
 
 
 @dataclass
@@ -17,9 +19,9 @@ class DemoReport:
     ingested: int = 0
     rejected: Counter = field(default_factory=Counter)
     surge_issue: str = ""
-    elected_issues: list[str] = field(default_factory=list)    # surge week, by rank, as ground-truth kinds
-    alert_kinds: Counter = field(default_factory=Counter)      # true kind of each alerted fresh message
-    fresh_kinds: Counter = field(default_factory=Counter)      # true kind of every fresh message
+    elected_issues: list[str] = field(default_factory=list)  # surge week, by rank, as ground-truth kinds
+    alert_kinds: Counter = field(default_factory=Counter)  # true kind of each alerted fresh message
+    fresh_kinds: Counter = field(default_factory=Counter)  # true kind of every fresh message
     weeks_failed: list[str] = field(default_factory=list)
 
     @property
@@ -27,94 +29,157 @@ class DemoReport:
         return not self.weeks_failed and self.surge_issue in self.elected_issues and sum(self.alert_kinds.values()) > 0
 
 
-def run_demo(settings: Settings, *, messages: int, weeks: int, seed: int, incoming: int,
-             echo: Callable[[str], None] = print, keep_up: bool = False) -> DemoReport:
-    from pyiceberg.expressions import EqualTo
+def run_demo(
+    settings: Settings,
+    *,
+    messages: int,
+    weeks: int,
+    seed: int,
+    incoming: int,
+    echo: Callable[[str], None] = print,
+    keep_up: bool = False,
+) -> DemoReport:
+    """Start the broker, produce ``weeks`` of history, ingest, run every week's graph, produce
+    ``incoming`` fresh messages and alert on them; the report says whether the surge was elected."""
+    from flink import broker
 
-    from reasonlake.weekly import materialize_week
-    from flink import broker, kafka_io
-    from flink.alert_job import run_alerts
-    from flink.ingest_job import run_ingest
-    from flink.jobconfig import AlertJobConfig, IngestJobConfig
-    from reasonlake.synthetic import SyntheticSpec, generate, incoming as incoming_messages, topic_issues
-    from lake import catalog
-
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     report = DemoReport()
     settings.ensure_dirs()
     if not settings.bootstrap_servers:
         echo("starting the embedded broker")
-        info = broker.start(settings)
-        print(f"    broker at {info.bootstrap}")
-    bootstrap = broker.bootstrap_servers(settings)
+        print(f"    broker at {broker.start(settings).bootstrap}")
     try:
-        echo(f"producing {messages} synthetic messages over {weeks} weeks")
-        records, truth = generate(SyntheticSpec(messages=messages, weeks=weeks, seed=seed))
-        kafka_io.produce(bootstrap, ((r.topic, r.value) for r in records))
-        (settings.home / "synthetic").mkdir(exist_ok=True)
-        (settings.home / "synthetic" / "ground_truth.json").write_text(truth.to_json())
-        print(f"    {len(records)} records ({truth.invalid} malformed, {truth.duplicates} re-sent); "
-              f"surge: {truth.surge['issue']} in {truth.surge['week']}")
-
-        echo("ingesting with the PyFlink job (until idle)")
-        # a one-off backfill, all in Kafka already: full batches as configured, the tail committed
-        # after 2 s instead of the streaming default (the job waits for it before it stops)
-        config = IngestJobConfig.from_settings(settings)
-        config = replace(config, batch=replace(config.batch, flush_interval_s=2.0))
-        ingest_summary = run_ingest(settings, config, until_idle_s=8)
-        print(f"    {ingest_summary}")
-
+        truth = _produce_history(settings, messages, weeks, seed, echo)
+        _ingest(settings, echo)
         results = []
         for week in truth.weeks:
             echo(f"weekly graph for {week} (dbt -> BERTopic -> election -> Feast)")
-            result = materialize_week(settings, week)
+            result = _materialize(settings, week)
             print("    " + result.summary().replace("\n", "\n    "))
             results.append(result)
             if not result.success:
                 report.weeks_failed.append(week)
                 return report
-
-        echo(f"producing {incoming} fresh messages and running the alert job (until idle)")
-        fresh, fresh_labels = incoming_messages(incoming, seed=seed + 1, now=datetime.now(timezone.utc),
-                                                surge_issue=truth.surge["issue"])
-        kafka_io.produce(bootstrap, ((r.topic, r.value) for r in fresh))
-        alert_summary = run_alerts(settings, AlertJobConfig.from_settings(settings), until_idle_s=8)
-        print(f"    {alert_summary}")
-
-        # ---- summary ------------------------------------------------------------------------
-        cat = catalog.load(settings)
-        raw = catalog.read(cat, "raw.feedback", selected_fields=("message_id",)).num_rows
-        rejected = Counter(catalog.read(cat, "raw.feedback_rejected", selected_fields=("reason",)).column("reason").to_pylist())
-        surge_week = truth.surge["week"]
-        message_topics = catalog.read(cat, "ml.message_topics", row_filter=EqualTo("week", surge_week),
-                                      selected_fields=("message_id", "topic_id")).to_pylist()
-        issue_of_topic = topic_issues(truth.labels, message_topics)
-        last = results[-1]
-        surge_result = next(r for r in results if r.week == surge_week)
-        elected_issues = [issue_of_topic.get(row["topic_id"], "?") for row in surge_result.elected]
-        alerts = catalog.read(cat, "alerts.alerts", selected_fields=("message_id", "label")).to_pylist()
-        alert_kinds = Counter(fresh_labels.get(a["message_id"], "history") for a in alerts)
-        surge_ok = truth.surge["issue"] in elected_issues
-        report.ingested, report.rejected, report.surge_issue = raw, rejected, truth.surge["issue"]
-        report.elected_issues, report.alert_kinds = elected_issues, alert_kinds
-        report.fresh_kinds = Counter(fresh_labels.values())
-
+        fresh_labels = _alert_on_fresh_messages(settings, incoming, seed, truth, echo)
+        _fill_report(report, settings, truth, results, fresh_labels)
         echo("summary")
-        print(f"    messages ingested: {raw}   rejected: {sum(rejected.values())} {dict(rejected)}")
-        print(f"    elected reasons for {last.week}:")
-        for row in last.elected:
-            print(f"      #{row['rank']} {row['label']!r}: {row['message_count']} dissatisfied ({row['share']:.0%})")
-        print(f"    ground truth: top issues of {surge_week}: {truth.top_issues(surge_week)}; "
-              f"elected map to {elected_issues}; surging issue '{truth.surge['issue']}' elected: "
-              f"{'YES' if surge_ok else 'NO'}")
-        print(f"    alerts emitted: {len(alerts)} (by true kind of the message: {dict(alert_kinds)})")
-        print(f"    took {(datetime.now(timezone.utc) - started).total_seconds():.0f}s")
-        home = settings.home
-        print("    next: open the Dagster UI:  .venv/bin/reasonlake --home", home, "ui   (http://127.0.0.1:3000)")
-        print("          open the dbt docs:    .venv/bin/reasonlake --home", home, "docs  (http://127.0.0.1:8080)")
-        print("          audit with SQL:       .venv/bin/reasonlake --home", home,
-              "audit \"select label, message_count from ml.elections where elected\"")
+        _print_summary(report, settings, truth, results[-1], started)
         return report
     finally:
         if not keep_up and not settings.bootstrap_servers:
             broker.stop(settings)
+
+
+def _materialize(settings: Settings, week: str) -> WeeklyResult:
+    from reasonlake.weekly import materialize_week
+
+    return materialize_week(settings, week)
+
+
+def _produce_history(
+    settings: Settings, messages: int, weeks: int, seed: int, echo: Callable[[str], None]
+) -> GroundTruth:
+    from flink import broker, kafka_io
+    from reasonlake.synthetic import SyntheticSpec, generate
+
+    echo(f"producing {messages} synthetic messages over {weeks} weeks")
+    records, truth = generate(SyntheticSpec(messages=messages, weeks=weeks, seed=seed))
+    kafka_io.produce(broker.bootstrap_servers(settings), ((r.topic, r.value) for r in records))
+    (settings.home / "synthetic").mkdir(exist_ok=True)
+    (settings.home / "synthetic" / "ground_truth.json").write_text(truth.to_json())
+    print(
+        f"    {len(records)} records ({truth.invalid} malformed, {truth.duplicates} re-sent); "
+        f"surge: {truth.surge['issue']} in {truth.surge['week']}"
+    )
+    return truth
+
+
+def _ingest(settings: Settings, echo: Callable[[str], None]) -> None:
+    from flink.ingest_job import run_ingest
+    from flink.jobconfig import IngestJobConfig
+
+    echo("ingesting with the PyFlink job (until idle)")
+    # a one-off backfill, all in Kafka already: full batches as configured, the tail committed
+    # after 2 s instead of the streaming default (the job waits for it before it stops)
+    config = IngestJobConfig.from_settings(settings)
+    config = replace(config, batch=replace(config.batch, flush_interval_s=2.0))
+    print(f"    {run_ingest(settings, config, until_idle_s=8)}")
+
+
+def _alert_on_fresh_messages(
+    settings: Settings, incoming: int, seed: int, truth: GroundTruth, echo: Callable[[str], None]
+) -> dict[str, str]:
+    """Produce ``incoming`` fresh messages, run the alert job until idle; the fresh messages' true kinds."""
+    from flink import broker, kafka_io
+    from flink.alert_job import run_alerts
+    from flink.jobconfig import AlertJobConfig
+    from reasonlake.synthetic import incoming as incoming_messages
+
+    echo(f"producing {incoming} fresh messages and running the alert job (until idle)")
+    fresh, fresh_labels = incoming_messages(
+        incoming, seed=seed + 1, now=datetime.now(UTC), surge_issue=truth.surge["issue"]
+    )
+    kafka_io.produce(broker.bootstrap_servers(settings), ((r.topic, r.value) for r in fresh))
+    print(f"    {run_alerts(settings, AlertJobConfig.from_settings(settings), until_idle_s=8)}")
+    return fresh_labels
+
+
+def _fill_report(
+    report: DemoReport,
+    settings: Settings,
+    truth: GroundTruth,
+    results: list[WeeklyResult],
+    fresh_labels: dict[str, str],
+) -> None:
+    from pyiceberg.expressions import EqualTo
+
+    from lake import catalog
+    from reasonlake.synthetic import topic_issues
+
+    cat = catalog.load(settings)
+    surge_week = truth.surge["week"]
+    message_topics = catalog.read(
+        cat, "ml.message_topics", row_filter=EqualTo("week", surge_week), selected_fields=("message_id", "topic_id")
+    ).to_pylist()
+    issue_of_topic = topic_issues(truth.labels, message_topics)
+    surge_result = next(r for r in results if r.week == surge_week)
+    alerts = catalog.read(cat, "alerts.alerts", selected_fields=("message_id", "label")).to_pylist()
+    report.ingested = catalog.read(cat, "raw.feedback", selected_fields=("message_id",)).num_rows
+    report.rejected = Counter(
+        catalog.read(cat, "raw.feedback_rejected", selected_fields=("reason",)).column("reason").to_pylist()
+    )
+    report.surge_issue = truth.surge["issue"]
+    report.elected_issues = [issue_of_topic.get(row["topic_id"], "?") for row in surge_result.elected]
+    report.alert_kinds = Counter(fresh_labels.get(a["message_id"], "history") for a in alerts)
+    report.fresh_kinds = Counter(fresh_labels.values())
+
+
+def _print_summary(
+    report: DemoReport, settings: Settings, truth: GroundTruth, last: WeeklyResult, started: datetime
+) -> None:
+    surge_week = truth.surge["week"]
+    print(
+        f"    messages ingested: {report.ingested}   rejected: {sum(report.rejected.values())} {dict(report.rejected)}"
+    )
+    print(f"    elected reasons for {last.week}:")
+    for row in last.elected:
+        print(f"      #{row['rank']} {row['label']!r}: {row['message_count']} dissatisfied ({row['share']:.0%})")
+    surge_ok = report.surge_issue in report.elected_issues
+    print(
+        f"    ground truth: top issues of {surge_week}: {truth.top_issues(surge_week)}; "
+        f"elected map to {report.elected_issues}; surging issue '{report.surge_issue}' elected: "
+        f"{'YES' if surge_ok else 'NO'}"
+    )
+    print(
+        f"    alerts emitted: {sum(report.alert_kinds.values())} (by true kind of the message: {dict(report.alert_kinds)})"
+    )
+    print(f"    took {(datetime.now(UTC) - started).total_seconds():.0f}s")
+    home = settings.home
+    print("    next: open the Dagster UI:  .venv/bin/reasonlake --home", home, "ui   (http://127.0.0.1:3000)")
+    print("          open the dbt docs:    .venv/bin/reasonlake --home", home, "docs  (http://127.0.0.1:8080)")
+    print(
+        "          audit with SQL:       .venv/bin/reasonlake --home",
+        home,
+        'audit "select label, message_count from ml.elections where elected"',
+    )

@@ -11,115 +11,32 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from flink.contract import topic_of_source
 from lake.weeks import last_complete_week, shift_week, week_bounds
-
-SOURCES = ("crm", "support_portal", "review_portal")
-
-# issue -> (core phrasings, details). Words differ per issue so topics are separable, as in life.
-ISSUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "card_declined": (
-        ("my card was declined at checkout", "the payment with my credit card keeps getting declined",
-         "card payment rejected again", "my debit card is declined every time I pay",
-         "the card transaction failed and was declined"),
-        ("The bank says the card is fine.", "I tried three different cards.", "It happened in the store and online.",
-         "This is embarrassing at the till."),
-    ),
-    "refund_delay": (
-        ("I am still waiting for my refund", "the refund has not arrived after two weeks",
-         "where is my refund, it is long overdue", "my money back still hasn't been refunded",
-         "the refund you promised never came"),
-        ("I returned the item weeks ago.", "You confirmed the return was received.",
-         "Nobody can tell me when the refund will be paid.", "It has been over 14 days."),
-    ),
-    "login_problem": (
-        ("I can't log in to my account", "the password reset link does not work",
-         "locked out of my account after the login fails", "login keeps failing with my correct password",
-         "two factor code never arrives so I cannot sign in"),
-        ("I reset my password twice.", "It says invalid credentials.", "The verification email never comes.",
-         "I have been locked out since Monday."),
-    ),
-    "late_delivery": (
-        ("my order arrived a week late", "the package still has not been delivered",
-         "delivery is late again", "the parcel is stuck in transit and the delivery date keeps moving",
-         "courier missed the delivery window"),
-        ("Tracking has not updated for days.", "I paid for express shipping.", "The courier never showed up.",
-         "I needed it for a birthday."),
-    ),
-    "hidden_fees": (
-        ("I was charged an unexpected fee", "there are hidden charges on my bill",
-         "a surprise service fee appeared on my invoice", "you added extra fees nobody told me about",
-         "my bill has an unexplained charge"),
-        ("The price on the website was lower.", "Nothing in the contract mentions it.",
-         "I want the fee removed.", "It is the third month in a row."),
-    ),
-    "app_crash": (
-        ("the app crashes as soon as I open it", "the mobile app keeps crashing after the update",
-         "app freezes and crashes on the payment screen", "your app crashed and closed again",
-         "the new app version crashes on startup"),
-        ("I reinstalled it twice.", "My phone is up to date.", "It worked fine before the latest update.",
-         "I cannot use any feature."),
-    ),
-    "rude_support": (
-        ("the support agent was rude to me", "your customer service staff was rude and dismissive",
-         "the agent on the phone was unhelpful and rude", "support hung up on me rudely",
-         "I was treated rudely by the support team"),
-        ("He would not let me finish a sentence.", "She laughed at my question.", "I asked for a manager and was refused.",
-         "Worst service experience ever."),
-    ),
-    "subscription_cancel": (
-        ("I cannot cancel my subscription", "the cancel subscription button does not work",
-         "you keep charging me after I cancelled my subscription", "cancellation of my plan keeps failing",
-         "there is no way to cancel the membership online"),
-        ("I have tried for a month.", "I was charged again this month.", "The page just reloads.",
-         "Please stop the renewal."),
-    ),
-}
-# Issues that do not exist until ``SyntheticSpec.new_issue_week_index`` (a new problem appears).
-EMERGING_ISSUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "international_transfer": (
-        ("my international transfer to another country never arrived", "the overseas wire transfer is stuck",
-         "money I sent abroad has not reached the recipient", "the foreign transfer failed and the money is gone",
-         "my SWIFT transfer to Europe is missing"),
-        ("The recipient's bank has nothing.", "I sent it with the correct IBAN.", "The exchange rate was applied twice.",
-         "It was for my family's rent."),
-    ),
-}
-ALL_ISSUES = {**ISSUES, **EMERGING_ISSUES}
-BASE_WEIGHTS = {
-    "card_declined": 0.16, "refund_delay": 0.14, "login_problem": 0.12, "late_delivery": 0.10,
-    "hidden_fees": 0.08, "app_crash": 0.05, "rude_support": 0.05, "subscription_cancel": 0.05,
-}
-PRAISE = (
-    "great service, thank you so much", "love the new design, it is fantastic", "the support team was wonderful and quick",
-    "excellent experience, very happy", "delivery was fast and everything was perfect", "amazing app, works great",
+from reasonlake.synthetic_texts import (
+    AFFECT,
+    ALL_ISSUES,
+    BASE_WEIGHTS,
+    COUNTRIES,
+    EMERGING_ISSUES,
+    ISSUES,
+    NEUTRAL,
+    NEUTRAL_STYLE,
+    NEUTRAL_WEIGHT,
+    POSITIVE_STYLE,
+    PRAISE,
+    PRAISE_WEIGHT,
+    SEGMENTS,
+    SOURCES,
+    STYLE,
 )
-NEUTRAL = (
-    "how do I change my delivery address", "what are your opening hours on Sunday", "can I update my email address",
-    "is there a student discount available", "do you ship to Canada", "where can I find my invoice number",
-)
-PRAISE_WEIGHT, NEUTRAL_WEIGHT = 0.15, 0.10
 
-STYLE = {
-    "crm": ("Customer called: {core}. {detail} {affect}", "Agent note - customer says {core}. {detail} {affect}",
-            "Call summary: {core}. {detail} {affect}"),
-    "support_portal": ("Hi, {core}. {detail} {affect} Please help.", "Hello support, {core}. {detail} {affect}",
-                       "{core}. {detail} {affect}"),
-    "review_portal": ("{core}! {detail} {affect}", "One star: {core}. {detail} {affect}",
-                      "Very disappointed, {core}. {detail} {affect}"),
-}
-# Most complaints carry some affect; some are flatly factual (a rating or nothing tells then).
-AFFECT = ("This is really frustrating.", "Unacceptable.", "Customer upset.", "I am very annoyed.",
-          "Terrible service.", "So disappointing.", "Awful experience.", "I am angry about this.", "", "")
-POSITIVE_STYLE = {"crm": "Customer called to say {core}.", "support_portal": "Hi, {core}!", "review_portal": "{core}!"}
-NEUTRAL_STYLE = {"crm": "Customer asked {core}.", "support_portal": "Hello, {core}?", "review_portal": "Question: {core}?"}
-SEGMENTS = ("consumer", "smb", "enterprise")
-COUNTRIES = ("US", "GB", "DE", "FR", "CA", "NL")
-OFFSETS = (timezone.utc, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5)))
+OFFSETS = (UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5)))
 
 
 @dataclass(frozen=True)
@@ -128,12 +45,12 @@ class SyntheticSpec:
     weeks: int = 6
     seed: int = 7
     surge_issue: str = "app_crash"
-    surge_week_index: int = -1          # which generated week surges (-1: the last)
+    surge_week_index: int = -1  # which generated week surges (-1: the last)
     surge_factor: float = 6.0
     invalid_rate: float = 0.01
     duplicate_rate: float = 0.005
-    now: datetime | None = None         # weeks end at the last complete week before now
-    new_issue: str | None = None        # an EMERGING_ISSUES issue, absent before new_issue_week_index
+    now: datetime | None = None  # weeks end at the last complete week before now
+    new_issue: str | None = None  # an EMERGING_ISSUES issue, absent before new_issue_week_index
     new_issue_week_index: int = -1
     new_issue_weight: float = 0.10
 
@@ -142,7 +59,7 @@ class SyntheticSpec:
 class SyntheticRecord:
     topic: str
     value: bytes
-    kind: str                # issue name, "praise", "neutral", "duplicate" or "invalid"
+    kind: str  # issue name, "praise", "neutral", "duplicate" or "invalid"
     message_id: str | None
 
 
@@ -151,7 +68,7 @@ class GroundTruth:
     weeks: list[str]
     surge: dict
     per_week: dict[str, dict] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)       # message_id -> kind
+    labels: dict[str, str] = field(default_factory=dict)  # message_id -> kind
     invalid: int = 0
     duplicates: int = 0
     records: int = 0
@@ -164,7 +81,7 @@ class GroundTruth:
         return json.dumps(self.__dict__, indent=1, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "GroundTruth":
+    def from_json(cls, text: str) -> GroundTruth:
         return cls(**json.loads(text))
 
 
@@ -185,19 +102,29 @@ def generate(spec: SyntheticSpec) -> tuple[list[SyntheticRecord], GroundTruth]:
     if spec.new_issue is not None and spec.new_issue not in EMERGING_ISSUES:
         raise ValueError(f"unknown new issue {spec.new_issue!r}; choose from {sorted(EMERGING_ISSUES)}")
     rng = random.Random(spec.seed)
-    now = spec.now or datetime.now(timezone.utc)
+    now = spec.now or datetime.now(UTC)
     last = last_complete_week(now)
     weeks = [shift_week(last, i - spec.weeks + 1) for i in range(spec.weeks)]
-    truth = GroundTruth(weeks=weeks, surge={"issue": spec.surge_issue, "week": weeks[spec.surge_week_index % spec.weeks],
-                                            "factor": spec.surge_factor})
+    truth = GroundTruth(
+        weeks=weeks,
+        surge={
+            "issue": spec.surge_issue,
+            "week": weeks[spec.surge_week_index % spec.weeks],
+            "factor": spec.surge_factor,
+        },
+    )
     per_week = max(1, spec.messages // spec.weeks)
     records: list[SyntheticRecord] = []
     for wi, week in enumerate(weeks):
         weights = week_weights(spec, wi, rng)
         kinds = rng.choices(list(weights), weights=list(weights.values()), k=per_week)
         issues = Counter(k for k in kinds if k in ALL_ISSUES)
-        truth.per_week[week] = {"issues": dict(issues), "praise": kinds.count("praise"),
-                                "neutral": kinds.count("neutral"), "messages": per_week}
+        truth.per_week[week] = {
+            "issues": dict(issues),
+            "praise": kinds.count("praise"),
+            "neutral": kinds.count("neutral"),
+            "messages": per_week,
+        }
         start, _ = week_bounds(week)
         for i, kind in enumerate(kinds):
             source = rng.choice(SOURCES)
@@ -206,7 +133,7 @@ def generate(spec: SyntheticSpec) -> tuple[list[SyntheticRecord], GroundTruth]:
             record = SyntheticRecord(topic_of_source(source), json.dumps(message).encode(), kind, message_id)
             records.append(record)
             truth.labels[message_id] = kind
-            if rng.random() < spec.duplicate_rate:      # a platform re-sends the same message
+            if rng.random() < spec.duplicate_rate:  # a platform re-sends the same message
                 records.append(SyntheticRecord(record.topic, record.value, "duplicate", message_id))
                 truth.duplicates += 1
             if rng.random() < spec.invalid_rate:
@@ -219,24 +146,34 @@ def generate(spec: SyntheticSpec) -> tuple[list[SyntheticRecord], GroundTruth]:
 def _message(rng: random.Random, kind: str, source: str, message_id: str, created: datetime) -> dict:
     if kind in ALL_ISSUES:
         cores, details = ALL_ISSUES[kind]
-        text = rng.choice(STYLE[source]).format(core=rng.choice(cores), detail=rng.choice(details),
-                                                affect=rng.choice(AFFECT)).strip().replace("  ", " ")
+        text = (
+            rng.choice(STYLE[source])
+            .format(core=rng.choice(cores), detail=rng.choice(details), affect=rng.choice(AFFECT))
+            .strip()
+            .replace("  ", " ")
+        )
         rating = rng.choice((1, 1, 2))
     elif kind == "praise":
         text, rating = POSITIVE_STYLE[source].format(core=rng.choice(PRAISE)), rng.choice((4, 5, 5))
     else:
         text, rating = NEUTRAL_STYLE[source].format(core=rng.choice(NEUTRAL)), 3
     text = text[0].upper() + text[1:]
-    message = {
-        "message_id": message_id, "source": source, "text": text,
+    message: dict[str, Any] = {
+        "message_id": message_id,
+        "source": source,
+        "text": text,
         "created_at": created.astimezone(rng.choice(OFFSETS)).isoformat(timespec="seconds"),
-        "user": {"id": f"u{rng.randrange(100000):05d}", "segment": rng.choice(SEGMENTS), "country": rng.choice(COUNTRIES)},
+        "user": {
+            "id": f"u{rng.randrange(100000):05d}",
+            "segment": rng.choice(SEGMENTS),
+            "country": rng.choice(COUNTRIES),
+        },
         "tags": [kind] if kind in ALL_ISSUES and source != "review_portal" else [],
     }
     if source == "review_portal" or (source == "support_portal" and rng.random() < 0.3):
-        message["rating"] = rating       # CRM notes carry no rating: dissatisfaction comes from sentiment
+        message["rating"] = rating  # CRM notes carry no rating: dissatisfaction comes from sentiment
     if source == "crm":
-        message["channel"] = rng.choice(("phone", "chat", "email"))   # an extra attribute, kept as is
+        message["channel"] = rng.choice(("phone", "chat", "email"))  # an extra attribute, kept as is
     return message
 
 
@@ -245,8 +182,9 @@ def _invalid(rng: random.Random, source: str, message_id: str) -> SyntheticRecor
     choices = (
         b"{not json",
         json.dumps({"message_id": message_id, "source": source, "created_at": "2026-01-01T00:00:00Z"}).encode(),
-        json.dumps({"message_id": message_id, "source": source, "text": "   ",
-                    "created_at": "2026-01-01T00:00:00Z"}).encode(),
+        json.dumps(
+            {"message_id": message_id, "source": source, "text": "   ", "created_at": "2026-01-01T00:00:00Z"}
+        ).encode(),
         json.dumps({"message_id": message_id, "source": source, "text": "hello", "created_at": "yesterday"}).encode(),
         b"\xff\xfe not utf-8",
     )
@@ -273,8 +211,9 @@ def iter_jsonl(path: str) -> Iterator[tuple[str, bytes]]:
             yield topic, line
 
 
-def incoming(n: int, seed: int, now: datetime, surge_issue: str = "app_crash",
-             surge_share: float = 0.5) -> tuple[list[SyntheticRecord], dict[str, str]]:
+def incoming(
+    n: int, seed: int, now: datetime, surge_issue: str = "app_crash", surge_share: float = 0.5
+) -> tuple[list[SyntheticRecord], dict[str, str]]:
     """Fresh messages written in the last hour (what the alert job sees after an election):
     ``surge_share`` of them about the surging issue, the rest other issues, praise and questions."""
     rng = random.Random(seed)
@@ -282,8 +221,13 @@ def incoming(n: int, seed: int, now: datetime, surge_issue: str = "app_crash",
     records, labels = [], {}
     for i in range(n):
         r = rng.random()
-        kind = surge_issue if r < surge_share else rng.choice(others) if r < surge_share + 0.2 else \
-            rng.choice(("praise", "neutral"))
+        kind = (
+            surge_issue
+            if r < surge_share
+            else rng.choice(others)
+            if r < surge_share + 0.2
+            else rng.choice(("praise", "neutral"))
+        )
         source = rng.choice(SOURCES)
         message_id = f"inc-{seed}-{i:06d}"
         message = _message(rng, kind, source, message_id, now - timedelta(seconds=rng.uniform(0, 3600)))

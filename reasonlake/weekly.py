@@ -28,8 +28,9 @@ class WeeklyResult:
             return f"week {self.week}: FAILED (run {self.run_id}) at {', '.join(self.failed_steps) or 'unknown step'}"
         lines = [f"week {self.week}: elected {len(self.elected)} reason(s) (run {self.run_id})"]
         for row in self.elected:
-            lines.append(f"  #{row['rank']} {row['label']!r}: {row['message_count']} dissatisfied messages "
-                         f"({row['share']:.0%})")
+            lines.append(
+                f"  #{row['rank']} {row['label']!r}: {row['message_count']} dissatisfied messages ({row['share']:.0%})"
+            )
         return "\n".join(lines)
 
 
@@ -50,7 +51,9 @@ def definitions_for(settings: Settings):
     from dagster_project.definitions import DOMAINS
     from dagster_project.resources import ReasonlakeResource
 
-    return Definitions.merge(*DOMAINS, Definitions(resources={"reasonlake": ReasonlakeResource.from_settings(settings)}))
+    return Definitions.merge(
+        *DOMAINS, Definitions(resources={"reasonlake": ReasonlakeResource.from_settings(settings)})
+    )
 
 
 def materialize_week(settings: Settings, week: str, log_level: str = "INFO") -> WeeklyResult:
@@ -64,12 +67,16 @@ def materialize_week(settings: Settings, week: str, log_level: str = "INFO") -> 
         warnings.simplefilter("ignore")  # preview/beta notices of Dagster APIs, not user problems
         job = definitions_for(settings).resolve_job_def("weekly")
         result = job.execute_in_process(
-            partition_key=week_to_partition_key(week), instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+            partition_key=week_to_partition_key(week),
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
     failed = [e.step_key for e in result.all_events if e.is_step_failure and e.step_key]
     elected: list[dict] = []
     if result.success:
-        rows = catalog.read(catalog.load(settings), "ml.elections",
-                            row_filter=And(EqualTo("week", week), EqualTo("elected", True))).to_pylist()
+        rows = catalog.read(
+            catalog.load(settings), "ml.elections", row_filter=And(EqualTo("week", week), EqualTo("elected", True))
+        ).to_pylist()
         elected = sorted(rows, key=lambda r: r["rank"])
     return WeeklyResult(week=week, success=result.success, run_id=result.run_id, elected=elected, failed_steps=failed)

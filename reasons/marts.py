@@ -33,9 +33,11 @@ def read_messages(settings: Settings, weeks: list[str] | None = None) -> pd.Data
     path = settings.duckdb_path
     if not path.exists():
         raise MartNotBuiltError(f"{path} does not exist: build the dbt models first (dbt build / the cleaning assets)")
-    sql = (f"select message_id, source, text_normalized as text, created_at, rating, week from {MART}"
-           + (" where week in (select unnest(?))" if weeks is not None else "")
-           + " order by created_at, source, message_id")
+    sql = (
+        f"select message_id, source, text_normalized as text, created_at, rating, week from {MART}"
+        + (" where week in (select unnest(?))" if weeks is not None else "")
+        + " order by created_at, source, message_id"
+    )
     params = [list(weeks)] if weeks is not None else []
     with duckdb.connect(str(path), read_only=True) as con:
         try:

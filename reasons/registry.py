@@ -30,9 +30,9 @@ so replaying a week starts from the snapshot of the week before and gives the sa
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -176,84 +176,141 @@ def group_topics(topics: Sequence[TopicIn], threshold: float) -> list[Candidate]
     return out
 
 
-def update(reasons: Sequence[Reason], topics: Sequence[TopicIn], week: str,
-           params: RegistryParams = RegistryParams()) -> RegistryUpdate:
+def update(
+    reasons: Sequence[Reason], topics: Sequence[TopicIn], week: str, params: RegistryParams = RegistryParams()
+) -> RegistryUpdate:
     """Match ``week``'s topics against the registry ``reasons`` (the state after the week before)."""
-    from scipy.optimize import linear_sum_assignment
-
     parse_week(week)
     groups = group_topics([t for t in topics if t.topic_id >= 0], params.group_threshold)
-    not_reasons = [g for g in groups if g.dissatisfied_share is not None
-                   and g.dissatisfied_share < params.min_dissatisfied_share]
-    topics = [g for g in groups if g not in not_reasons]  # the reason candidates
-    candidates = [r for r in reasons if r.status != MERGED]
-    events: list[Event] = []
+    not_reasons = [
+        g for g in groups if g.dissatisfied_share is not None and g.dissatisfied_share < params.min_dissatisfied_share
+    ]
+    found = [g for g in groups if g not in not_reasons]  # the week's reason candidates
+    known = [r for r in reasons if r.status != MERGED]  # the registry's matchable reasons
+    sims, matched = _match(found, known, params.match_threshold)
     by_id = {r.reason_id: r for r in reasons}
-
-    sims = np.zeros((len(topics), len(candidates)))
-    if topics and candidates:
-        sims = _unit(np.array([t.embedding for t in topics])) @ _unit(np.array([r.embedding for r in candidates])).T
-    matched: dict[int, tuple[int, float]] = {}  # topic index -> (candidate index, similarity)
-    if topics and candidates:
-        # maximise the total similarity of the pairs that can count (below the threshold a pair is worth 0)
-        rows, cols = linear_sum_assignment(-np.where(sims >= params.match_threshold, sims, 0.0))
-        matched = {int(i): (int(j), float(sims[i, j])) for i, j in zip(rows, cols)
-                   if sims[i, j] >= params.match_threshold}
-    matched_candidates = {j for j, _ in matched.values()}
-
+    events: list[Event] = []
     mappings: list[Mapping_] = []
-    born = 0
-    for i, topic in enumerate(topics):
-        emb = _unit(np.asarray(topic.embedding, dtype=np.float64))
+    for i, candidate in enumerate(found):
         if i in matched:
             j, sim = matched[i]
-            old = candidates[j]
-            m = params.embedding_momentum
-            new_emb = _unit(m * np.asarray(old.embedding) + (1 - m) * emb)
-            by_id[old.reason_id] = replace(old, label=topic.label, embedding=tuple(float(v) for v in new_emb),
-                                           last_seen_week=week, status=ALIVE, size=topic.size)
-            revived = " (revived: was dead)" if old.status == DEAD else ""
-            events.append(Event("matched", (old.reason_id,),
-                                f"{topic.describe()} matched at cosine {sim:.3f}{revived}"))
-            mappings.extend(Mapping_(t, old.reason_id, sim, "matched") for t in topic.topic_ids)
+            mappings += _matched(by_id, events, candidate, known[j], sim, week, params)
         else:
-            born += 1
-            rid = _next_id(list(by_id.values()), 1)
-            by_id[rid] = Reason(rid, topic.label, tuple(float(v) for v in emb), week, week, ALIVE, topic.size)
-            best = f"; best existing match {float(sims[i].max()):.3f}" if candidates else ""
-            events.append(Event("born", (rid,), f"{topic.describe()}{best}"))
-            mappings.extend(Mapping_(t, rid, 1.0, "born") for t in topic.topic_ids)
-            # one old reason, now two candidates: a split (the other candidate kept the old id)
-            for j in np.flatnonzero(sims[i] >= params.match_threshold) if candidates else ():
-                if int(j) in matched_candidates:
-                    events.append(Event("split", (candidates[j].reason_id, rid),
-                                        f"{candidates[j].reason_id} split: {topic.describe()} is also at cosine "
-                                        f"{float(sims[i, j]):.3f} to it; born as {rid}"))
+            mappings += _born(by_id, events, candidate, week, sims[i], known, {j for j, _ in matched.values()}, params)
     for group in not_reasons:
         mappings.extend(Mapping_(t, NOT_A_REASON_ID, 0.0, NOT_A_REASON_ID) for t in group.topic_ids)
     mappings.sort(key=lambda m: m.topic_id)
-
-    # two old reasons, now one topic: the unmatched live one merges into the matched one
-    for j, cand in enumerate(candidates):
-        if j in matched_candidates or cand.status != ALIVE:
-            continue
-        for i, (jj, _) in sorted(matched.items()):
-            if sims[i, j] >= params.match_threshold:
-                into = candidates[jj].reason_id
-                by_id[cand.reason_id] = replace(by_id[cand.reason_id], status=MERGED)
-                events.append(Event("merged", (cand.reason_id, into),
-                                    f"{cand.reason_id} merged into {into}: {topics[i].describe()} is at cosine "
-                                    f"{float(sims[i, j]):.3f} to both"))
-                break
-
-    for rid, reason in list(by_id.items()):
-        if reason.status == ALIVE and weeks_between(reason.last_seen_week, week) >= params.death_after_weeks:
-            by_id[rid] = replace(reason, status=DEAD)
-            events.append(Event("died", (rid,), f"unseen since {reason.last_seen_week} "
-                                                f"({params.death_after_weeks}+ weeks)"))
-
+    _merge_unmatched(by_id, events, found, known, sims, matched, params.match_threshold)
+    _bury(by_id, events, week, params.death_after_weeks)
     ordered = tuple(sorted(by_id.values(), key=lambda r: r.reason_id))
     return RegistryUpdate(week=week, reasons=ordered, mappings=tuple(mappings), events=tuple(events))
+
+
+def _match(
+    found: Sequence[Candidate], known: Sequence[Reason], threshold: float
+) -> tuple[np.ndarray, dict[int, tuple[int, float]]]:
+    """Cosine similarities candidates × known reasons, and the one-to-one assignment maximising the total
+    similarity of the pairs at ``threshold`` or above (candidate index -> (known index, similarity))."""
+    from scipy.optimize import linear_sum_assignment
+
+    sims = np.zeros((len(found), len(known)))
+    if not (found and known):
+        return sims, {}
+    sims = _unit(np.array([c.embedding for c in found])) @ _unit(np.array([r.embedding for r in known])).T
+    # below the threshold a pair is worth 0: it cannot count
+    rows, cols = linear_sum_assignment(-np.where(sims >= threshold, sims, 0.0))
+    return sims, {int(i): (int(j), float(sims[i, j])) for i, j in zip(rows, cols) if sims[i, j] >= threshold}
+
+
+def _matched(
+    by_id: dict[str, Reason],
+    events: list[Event],
+    candidate: Candidate,
+    old: Reason,
+    sim: float,
+    week: str,
+    params: RegistryParams,
+) -> list[Mapping_]:
+    """The reason keeps its id; its embedding moves towards the candidate's, its label follows it."""
+    m = params.embedding_momentum
+    new_emb = _unit(m * np.asarray(old.embedding) + (1 - m) * _unit(np.asarray(candidate.embedding)))
+    by_id[old.reason_id] = replace(
+        old,
+        label=candidate.label,
+        embedding=tuple(float(v) for v in new_emb),
+        last_seen_week=week,
+        status=ALIVE,
+        size=candidate.size,
+    )
+    revived = " (revived: was dead)" if old.status == DEAD else ""
+    events.append(Event("matched", (old.reason_id,), f"{candidate.describe()} matched at cosine {sim:.3f}{revived}"))
+    return [Mapping_(t, old.reason_id, sim, "matched") for t in candidate.topic_ids]
+
+
+def _born(
+    by_id: dict[str, Reason],
+    events: list[Event],
+    candidate: Candidate,
+    week: str,
+    sims: np.ndarray,
+    known: Sequence[Reason],
+    matched_known: set[int],
+    params: RegistryParams,
+) -> list[Mapping_]:
+    """A new reason; a split is recorded when it is also close to a reason another candidate kept."""
+    rid = _next_id(list(by_id.values()), 1)
+    emb = tuple(float(v) for v in _unit(np.asarray(candidate.embedding, dtype=np.float64)))
+    by_id[rid] = Reason(rid, candidate.label, emb, week, week, ALIVE, candidate.size)
+    best = f"; best existing match {float(sims.max()):.3f}" if known else ""
+    events.append(Event("born", (rid,), f"{candidate.describe()}{best}"))
+    for j in np.flatnonzero(sims >= params.match_threshold) if known else ():
+        if int(j) in matched_known:  # one old reason, now two candidates (the other kept the old id)
+            events.append(
+                Event(
+                    "split",
+                    (known[j].reason_id, rid),
+                    f"{known[j].reason_id} split: {candidate.describe()} is also at cosine "
+                    f"{float(sims[j]):.3f} to it; born as {rid}",
+                )
+            )
+    return [Mapping_(t, rid, 1.0, "born") for t in candidate.topic_ids]
+
+
+def _merge_unmatched(
+    by_id: dict[str, Reason],
+    events: list[Event],
+    found: Sequence[Candidate],
+    known: Sequence[Reason],
+    sims: np.ndarray,
+    matched: dict[int, tuple[int, float]],
+    threshold: float,
+) -> None:
+    """Two old reasons, now one candidate: the unmatched live one merges into the matched one."""
+    matched_known = {j for j, _ in matched.values()}
+    for j, old_reason in enumerate(known):
+        if j in matched_known or old_reason.status != ALIVE:
+            continue
+        for i, (jj, _) in sorted(matched.items()):
+            if sims[i, j] >= threshold:
+                into = known[jj].reason_id
+                by_id[old_reason.reason_id] = replace(by_id[old_reason.reason_id], status=MERGED)
+                events.append(
+                    Event(
+                        "merged",
+                        (old_reason.reason_id, into),
+                        f"{old_reason.reason_id} merged into {into}: {found[i].describe()} is at cosine "
+                        f"{float(sims[i, j]):.3f} to both",
+                    )
+                )
+                break
+
+
+def _bury(by_id: dict[str, Reason], events: list[Event], week: str, death_after_weeks: int) -> None:
+    """A live reason unseen for ``death_after_weeks`` weeks dies."""
+    for rid, reason in list(by_id.items()):
+        if reason.status == ALIVE and weeks_between(reason.last_seen_week, week) >= death_after_weeks:
+            by_id[rid] = replace(reason, status=DEAD)
+            events.append(Event("died", (rid,), f"unseen since {reason.last_seen_week} ({death_after_weeks}+ weeks)"))
 
 
 def previous_week(week: str) -> str:

@@ -36,9 +36,13 @@ def score_messages(messages: pd.DataFrame, rule: DissatisfactionRule = Dissatisf
     Returns a frame aligned with ``messages`` (same index) holding just those two columns.
     """
     compound = np.array([sentiment(t) for t in messages["text"].astype(str)], dtype=np.float64)
-    rating = pd.to_numeric(messages["rating"], errors="coerce") if "rating" in messages else \
-        pd.Series(np.nan, index=messages.index)
+    rating = (
+        pd.to_numeric(messages["rating"], errors="coerce")
+        if "rating" in messages
+        else pd.Series(np.nan, index=messages.index)
+    )
     has_rating = rating.notna().to_numpy()
-    dissatisfied = np.where(has_rating, rating.fillna(0).to_numpy() <= rule.max_rating,
-                            compound < rule.compound_threshold)
+    dissatisfied = np.where(
+        has_rating, rating.fillna(0).to_numpy() <= rule.max_rating, compound < rule.compound_threshold
+    )
     return pd.DataFrame({"sentiment": compound, "dissatisfied": dissatisfied.astype(bool)}, index=messages.index)

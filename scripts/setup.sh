@@ -9,9 +9,7 @@ PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 STAMP=.venv/.reasonlake-setup
 want=$(cat requirements.lock pyproject.toml scripts/setup.sh $(find flink/java -name "*.java" | sort) | sha256sum | cut -c1-16)
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
-  exit 0
-fi
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
 echo "[setup] building .venv (first run takes a few minutes)"
 start=$(date +%s)
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
@@ -47,3 +45,12 @@ jar cf "$JARS/reasonlake-flink.jar" -C "$build" .
 rm -rf "$build"
 echo "$want" > "$STAMP"
 echo "[setup] done in $(( $(date +%s) - start ))s"
+fi
+
+# The dbt manifest the Dagster assets load: parsed once, and again whenever the dbt project changed
+# (`dagster dev` re-parses on every load by itself).
+manifest=dbt/target/manifest.json
+if [ ! -f "$manifest" ] || [ -n "$(find dbt -path dbt/target -prune -o \( -name '*.sql' -o -name '*.yml' \) \
+     -newer "$manifest" -print -quit)" ]; then
+  .venv/bin/python -m dagster_project.cleaning.resources parse
+fi

@@ -5,7 +5,8 @@ Asset keys mirror storage: dbt sources are the Iceberg tables ``["raw", "feedbac
 ``[<schema>, <model>]`` of the DuckDB file, e.g. ``["marts", "fct_feedback_messages"]``.
 """
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
@@ -43,8 +44,13 @@ MANIFEST_PATH = parse_manifest() if using_dagster_dev() else manifest_path()
 # can hold them with the downstream weekly assets. The models are full-refresh tables over all of
 # raw, so any partition rebuilds every week: idempotent (a backfill of N weeks rebuilds N times;
 # materializing the latest week is enough).
-@dbt_assets(manifest=MANIFEST_PATH, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
-            name="dbt_cleaning", partitions_def=weekly_partitions)
+@dbt_assets(
+    manifest=MANIFEST_PATH,
+    project=DBT_PROJECT,
+    dagster_dbt_translator=TRANSLATOR,
+    name="dbt_cleaning",
+    partitions_def=weekly_partitions,
+)
 def dbt_cleaning(context: AssetExecutionContext, dbt: DbtCliResource, reasonlake: ReasonlakeResource):
     """``dbt build`` of the selected models: the raw Iceberg tables are read through pyiceberg, the
     models land in ``Settings.duckdb_path``; dbt tests run as asset checks. The home's settings reach

@@ -20,8 +20,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from dagster_dbt import DbtCliResource, DbtProject
 
@@ -62,8 +63,10 @@ def build_dbt_resource() -> DbtCliResource:
 
 def dbt_vars(settings: Settings) -> dict[str, Any]:
     """What ``dbt/profiles.yml`` reads, derived from ``settings``."""
-    return {"reasonlake_duckdb_path": str(settings.duckdb_path),
-            "reasonlake_iceberg": {"catalog": CATALOG_NAME, **settings.catalog_properties()}}
+    return {
+        "reasonlake_duckdb_path": str(settings.duckdb_path),
+        "reasonlake_iceberg": {"catalog": CATALOG_NAME, **settings.catalog_properties()},
+    }
 
 
 def vars_args(settings: Settings, **extra: Any) -> list[str]:
@@ -79,13 +82,24 @@ def prepare(settings: Settings) -> None:
         lake_catalog.ensure_table(catalog, identifier)
 
 
-def run_dbt(settings: Settings, args: Sequence[str], *, check: bool = True, capture: bool = True,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_dbt(
+    settings: Settings,
+    args: Sequence[str],
+    *,
+    check: bool = True,
+    capture: bool = True,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     """``dbt <args> --vars ...`` in the project directory; raises :class:`DbtRunError` on failure
     when ``check``. ``env`` adds dbt's own switches (``DBT_TARGET_PATH``, ...)."""
     child = settings.child_env(DBT_SEND_ANONYMOUS_USAGE_STATS="false", **(env or {}))
-    proc = subprocess.run([dbt_executable(), *args, *vars_args(settings)], cwd=DBT_PROJECT_DIR, env=child,
-                          text=True, capture_output=capture)
+    proc = subprocess.run(
+        [dbt_executable(), *args, *vars_args(settings)],
+        cwd=DBT_PROJECT_DIR,
+        env=child,
+        text=True,
+        capture_output=capture,
+    )
     if check and proc.returncode != 0:
         tail = "\n".join(((proc.stdout or "") + (proc.stderr or "")).splitlines()[-40:])
         raise DbtRunError(f"dbt {' '.join(args)} exited {proc.returncode}:\n{tail}")

@@ -9,6 +9,13 @@ from dagster_project.elections.checks import (
     gate_outlier_share,
 )
 
-defs = Definitions(assets=[elections], asset_checks=[elected_when_dissatisfied, election_is_consistent,
-                                                     gate_outlier_share, gate_covered_share,
-                                                     gate_change_against_last_week])
+defs = Definitions(
+    assets=[elections],
+    asset_checks=[
+        elected_when_dissatisfied,
+        election_is_consistent,
+        gate_outlier_share,
+        gate_covered_share,
+        gate_change_against_last_week,
+    ],
+)

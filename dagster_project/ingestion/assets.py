@@ -15,11 +15,17 @@ KAFKA_FEEDBACK = AssetKey(["kafka", "feedback"])
 
 def table_schema(spec: TableSpec) -> TableSchema:
     """The Iceberg schema of a contract table as Dagster column metadata."""
-    return TableSchema(columns=[
-        TableColumn(name=field.name, type=str(field.field_type), description=field.doc,
-                    constraints=TableColumnConstraints(nullable=not field.required))
-        for field in spec.schema.fields
-    ])
+    return TableSchema(
+        columns=[
+            TableColumn(
+                name=field.name,
+                type=str(field.field_type),
+                description=field.doc,
+                constraints=TableColumnConstraints(nullable=not field.required),
+            )
+            for field in spec.schema.fields
+        ]
+    )
 
 
 def iceberg_table_spec(spec: TableSpec, description: str) -> AssetSpec:
@@ -41,8 +47,10 @@ def iceberg_table_spec(spec: TableSpec, description: str) -> AssetSpec:
 
 kafka_feedback = AssetSpec(
     key=KAFKA_FEEDBACK,
-    description=(f"Customer feedback messages on the Kafka topics {TOPIC_PREFIX}<source>, one topic per platform "
-                 "(JSON, contract in flink/contract.py). Produced outside the pipeline."),
+    description=(
+        f"Customer feedback messages on the Kafka topics {TOPIC_PREFIX}<source>, one topic per platform "
+        "(JSON, contract in flink/contract.py). Produced outside the pipeline."
+    ),
     group_name=GROUP,
     kinds={"kafka"},
     metadata={"topic_pattern": f"{TOPIC_PREFIX}<source>"},
@@ -56,7 +64,8 @@ raw_feedback = iceberg_table_spec(
 
 raw_feedback_rejected = iceberg_table_spec(
     RAW_FEEDBACK_REJECTED,
-    RAW_FEEDBACK_REJECTED.doc + " Written by the PyFlink ingestion job (flink/), reason codes in flink.contract.Reason.",
+    RAW_FEEDBACK_REJECTED.doc
+    + " Written by the PyFlink ingestion job (flink/), reason codes in flink.contract.Reason.",
 )
 
 INGESTION_ASSETS = [kafka_feedback, raw_feedback, raw_feedback_rejected]

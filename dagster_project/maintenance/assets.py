@@ -24,20 +24,34 @@ class MaintenanceConfig(Config):
     target_file_mb: float = 64.0
 
 
-@asset(key=RAW_FEEDBACK_MAINTENANCE, deps=[AssetKey(["raw", "feedback"]), AssetKey(["raw", "feedback_rejected"])],
-       group_name=GROUP, kinds={"iceberg"},
-       description="Compacts small data files (per day partition) and expires old snapshots of the raw ingest "
-                   "tables; the Kafka offsets kept in the table properties are never touched.")
-def raw_feedback_maintenance(context: AssetExecutionContext, config: MaintenanceConfig,
-                             reasonlake: ReasonlakeResource) -> MaterializeResult:
-    reports = maintain(reasonlake.catalog(), expire_older_than=timedelta(days=config.expire_older_than_days),
-                       retain_last=config.retain_last, target_file_mb=config.target_file_mb)
+@asset(
+    key=RAW_FEEDBACK_MAINTENANCE,
+    deps=[AssetKey(["raw", "feedback"]), AssetKey(["raw", "feedback_rejected"])],
+    group_name=GROUP,
+    kinds={"iceberg"},
+    description="Compacts small data files (per day partition) and expires old snapshots of the raw ingest "
+    "tables; the Kafka offsets kept in the table properties are never touched.",
+)
+def raw_feedback_maintenance(
+    context: AssetExecutionContext, config: MaintenanceConfig, reasonlake: ReasonlakeResource
+) -> MaterializeResult:
+    reports = maintain(
+        reasonlake.catalog(),
+        expire_older_than=timedelta(days=config.expire_older_than_days),
+        retain_last=config.retain_last,
+        target_file_mb=config.target_file_mb,
+    )
     metadata: dict[str, int] = {}
     for compaction, expiry in reports:
         name = compaction.table.replace(".", "_")
-        metadata.update({f"{name}_partitions_compacted": compaction.partitions_compacted,
-                         f"{name}_files_before": compaction.files_before, f"{name}_files_after": compaction.files_after,
-                         f"{name}_snapshots_before": expiry.snapshots_before,
-                         f"{name}_snapshots_after": expiry.snapshots_after})
+        metadata.update(
+            {
+                f"{name}_partitions_compacted": compaction.partitions_compacted,
+                f"{name}_files_before": compaction.files_before,
+                f"{name}_files_after": compaction.files_after,
+                f"{name}_snapshots_before": expiry.snapshots_before,
+                f"{name}_snapshots_after": expiry.snapshots_after,
+            }
+        )
         context.log.info(f"{compaction} {expiry}")
     return MaterializeResult(metadata=metadata)

@@ -5,4 +5,6 @@ from dagster import ScheduleDefinition, define_asset_job
 from dagster_project.maintenance.assets import RAW_FEEDBACK_MAINTENANCE
 
 maintenance_job = define_asset_job("raw_maintenance", selection=[RAW_FEEDBACK_MAINTENANCE])
-maintenance_schedule = ScheduleDefinition(name="raw_maintenance_schedule", job=maintenance_job, cron_schedule="30 2 * * *")
+maintenance_schedule = ScheduleDefinition(
+    name="raw_maintenance_schedule", job=maintenance_job, cron_schedule="30 2 * * *"
+)

@@ -7,10 +7,17 @@ ml/topic_model (BERTopic artefact on disk) → ml/reasons + ml/reason_mappings +
 registry reason ids) → ml/elections.
 """
 
-from typing import Optional
-
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, MaterializeResult, MetadataValue, asset, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    multi_asset,
+)
 
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
@@ -39,17 +46,21 @@ class TopicFitConfig(Config):
     """Run config of the weekly fit (defaults: ``TopicModelParams`` and ``DissatisfactionRule``)."""
 
     seed: int = _P.seed
-    min_topic_size: Optional[int] = _P.min_topic_size
+    min_topic_size: int | None = _P.min_topic_size
     min_topic_share: float = _P.min_topic_share
     outlier_threshold: float = _P.outlier_threshold
-    fit_sample: Optional[int] = _P.fit_sample
+    fit_sample: int | None = _P.fit_sample
     max_rating: int = _R.max_rating
     compound_threshold: float = _R.compound_threshold
 
     def params(self) -> TopicModelParams:
-        return TopicModelParams(seed=self.seed, min_topic_size=self.min_topic_size,
-                                min_topic_share=self.min_topic_share, outlier_threshold=self.outlier_threshold,
-                                fit_sample=self.fit_sample)
+        return TopicModelParams(
+            seed=self.seed,
+            min_topic_size=self.min_topic_size,
+            min_topic_share=self.min_topic_share,
+            outlier_threshold=self.outlier_threshold,
+            fit_sample=self.fit_sample,
+        )
 
     def rule(self) -> DissatisfactionRule:
         return DissatisfactionRule(max_rating=self.max_rating, compound_threshold=self.compound_threshold)
@@ -62,13 +73,20 @@ class EmbedConfig(Config):
     batch_size: int = _P.embed_batch_size
 
 
-@asset(key=EMBEDDINGS, deps=[MART], partitions_def=weekly_partitions, group_name="topics", kinds={"iceberg", "pyflink"},
-       description="ml.embeddings of the week's cleaned messages: those not stored yet are staged in "
-                   "ml.embedding_inputs and embedded by the PyFlink job in BATCH mode (flink/embed_job.py), one task "
-                   "per staged file, spread over REASONLAKE_FLINK_PARALLELISM subtasks (on REASONLAKE_FLINK_ADDRESS "
-                   "when set).")
-def message_embeddings(context: AssetExecutionContext, config: EmbedConfig,
-                       reasonlake: ReasonlakeResource) -> MaterializeResult:
+@asset(
+    key=EMBEDDINGS,
+    deps=[MART],
+    partitions_def=weekly_partitions,
+    group_name="topics",
+    kinds={"iceberg", "pyflink"},
+    description="ml.embeddings of the week's cleaned messages: those not stored yet are staged in "
+    "ml.embedding_inputs and embedded by the PyFlink job in BATCH mode (flink/embed_job.py), one task "
+    "per staged file, spread over REASONLAKE_FLINK_PARALLELISM subtasks (on REASONLAKE_FLINK_ADDRESS "
+    "when set).",
+)
+def message_embeddings(
+    context: AssetExecutionContext, config: EmbedConfig, reasonlake: ReasonlakeResource
+) -> MaterializeResult:
     from flink.batch_embedding import stage_week
     from flink.embed_job import run_embed_job
     from flink.jobconfig import EmbedJobConfig
@@ -79,50 +97,79 @@ def message_embeddings(context: AssetExecutionContext, config: EmbedConfig,
     model_id = backends.model_id(settings.embedding_backend)
     staged = stage_week(settings, week, messages, model_id, rows_per_file=config.rows_per_file)
     context.log.info(f"{week}: {staged.messages} cleaned messages, {staged.staged} to embed in {staged.files} file(s)")
-    job = EmbedJobConfig.from_settings(settings, week, embedding_model=model_id,
-                                       embedding_backend=settings.embedding_backend, batch_size=config.batch_size)
+    job = EmbedJobConfig.from_settings(
+        settings,
+        week,
+        embedding_model=model_id,
+        embedding_backend=settings.embedding_backend,
+        batch_size=config.batch_size,
+    )
     summary = run_embed_job(settings, job)
     context.log.info(f"{week}: {summary}")
-    return MaterializeResult(metadata={
-        "week": week,
-        "embedding_model": model_id,
-        "n_messages": staged.messages,
-        "embeddings_reused": staged.messages - staged.staged,
-        "embeddings_computed": summary.embedded,
-        "already_stored_at_run": summary.skipped,
-        "file_tasks": summary.files,
-        "parallelism": summary.parallelism,
-        "flink": settings.flink_address or "local mini-cluster",
-        "job_seconds": summary.seconds,
-    })
+    return MaterializeResult(
+        metadata={
+            "week": week,
+            "embedding_model": model_id,
+            "n_messages": staged.messages,
+            "embeddings_reused": staged.messages - staged.staged,
+            "embeddings_computed": summary.embedded,
+            "already_stored_at_run": summary.skipped,
+            "file_tasks": summary.files,
+            "parallelism": summary.parallelism,
+            "flink": settings.flink_address or "local mini-cluster",
+            "job_seconds": summary.seconds,
+        }
+    )
 
 
-@asset(key=TOPIC_MODEL, deps=[MART, EMBEDDINGS], partitions_def=weekly_partitions, group_name="topics", kinds={"python"},
-       description="BERTopic model of the week's messages (artefact under models/topics/<week>/<model_version>/, "
-                   "with the week's per-message assignments and embeddings).")
-def topic_model(context: AssetExecutionContext, config: TopicFitConfig, reasonlake: ReasonlakeResource) -> MaterializeResult:
+@asset(
+    key=TOPIC_MODEL,
+    deps=[MART, EMBEDDINGS],
+    partitions_def=weekly_partitions,
+    group_name="topics",
+    kinds={"python"},
+    description="BERTopic model of the week's messages (artefact under models/topics/<week>/<model_version>/, "
+    "with the week's per-message assignments and embeddings).",
+)
+def topic_model(
+    context: AssetExecutionContext, config: TopicFitConfig, reasonlake: ReasonlakeResource
+) -> MaterializeResult:
     settings = reasonlake.settings()
     week = partition_key_to_week(context.partition_key)
     messages = read_week_messages(settings, week)
     context.log.info(f"{week}: {len(messages)} cleaned messages")
     backend = settings.embedding_backend
-    result = fit_week(messages, week, backends.load_embedder(backend), settings, config.params(), config.rule(),
-                      log=context.log.info, embedding_model=backends.model_id(backend))
+    result = fit_week(
+        messages,
+        week,
+        backends.load_embedder(backend),
+        settings,
+        config.params(),
+        config.rule(),
+        log=context.log.info,
+        embedding_model=backends.model_id(backend),
+    )
     fit = result.fit
-    labels = pd.DataFrame([{"topic_id": t.topic_id, "label": t.label, "size": t.size,
-                            "keywords": ", ".join(t.keywords[:6])} for t in fit.topics])
-    return MaterializeResult(metadata={
-        "week": week,
-        "model_version": result.model_version,
-        "path": MetadataValue.path(str(result.artifact_path)),
-        "n_messages": fit.n_documents,
-        "n_topics": len(fit.topics),
-        "outlier_share": fit.outlier_share,
-        "embeddings_reused": result.embeddings_reused,
-        "embeddings_computed": result.embeddings_computed,
-        "min_topic_size": fit.resolved.min_topic_size,
-        "labels": MetadataValue.md(labels.to_markdown(index=False) if len(labels) else "_no topics_"),
-    })
+    labels = pd.DataFrame(
+        [
+            {"topic_id": t.topic_id, "label": t.label, "size": t.size, "keywords": ", ".join(t.keywords[:6])}
+            for t in fit.topics
+        ]
+    )
+    return MaterializeResult(
+        metadata={
+            "week": week,
+            "model_version": result.model_version,
+            "path": MetadataValue.path(str(result.artifact_path)),
+            "n_messages": fit.n_documents,
+            "n_topics": len(fit.topics),
+            "outlier_share": fit.outlier_share,
+            "embeddings_reused": result.embeddings_reused,
+            "embeddings_computed": result.embeddings_computed,
+            "min_topic_size": fit.resolved.min_topic_size,
+            "labels": MetadataValue.md(labels.to_markdown(index=False) if len(labels) else "_no topics_"),
+        }
+    )
 
 
 class RegistryConfig(Config):
@@ -131,23 +178,42 @@ class RegistryConfig(Config):
     embedding_momentum: float = _G.embedding_momentum
     group_threshold: float = _G.group_threshold
     min_dissatisfied_share: float = _G.min_dissatisfied_share
-    labels_file: Optional[str] = None  # default: reasons/reason_labels.yaml
+    labels_file: str | None = None  # default: reasons/reason_labels.yaml
 
     def params(self) -> RegistryParams:
-        return RegistryParams(match_threshold=self.match_threshold, death_after_weeks=self.death_after_weeks,
-                              embedding_momentum=self.embedding_momentum, group_threshold=self.group_threshold,
-                              min_dissatisfied_share=self.min_dissatisfied_share)
+        return RegistryParams(
+            match_threshold=self.match_threshold,
+            death_after_weeks=self.death_after_weeks,
+            embedding_momentum=self.embedding_momentum,
+            group_threshold=self.group_threshold,
+            min_dissatisfied_share=self.min_dissatisfied_share,
+        )
 
 
 @multi_asset(
     name="reason_registry",
     specs=[
-        AssetSpec(REASONS, deps=[TOPIC_MODEL], kinds={"iceberg"}, group_name="topics",
-                  description="ml.reasons: the reason registry after the week (stable ids across refits)."),
-        AssetSpec(REASON_MAPPINGS, deps=[TOPIC_MODEL], kinds={"iceberg"}, group_name="topics",
-                  description="ml.reason_mappings: (week, model_version, topic_id) -> reason_id."),
-        AssetSpec(REASON_EVENTS, deps=[TOPIC_MODEL], kinds={"iceberg"}, group_name="topics",
-                  description="ml.reason_events: births, matches, deaths, merges and splits of the week."),
+        AssetSpec(
+            REASONS,
+            deps=[TOPIC_MODEL],
+            kinds={"iceberg"},
+            group_name="topics",
+            description="ml.reasons: the reason registry after the week (stable ids across refits).",
+        ),
+        AssetSpec(
+            REASON_MAPPINGS,
+            deps=[TOPIC_MODEL],
+            kinds={"iceberg"},
+            group_name="topics",
+            description="ml.reason_mappings: (week, model_version, topic_id) -> reason_id.",
+        ),
+        AssetSpec(
+            REASON_EVENTS,
+            deps=[TOPIC_MODEL],
+            kinds={"iceberg"},
+            group_name="topics",
+            description="ml.reason_events: births, matches, deaths, merges and splits of the week.",
+        ),
     ],
     partitions_def=weekly_partitions,
 )
@@ -156,35 +222,73 @@ def reason_registry(context: AssetExecutionContext, config: RegistryConfig, reas
     out = resolve_reasons(reasonlake.settings(), week, config.params(), labels_file=config.labels_file)
     upd = out.update
     by_id = upd.by_id()
-    table = pd.DataFrame([{"topic_id": m.topic_id, "reason_id": m.reason_id, "label": out.labels.get(m.reason_id, ""),
-                           "match": m.event, "similarity": round(m.similarity, 3),
-                           "born_week": by_id[m.reason_id].born_week if m.reason_id in by_id else ""}
-                          for m in upd.mappings])
+    table = pd.DataFrame(
+        [
+            {
+                "topic_id": m.topic_id,
+                "reason_id": m.reason_id,
+                "label": out.labels.get(m.reason_id, ""),
+                "match": m.event,
+                "similarity": round(m.similarity, 3),
+                "born_week": by_id[m.reason_id].born_week if m.reason_id in by_id else "",
+            }
+            for m in upd.mappings
+        ]
+    )
     counts = {e: upd.count(e) for e in ("born", "matched", "died", "merged", "split")}
-    counts_topics = {"topics": len(upd.mappings),
-                     "topics_not_a_reason": sum(1 for m in upd.mappings if m.event == "not_a_reason")}
+    counts_topics = {
+        "topics": len(upd.mappings),
+        "topics_not_a_reason": sum(1 for m in upd.mappings if m.event == "not_a_reason"),
+    }
     context.log.info(f"{week}: registry from {out.previous_week or 'empty'}: {counts}")
-    yield MaterializeResult(asset_key=REASONS, metadata={
-        "week": week, "model_version": out.model_version, "previous_snapshot": out.previous_week or "none",
-        "alive": sum(1 for r in upd.reasons if r.status == "alive"), "dagster/row_count": len(upd.reasons),
-        **{f"events_{k}": v for k, v in counts.items()}, **counts_topics,
-        "mapping": MetadataValue.md(table.to_markdown(index=False) if len(table) else "_no topics_"),
-    })
+    yield MaterializeResult(
+        asset_key=REASONS,
+        metadata={
+            "week": week,
+            "model_version": out.model_version,
+            "previous_snapshot": out.previous_week or "none",
+            "alive": sum(1 for r in upd.reasons if r.status == "alive"),
+            "dagster/row_count": len(upd.reasons),
+            **{f"events_{k}": v for k, v in counts.items()},
+            **counts_topics,
+            "mapping": MetadataValue.md(table.to_markdown(index=False) if len(table) else "_no topics_"),
+        },
+    )
     yield MaterializeResult(asset_key=REASON_MAPPINGS, metadata={"week": week, "dagster/row_count": len(upd.mappings)})
-    events = pd.DataFrame([{"event": e.event, "reasons": ", ".join(e.reason_ids), "detail": e.detail}
-                           for e in upd.events if e.event != "matched"])
-    yield MaterializeResult(asset_key=REASON_EVENTS, metadata={
-        "week": week, "dagster/row_count": len(upd.events),
-        "events": MetadataValue.md(events.to_markdown(index=False) if len(events) else "_only matches_")})
+    events = pd.DataFrame(
+        [
+            {"event": e.event, "reasons": ", ".join(e.reason_ids), "detail": e.detail}
+            for e in upd.events
+            if e.event != "matched"
+        ]
+    )
+    yield MaterializeResult(
+        asset_key=REASON_EVENTS,
+        metadata={
+            "week": week,
+            "dagster/row_count": len(upd.events),
+            "events": MetadataValue.md(events.to_markdown(index=False) if len(events) else "_only matches_"),
+        },
+    )
 
 
 @multi_asset(
     name="topic_tables",
     specs=[
-        AssetSpec(TOPICS, deps=[TOPIC_MODEL, REASONS, REASON_MAPPINGS], kinds={"iceberg"}, group_name="topics",
-                  description="ml.topics: the week's topics with registry reason ids, labels and keywords."),
-        AssetSpec(MESSAGE_TOPICS, deps=[TOPIC_MODEL, REASON_MAPPINGS], kinds={"iceberg"}, group_name="topics",
-                  description="ml.message_topics: each message's topic, reason, sentiment and dissatisfaction."),
+        AssetSpec(
+            TOPICS,
+            deps=[TOPIC_MODEL, REASONS, REASON_MAPPINGS],
+            kinds={"iceberg"},
+            group_name="topics",
+            description="ml.topics: the week's topics with registry reason ids, labels and keywords.",
+        ),
+        AssetSpec(
+            MESSAGE_TOPICS,
+            deps=[TOPIC_MODEL, REASON_MAPPINGS],
+            kinds={"iceberg"},
+            group_name="topics",
+            description="ml.message_topics: each message's topic, reason, sentiment and dissatisfaction.",
+        ),
     ],
     partitions_def=weekly_partitions,
 )
@@ -192,10 +296,16 @@ def topic_tables(context: AssetExecutionContext, reasonlake: ReasonlakeResource)
     week = partition_key_to_week(context.partition_key)
     topics, mt = write_topic_tables(reasonlake.settings(), week)
     version = str(topics["model_version"].iloc[0]) if len(topics) else ""
-    yield MaterializeResult(asset_key=TOPICS, metadata={
-        "week": week, "model_version": version, "dagster/row_count": len(topics)})
-    yield MaterializeResult(asset_key=MESSAGE_TOPICS, metadata={
-        "week": week, "model_version": version, "dagster/row_count": len(mt),
-        "dissatisfied": int(mt["dissatisfied"].sum()),
-        "outliers": int((mt["topic_id"] == OUTLIER).sum()),
-    })
+    yield MaterializeResult(
+        asset_key=TOPICS, metadata={"week": week, "model_version": version, "dagster/row_count": len(topics)}
+    )
+    yield MaterializeResult(
+        asset_key=MESSAGE_TOPICS,
+        metadata={
+            "week": week,
+            "model_version": version,
+            "dagster/row_count": len(mt),
+            "dissatisfied": int(mt["dissatisfied"].sum()),
+            "outliers": int((mt["topic_id"] == OUTLIER).sum()),
+        },
+    )

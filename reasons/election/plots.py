@@ -7,10 +7,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from reasons.topics.params import OUTLIER  # noqa: E402
+from reasons.topics.params import OUTLIER
 
 
 def election_chart(elections: pd.DataFrame, path: Path, max_bars: int = 15) -> Path:
@@ -39,9 +39,15 @@ def topics_over_time_chart(history: pd.DataFrame, path: Path) -> Path:
     absent from a week's model has no point that week (not 0: the issue may exist under another label)."""
     weeks = sorted(history["week"].unique()) if len(history) else []
     elected_labels = sorted(history.loc[history["elected"], "label"].unique()) if len(history) else []
-    shares = (history[history["label"].isin(elected_labels)]
-              .pivot_table(index="week", columns="label", values="share", aggfunc="sum")
-              .reindex(index=weeks, columns=elected_labels)) if elected_labels else pd.DataFrame()
+    shares = (
+        (
+            history[history["label"].isin(elected_labels)]
+            .pivot_table(index="week", columns="label", values="share", aggfunc="sum")
+            .reindex(index=weeks, columns=elected_labels)
+        )
+        if elected_labels
+        else pd.DataFrame()
+    )
     fig, ax = plt.subplots(figsize=(9, 4.5))
     try:
         for label in shares.columns:

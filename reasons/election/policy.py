@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from pathlib import Path
-
+from typing import Any
 
 POLICY_FILE = Path(__file__).with_name("policy.yaml")
 
@@ -60,8 +60,7 @@ class PolicyError(ValueError):
     """The policy file is unreadable or holds a value of the wrong type; one line naming the key."""
 
 
-_SHARES = ("min_share", "max_outlier_share", "min_covered_share", "max_new_reason_share",
-           "min_stream_batch_agreement")
+_SHARES = ("min_share", "max_outlier_share", "min_covered_share", "max_new_reason_share", "min_stream_batch_agreement")
 
 
 def load_policy(path: Path | str | None = None) -> tuple[ElectionPolicy, PromotionGates]:
@@ -86,19 +85,24 @@ def load_policy(path: Path | str | None = None) -> tuple[ElectionPolicy, Promoti
     weights = data.pop("source_weights", None) or {}
     if not isinstance(gates, dict) or not isinstance(weights, dict):
         raise PolicyError(f"{path}: gates and source_weights must be mappings")
-    unknown = (set(data) - {f.name for f in fields(ElectionPolicy)}) | \
-        {f"gates.{k}" for k in set(gates) - {f.name for f in fields(PromotionGates)}}
+    unknown = (set(data) - {f.name for f in fields(ElectionPolicy)}) | {
+        f"gates.{k}" for k in set(gates) - {f.name for f in fields(PromotionGates)}
+    }
     if unknown:
         raise PolicyError(f"{path}: unknown keys {sorted(unknown)}")
     data["policy_version"] = str(data["policy_version"])
-    try:
-        weights = TypeAdapter(dict[str, float]).validate_python(weights)
-        policy = TypeAdapter(ElectionPolicy).validate_python({**data, "source_weights": tuple(sorted(weights.items()))})
-        promotion = TypeAdapter(PromotionGates).validate_python(gates)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(p) for p in error["loc"])
-        raise PolicyError(f"{path}: {key}={error.get('input')!r} is not valid: {error['msg']}") from None
+
+    def check(kind: Any, value: Any, prefix: str) -> Any:
+        try:
+            return TypeAdapter(kind).validate_python(value)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            key = prefix + ".".join(str(p) for p in error["loc"])
+            raise PolicyError(f"{path}: {key}={error.get('input')!r} is not valid: {error['msg']}") from None
+
+    weights = check(dict[str, float], weights, "source_weights.")
+    policy = check(ElectionPolicy, {**data, "source_weights": tuple(sorted(weights.items()))}, "")
+    promotion = check(PromotionGates, gates, "gates.")
     for name in _SHARES:
         value = getattr(policy, name, None) if hasattr(policy, name) else getattr(promotion, name)
         if value is not None and not 0.0 <= value <= 1.0:

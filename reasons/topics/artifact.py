@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -45,8 +45,15 @@ def artifact_path(settings: Settings, week: str, model_version: str) -> Path:
 
 def _versions() -> dict[str, str]:
     out = {}
-    for pkg in ("bertopic", "sentence-transformers", "torch", "umap-learn", "hdbscan", "scikit-learn",
-                EMBEDDING_PACKAGE):
+    for pkg in (
+        "bertopic",
+        "sentence-transformers",
+        "torch",
+        "umap-learn",
+        "hdbscan",
+        "scikit-learn",
+        EMBEDDING_PACKAGE,
+    ):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -62,8 +69,9 @@ def write_json(path: Path, payload: dict) -> None:
     os.replace(f.name, path)
 
 
-def save_artifact(settings: Settings, fit: FitResult, week: str, model_version: str,
-                  embedding_model: str = EMBEDDING_MODEL) -> Path:
+def save_artifact(
+    settings: Settings, fit: FitResult, week: str, model_version: str, embedding_model: str = EMBEDDING_MODEL
+) -> Path:
     """Write the artefact under ``models_dir/topics/<week>/<model_version>/`` and return that folder.
 
     Does not move ``CURRENT.json``: call :func:`set_current` once the week's reasons are served.
@@ -71,23 +79,34 @@ def save_artifact(settings: Settings, fit: FitResult, week: str, model_version: 
     parse_week(week)
     path = artifact_path(settings, week, model_version)
     path.mkdir(parents=True, exist_ok=True)
-    fit.model.save(str(path / "bertopic"), serialization="safetensors", save_ctfidf=True,
-                   save_embedding_model=embedding_model)
-    write_json(path / ARTIFACT_FILE, {
-        "format_version": FORMAT_VERSION,
-        "model_version": model_version,
-        "week": week,
-        "embedding_model": embedding_model,
-        "min_similarity": fit.params.min_similarity,
-        "n_documents": fit.n_documents,
-        "outlier_share": fit.outlier_share,
-        "params": asdict(fit.params),
-        "resolved_params": asdict(fit.resolved),
-        "packages": _versions(),
-        "topics": [{"topic_id": t.topic_id, "label": t.label, "keywords": list(t.keywords), "size": t.size,
-                    "embedding": [round(float(v), 7) for v in e]}
-                   for t, e in zip(fit.topics, fit.topic_embeddings)],
-    })
+    fit.model.save(
+        str(path / "bertopic"), serialization="safetensors", save_ctfidf=True, save_embedding_model=embedding_model
+    )
+    write_json(
+        path / ARTIFACT_FILE,
+        {
+            "format_version": FORMAT_VERSION,
+            "model_version": model_version,
+            "week": week,
+            "embedding_model": embedding_model,
+            "min_similarity": fit.params.min_similarity,
+            "n_documents": fit.n_documents,
+            "outlier_share": fit.outlier_share,
+            "params": asdict(fit.params),
+            "resolved_params": asdict(fit.resolved),
+            "packages": _versions(),
+            "topics": [
+                {
+                    "topic_id": t.topic_id,
+                    "label": t.label,
+                    "keywords": list(t.keywords),
+                    "size": t.size,
+                    "embedding": [round(float(v), 7) for v in e],
+                }
+                for t, e in zip(fit.topics, fit.topic_embeddings)
+            ],
+        },
+    )
     return path
 
 
@@ -100,8 +119,9 @@ def set_current(settings: Settings, artifact_path: Path) -> Path:
         current_week = json.loads((current / ARTIFACT_FILE).read_text())["week"]
         if parse_week(current_week) > parse_week(meta["week"]):
             return current
-    write_json(pointer, {"path": str(artifact_path.resolve()), "week": meta["week"],
-                          "model_version": meta["model_version"]})
+    write_json(
+        pointer, {"path": str(artifact_path.resolve()), "week": meta["week"], "model_version": meta["model_version"]}
+    )
     return artifact_path.resolve()
 
 
@@ -132,7 +152,7 @@ class TopicArtifact:
         self.min_similarity = float(meta["min_similarity"])
 
     @classmethod
-    def load(cls, path: Path | str, embedder: Embedder | None = None) -> "TopicArtifact":
+    def load(cls, path: Path | str, embedder: Embedder | None = None) -> TopicArtifact:
         """Load an artefact folder; the embedder defaults to the process-wide ``load_embedder`` of the backend
         the artefact was fitted with (its recorded ``embedding_model``)."""
         path = Path(path)
@@ -164,8 +184,10 @@ class TopicArtifact:
             return [Assignment(OUTLIER, 0.0) for _ in range(len(embeddings))]
         sims = normalize(np.asarray(embeddings, dtype=np.float32)) @ self._centroids.T
         best = sims.argmax(axis=1)
-        return [Assignment(int(self.topic_ids[b]) if s[b] >= self.min_similarity else OUTLIER, float(s[b]))
-                for b, s in zip(best, sims)]
+        return [
+            Assignment(int(self.topic_ids[b]) if s[b] >= self.min_similarity else OUTLIER, float(s[b]))
+            for b, s in zip(best, sims)
+        ]
 
     def assign(self, texts: Sequence[str], batch_size: int = 64) -> list[Assignment]:
         """Each text's nearest topic by cosine to the topic centroids; OUTLIER below ``min_similarity``."""

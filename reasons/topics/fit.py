@@ -9,33 +9,39 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, replace
-from typing import Callable, Iterable, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
+from lake.weeks import parse_week
 from reasons.embedding.backends import EMBEDDING_MODEL
 from reasons.embedding.vectors import normalize
 from reasons.topics.labels import keyword_label
-from reasons.topics.params import OUTLIER, CorpusTooSmallError, FitResult, Topic, TopicModelParams
-from lake.weeks import parse_week
+from reasons.topics.params import OUTLIER, CorpusTooSmallError, FitResult, ResolvedParams, Topic, TopicModelParams
 
 
-def model_version_for(week: str, doc_ids: Iterable[str], params: TopicModelParams,
-                      embedding_model: str = EMBEDDING_MODEL) -> str:
+def model_version_for(
+    week: str, doc_ids: Iterable[str], params: TopicModelParams, embedding_model: str = EMBEDDING_MODEL
+) -> str:
     """``<week>-<hash8>``: the same corpus, parameters and embedding model give the same version."""
     parse_week(week)
     ids = sorted(map(str, doc_ids))
     fields = asdict(params)
     if not params.samples(len(ids)):
         fields.pop("fit_sample")  # a week that fits whole keeps the version it had before sampling existed
-    payload = json.dumps({"ids": ids, "params": fields,
-                          "embedding_model": embedding_model}, sort_keys=True)
+    payload = json.dumps({"ids": ids, "params": fields, "embedding_model": embedding_model}, sort_keys=True)
     return f"{week}-{hashlib.sha256(payload.encode()).hexdigest()[:8]}"
 
 
-def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelParams = TopicModelParams(),
-               log: Callable[[str], None] | None = None, timings: dict[str, float] | None = None) -> FitResult:
+def fit_topics(
+    texts: Sequence[str],
+    embeddings: np.ndarray,
+    params: TopicModelParams = TopicModelParams(),
+    log: Callable[[str], None] | None = None,
+    timings: dict[str, float] | None = None,
+) -> FitResult:
     """BERTopic on precomputed embeddings, fixed seeds, outliers reduced, keyword labels.
 
     Raises :class:`CorpusTooSmallError` below ``params.min_documents`` texts. ``timings``, when given, is
@@ -55,84 +61,160 @@ def fit_topics(texts: Sequence[str], embeddings: np.ndarray, params: TopicModelP
         raise ValueError(f"{embeddings.shape[0]} embeddings for {n} texts")
     if params.samples(n):
         return _fit_sample_then_assign(texts, embeddings, params, log, timings, started)
-    from bertopic import BERTopic
-    from bertopic.vectorizers import ClassTfidfTransformer
-    from hdbscan import HDBSCAN
-    from sklearn.feature_extraction.text import CountVectorizer
-    from umap import UMAP
-
     log = log or (lambda _: None)
     embeddings = normalize(np.asarray(embeddings, dtype=np.float32))
     r = params.for_corpus(n)
     log(f"fitting BERTopic on {n} messages: {r}")
+    model = _bertopic(params, r)
+    stage = _stage_timer(model, timings)
+    try:
+        topics = np.asarray(model.fit_transform(texts, embeddings=embeddings)[0])
+    finally:
+        stage.restore()
+    log(f"BERTopic: {len(set(topics) - {OUTLIER})} topics, outlier share {np.mean(topics == OUTLIER):.1%}")
+    topics = _merge_near_duplicates(model, texts, topics, embeddings, params, log)
+    topics = _reduce_outliers(model, texts, topics, embeddings, params, log)
+    topic_ids, centroids, doc_sims = _centroids_and_similarities(
+        model, topics, embeddings, outlier_row=bool((topics == OUTLIER).any())
+    )
+    labels_started = time.perf_counter()
+    built = _labelled_topics(model, topics, topic_ids, params)
+    if timings is not None:
+        timings["representation"] = timings.get("representation", 0.0) + time.perf_counter() - labels_started
+        timings["total"] = time.perf_counter() - started
+        timings["merge_outliers"] = timings["total"] - sum(
+            timings.get(k, 0.0) for k in ("reduction", "clustering", "representation")
+        )
+    return FitResult(
+        model=model,
+        params=params,
+        resolved=r,
+        topics=built,
+        doc_topics=topics.astype(int),
+        doc_similarities=doc_sims,
+        topic_embeddings=centroids,
+    )
 
-    def vectorizer() -> CountVectorizer:
-        return CountVectorizer(stop_words="english", min_df=1, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
 
-    model = BERTopic(
+def _vectorizer() -> Any:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(stop_words="english", min_df=1, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
+
+
+def _ctfidf() -> Any:
+    from bertopic.vectorizers import ClassTfidfTransformer
+
+    return ClassTfidfTransformer(reduce_frequent_words=True)
+
+
+def _bertopic(params: TopicModelParams, r: ResolvedParams) -> Any:
+    """An unfitted BERTopic on precomputed embeddings: seeded UMAP, HDBSCAN, c-TF-IDF keywords."""
+    from bertopic import BERTopic
+    from hdbscan import HDBSCAN
+    from umap import UMAP
+
+    return BERTopic(
         embedding_model=None,
-        umap_model=UMAP(n_neighbors=r.n_neighbors, n_components=r.n_components, min_dist=params.umap_min_dist,
-                        metric="cosine", random_state=params.seed, n_jobs=1, low_memory=True),
-        hdbscan_model=HDBSCAN(min_cluster_size=r.min_topic_size, min_samples=r.min_samples, metric="euclidean",
-                              cluster_selection_method="eom", prediction_data=False),
-        vectorizer_model=vectorizer(),
-        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+        umap_model=UMAP(
+            n_neighbors=r.n_neighbors,
+            n_components=r.n_components,
+            min_dist=params.umap_min_dist,
+            metric="cosine",
+            random_state=params.seed,
+            n_jobs=1,
+            low_memory=True,
+        ),
+        hdbscan_model=HDBSCAN(
+            min_cluster_size=r.min_topic_size,
+            min_samples=r.min_samples,
+            metric="euclidean",
+            cluster_selection_method="eom",
+            prediction_data=False,
+        ),
+        vectorizer_model=_vectorizer(),
+        ctfidf_model=_ctfidf(),
         top_n_words=params.top_n_words,
         min_topic_size=r.min_topic_size,
         calculate_probabilities=False,
     )
-    stage = _stage_timer(model, timings)
-    try:
-        topics, _ = model.fit_transform(texts, embeddings=embeddings)
-    finally:
-        stage.restore()
-    topics = np.asarray(topics)
-    log(f"BERTopic: {len(set(topics) - {OUTLIER})} topics, outlier share {np.mean(topics == OUTLIER):.1%}")
-    if params.merge_similarity is not None:
-        groups = _similar_topic_groups(topics, embeddings, params.merge_similarity, params.merge_linkage)
-        if groups:
-            model.merge_topics(texts, topics_to_merge=groups)
-            topics = np.asarray(model.topics_)
-            log(f"merged near-duplicate topics {groups}: {len(set(topics) - {OUTLIER})} topics")
 
-    if (topics == OUTLIER).any() and (topics != OUTLIER).any():
-        reduced = np.asarray(model.reduce_outliers(texts, list(topics), strategy="embeddings", embeddings=embeddings,
-                                                   threshold=params.outlier_threshold))
-        if not np.array_equal(reduced, topics):
-            topics = reduced
-            bertopic_logger = logging.getLogger("BERTopic")
-            level = bertopic_logger.level
-            bertopic_logger.setLevel(logging.ERROR)  # its warning about custom topics is expected here
-            try:
-                model.update_topics(texts, topics=list(topics), top_n_words=params.top_n_words,
-                                    vectorizer_model=vectorizer(),
-                                    ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True))
-            finally:
-                bertopic_logger.setLevel(level)
-        log(f"outliers reduced (threshold {params.outlier_threshold}): outlier share {np.mean(topics == OUTLIER):.1%}")
 
-    topic_ids, centroids, doc_sims = _centroids_and_similarities(model, topics, embeddings,
-                                                                 outlier_row=bool((topics == OUTLIER).any()))
+def _merge_near_duplicates(
+    model: Any,
+    texts: list[str],
+    topics: np.ndarray,
+    embeddings: np.ndarray,
+    params: TopicModelParams,
+    log: Callable[[str], None],
+) -> np.ndarray:
+    """Topics whose centroids cluster at ``params.merge_similarity`` merged into one (BERTopic's merge)."""
+    if params.merge_similarity is None:
+        return topics
+    groups = _similar_topic_groups(topics, embeddings, params.merge_similarity, params.merge_linkage)
+    if not groups:
+        return topics
+    model.merge_topics(texts, topics_to_merge=groups)
+    topics = np.asarray(model.topics_)
+    log(f"merged near-duplicate topics {groups}: {len(set(topics) - {OUTLIER})} topics")
+    return topics
 
-    labels_started = time.perf_counter()
+
+def _reduce_outliers(
+    model: Any,
+    texts: list[str],
+    topics: np.ndarray,
+    embeddings: np.ndarray,
+    params: TopicModelParams,
+    log: Callable[[str], None],
+) -> np.ndarray:
+    """Outliers at least ``params.outlier_threshold`` cosine-similar to a topic join it; keywords refreshed."""
+    if not ((topics == OUTLIER).any() and (topics != OUTLIER).any()):
+        return topics
+    reduced = np.asarray(
+        model.reduce_outliers(
+            texts, list(topics), strategy="embeddings", embeddings=embeddings, threshold=params.outlier_threshold
+        )
+    )
+    if not np.array_equal(reduced, topics):
+        bertopic_logger = logging.getLogger("BERTopic")
+        level = bertopic_logger.level
+        bertopic_logger.setLevel(logging.ERROR)  # its warning about custom topics is expected here
+        try:
+            model.update_topics(
+                texts,
+                topics=list(reduced),
+                top_n_words=params.top_n_words,
+                vectorizer_model=_vectorizer(),
+                ctfidf_model=_ctfidf(),
+            )
+        finally:
+            bertopic_logger.setLevel(level)
+    log(f"outliers reduced (threshold {params.outlier_threshold}): outlier share {np.mean(reduced == OUTLIER):.1%}")
+    return reduced
+
+
+def _labelled_topics(
+    model: Any, topics: np.ndarray, topic_ids: list[int], params: TopicModelParams
+) -> tuple[Topic, ...]:
+    """Each topic's keywords (c-TF-IDF, positive scores) and a label unique within the model."""
     used: set[str] = set()
     built = []
     for t in topic_ids:
         keywords = tuple(w for w, score in (model.get_topic(t) or []) if w and score > 0)
-        built.append(Topic(topic_id=t, label=keyword_label(keywords, params.label_words, used, t), keywords=keywords,
-                           size=int((topics == t).sum())))
-    if timings is not None:
-        timings["representation"] = timings.get("representation", 0.0) + time.perf_counter() - labels_started
-        timings["total"] = time.perf_counter() - started
-        timings["merge_outliers"] = timings["total"] - sum(timings.get(k, 0.0) for k in
-                                                           ("reduction", "clustering", "representation"))
-    return FitResult(model=model, params=params, resolved=r, topics=tuple(built), doc_topics=topics.astype(int),
-                     doc_similarities=doc_sims, topic_embeddings=centroids)
+        label = keyword_label(keywords, params.label_words, used, t)
+        built.append(Topic(topic_id=t, label=label, keywords=keywords, size=int((topics == t).sum())))
+    return tuple(built)
 
 
-def _fit_sample_then_assign(texts: list[str], embeddings: np.ndarray, params: TopicModelParams,
-                            log: Callable[[str], None] | None, timings: dict[str, float] | None,
-                            started: float) -> FitResult:
+def _fit_sample_then_assign(
+    texts: list[str],
+    embeddings: np.ndarray,
+    params: TopicModelParams,
+    log: Callable[[str], None] | None,
+    timings: dict[str, float] | None,
+    started: float,
+) -> FitResult:
     """``fit_topics`` on a seeded sample of ``params.fit_sample`` messages; every other message joins its
     nearest topic (cosine to the sample's centroids, outlier below ``outlier_threshold``); centroids,
     sizes and similarities are then computed over all messages. Keywords and labels are the sample's."""
@@ -141,8 +223,9 @@ def _fit_sample_then_assign(texts: list[str], embeddings: np.ndarray, params: To
     embeddings = normalize(np.asarray(embeddings, dtype=np.float32))
     sample = np.sort(np.random.default_rng(params.seed).choice(n, size=params.fit_sample, replace=False))
     log(f"fitting on a sample of {len(sample)} of {n} messages, assigning the rest by nearest centroid")
-    sub = fit_topics([texts[i] for i in sample], embeddings[sample], replace(params, fit_sample=None), log=log,
-                     timings=timings)
+    sub = fit_topics(
+        [texts[i] for i in sample], embeddings[sample], replace(params, fit_sample=None), log=log, timings=timings
+    )
     began = time.perf_counter()
     topics = np.full(n, OUTLIER, dtype=int)
     topics[sample] = sub.doc_topics
@@ -150,29 +233,39 @@ def _fit_sample_then_assign(texts: list[str], embeddings: np.ndarray, params: To
     ids = np.array([t.topic_id for t in sub.topics], dtype=int)
     if len(ids):
         for start in range(0, len(rest), 65536):  # bounded memory: a block of rows × topics at a time
-            block = rest[start:start + 65536]
+            block = rest[start : start + 65536]
             sims = embeddings[block] @ sub.topic_embeddings.T
             best = sims.argmax(axis=1)
-            topics[block] = np.where(sims[np.arange(len(block)), best] >= params.outlier_threshold, ids[best],
-                                     OUTLIER)
+            topics[block] = np.where(sims[np.arange(len(block)), best] >= params.outlier_threshold, ids[best], OUTLIER)
     # the sub-model numbers its topics with an outlier row only if the sample had outliers
-    _, centroids, doc_sims = _centroids_and_similarities(sub.model, topics, embeddings,
-                                                         outlier_row=bool((sub.doc_topics == OUTLIER).any()))
+    _, centroids, doc_sims = _centroids_and_similarities(
+        sub.model, topics, embeddings, outlier_row=bool((sub.doc_topics == OUTLIER).any())
+    )
     built = tuple(replace(t, size=int((topics == t.topic_id).sum())) for t in sub.topics)
     log(f"assigned {len(rest)} messages: outlier share {np.mean(topics == OUTLIER):.1%}")
     if timings is not None:
         timings["assign"] = time.perf_counter() - began
         timings["total"] = time.perf_counter() - started
-    return FitResult(model=sub.model, params=params, resolved=sub.resolved, topics=built, doc_topics=topics,
-                     doc_similarities=doc_sims, topic_embeddings=centroids)
+    return FitResult(
+        model=sub.model,
+        params=params,
+        resolved=sub.resolved,
+        topics=built,
+        doc_topics=topics,
+        doc_similarities=doc_sims,
+        topic_embeddings=centroids,
+    )
 
 
 class _stage_timer:
     """Adds the seconds spent in BERTopic's stage methods of ``model`` to ``timings`` (no-op when None):
     wraps them on the instance only, and ``restore`` removes the wrappers (the model pickles as before)."""
 
-    STAGES = {"_reduce_dimensionality": "reduction", "_cluster_embeddings": "clustering",
-              "_extract_topics": "representation"}
+    STAGES: ClassVar[dict[str, str]] = {
+        "_reduce_dimensionality": "reduction",
+        "_cluster_embeddings": "clustering",
+        "_extract_topics": "representation",
+    }
 
     def __init__(self, model: object, timings: dict[str, float] | None):
         self.model, self.wrapped = model, []
@@ -199,8 +292,9 @@ class _stage_timer:
         self.wrapped = []
 
 
-def _centroids_and_similarities(model, topics: np.ndarray, embeddings: np.ndarray,
-                                outlier_row: bool) -> tuple[list[int], np.ndarray, np.ndarray]:
+def _centroids_and_similarities(
+    model, topics: np.ndarray, embeddings: np.ndarray, outlier_row: bool
+) -> tuple[list[int], np.ndarray, np.ndarray]:
     """The final topics' ids and centroids (:func:`_centroids`), and each message's cosine to its topic's
     centroid (an outlier: to the nearest centroid, 0 without topics). Sets BERTopic's own
     ``topic_embeddings_`` to match (one row per topic, the outliers' mean first when ``outlier_row``)."""
@@ -225,18 +319,19 @@ def _centroids(topics: np.ndarray, embeddings: np.ndarray) -> tuple[list[int], n
     return ids, normalize(np.vstack([embeddings[topics == t].mean(axis=0) for t in ids]))
 
 
-def _similar_topic_groups(topics: np.ndarray, embeddings: np.ndarray, min_similarity: float,
-                         linkage: str = "average") -> list[list[int]]:
+def _similar_topic_groups(
+    topics: np.ndarray, embeddings: np.ndarray, min_similarity: float, linkage: str = "average"
+) -> list[list[int]]:
     """Groups (of 2+) of topics whose centroids cluster at cosine >= ``min_similarity`` (``linkage``)."""
     from sklearn.cluster import AgglomerativeClustering
 
     ids, centroids = _centroids(topics, embeddings)
     if len(ids) < 2:
         return []
-    clusters = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage=linkage,
-                                       distance_threshold=1.0 - min_similarity).fit_predict(centroids)
+    clusters = AgglomerativeClustering(
+        n_clusters=None, metric="cosine", linkage=linkage, distance_threshold=1.0 - min_similarity
+    ).fit_predict(centroids)
     groups: dict[int, list[int]] = {}
     for topic, cluster in zip(ids, clusters):
         groups.setdefault(int(cluster), []).append(topic)
     return sorted(g for g in groups.values() if len(g) > 1)
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def _stem(word: str) -> str:
@@ -24,4 +24,3 @@ def keyword_label(keywords: Sequence[str], n_words: int, used: set[str], topic_i
     label = (" ".join(words[:n_words]) + f" #{topic_id}").strip()
     used.add(label)
     return label
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ class TopicModelParams:
     umap_n_components: int = 5
     umap_min_dist: float = 0.0
     # Topics whose centroids are at least this cosine-similar (average linkage) are merged into one issue
-    # type: a surging issue worded many ways must not split its votes over near-duplicate topics. None: off.
+    # kind, so a surging issue worded many ways does not split its votes over near-duplicate topics (None: off).
     merge_similarity: float | None = 0.8
     merge_linkage: str = "average"  # of the centroid clustering: "average", "complete" or "single"
     # Outliers whose embedding is at least this cosine-similar to a topic centroid join that topic.
@@ -52,9 +53,10 @@ class TopicModelParams:
         """Whether a week of ``n`` messages is fit on a sample (more than ``fit_sample`` of them)."""
         return self.fit_sample is not None and n > self.fit_sample
 
-    def for_corpus(self, n: int) -> "ResolvedParams":
-        mts = self.min_topic_size or int(np.clip(round(n * self.min_topic_share), self.min_topic_floor,
-                                                 self.min_topic_ceiling))
+    def for_corpus(self, n: int) -> ResolvedParams:
+        mts = self.min_topic_size or int(
+            np.clip(round(n * self.min_topic_share), self.min_topic_floor, self.min_topic_ceiling)
+        )
         return ResolvedParams(
             min_topic_size=mts,
             min_samples=self.min_samples or max(2, mts // 2),
@@ -87,7 +89,7 @@ class Topic:
 class FitResult:
     """A fitted weekly model. ``topics`` excludes the outlier topic; arrays follow the input order."""
 
-    model: object  # bertopic.BERTopic
+    model: Any  # bertopic.BERTopic
     params: TopicModelParams
     resolved: ResolvedParams
     topics: tuple[Topic, ...]
@@ -107,9 +109,7 @@ class FitResult:
         return {t.topic_id: t.label for t in self.topics} | {OUTLIER: OUTLIER_LABEL}
 
 
-
 @dataclass(frozen=True)
 class Assignment:
     topic_id: int
     similarity: float
-

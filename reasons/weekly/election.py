@@ -7,18 +7,17 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-from pyiceberg.exceptions import NoSuchTableError
-from pyiceberg.expressions import AlwaysTrue, BooleanExpression, EqualTo
+from pyiceberg.expressions import EqualTo
 
+from lake import catalog as lake_catalog
+from lake.schemas import ML_ELECTIONS
+from lake.settings import Settings
+from lake.weeks import shift_week
 from reasons.election.elect import elect
 from reasons.election.plots import election_chart, topics_over_time_chart
 from reasons.election.policy import ElectionPolicy, PromotionGates, load_policy
 from reasons.topics.params import OUTLIER
 from reasons.weekly.tables import read_at_snapshot, write_week
-from lake import catalog as lake_catalog
-from lake.schemas import ML_ELECTIONS
-from lake.settings import Settings
-from lake.weeks import shift_week
 
 
 @dataclass(frozen=True)
@@ -32,40 +31,62 @@ class ElectionOutcome:
     snapshot_ids: dict  # table -> Iceberg snapshot id read (None: table missing or empty)
 
 
-def run_election(settings: Settings, week: str, policy: ElectionPolicy | None = None,
-                 now: datetime | None = None) -> ElectionOutcome:
+def run_election(
+    settings: Settings, week: str, policy: ElectionPolicy | None = None, now: datetime | None = None
+) -> ElectionOutcome:
     """Elect from the week's ml.message_topics and ml.topics (registry reason ids), against last week's
     election; replace the week's ml.elections rows, plot."""
     policy = policy or load_policy()[0]
     cat = lake_catalog.load(settings)
     week_filter = EqualTo("week", week)
-    message_topics, mt_snap = read_at_snapshot(cat, "ml.message_topics", week_filter,
-                                               ("message_id", "source", "topic_id", "reason_id", "dissatisfied",
-                                                "model_version"))
-    topics, t_snap = read_at_snapshot(cat, "ml.topics", week_filter, ("topic_id", "reason_id", "label",
-                                                                      "model_version"))
-    previous, e_snap = read_at_snapshot(cat, ML_ELECTIONS.identifier, EqualTo("week", shift_week(week, -1)),
-                                        ("reason_id", "message_count"))
+    message_topics, mt_snap = read_at_snapshot(
+        cat,
+        "ml.message_topics",
+        week_filter,
+        ("message_id", "source", "topic_id", "reason_id", "dissatisfied", "model_version"),
+    )
+    topics, t_snap = read_at_snapshot(
+        cat, "ml.topics", week_filter, ("topic_id", "reason_id", "label", "model_version")
+    )
+    previous, e_snap = read_at_snapshot(
+        cat, ML_ELECTIONS.identifier, EqualTo("week", shift_week(week, -1)), ("reason_id", "message_count")
+    )
     reasons, r_snap = read_at_snapshot(cat, "ml.reasons", week_filter, ("reason_id", "born_week"))
     versions = set(message_topics["model_version"]) | set(topics["model_version"])
     if len(versions) != 1:
-        raise ValueError(f"{week}: expected the message topics of one model, found versions {sorted(versions)}; "
-                         "materialize ml/topic_model for this week first")
+        raise ValueError(
+            f"{week}: expected the message topics of one model, found versions {sorted(versions)}; "
+            "materialize ml/topic_model for this week first"
+        )
     version = versions.pop()
     labels = dict(zip(topics["topic_id"].astype(int), topics["label"]))
     reason_ids = dict(zip(topics["topic_id"].astype(int), topics["reason_id"]))
     snapshots = {"ml.message_topics": mt_snap, "ml.topics": t_snap, "ml.elections": e_snap, "ml.reasons": r_snap}
-    elections = elect(message_topics, labels, policy, week, version, elected_at=now, reason_ids=reason_ids,
-                      previous=previous if e_snap is not None else None,
-                      born_weeks=dict(zip(reasons["reason_id"], reasons["born_week"])), snapshot_ids=snapshots)
+    elections = elect(
+        message_topics,
+        labels,
+        policy,
+        week,
+        version,
+        elected_at=now,
+        reason_ids=reason_ids,
+        previous=previous if e_snap is not None else None,
+        born_weeks=dict(zip(reasons["reason_id"], reasons["born_week"])),
+        snapshot_ids=snapshots,
+    )
     write_week(settings, ML_ELECTIONS.identifier, elections, week)
 
     history = lake_catalog.read(cat, ML_ELECTIONS.identifier).to_pandas()
     out = settings.plots_dir / "elections" / week
-    return ElectionOutcome(week=week, model_version=version, elections=elections, history=history,
-                           election_png=election_chart(elections, out / "election.png"),
-                           over_time_png=topics_over_time_chart(history, out / "topics_over_time.png"),
-                           snapshot_ids=snapshots)
+    return ElectionOutcome(
+        week=week,
+        model_version=version,
+        elections=elections,
+        history=history,
+        election_png=election_chart(elections, out / "election.png"),
+        over_time_png=topics_over_time_chart(history, out / "topics_over_time.png"),
+        snapshot_ids=snapshots,
+    )
 
 
 @dataclass(frozen=True)
@@ -81,24 +102,43 @@ def evaluate_gates(settings: Settings, week: str, gates: PromotionGates | None =
     """The promotion gates of the week's election (shadow) before Feast serves it (live)."""
     gates = gates or load_policy()[1]
     cat = lake_catalog.load(settings)
-    mt = lake_catalog.read(cat, "ml.message_topics", row_filter=EqualTo("week", week),
-                           selected_fields=("topic_id", "reason_id", "dissatisfied")).to_pandas()
-    mappings = lake_catalog.read(cat, "ml.reason_mappings", row_filter=EqualTo("week", week),
-                                 selected_fields=("reason_id", "match")).to_pandas()
+    mt = lake_catalog.read(
+        cat,
+        "ml.message_topics",
+        row_filter=EqualTo("week", week),
+        selected_fields=("topic_id", "reason_id", "dissatisfied"),
+    ).to_pandas()
+    mappings = lake_catalog.read(
+        cat, "ml.reason_mappings", row_filter=EqualTo("week", week), selected_fields=("reason_id", "match")
+    ).to_pandas()
     registry_weeks = set(lake_catalog.read(cat, "ml.reasons", selected_fields=("week",)).column("week").to_pylist())
     out = []
 
     n = len(mt)
     outlier_share = float((mt["topic_id"] == OUTLIER).mean()) if n else 1.0
     limit = gates.max_outlier_share
-    out.append(GateResult("outlier_share", limit is None or outlier_share <= limit, outlier_share, limit,
-                          f"{outlier_share:.1%} of {n} messages are outliers (max {limit})"))
+    out.append(
+        GateResult(
+            "outlier_share",
+            limit is None or outlier_share <= limit,
+            outlier_share,
+            limit,
+            f"{outlier_share:.1%} of {n} messages are outliers (max {limit})",
+        )
+    )
 
     unhappy = mt[mt["dissatisfied"].astype(bool)]
     covered = float((unhappy["topic_id"] != OUTLIER).mean()) if len(unhappy) else 1.0
     limit = gates.min_covered_share
-    out.append(GateResult("covered_share", limit is None or covered >= limit, covered, limit,
-                          f"{covered:.1%} of {len(unhappy)} dissatisfied messages fall in a reason (min {limit})"))
+    out.append(
+        GateResult(
+            "covered_share",
+            limit is None or covered >= limit,
+            covered,
+            limit,
+            f"{covered:.1%} of {len(unhappy)} dissatisfied messages fall in a reason (min {limit})",
+        )
+    )
 
     first = not any(w < week for w in registry_weeks)  # ISO week strings sort chronologically
     born = set(mappings.loc[mappings["match"] == "born", "reason_id"])
@@ -106,7 +146,10 @@ def evaluate_gates(settings: Settings, week: str, gates: PromotionGates | None =
     new_share = float(kept["reason_id"].isin(born).mean()) if len(kept) else 0.0
     limit = gates.max_new_reason_share
     passed = first or limit is None or new_share <= limit
-    why = ("the registry's first week: every reason is new" if first else
-           f"{new_share:.1%} of non-outlier messages are in {len(born)} reason(s) born this week (max {limit})")
+    why = (
+        "the registry's first week: every reason is new"
+        if first
+        else f"{new_share:.1%} of non-outlier messages are in {len(born)} reason(s) born this week (max {limit})"
+    )
     out.append(GateResult("change_against_last_week", passed, new_share, limit, why))
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -37,8 +37,12 @@ from reasons.weekly.topic_fit import fitted_artifact_path
 
 def dissatisfied_shares(topic_ids, dissatisfied) -> dict[int, float]:
     """Per topic, the share of its messages that are dissatisfied (one value per message in each)."""
-    frame = pd.DataFrame({"topic_id": pd.Series(topic_ids).astype(int).to_numpy(),
-                          "dissatisfied": pd.Series(dissatisfied).astype(bool).to_numpy()})
+    frame = pd.DataFrame(
+        {
+            "topic_id": pd.Series(topic_ids).astype(int).to_numpy(),
+            "dissatisfied": pd.Series(dissatisfied).astype(bool).to_numpy(),
+        }
+    )
     return {int(t): float(v) for t, v in frame.groupby("topic_id")["dissatisfied"].mean().items()}
 
 
@@ -46,17 +50,26 @@ def topics_in(fit: FitResult, dissatisfied=None) -> list[TopicIn]:
     """The fit's topics as the registry takes them; ``dissatisfied`` (one bool per document) gives
     each its dissatisfied share (without it the share is unknown and every topic counts as a reason)."""
     shares = dissatisfied_shares(fit.doc_topics, dissatisfied) if dissatisfied is not None else {}
-    return [TopicIn(t.topic_id, t.label, tuple(float(v) for v in e), t.size, shares.get(t.topic_id))
-            for t, e in zip(fit.topics, fit.topic_embeddings)]
+    return [
+        TopicIn(t.topic_id, t.label, tuple(float(v) for v in e), t.size, shares.get(t.topic_id))
+        for t, e in zip(fit.topics, fit.topic_embeddings)
+    ]
 
 
 def _artifact_topics(path: Path) -> tuple[dict, list[TopicIn]]:
     meta = json.loads((path / ARTIFACT_FILE).read_text())
     mt = pd.read_parquet(path / "message_topics.parquet", columns=["topic_id", "dissatisfied"])
     shares = dissatisfied_shares(mt["topic_id"], mt["dissatisfied"])
-    return meta, [TopicIn(int(t["topic_id"]), t.get("topic_label", t["label"]), tuple(t["embedding"]), int(t["size"]),
-                          shares.get(int(t["topic_id"]), 0.0))
-                  for t in meta["topics"]]
+    return meta, [
+        TopicIn(
+            int(t["topic_id"]),
+            t.get("topic_label", t["label"]),
+            tuple(t["embedding"]),
+            int(t["size"]),
+            shares.get(int(t["topic_id"]), 0.0),
+        )
+        for t in meta["topics"]
+    ]
 
 
 def registry_before(settings: Settings, week: str) -> tuple[str | None, list[Reason]]:
@@ -66,8 +79,10 @@ def registry_before(settings: Settings, week: str) -> tuple[str | None, list[Rea
     if not earlier:
         return None, []
     snap = table[table["week"] == earlier[-1]].sort_values("reason_id")
-    return earlier[-1], [Reason(r.reason_id, r.label, tuple(r.embedding), r.born_week, r.last_seen_week, r.status,
-                                int(r.size)) for r in snap.itertuples()]
+    return earlier[-1], [
+        Reason(r.reason_id, r.label, tuple(r.embedding), r.born_week, r.last_seen_week, r.status, int(r.size))
+        for r in snap.itertuples()
+    ]
 
 
 @dataclass(frozen=True)
@@ -79,29 +94,22 @@ class ReasonsOutcome:
     labels: dict[str, str]  # reason_id -> label (analyst overrides applied)
 
 
-def resolve_reasons(settings: Settings, week: str, params: RegistryParams = RegistryParams(),
-                    labels_file: Path | str | None = None, now: datetime | None = None) -> ReasonsOutcome:
+def resolve_reasons(
+    settings: Settings,
+    week: str,
+    params: RegistryParams = RegistryParams(),
+    labels_file: Path | str | None = None,
+    now: datetime | None = None,
+) -> ReasonsOutcome:
     """Match the week's fitted topics to the registry; write the registry tables and the artefact's reason ids."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     path = fitted_artifact_path(settings, week)
     meta, topics = _artifact_topics(path)
     version = meta["model_version"]
     previous_week, reasons = registry_before(settings, week)
     upd = update_registry(reasons, topics, week, params)
     labels = apply_labels({r.reason_id: r.label for r in upd.reasons}, load_label_overrides(labels_file))
-
-    write_week(settings, ML_REASONS.identifier, pd.DataFrame([
-        {"week": week, "reason_id": r.reason_id, "label": labels[r.reason_id], "embedding": list(r.embedding),
-         "born_week": r.born_week, "last_seen_week": r.last_seen_week, "status": r.status, "size": r.size,
-         "updated_at": now} for r in upd.reasons], columns=[f.name for f in ML_REASONS.schema.fields]), week)
-    write_week(settings, ML_REASON_MAPPINGS.identifier, pd.DataFrame([
-        {"week": week, "model_version": version, "topic_id": m.topic_id, "reason_id": m.reason_id,
-         "similarity": m.similarity, "match": m.event, "mapped_at": now} for m in upd.mappings],
-        columns=[f.name for f in ML_REASON_MAPPINGS.schema.fields]), week)
-    write_week(settings, ML_REASON_EVENTS.identifier, pd.DataFrame([
-        {"week": week, "model_version": version, "event": e.event, "reason_ids": list(e.reason_ids),
-         "detail": e.detail, "recorded_at": now} for e in upd.events],
-        columns=[f.name for f in ML_REASON_EVENTS.schema.fields]), week)
+    _write_registry(settings, week, version, upd, labels, now)
 
     reason_of = upd.reason_of()
     for t in meta["topics"]:  # the alert job reads reason ids and labels from the artefact
@@ -110,6 +118,49 @@ def resolve_reasons(settings: Settings, week: str, params: RegistryParams = Regi
         t["label"] = labels.get(t["reason_id"], t["topic_label"])  # not_a_reason topics keep their own
     write_json(path / ARTIFACT_FILE, meta)
     return ReasonsOutcome(week=week, model_version=version, previous_week=previous_week, update=upd, labels=labels)
+
+
+def _write_registry(
+    settings: Settings, week: str, version: str, upd: RegistryUpdate, labels: dict[str, str], now: datetime
+) -> None:
+    """The week's rows of ``ml.reasons`` (the registry snapshot), ``ml.reason_mappings``, ``ml.reason_events``."""
+    reasons = [
+        {
+            "reason_id": r.reason_id,
+            "label": labels[r.reason_id],
+            "embedding": list(r.embedding),
+            "born_week": r.born_week,
+            "last_seen_week": r.last_seen_week,
+            "status": r.status,
+            "size": r.size,
+            "updated_at": now,
+        }
+        for r in upd.reasons
+    ]
+    mappings = [
+        {
+            "model_version": version,
+            "topic_id": m.topic_id,
+            "reason_id": m.reason_id,
+            "similarity": m.similarity,
+            "match": m.event,
+            "mapped_at": now,
+        }
+        for m in upd.mappings
+    ]
+    events = [
+        {
+            "model_version": version,
+            "event": e.event,
+            "reason_ids": list(e.reason_ids),
+            "detail": e.detail,
+            "recorded_at": now,
+        }
+        for e in upd.events
+    ]
+    for spec, rows in ((ML_REASONS, reasons), (ML_REASON_MAPPINGS, mappings), (ML_REASON_EVENTS, events)):
+        frame = pd.DataFrame([{"week": week, **row} for row in rows], columns=[f.name for f in spec.schema.fields])
+        write_week(settings, spec.identifier, frame, week)
 
 
 def write_topic_tables(settings: Settings, week: str) -> tuple[pd.DataFrame, pd.DataFrame]:

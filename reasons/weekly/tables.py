@@ -36,8 +36,9 @@ def write_week(settings: Settings, identifier: str, frame: pd.DataFrame, week: s
     return len(frame)
 
 
-def read_at_snapshot(catalog, identifier: str, row_filter: BooleanExpression = AlwaysTrue(),
-                     selected_fields: tuple[str, ...] = ("*",)) -> tuple[pd.DataFrame, int | None]:
+def read_at_snapshot(
+    catalog, identifier: str, row_filter: BooleanExpression = AlwaysTrue(), selected_fields: tuple[str, ...] = ("*",)
+) -> tuple[pd.DataFrame, int | None]:
     """A contract table scanned at its current snapshot, and that snapshot's id (audit trail)."""
     try:
         table = catalog.load_table(identifier)
@@ -48,4 +49,3 @@ def read_at_snapshot(catalog, identifier: str, row_filter: BooleanExpression = A
         return lake_catalog.spec_of(identifier).arrow_schema.empty_table().to_pandas(), None
     scan = table.scan(row_filter=row_filter, selected_fields=selected_fields, snapshot_id=snapshot.snapshot_id)
     return scan.to_pandas(), snapshot.snapshot_id
-

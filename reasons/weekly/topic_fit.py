@@ -10,10 +10,10 @@ the week's rows, so any week replays.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -43,10 +43,17 @@ class WeeklyFit:
     embeddings_computed: int = 0  # messages embedded by this fit (now stored in ml.embeddings)
 
 
-def fit_week(messages: pd.DataFrame, week: str, embedder: Embedder, settings: Settings,
-             params: TopicModelParams = TopicModelParams(), rule: DissatisfactionRule = DissatisfactionRule(),
-             log: Callable[[str], None] = lambda _: None, now: datetime | None = None,
-             embedding_model: str = EMBEDDING_MODEL) -> WeeklyFit:
+def fit_week(
+    messages: pd.DataFrame,
+    week: str,
+    embedder: Embedder,
+    settings: Settings,
+    params: TopicModelParams = TopicModelParams(),
+    rule: DissatisfactionRule = DissatisfactionRule(),
+    log: Callable[[str], None] = lambda _: None,
+    now: datetime | None = None,
+    embedding_model: str = EMBEDDING_MODEL,
+) -> WeeklyFit:
     """Fit the week's model on ``messages`` (columns of the cleaned mart), save the artefact, build the rows.
 
     ``embedding_model`` names the model ``embedder`` runs (the key of its vectors in ``ml.embeddings``).
@@ -54,47 +61,79 @@ def fit_week(messages: pd.DataFrame, week: str, embedder: Embedder, settings: Se
     missing = set(MESSAGE_COLUMNS) - set(messages.columns)
     if missing:
         raise ValueError(f"messages lack columns {sorted(missing)}")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     messages = messages.reset_index(drop=True)
-    texts = messages["text"].astype(str).tolist()
-    log(f"{week}: embedding {len(texts)} messages")
-    stored = embed_with_store(settings, messages, embedder, embedding_model, batch_size=params.embed_batch_size,
-                              log=log, progress=lambda done, total: log(f"embedded {done}/{total} messages"))
-    embeddings = stored.embeddings
-    fit = fit_topics(texts, embeddings, params, log=log)
+    log(f"{week}: embedding {len(messages)} messages")
+    stored = embed_with_store(
+        settings,
+        messages,
+        embedder,
+        embedding_model,
+        batch_size=params.embed_batch_size,
+        log=log,
+        progress=lambda done, total: log(f"embedded {done}/{total} messages"),
+    )
+    fit = fit_topics(messages["text"].astype(str).tolist(), stored.embeddings, params, log=log)
     doc_ids = (messages["source"].astype(str) + "/" + messages["message_id"].astype(str)).tolist()
     version = model_version_for(week, doc_ids, params, embedding_model)
     path = save_artifact(settings, fit, week, version, embedding_model)
     log(f"saved {version}: {len(fit.topics)} topics, outlier share {fit.outlier_share:.1%} → {path}")
-
-    topic_rows = [{"week": week, "model_version": version, "topic_id": t.topic_id,
-                   "reason_id": reason_id(version, t.topic_id), "label": t.label, "keywords": list(t.keywords),
-                   "size": t.size, "fitted_at": now} for t in fit.topics]
-    n_outliers = int((fit.doc_topics == OUTLIER).sum())
-    if n_outliers:
-        topic_rows.append({"week": week, "model_version": version, "topic_id": OUTLIER,
-                           "reason_id": reason_id(version, OUTLIER), "label": OUTLIER_LABEL, "keywords": [],
-                           "size": n_outliers, "fitted_at": now})
-
-    scores = score_messages(messages, rule)
-    message_topics = pd.DataFrame({
-        "week": week,
-        "message_id": messages["message_id"].astype(str),
-        "source": messages["source"].astype(str),
-        "topic_id": fit.doc_topics.astype(int),
-        "reason_id": [reason_id(version, t) for t in fit.doc_topics],
-        "similarity": fit.doc_similarities,
-        "rating": pd.to_numeric(messages["rating"], errors="coerce").astype("Int64"),
-        "sentiment": scores["sentiment"],
-        "dissatisfied": scores["dissatisfied"],
-        "model_version": version,
-        "created_at": pd.to_datetime(messages["created_at"], utc=True),
-    })
-    result = WeeklyFit(week=week, model_version=version, artifact_path=path, fit=fit,
-                       topics=pd.DataFrame(topic_rows), message_topics=message_topics,
-                       embeddings_reused=stored.reused, embeddings_computed=stored.computed)
-    save_fit(settings, result, embeddings)
+    result = WeeklyFit(
+        week=week,
+        model_version=version,
+        artifact_path=path,
+        fit=fit,
+        topics=_topic_rows(fit, week, version, now),
+        message_topics=_message_topic_rows(fit, messages, week, version, rule),
+        embeddings_reused=stored.reused,
+        embeddings_computed=stored.computed,
+    )
+    save_fit(settings, result, stored.embeddings)
     return result
+
+
+def _topic_rows(fit: FitResult, week: str, version: str, now: datetime) -> pd.DataFrame:
+    """Rows of ``ml.topics`` (provisional reason ids until the registry runs); the outliers last."""
+    n_outliers = int((fit.doc_topics == OUTLIER).sum())
+    topics = [(t.topic_id, t.label, list(t.keywords), t.size) for t in fit.topics]
+    topics += [(OUTLIER, OUTLIER_LABEL, [], n_outliers)] if n_outliers else []
+    return pd.DataFrame(
+        [
+            {
+                "week": week,
+                "model_version": version,
+                "topic_id": topic_id,
+                "reason_id": reason_id(version, topic_id),
+                "label": label,
+                "keywords": keywords,
+                "size": size,
+                "fitted_at": now,
+            }
+            for topic_id, label, keywords, size in topics
+        ]
+    )
+
+
+def _message_topic_rows(
+    fit: FitResult, messages: pd.DataFrame, week: str, version: str, rule: DissatisfactionRule
+) -> pd.DataFrame:
+    """Rows of ``ml.message_topics``: each message's topic, similarity, sentiment and dissatisfaction."""
+    scores = score_messages(messages, rule)
+    return pd.DataFrame(
+        {
+            "week": week,
+            "message_id": messages["message_id"].astype(str),
+            "source": messages["source"].astype(str),
+            "topic_id": fit.doc_topics.astype(int),
+            "reason_id": [reason_id(version, t) for t in fit.doc_topics],
+            "similarity": fit.doc_similarities,
+            "rating": pd.to_numeric(messages["rating"], errors="coerce").astype("Int64"),
+            "sentiment": scores["sentiment"],
+            "dissatisfied": scores["dissatisfied"],
+            "model_version": version,
+            "created_at": pd.to_datetime(messages["created_at"], utc=True),
+        }
+    )
 
 
 FITTED_FILE = "FITTED.json"
@@ -105,8 +144,10 @@ def save_fit(settings: Settings, result: WeeklyFit, embeddings) -> None:
     result.topics.to_parquet(result.artifact_path / "topics.parquet", index=False)
     result.message_topics.to_parquet(result.artifact_path / "message_topics.parquet", index=False)
     np.save(result.artifact_path / "embeddings.npy", np.asarray(embeddings, dtype=np.float32))
-    write_json(topics_root(settings) / result.week / FITTED_FILE,
-                {"path": str(result.artifact_path.resolve()), "model_version": result.model_version})
+    write_json(
+        topics_root(settings) / result.week / FITTED_FILE,
+        {"path": str(result.artifact_path.resolve()), "model_version": result.model_version},
+    )
 
 
 def fitted_artifact_path(settings: Settings, week: str) -> Path:
@@ -124,8 +165,14 @@ def stream_batch_agreement(settings: Settings, week: str) -> tuple[float, int]:
     path = fitted_artifact_path(settings, week)
     batch = pd.read_parquet(path / "message_topics.parquet", columns=["topic_id"])["topic_id"].to_numpy()
     embeddings = np.load(path / "embeddings.npy")
-    stream = np.array([a.topic_id for a in TopicArtifact(path, json.loads((path / ARTIFACT_FILE).read_text()),
-                                                           embedder=None).assign_embeddings(embeddings)])
+    stream = np.array(
+        [
+            a.topic_id
+            for a in TopicArtifact(
+                path, json.loads((path / ARTIFACT_FILE).read_text()), embedder=None
+            ).assign_embeddings(embeddings)
+        ]
+    )
     kept = batch != OUTLIER
     if not kept.any():
         return 1.0, 0

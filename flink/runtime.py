@@ -1,0 +1,189 @@
+"""The Flink runtime of every job: the execution environment (local mini-cluster or a remote
+JobManager) and the driver loop that submits a job and stops it once idle.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from py4j.protocol import Py4JJavaError
+from pyflink.common import Configuration
+from pyflink.common.job_status import JobStatus
+from pyflink.datastream import (
+    StreamExecutionEnvironment,
+)
+from pyflink.java_gateway import get_gateway
+from pyflink.util.java_utils import add_jars_to_context_class_loader, get_j_env_configuration
+
+from flink import progress as progress_mod
+from flink.errors import JobFailedError
+from flink.jars import pipeline_jars
+from flink.jobconfig import FlinkRuntime
+
+log = logging.getLogger(__name__)
+
+_TERMINAL = {JobStatus.FAILED, JobStatus.CANCELED, JobStatus.FINISHED}
+
+
+def flink_log_dir() -> Path:
+    """Where the local mini-cluster and the Python workers log (task errors end up here)."""
+    import pyflink
+
+    return Path(pyflink.__file__).parent / "log"
+
+
+# ---- environment -------------------------------------------------------------------------------
+def _configuration(runtime: FlinkRuntime) -> Configuration:
+    """Options common to local and remote runs (the jars are added per target in :func:`create_env`)."""
+    conf = Configuration()
+    conf.set_string("python.executable", runtime.python_executable)
+    conf.set_string("python.client.executable", runtime.python_executable)
+    conf.set_string("restart-strategy.type", "fixed-delay")
+    conf.set_string("restart-strategy.fixed-delay.attempts", str(runtime.restart_attempts))
+    conf.set_string("restart-strategy.fixed-delay.delay", f"{int(runtime.restart_delay_s * 1000)} ms")
+    conf.set_string("parallelism.default", str(runtime.parallelism))
+    if runtime.checkpoint_interval_s:
+        conf.set_string("execution.checkpointing.interval", f"{int(runtime.checkpoint_interval_s * 1000)} ms")
+    if runtime.checkpoint_dir:
+        conf.set_string("execution.checkpointing.storage", "filesystem")
+        conf.set_string("execution.checkpointing.dir", runtime.checkpoint_dir)
+    if runtime.python_mode == "thread":
+        # the embedded interpreter is the base Python: give it this environment's import path
+        conf.set_string("python.execution-mode", "thread")
+        conf.set_string("python.pythonpath", os.pathsep.join(p for p in sys.path if p and os.path.isdir(p)))
+    return conf
+
+
+def create_env(runtime: FlinkRuntime) -> StreamExecutionEnvironment:
+    """A local mini-cluster environment, or a remote one when ``runtime.flink_address`` is set.
+
+    A remote cluster runs the Python functions with ``runtime.python_executable``: its TaskManagers
+    need the same interpreter path with this project installed.
+    """
+    jars = pipeline_jars()
+    conf = _configuration(runtime)
+    if runtime.flink_address:
+        host, _, port = runtime.flink_address.rpartition(":")
+        gateway = get_gateway()
+        add_jars_to_context_class_loader(jars)
+        jars = jars + _flink_python_jar()  # a plain cluster lacks the Python operators
+        j_jars = gateway.new_array(gateway.jvm.String, len(jars))
+        for i, url in enumerate(jars):
+            j_jars[i] = url.removeprefix("file://")
+        j_env = (
+            gateway.jvm.org.apache.flink.streaming.api.environment.StreamExecutionEnvironment.createRemoteEnvironment(
+                host, int(port), conf._j_configuration, j_jars
+            )
+        )
+        env = StreamExecutionEnvironment(j_env)
+    else:
+        env = StreamExecutionEnvironment.get_execution_environment(conf)
+        env.add_jars(*jars)  # pipeline.jars, and loaded into the client JVM (the source is built there)
+    env.set_parallelism(runtime.parallelism)
+    for path in runtime.python_files:
+        env.add_python_file(path)
+    # get_execution_environment copies only some options: make sure the Python ones are set.
+    j_conf = get_j_env_configuration(env._j_stream_execution_environment)
+    j_conf.setString("python.executable", runtime.python_executable)
+    for key in ("python.execution-mode", "python.pythonpath"):
+        if conf.contains_key(key):
+            j_conf.setString(key, conf.get_string(key, ""))
+    return env
+
+
+def _flink_python_jar() -> list[str]:
+    import pyflink
+
+    return [p.resolve().as_uri() for p in sorted((Path(pyflink.__file__).parent / "opt").glob("flink-python*.jar"))]
+
+
+# ---- driver ------------------------------------------------------------------------------------
+def run_until_idle(
+    env: StreamExecutionEnvironment,
+    job_name: str,
+    progress_dir: Path,
+    run_id: str,
+    expected_subtasks: int,
+    until_idle_s: float | None,
+    on_progress: Callable[[progress_mod.Totals], None] | None = None,
+    poll_s: float = 0.5,
+) -> progress_mod.Totals:
+    """Submit the job, watch its progress files, cancel it once idle (or on Ctrl-C).
+
+    Raises :class:`JobFailedError` if the job fails or ends on its own.
+    """
+    client = env.execute_async(job_name)
+    last_print = 0.0
+    totals = progress_mod.totals([])
+    try:
+        while True:
+            time.sleep(poll_s)
+            try:
+                status = client.get_job_status().result()
+            except Py4JJavaError as exc:  # the local mini-cluster shuts down once a job failed for good
+                raise JobFailedError(
+                    f"Flink job {job_name} is gone ({exc.java_exception.toString()}); task logs: {flink_log_dir()}"
+                ) from None
+            if status in _TERMINAL:
+                _raise_failed(client, status)
+            totals = progress_mod.totals(progress_mod.read_progress(progress_dir, run_id))
+            now = time.time()
+            if on_progress is not None and now - last_print >= 2.0:
+                on_progress(totals)
+                last_print = now
+            if until_idle_s is not None and progress_mod.is_idle(totals, expected_subtasks, now, until_idle_s):
+                break
+    except KeyboardInterrupt:
+        log.info("interrupted: cancelling %s", job_name)
+    _cancel(client)
+    totals = progress_mod.totals(progress_mod.read_progress(progress_dir, run_id))
+    if on_progress is not None:
+        on_progress(totals)
+    return totals
+
+
+def _cancel(client, timeout_s: float = 30.0) -> None:
+    try:
+        client.cancel().result()
+    except Exception as exc:  # already finished or failed: nothing to cancel
+        log.debug("cancel: %s", exc)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if client.get_job_status().result() in _TERMINAL:
+                return
+        except Exception:  # the per-job mini-cluster is gone once the job ended
+            return
+        time.sleep(0.2)
+
+
+def _raise_failed(client, status: JobStatus) -> None:
+    cause = ""
+    try:
+        client.get_job_execution_result().result()
+    except Exception as exc:
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    raise JobFailedError(
+        f"Flink job ended with status {status.name}{': ' + cause if cause else ''}; task logs: {flink_log_dir()}"
+    )
+
+
+def print_totals(label: str, keys: Iterable[str]) -> Callable[[progress_mod.Totals], None]:
+    """A progress printer that stays quiet while nothing changes (a line at most every 30 s then)."""
+    keys = tuple(keys)
+    last: dict[str, Any] = {"line": "", "at": 0.0}
+
+    def report(t: progress_mod.Totals) -> None:
+        parts = ", ".join(f"{k} {t.count(k)}" for k in keys)
+        line = f"[{label}] {parts}, duplicates skipped {t.duplicates_skipped}, pending {t.pending}"
+        if line != last["line"] or time.monotonic() - last["at"] > 30:
+            print(line, flush=True)
+            last.update(line=line, at=time.monotonic())
+
+    return report

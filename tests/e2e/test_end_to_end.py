@@ -1,0 +1,43 @@
+"""The whole pipeline on real components, as `reasonlake demo` runs it: the embedded broker,
+the PyFlink ingestion job, dbt, BERTopic on the real model, the election, Feast, and the PyFlink
+alert job with the real model and online store."""
+
+import pytest
+
+from lake.settings import Settings
+from reasonlake.demo import run_demo
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+def test_demo_elects_the_surge_and_alerts_only_on_elected_reasons(tmp_path, monkeypatch):
+    # a user's exported REASONLAKE_HOME and a --home flag: the flag wins for every artefact of the run
+    exported, flagged = tmp_path / "exported-home", tmp_path / "flag-home"
+    monkeypatch.setenv("REASONLAKE_HOME", str(exported))
+    settings = Settings.from_env(home=flagged)  # what the CLI does with --home
+    report = run_demo(settings, messages=2400, weeks=2, seed=21, incoming=40, echo=print)
+    assert report.ok, report
+    assert not exported.exists()
+    for artefact in (
+        "catalog.db",
+        "warehouse/raw",
+        "dbt/reasonlake.duckdb",
+        "models/topics/CURRENT.json",
+        "feast/registry.db",
+        "feast/online.db",
+        "dagster/dagster.yaml",
+        "plots/elections",
+    ):
+        assert (flagged / artefact).exists(), artefact
+    assert list((flagged / "dagster").rglob("*.db")), "the CLI's runs are in the home's Dagster instance"
+    # the surging issue is elected in its week (report.ok); it is usually #1, but a fit may split it
+    # into several topics of the same issue (see bench/RESULTS.md, issue 4), so its rank is not asserted
+    assert report.surge_issue in report.elected_issues, report.elected_issues
+    assert sum(report.rejected.values()) > 0  # malformed records kept with a reason
+    # alerts fire for fresh messages about elected issues, never for praise or questions
+    # (a complaint written without any negative word and without a rating is not seen as unhappy)
+    assert report.alert_kinds[report.surge_issue] >= 0.6 * report.fresh_kinds[report.surge_issue]
+    assert report.alert_kinds["praise"] == 0 and report.alert_kinds["neutral"] == 0
+    # alerts are for elected reasons; the streaming classifier may confuse a rare message
+    off_target = sum(n for kind, n in report.alert_kinds.items() if kind not in report.elected_issues)
+    assert off_target <= 0.1 * sum(report.alert_kinds.values()), report.alert_kinds

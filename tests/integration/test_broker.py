@@ -1,0 +1,163 @@
+"""The embedded Tansu broker and the Kafka helpers, on a real broker."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from flink import broker as broker_mod
+from flink import kafka_io
+from flink.errors import BrokerNotRunningError
+from lake.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+def test_round_trip_keeps_every_record_and_tombstones(broker) -> None:
+    records = (
+        [("feedback.crm", f"crm-{i}".encode()) for i in range(300)]
+        + [("feedback.app", f"app-{i}".encode()) for i in range(20)]
+        + [("feedback.app", None)]
+    )
+    assert kafka_io.produce(broker.bootstrap, records) == len(records)
+    got = kafka_io.consume(broker.bootstrap, ["feedback.crm", "feedback.app"], max_idle_s=1.5)
+    assert sorted((r.topic, r.value or b"") for r in got) == sorted((t, v or b"") for t, v in records)
+    positions = {(r.topic, r.partition, r.offset) for r in got}
+    assert len(positions) == len(records)
+
+
+def test_group_consumer_commits_what_it_read(settings: Settings) -> None:
+    # memory storage (speed); nothing in reasonlake relies on group offsets (the jobs keep theirs in Iceberg)
+    memory = settings.replace(broker_storage="memory")
+    broker = broker_mod.start(memory)
+    try:
+        kafka_io.produce(broker.bootstrap, [("feedback.web", b"a"), ("feedback.web", b"b")])
+        assert len(kafka_io.consume(broker.bootstrap, ["feedback.web"], group_id="readers", max_idle_s=1.0)) == 2
+        kafka_io.produce(broker.bootstrap, [("feedback.web", b"c")])
+        assert [
+            r.value for r in kafka_io.consume(broker.bootstrap, ["feedback.web"], group_id="readers", max_idle_s=1.0)
+        ] == [b"c"]
+    finally:
+        broker_mod.stop(memory)
+
+
+def test_consume_of_missing_topic_is_empty(broker) -> None:
+    assert kafka_io.consume(broker.bootstrap, ["feedback.nothing-here"], max_idle_s=0.5) == []
+
+
+def test_start_status_stop_are_idempotent(settings: Settings) -> None:
+    assert broker_mod.status(settings) is None
+    assert broker_mod.stop(settings) is False
+    info = broker_mod.start(settings)
+    try:
+        assert broker_mod.start(settings) == info == broker_mod.status(settings)
+        assert broker_mod.bootstrap_servers(settings) == info.bootstrap
+        with socket.create_connection(("127.0.0.1", info.port), timeout=1):
+            pass
+    finally:
+        assert broker_mod.stop(settings) is True
+    assert broker_mod.stop(settings) is False
+    assert broker_mod.status(settings) is None
+    assert not (settings.run_dir / "broker.json").exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(info.pid, 0)
+
+
+def test_stale_state_file_is_replaced(settings: Settings) -> None:
+    info = broker_mod.start(settings)
+    os.kill(info.pid, 9)
+    os.waitpid(info.pid, 0)  # SIGKILL is asynchronous: wait until it is gone
+    try:
+        assert broker_mod.status(settings) is None
+        fresh = broker_mod.start(settings)
+        assert fresh.pid != info.pid and broker_mod.status(settings) == fresh
+    finally:
+        broker_mod.stop(settings)
+
+
+def test_two_homes_do_not_interfere(tmp_path) -> None:
+    a, b = Settings(home=tmp_path / "a"), Settings(home=tmp_path / "b")
+    ia, ib = broker_mod.start(a), broker_mod.start(b)
+    try:
+        assert ia.port != ib.port and ia.pid != ib.pid
+        kafka_io.produce(ia.bootstrap, [("feedback.crm", b"only in a")])
+        assert [r.value for r in kafka_io.consume(ia.bootstrap, ["feedback.crm"], max_idle_s=1.0)] == [b"only in a"]
+        assert kafka_io.consume(ib.bootstrap, ["feedback.crm"], max_idle_s=1.0) == []
+        broker_mod.stop(a)
+        assert broker_mod.status(a) is None and broker_mod.status(b) == ib
+    finally:
+        broker_mod.stop(a)
+        broker_mod.stop(b)
+
+
+def test_bootstrap_servers_prefers_external_and_explains_when_missing(settings: Settings) -> None:
+    assert broker_mod.bootstrap_servers(settings.replace(bootstrap_servers="kafka:9092")) == "kafka:9092"
+    with pytest.raises(BrokerNotRunningError, match="reasonlake up"):
+        broker_mod.bootstrap_servers(settings)
+
+
+def test_the_storages_settings_accept_are_the_ones_the_broker_runs() -> None:
+    from typing import get_args
+
+    assert set(get_args(Settings.model_fields["broker_storage"].annotation)) == set(broker_mod.STORAGES)
+
+
+def test_s3_storage_is_the_default_and_survives_a_restart(settings: Settings) -> None:
+    assert settings.broker_storage == "s3" and Settings.from_env({}).broker_storage == "s3"
+    info = broker_mod.start(settings)
+    try:
+        assert info.storage == "s3"
+        s3 = broker_mod.S3Storage().running(settings)
+        assert s3 is not None and (settings.home / "broker-s3" / "tansu").is_dir()
+        records = [("feedback.crm", f"crm-{i}".encode()) for i in range(500)] + [
+            ("feedback.app", b"a"),
+            ("feedback.app", None),
+        ]
+        kafka_io.produce(info.bootstrap, records)
+        assert broker_mod.stop(settings) is True
+        for pid in (info.pid, s3["pid"]):  # `reasonlake down` stops the broker and its S3 server
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        assert broker_mod.S3Storage().running(settings) is None
+
+        again = broker_mod.start(settings)
+        got = kafka_io.consume(again.bootstrap, ["feedback.crm", "feedback.app"], max_idle_s=1.5)
+        assert sorted((r.topic, r.value or b"") for r in got) == sorted((t, v or b"") for t, v in records)
+        kafka_io.produce(again.bootstrap, [("feedback.crm", b"after")])  # offsets continue after the restart
+        positions = {
+            (r.partition, r.offset) for r in kafka_io.consume(again.bootstrap, ["feedback.crm"], max_idle_s=1.5)
+        }
+        assert len(positions) == 501
+    finally:
+        broker_mod.stop(settings)
+
+
+def test_memory_storage_stays_selectable_and_forgets_on_stop(settings: Settings) -> None:
+    memory = settings.replace(broker_storage="memory")
+    assert Settings.from_env({"REASONLAKE_BROKER_STORAGE": "memory"}).broker_storage == "memory"
+    info = broker_mod.start(memory)
+    try:
+        assert info.storage == "memory" and broker_mod.S3Storage().running(memory) is None
+        kafka_io.produce(info.bootstrap, [("feedback.crm", b"gone")])
+        broker_mod.stop(memory)
+        again = broker_mod.start(memory)
+        assert kafka_io.consume(again.bootstrap, ["feedback.crm"], max_idle_s=1.0) == []
+    finally:
+        broker_mod.stop(memory)
+
+
+def test_s3_server_left_by_a_crashed_broker_is_reused_then_stopped(settings: Settings) -> None:
+    info = broker_mod.start(settings)
+    s3 = broker_mod.S3Storage().running(settings)
+    kafka_io.produce(info.bootstrap, [("feedback.crm", b"kept")])
+    os.kill(info.pid, 9)  # the broker dies; its S3 server keeps the data
+    os.waitpid(info.pid, 0)
+    try:
+        fresh = broker_mod.start(settings)
+        assert broker_mod.S3Storage().running(settings) == s3
+        assert [r.value for r in kafka_io.consume(fresh.bootstrap, ["feedback.crm"], max_idle_s=1.0)] == [b"kept"]
+    finally:
+        broker_mod.stop(settings)
+    assert broker_mod.S3Storage().running(settings) is None

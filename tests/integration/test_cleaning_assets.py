@@ -1,0 +1,103 @@
+"""The dbt project as Dagster assets: keys mirror storage, sources map to the ingestion assets, and
+the assets materialize through Dagster."""
+
+from datetime import UTC, datetime
+
+import dagster
+import duckdb
+import pytest
+from dagster import AssetKey
+
+from dagster_project.cleaning.assets import TRANSLATOR, dbt_cleaning
+from dagster_project.cleaning.resources import build_dbt_resource
+from dagster_project.ingestion.definitions import defs as ingestion_defs
+from dagster_project.resources import ReasonlakeResource
+from lake import catalog as lake_catalog
+from lake.settings import Settings
+
+T0 = datetime(2026, 1, 6, 9, 0, tzinfo=UTC)
+MODELS = {
+    AssetKey(["staging", "stg_raw__feedback_messages"]),
+    AssetKey(["staging", "stg_raw__feedback_rejections"]),
+    AssetKey(["intermediate", "int_feedback_messages_deduplicated"]),
+    AssetKey(["marts", "fct_feedback_messages"]),
+    AssetKey(["marts", "fct_feedback_rejections_daily"]),
+}
+
+
+def test_translator_maps_sources_to_the_raw_assets():
+    assert TRANSLATOR.get_asset_key(
+        {"resource_type": "source", "source_name": "raw", "schema": "raw", "name": "feedback", "identifier": "feedback"}
+    ) == AssetKey(["raw", "feedback"])
+    assert TRANSLATOR.get_asset_key(
+        {"resource_type": "model", "schema": "marts", "name": "fct_feedback_messages", "alias": "fct_feedback_messages"}
+    ) == AssetKey(["marts", "fct_feedback_messages"])
+
+
+def test_dbt_assets_keys_and_lineage():
+    assert set(dbt_cleaning.keys) == MODELS
+    deps = dbt_cleaning.asset_deps
+    assert deps[AssetKey(["staging", "stg_raw__feedback_messages"])] == {AssetKey(["raw", "feedback"])}
+    assert deps[AssetKey(["staging", "stg_raw__feedback_rejections"])] == {AssetKey(["raw", "feedback_rejected"])}
+    assert all(dbt_cleaning.group_names_by_key[k] == "cleaning" for k in MODELS)
+    assert any(k.asset_key == AssetKey(["marts", "fct_feedback_messages"]) for k in dbt_cleaning.check_keys)
+
+
+def test_ingestion_assets_feed_the_dbt_sources():
+    defs = dagster.Definitions.merge(
+        ingestion_defs,
+        dagster.Definitions(
+            assets=[dbt_cleaning],
+            resources={"dbt": build_dbt_resource(), "reasonlake": ReasonlakeResource(home="/unused")},
+        ),
+    )
+    graph = defs.resolve_asset_graph()
+    raw = graph.get(AssetKey(["raw", "feedback"]))
+    assert raw.is_external and raw.group_name == "ingestion"
+    assert raw.parent_keys == {AssetKey(["kafka", "feedback"])}
+    assert AssetKey(["staging", "stg_raw__feedback_messages"]) in raw.child_keys
+    columns = [c.name for c in raw.metadata["dagster/column_schema"].columns]
+    assert columns[:3] == ["message_id", "source", "text"]
+    assert graph.get(AssetKey(["raw", "feedback_rejected"])).parent_keys == {AssetKey(["kafka", "feedback"])}
+
+
+@pytest.mark.slow
+def test_dbt_assets_materialize(tmp_path):
+    settings = Settings(home=tmp_path)
+    catalog = lake_catalog.load(settings)
+    row = dict(
+        message_id="m1",
+        source="crm",
+        text=" late   delivery ",
+        created_at=T0,
+        user_id=None,
+        user_segment=None,
+        user_country=None,
+        tags=None,
+        rating=2,
+        attributes=None,
+        kafka_topic="feedback.crm",
+        kafka_partition=0,
+        kafka_offset=0,
+        kafka_timestamp=T0,
+        ingested_at=T0,
+    )
+    lake_catalog.append(
+        lake_catalog.ensure_table(catalog, "raw.feedback"),
+        lake_catalog.to_arrow("raw.feedback", [row, {**row, "kafka_offset": 1}]),
+    )
+    # raw.feedback_rejected does not exist yet: the asset creates it (empty) before dbt reads it
+
+    result = dagster.materialize(
+        [dbt_cleaning],
+        resources={"dbt": build_dbt_resource(), "reasonlake": ReasonlakeResource(home=str(tmp_path))},
+        partition_key="2026-01-05",
+    )
+    assert result.success
+    assert {e.asset_key for e in result.get_asset_materialization_events()} == MODELS
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks)
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        assert con.execute("select message_id, text_normalized, week from marts.fct_feedback_messages").fetchall() == [
+            ("m1", "late delivery", "2026-W02")
+        ]

@@ -1,0 +1,204 @@
+"""A real ``dbt build`` over a temporary Iceberg catalog: dedup, normalization, weeks, rejections,
+and ``dbt docs generate``."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import duckdb
+import pytest
+
+from dagster_project.cleaning.resources import prepare, run_dbt
+from lake import catalog as lake_catalog
+from lake.settings import Settings
+from reasons.marts import read_messages, read_week_messages
+
+pytestmark = pytest.mark.slow
+
+T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+def feedback_row(
+    message_id,
+    source,
+    text,
+    *,
+    offset,
+    ingested_at=T0,
+    partition=0,
+    created_at=datetime(2026, 1, 6, 9, 0, tzinfo=UTC),
+    rating=None,
+):
+    return dict(
+        message_id=message_id,
+        source=source,
+        text=text,
+        created_at=created_at,
+        user_id=f"u-{message_id}",
+        user_segment="smb",
+        user_country="FR",
+        tags=["billing"],
+        rating=rating,
+        attributes="{}",
+        kafka_topic=f"feedback.{source}",
+        kafka_partition=partition,
+        kafka_offset=offset,
+        kafka_timestamp=ingested_at,
+        ingested_at=ingested_at,
+    )
+
+
+def rejected_row(reason, source, *, offset, rejected_at=T0):
+    return dict(
+        reason=reason,
+        detail=f"because {reason}",
+        raw_value=b"\xff{",
+        message_id=None,
+        source=source,
+        kafka_topic=f"feedback.{source or 'x'}",
+        kafka_partition=0,
+        kafka_offset=offset,
+        kafka_timestamp=rejected_at,
+        rejected_at=rejected_at,
+    )
+
+
+FEEDBACK = [
+    # a duplicate: same (source, message_id) ingested twice; the first ingested copy wins
+    feedback_row("m1", "crm", "  Refund   took\tthree\n weeks ", offset=0, rating=1),
+    feedback_row("m1", "crm", "a later copy", offset=7, ingested_at=T0 + timedelta(minutes=5)),
+    # a replay: same ingested_at, the lowest offset wins
+    feedback_row("m2", "crm", "lowest offset", offset=3),
+    feedback_row("m2", "crm", "higher offset", offset=4),
+    # same message_id on another source is another message
+    feedback_row("m1", "app", "App\u00a0crashes\u2003on login", offset=0, partition=1, rating=2),
+    # whitespace-only texts are dropped ...
+    feedback_row("m3", "crm", " \t\n ", offset=5),
+    # ... but a message whose first copy was empty keeps its first non-empty copy
+    feedback_row("m4", "crm", "   ", offset=6),
+    feedback_row("m4", "crm", "second try", offset=8, ingested_at=T0 + timedelta(minutes=1)),
+    # ISO weeks in UTC: Sunday 23:30 UTC belongs to the previous ISO week (and year)
+    feedback_row("m5", "crm", "old one", offset=9, created_at=datetime(2021, 1, 3, 23, 30, tzinfo=UTC)),
+    # Monday 00:30 at +02:00 is Sunday 22:30 UTC: week 2026-W02, not W03
+    feedback_row(
+        "m6", "crm", "timezone", offset=10, created_at=datetime(2026, 1, 12, 0, 30, tzinfo=timezone(timedelta(hours=2)))
+    ),
+]
+
+REJECTED = [
+    rejected_row("not_json", "crm", offset=11),
+    rejected_row("not_json", "crm", offset=12),
+    rejected_row("bad_rating", "app", offset=13),
+    rejected_row("bad_envelope", None, offset=14, rejected_at=T0 + timedelta(days=1)),
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A home with raw rows, after a real ``dbt build`` (artifacts in a private target path)."""
+    home = tmp_path_factory.mktemp("home")
+    settings = Settings(home=home)
+    catalog = lake_catalog.load(settings)
+    lake_catalog.append(
+        lake_catalog.ensure_table(catalog, "raw.feedback"), lake_catalog.to_arrow("raw.feedback", FEEDBACK)
+    )
+    lake_catalog.append(
+        lake_catalog.ensure_table(catalog, "raw.feedback_rejected"),
+        lake_catalog.to_arrow("raw.feedback_rejected", REJECTED),
+    )
+    target = tmp_path_factory.mktemp("dbt-target")
+    env = {"DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target)}
+    prepare(settings)
+    proc = run_dbt(settings, ["build"], env=env)
+    assert "Completed successfully" in proc.stdout
+    return settings, target, env
+
+
+def _mart(settings: Settings) -> dict[tuple[str, str], dict]:
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        table = con.sql("select * from marts.fct_feedback_messages").to_arrow_table()
+    return {(r["source"], r["message_id"]): r for r in table.to_pylist()}
+
+
+def test_duckdb_file_is_under_the_home(built):
+    settings, _, _ = built
+    assert settings.duckdb_path.exists()
+    assert settings.duckdb_path.is_relative_to(settings.home)
+
+
+def test_mart_is_deduplicated_keeping_the_first_ingested_copy(built):
+    settings, _, _ = built
+    mart = _mart(settings)
+    assert sorted(mart) == [("app", "m1"), ("crm", "m1"), ("crm", "m2"), ("crm", "m4"), ("crm", "m5"), ("crm", "m6")]
+    assert mart[("crm", "m1")]["kafka_offset"] == 0 and mart[("crm", "m1")]["copies_ingested"] == 2
+    assert mart[("crm", "m2")]["text"] == "lowest offset"
+    assert mart[("crm", "m4")]["text"] == "second try"  # the empty first copy was dropped
+    assert mart[("app", "m1")]["kafka_partition"] == 1 and mart[("app", "m1")]["rating"] == 2
+
+
+def test_text_is_normalized_and_the_original_kept(built):
+    settings, _, _ = built
+    mart = _mart(settings)
+    assert mart[("crm", "m1")]["text"] == "  Refund   took\tthree\n weeks "
+    assert mart[("crm", "m1")]["text_normalized"] == "Refund took three weeks"
+    assert mart[("app", "m1")]["text_normalized"] == "App crashes on login"
+    assert all(r["text_normalized"].strip() for r in mart.values())
+    assert ("crm", "m3") not in mart
+
+
+def test_week_is_the_iso_week_of_created_at_in_utc(built):
+    settings, _, _ = built
+    mart = _mart(settings)
+    assert mart[("crm", "m1")]["week"] == "2026-W02"
+    assert mart[("crm", "m5")]["week"] == "2020-W53"
+    assert mart[("crm", "m6")]["week"] == "2026-W02"
+    # and the provenance and customer columns are carried along
+    row = mart[("crm", "m1")]
+    assert (row["user_id"], row["user_segment"], row["user_country"], row["tags"]) == ("u-m1", "smb", "FR", ["billing"])
+    assert row["kafka_topic"] == "feedback.crm" and row["created_at"] == datetime(2026, 1, 6, 9, tzinfo=UTC)
+
+
+def test_rejections_summarized_by_day_source_reason(built):
+    settings, _, _ = built
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        rows = con.execute(
+            "select rejected_on::varchar, source, reason, rejection_count "
+            "from marts.fct_feedback_rejections_daily order by 1, 2, 3"
+        ).fetchall()
+    assert rows == [
+        ("2026-01-05", "app", "bad_rating", 1),
+        ("2026-01-05", "crm", "not_json", 2),
+        ("2026-01-06", "unknown", "bad_envelope", 1),
+    ]
+
+
+def test_marts_reader(built):
+    settings, _, _ = built
+    week = read_week_messages(settings, "2026-W02")
+    assert list(week.columns) == ["message_id", "source", "text", "created_at", "rating", "week"]
+    assert sorted(zip(week.source, week.message_id)) == [
+        ("app", "m1"),
+        ("crm", "m1"),
+        ("crm", "m2"),
+        ("crm", "m4"),
+        ("crm", "m6"),
+    ]
+    assert "Refund took three weeks" in set(week.text)  # the normalized text
+    assert str(week.created_at.dt.tz) == "UTC" and str(week.rating.dtype) == "Int64"
+    assert read_week_messages(settings, "2026-W10").empty
+    assert len(read_messages(settings)) == 6
+    assert list(read_messages(settings, ["2020-W53"]).message_id) == ["m5"]
+    with pytest.raises(ValueError):
+        read_week_messages(settings, "2026-02")
+
+
+def test_rebuild_is_idempotent(built):
+    settings, _, env = built
+    run_dbt(settings, ["build", "--select", "marts"], env=env)
+    assert len(_mart(settings)) == 6
+
+
+def test_docs_generate(built):
+    settings, target, env = built
+    run_dbt(settings, ["docs", "generate"], env=env)
+    assert (target / "catalog.json").exists() and (target / "index.html").exists()
+    catalog = (target / "catalog.json").read_text()
+    assert "fct_feedback_messages" in catalog and "source.reasonlake.raw.feedback" in catalog

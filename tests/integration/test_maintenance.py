@@ -1,0 +1,155 @@
+"""Compaction and snapshot expiry keep every row and the sink's Kafka offsets."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from flink.contract import KafkaEnvelope, validate
+from flink.jobconfig import BatchPolicy
+from flink.sink import IcebergBatchSink, start_offsets
+from lake import catalog as lake_catalog
+from lake import maintenance
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def outcomes(start: int, n: int, topic: str = "feedback.crm") -> list:
+    out = []
+    for o in range(start, start + n):
+        day = 2 + o % 3  # three created_at days → three partitions
+        value = (
+            b"junk"
+            if o % 7 == 0
+            else json.dumps(
+                {
+                    "message_id": f"m-{o}",
+                    "source": "crm",
+                    "text": f"late refund {o}",
+                    "created_at": f"2026-03-0{day}T08:00:00Z",
+                }
+            ).encode()
+        )
+        out.append(validate(KafkaEnvelope(topic, o % 2, o, 1_773_000_000_000, value), NOW))
+    return out
+
+
+def fill(cat, commits: int = 6, per_commit: int = 30) -> None:
+    sink = IcebergBatchSink(cat, BatchPolicy(batch_size=10_000))
+    for c in range(commits):
+        sink.add_all(outcomes(c * per_commit, per_commit))
+        sink.flush()
+
+
+def snapshot_of(cat, identifier: str):
+    table = cat.load_table(identifier)
+    rows = lake_catalog.read(cat, identifier).to_pylist()
+    return Counter(
+        (r["kafka_partition"], r["kafka_offset"], r.get("message_id")) for r in rows
+    ), lake_catalog.committed_offsets(table)
+
+
+def test_compaction_and_expiry_keep_rows_and_offsets(settings) -> None:
+    cat = lake_catalog.load(settings)
+    fill(cat)
+    before = {i: snapshot_of(cat, i) for i in maintenance.RAW_TABLES}
+    resume = start_offsets(cat)
+    raw = cat.load_table("raw.feedback")
+    assert len(maintenance.data_files(raw)) == 6 * 3  # one file per commit and day
+
+    reports = maintenance.maintain(
+        cat, expire_older_than=timedelta(0), retain_last=2, now=datetime.now(UTC) + timedelta(seconds=1)
+    )
+    (compaction, expiry), _ = reports
+    assert (compaction.table, compaction.partitions_compacted, compaction.files_before, compaction.files_after) == (
+        "raw.feedback",
+        3,
+        18,
+        3,
+    )
+    assert expiry.snapshots_before == 6 + 3 * 2 and expiry.snapshots_after == 2  # overwrite = delete + append
+    for identifier in maintenance.RAW_TABLES:
+        assert snapshot_of(cat, identifier) == before[identifier]
+        table = cat.load_table(identifier)
+        assert (
+            table.current_snapshot().summary.additional_properties.get(maintenance.MAINTENANCE_SUMMARY_KEY) == "compact"
+        )
+    assert start_offsets(cat) == resume
+
+    # the sink still skips what is committed and appends what is new
+    sink = IcebergBatchSink(cat)
+    assert sink.add_all(outcomes(0, 200)) == 20
+    sink.flush()
+    rows = (
+        lake_catalog.read(cat, "raw.feedback").to_pylist() + lake_catalog.read(cat, "raw.feedback_rejected").to_pylist()
+    )
+    assert sorted(r["kafka_offset"] for r in rows) == list(range(200))
+
+    # nothing small left to compact: a second run changes nothing but expiry
+    again = maintenance.compact(cat.load_table("raw.feedback"))
+    assert again.partitions_compacted == 0 or again.files_after <= 3
+
+
+def test_expiry_keeps_recent_snapshots_and_never_the_current(settings) -> None:
+    cat = lake_catalog.load(settings)
+    fill(cat, commits=3)
+    table = cat.load_table("raw.feedback")
+    report = maintenance.expire_snapshots(table, older_than=datetime.now(UTC) - timedelta(days=1))
+    assert report.snapshots_before == report.snapshots_after == 3  # nothing older than a day
+    report = maintenance.expire_snapshots(table, older_than=datetime.now(UTC) + timedelta(days=1), retain_last=1)
+    assert report.snapshots_after == 1 and table.current_snapshot() is not None
+    with pytest.raises(ValueError):
+        maintenance.expire_snapshots(table, older_than=NOW, retain_last=0)
+
+
+def test_compaction_of_an_empty_table_is_a_no_op(settings) -> None:
+    cat = lake_catalog.load(settings)
+    report = maintenance.compact(lake_catalog.ensure_table(cat, "raw.feedback"))
+    assert (report.partitions_compacted, report.files_before, report.files_after) == (0, 0, 0)
+
+
+def test_maintenance_asset_through_dagster(settings) -> None:
+    from dagster import AssetKey, materialize
+
+    from dagster_project.definitions import defs
+    from dagster_project.maintenance.assets import raw_feedback_maintenance
+    from dagster_project.resources import ReasonlakeResource
+
+    graph = defs.resolve_asset_graph()
+    assert set(graph.get(AssetKey(["raw", "feedback_maintenance"])).parent_keys) == {
+        AssetKey(["raw", "feedback"]),
+        AssetKey(["raw", "feedback_rejected"]),
+    }
+    assert defs.resolve_schedule_def("raw_maintenance_schedule").cron_schedule == "30 2 * * *"
+
+    cat = lake_catalog.load(settings)
+    fill(cat, commits=3)
+    offsets = lake_catalog.committed_offsets(cat.load_table("raw.feedback"))
+    result = materialize(
+        [raw_feedback_maintenance],
+        resources={"reasonlake": ReasonlakeResource(home=str(settings.home))},
+        run_config={"ops": {"raw__feedback_maintenance": {"config": {"expire_older_than_days": 0, "retain_last": 1}}}},
+    )
+    assert result.success
+    [event] = result.get_asset_materialization_events()
+    meta = event.materialization.metadata
+    assert meta["raw_feedback_files_before"].value == 9 and meta["raw_feedback_files_after"].value == 3
+    assert meta["raw_feedback_snapshots_after"].value == 3 * 2  # only the compaction's own (newer than the cutoff)
+    assert lake_catalog.committed_offsets(cat.load_table("raw.feedback")) == offsets
+
+
+def test_maintain_command(settings) -> None:
+    from click.testing import CliRunner
+
+    from reasonlake.cli import cli
+
+    fill(lake_catalog.load(settings), commits=2)
+    result = CliRunner().invoke(
+        cli, ["--home", str(settings.home), "maintain", "--expire-older-than", "0", "--retain-last", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "raw.feedback: 3 partition(s) compacted, data files 6 -> 3; snapshots" in result.output
+    assert "raw.feedback_rejected:" in result.output

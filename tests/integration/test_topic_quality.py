@@ -1,0 +1,49 @@
+"""Topic quality floor on all of Banking77's test split (3,080 real banking queries, 77 intents),
+with the real embedding model and the default parameters. Figures: bench/RESULTS.md."""
+
+import time
+
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+from reasons.embedding.backends import load_embedder
+from reasons.embedding.vectors import embed
+from reasons.topics.fit import fit_topics
+from reasons.topics.params import TopicModelParams
+from tests.support.paths import BANKING77_TEST
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+BANKING77 = BANKING77_TEST
+NMI_FLOOR = 0.80  # a plain BERTopic run here: NMI 0.799, ARI 0.425
+ARI_FLOOR = 0.45
+
+
+@pytest.fixture(scope="module")
+def banking77():
+    if not BANKING77.exists():
+        pytest.skip(f"{BANKING77} is missing (shared data)")
+    frame = pd.read_csv(BANKING77)
+    assert len(frame) == 3080 and frame["category"].nunique() == 77
+    started = time.perf_counter()
+    embeddings = embed(load_embedder(), frame["text"].tolist())
+    print(f"embedded {len(frame)} texts in {time.perf_counter() - started:.1f}s")
+    return frame, embeddings
+
+
+def test_topics_recover_banking77_intents(banking77):
+    frame, embeddings = banking77
+    started = time.perf_counter()
+    fit = fit_topics(frame["text"].tolist(), embeddings, TopicModelParams())
+    nmi = normalized_mutual_info_score(frame["category"], fit.doc_topics)
+    ari = adjusted_rand_score(frame["category"], fit.doc_topics)
+    print(
+        f"Banking77 test: NMI {nmi:.3f}, ARI {ari:.3f}, {len(fit.topics)} topics, outliers "
+        f"{fit.outlier_share:.1%}, min_topic_size {fit.resolved.min_topic_size}, fit "
+        f"{time.perf_counter() - started:.1f}s"
+    )
+    assert nmi >= NMI_FLOOR
+    assert ari >= ARI_FLOOR
+    assert 40 <= len(fit.topics) <= 120
+    assert fit.outlier_share <= 0.05

@@ -1,0 +1,62 @@
+"""The CLI's options, usage errors and wiring (no services: external Kafka named, jobs replaced)."""
+
+from click.testing import CliRunner
+
+from reasonlake.cli import cli
+
+
+def test_help_documents_every_command():
+    out = CliRunner().invoke(cli, ["--help"]).output
+    for command in ("up", "down", "status", "produce", "ingest", "weekly", "alerts", "audit", "demo", "ui", "docs"):
+        assert f"  {command} " in out, command
+
+
+def test_ingest_commit_policy_options_show_the_defaults_and_refuse_nonsense(tmp_path):
+    from flink.jobconfig import BatchPolicy
+
+    out = " ".join(CliRunner().invoke(cli, ["ingest", "--help"]).output.split())
+    assert f"[default: {BatchPolicy.batch_size}]" in out and f"[default: {BatchPolicy.flush_interval_s:g}]" in out
+    for bad in (["--batch-size", "0"], ["--flush-interval", "0"]):
+        result = CliRunner().invoke(cli, ["--home", str(tmp_path), "ingest", *bad])
+        assert result.exit_code == 2, bad
+
+
+def test_ingest_passes_the_commit_policy_to_the_job(tmp_path, monkeypatch):
+    import flink.ingest_job
+    from flink.jobconfig import BatchPolicy
+
+    seen = []
+    monkeypatch.setattr(
+        flink.ingest_job,
+        "run_ingest",
+        lambda settings, config, until_idle_s: seen.append((config.batch, until_idle_s)) or "ran",
+    )
+    base = ["--home", str(tmp_path), "--bootstrap-servers", "kafka:9092", "ingest"]
+    for options, expected in (
+        (["--batch-size", "7", "--flush-interval", "3"], BatchPolicy(7, 3.0)),
+        (["--flush-interval", "3"], BatchPolicy(flush_interval_s=3.0)),
+        ([], BatchPolicy()),
+    ):
+        result = CliRunner().invoke(cli, base + options + ["--until-idle", "2"])
+        assert result.exit_code == 0, result.output
+        assert seen.pop() == (expected, 2.0)
+
+
+def test_status_when_down_exits_1(tmp_path):
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "status"])
+    assert result.exit_code == 1
+
+
+def test_external_bootstrap_is_reported(tmp_path):
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "--bootstrap-servers", "kafka:9092", "status"])
+    assert result.exit_code == 0 and result.output.strip() == "kafka:9092"
+
+
+def test_produce_needs_exactly_one_input(tmp_path):
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "--bootstrap-servers", "x:1", "produce"])
+    assert result.exit_code == 2 and "exactly one" in result.output
+
+
+def test_weekly_rejects_a_bad_week(tmp_path):
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "weekly", "--week", "2026-46"])
+    assert result.exit_code == 2 and "ISO" in result.output

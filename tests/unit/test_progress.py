@@ -1,0 +1,50 @@
+"""Idle detection over progress files (pure)."""
+
+from __future__ import annotations
+
+from flink.progress import Progress, clear_progress, is_idle, read_progress, totals, write_progress
+
+
+def p(subtask: int, started: float = 100.0, last: float | None = None, pending: int = 0, **counts: int) -> Progress:
+    return Progress(
+        run_id="r",
+        subtask=subtask,
+        started_at=started,
+        updated_at=started,
+        last_record_at=last,
+        pending=pending,
+        records_seen=sum(counts.values()),
+        counts=counts,
+    )
+
+
+def test_totals_add_up_subtasks() -> None:
+    t = totals([p(0, last=120.0, accepted=3, rejected=1), p(1, started=101.0, pending=2, accepted=5)])
+    assert (t.subtasks, t.records_seen, t.pending, t.count("accepted"), t.count("rejected"), t.count("x")) == (
+        2,
+        9,
+        2,
+        8,
+        1,
+        0,
+    )
+    assert t.last_activity_at == 120.0
+
+
+def test_idle_needs_every_subtask_nothing_pending_and_quiet_time() -> None:
+    quiet = totals([p(0, last=110.0), p(1)])
+    assert is_idle(quiet, expected_subtasks=2, now=115.0, idle_s=5)
+    assert not is_idle(quiet, expected_subtasks=2, now=114.9, idle_s=5)
+    assert not is_idle(quiet, expected_subtasks=3, now=200.0, idle_s=5)  # one not open yet
+    assert not is_idle(totals([p(0, last=110.0, pending=1)]), expected_subtasks=1, now=200.0, idle_s=5)
+    assert not is_idle(totals([]), expected_subtasks=1, now=200.0, idle_s=5)
+    # a subtask that never received anything counts from when it opened
+    assert is_idle(totals([p(0, started=100.0)]), expected_subtasks=1, now=105.0, idle_s=5)
+
+
+def test_files_round_trip_and_clear(tmp_path) -> None:
+    write_progress(tmp_path, p(0, last=3.5, accepted=2))
+    write_progress(tmp_path, Progress(run_id="other", subtask=1, started_at=1.0, updated_at=1.0))
+    assert read_progress(tmp_path, "r") == [p(0, last=3.5, accepted=2)]
+    clear_progress(tmp_path)
+    assert read_progress(tmp_path, "r") == [] and list(tmp_path.iterdir()) == []

@@ -1,0 +1,129 @@
+"""The reason registry's matching rules on hand-made topic embeddings (pure, fast)."""
+
+import numpy as np
+import pytest
+
+from reasons.registry import (
+    ALIVE,
+    DEAD,
+    MERGED,
+    NOT_A_REASON_ID,
+    RegistryParams,
+    TopicIn,
+    apply_labels,
+    load_label_overrides,
+    update,
+)
+
+E = np.eye(6)
+
+
+def _t(topic_id, vec, label=None, size=10):
+    return TopicIn(topic_id, label or f"topic {topic_id}", tuple(np.asarray(vec, dtype=float)), size)
+
+
+def test_first_week_births_then_stable_ids_across_refits():
+    w1 = update([], [_t(0, E[0]), _t(1, E[1]), _t(2, E[2])], "2026-W40")
+    assert [m.reason_id for m in w1.mappings] == ["R0001", "R0002", "R0003"] and w1.count("born") == 3
+    # the refit numbers topics differently and the vectors moved a little: same reasons
+    noisy = [_t(5, E[2] + 0.1 * E[3]), _t(0, E[1] + 0.05 * E[4]), _t(1, E[0])]
+    w2 = update(w1.reasons, noisy, "2026-W41")
+    assert w2.reason_of() == {5: "R0003", 0: "R0002", 1: "R0001"}
+    assert w2.count("matched") == 3 and w2.count("born") == 0
+    assert all(m.similarity > 0.95 for m in w2.mappings)
+    assert {r.last_seen_week for r in w2.reasons} == {"2026-W41"}
+    assert w2.by_id()["R0003"].label == "topic 5"  # labels follow the latest topic
+
+
+def test_assignment_is_one_to_one_and_thresholded():
+    w1 = update([], [_t(0, E[0]), _t(1, E[1])], "2026-W40")
+    # both new topics are closest to R0001; the Hungarian assignment gives R0001 to the better one only
+    a, b = E[0] + 0.05 * E[1], E[0] + 0.3 * E[2]
+    # (group_threshold 0.99: a and b are close enough to be one candidate at the default 0.68)
+    w2 = update(w1.reasons, [_t(0, a), _t(1, b)], "2026-W41", RegistryParams(match_threshold=0.8, group_threshold=0.99))
+    assert w2.reason_of()[0] == "R0001" and w2.reason_of()[1] == "R0003"
+    assert w2.count("split") == 1  # topic 1 is also similar to R0001: one reason became two
+    assert w2.count("merged") == 0
+    # below the threshold nothing matches: a new reason
+    w3 = update(w2.reasons, [_t(0, E[5])], "2026-W42")
+    assert w3.reason_of() == {0: "R0004"} and w3.count("born") == 1
+
+
+def test_merge_when_one_topic_covers_two_reasons():
+    w1 = update(
+        [],
+        [_t(0, E[0] + 0.3 * E[1]), _t(1, E[0] - 0.3 * E[1] + 0.1 * E[2])],
+        "2026-W40",
+        RegistryParams(match_threshold=0.99, group_threshold=0.99),
+    )
+    assert w1.count("born") == 2
+    w2 = update(w1.reasons, [_t(0, E[0])], "2026-W41", RegistryParams(match_threshold=0.8))
+    [merge] = [e for e in w2.events if e.event == "merged"]
+    kept = w2.reason_of()[0]
+    gone = ({"R0001", "R0002"} - {kept}).pop()
+    assert merge.reason_ids == (gone, kept) and w2.by_id()[gone].status == MERGED
+    # a merged reason is never matched again
+    w3 = update(w2.reasons, [_t(0, E[0]), _t(1, w1.by_id()[gone].embedding)], "2026-W42")
+    assert gone not in w3.reason_of().values()
+
+
+def test_close_topics_form_one_reason_and_satisfied_topics_none():
+    # topics 0 and 3: one issue in two wordings (cosine 0.8); 1: another issue; 2: praise
+    sub = E[0] + 0.75 * E[4]
+    topics = [
+        _t(0, E[0], "card declined", size=30),
+        _t(1, E[1], "refund late"),
+        _t(3, sub, "card refused", size=12),
+        TopicIn(2, "thank great", tuple(E[2]), 40, dissatisfied_share=0.05),
+    ]
+    w1 = update([], topics, "2026-W40")
+    assert w1.reason_of() == {0: "R0001", 1: "R0002", 2: NOT_A_REASON_ID, 3: "R0001"}
+    assert w1.count("born") == 2 and "topics 0+3 'card declined'" in w1.events[0].detail
+    assert [r.reason_id for r in w1.reasons] == ["R0001", "R0002"]  # praise is never a reason
+    assert w1.by_id()["R0001"].size == 42
+    # next week the issue comes as one topic: same reason, nothing born
+    w2 = update(
+        w1.reasons,
+        [_t(7, E[0] + 0.2 * E[4]), _t(8, E[1]), TopicIn(9, "love it", tuple(E[5]), 40, dissatisfied_share=0.0)],
+        "2026-W41",
+    )
+    assert w2.reason_of() == {7: "R0001", 8: "R0002", 9: NOT_A_REASON_ID} and w2.count("born") == 0
+    # below the threshold topics stay apart; an unknown dissatisfied share counts as a reason
+    apart = update([], [_t(0, E[0]), _t(1, sub)], "2026-W40", RegistryParams(group_threshold=0.9))
+    assert apart.count("born") == 2
+    # a mostly satisfied candidate is no reason, however large
+    assert update([], [TopicIn(0, "ok", tuple(E[0]), 500, dissatisfied_share=0.2)], "2026-W40").reasons == ()
+
+
+def test_unseen_reasons_die_and_can_revive():
+    p = RegistryParams(death_after_weeks=2)
+    w1 = update([], [_t(0, E[0]), _t(1, E[1])], "2026-W40", p)
+    w2 = update(w1.reasons, [_t(0, E[0])], "2026-W41", p)
+    assert w2.by_id()["R0002"].status == ALIVE
+    w3 = update(w2.reasons, [_t(0, E[0])], "2026-W42", p)
+    assert w3.by_id()["R0002"].status == DEAD and w3.count("died") == 1
+    w4 = update(w3.reasons, [_t(0, E[0]), _t(3, E[1])], "2026-W43", p)
+    assert w4.reason_of()[3] == "R0002" and w4.by_id()["R0002"].status == ALIVE
+    assert any("revived" in e.detail for e in w4.events)
+
+
+def test_replaying_a_week_from_the_same_snapshot_gives_the_same_ids():
+    w1 = update([], [_t(0, E[0]), _t(1, E[1])], "2026-W40")
+    topics = [_t(0, E[1]), _t(1, E[3])]
+    assert update(w1.reasons, topics, "2026-W41") == update(w1.reasons, topics, "2026-W41")
+
+
+def test_analyst_label_overrides(tmp_path):
+    path = tmp_path / "labels.yaml"
+    path.write_text("R0001: Card payments declined\nR0002: \n")
+    overrides = load_label_overrides(path)
+    assert overrides == {"R0001": "Card payments declined"}
+    assert apply_labels({"R0001": "card declined", "R0002": "refund"}, overrides) == {
+        "R0001": "Card payments declined",
+        "R0002": "refund",
+    }
+    assert load_label_overrides(tmp_path / "missing.yaml") == {}
+    (tmp_path / "bad.yaml").write_text("- a\n- b\n")
+    with pytest.raises(ValueError):
+        load_label_overrides(tmp_path / "bad.yaml")
+    assert isinstance(load_label_overrides(), dict)  # the repo's own file parses
