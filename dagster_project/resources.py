@@ -14,6 +14,7 @@ from pyiceberg.catalog import Catalog
 
 from lake import catalog as lake_catalog
 from lake.settings import ENV_VARS, Settings
+from reasons.election.policy import ElectionPolicy, PromotionGates, load_policy
 
 
 class ReasonlakeResource(ConfigurableResource):
@@ -31,6 +32,7 @@ class ReasonlakeResource(ConfigurableResource):
     flink_python_mode: str = ""
     flink_checkpoints: str = ""
     embedding_backend: str = "fp32"
+    policy_file: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReasonlakeResource:
@@ -46,3 +48,8 @@ class ReasonlakeResource(ConfigurableResource):
 
     def catalog(self) -> Catalog:
         return lake_catalog.load(self.settings())
+
+    def policy(self) -> tuple[ElectionPolicy, PromotionGates]:
+        """The election policy and promotion gates of this run (one file for the election, its checks
+        and serving)."""
+        return load_policy(self.settings().policy_file)

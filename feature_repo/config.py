@@ -1,46 +1,47 @@
-"""The Feast configuration of a reasonlake home, built from Settings (no feature_store.yaml needed).
+"""The Feast configuration of a home: ``feature_store.yaml`` of this folder with its variables filled in
+from the settings (never from the process environment), the registry and online store under the home.
 
-Registry, SQLite online store and the exported parquet live under ``settings.feast_dir``;
-``settings.online_store = "redis://host:port"`` selects a Redis online store instead. The offline
-store is Feast's file store over the parquet that the feast/reasons asset exports.
+``settings.online_store = "redis://host:port[/db]"`` selects a Redis online store instead of SQLite.
+The offline store is Feast's file store over the parquet the feast/reasons asset exports, which
+``features.reasons_source`` names relative to the repo path (``<home>/feast``).
 """
 
 from __future__ import annotations
 
+import json
+import string
 from pathlib import Path
 from urllib.parse import urlparse
 
+import yaml
 from feast import FeatureStore, RepoConfig
-from feast.infra.offline_stores.dask import DaskOfflineStoreConfig
-from feast.infra.online_stores.redis import RedisOnlineStoreConfig
-from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 
 from feature_repo import features
 from lake.settings import Settings
 
 PROJECT = "reasonlake"
+FEATURE_STORE_YAML = Path(__file__).with_name("feature_store.yaml")
 
 
-def repo_config(settings: Settings) -> RepoConfig:
-    feast_dir = settings.feast_dir
-    online: RedisOnlineStoreConfig | SqliteOnlineStoreConfig
+def feast_variables(settings: Settings) -> dict[str, str]:
+    """The variables ``feature_store.yaml`` reads, for this home."""
     if settings.online_store.startswith("redis://"):
         url = urlparse(settings.online_store)
         extra = f",db={url.path.strip('/')}" if url.path.strip("/") else ""
-        online = RedisOnlineStoreConfig(connection_string=f"{url.hostname}:{url.port or 6379}{extra}")
-    elif settings.online_store == "sqlite":
-        online = SqliteOnlineStoreConfig(path=str(feast_dir / "online.db"))
+        online = {"type": "redis", "connection_string": f"{url.hostname}:{url.port or 6379}{extra}"}
     else:
-        raise ValueError(f"online store {settings.online_store!r}: expected 'sqlite' or 'redis://host:port'")
-    return RepoConfig(
-        project=PROJECT,
-        provider="local",
-        registry=str(feast_dir / "registry.db"),
-        online_store=online,
-        offline_store=DaskOfflineStoreConfig(type="file"),
-        repo_path=feast_dir,
-        entity_key_serialization_version=3,
-    )
+        online = {"type": "sqlite", "path": str(settings.feast_dir / "online.db")}
+    return {
+        "REASONLAKE_FEAST_REGISTRY": str(settings.feast_dir / "registry.db"),
+        "REASONLAKE_FEAST_ONLINE_STORE": json.dumps(online),  # JSON is a YAML flow mapping
+    }
+
+
+def repo_config(settings: Settings) -> RepoConfig:
+    text = string.Template(FEATURE_STORE_YAML.read_text()).substitute(feast_variables(settings))
+    config = RepoConfig(**yaml.safe_load(text))
+    config.repo_path = settings.feast_dir
+    return config
 
 
 def reasons_parquet(settings: Settings) -> Path:

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from feast import Entity, FeatureView, Field, FileSource, PushSource
 from feast.data_source import DataSource
-from feast.types import Bool, Float64, Int64, String
+from feast.types import Bool, Float64, Int64, String, UnixTimestamp
 from feast.value_type import ValueType
 
 REASONS_PARQUET = "data/reasons.parquet"  # relative to the repo path
@@ -42,11 +42,12 @@ reasons = FeatureView(
         Field(name="elected", dtype=Bool),
         Field(name="week", dtype=String),
         Field(name="model_version", dtype=String),
+        Field(name="valid_until", dtype=UnixTimestamp),
     ],
     source=reasons_push,
     online=True,
     description="The weekly election of every candidate reason; the alert job alerts on elected ones.",
 )
 
-FEATURES = ("label", "rank", "share", "elected", "week", "model_version")
+FEATURES = ("label", "rank", "share", "elected", "week", "model_version", "valid_until")
 OBJECTS: list[Entity | DataSource | FeatureView] = [reason, reasons_source, reasons_push, reasons]

@@ -1,15 +1,26 @@
-"""The streaming alert job: a new message matching an elected reason → an alert.
+"""The streaming alert job: a new message matching an elected reason → an alert. Runs for weeks.
 
-Kafka source (envelopes, from :func:`flink.alerting.resume_offsets`) → key by partition →
-:class:`flink.operators.AlertFunction` (model loaded once per worker, Feast lookups cached,
-alert rows committed to ``alerts.alerts`` with offsets) → alert JSON → Flink ``KafkaSink``
-(AT_LEAST_ONCE) on ``feedback.alerts``.
+::
+
+    Kafka feedback.<source>  (from the job's saved state, else after what ingestion committed)
+      → micro-batches: up to N envelopes or T ms (Java EnvelopeBatcher, chained, in state)
+      → classify (Python, ClassifyFunction): the live reasons refreshed between batches (hot reload
+        on promotion), dissatisfied messages embedded in one batch, decided; stale elections alert nothing
+      → one alert per message (Java AlertDeduplicator, keyed state)
+      → per reason at most M alerts per window, a digest of the rest (Java AlertRateLimiter, keyed state)
+      → Kafka feedback.alerts (KafkaSink, AT_LEAST_ONCE, 5 ms linger)
+      ↘ accounting → batches → alerts.alerts (Python AlertWriterFunction, each alert_id once)
+
+Stopping (idle, Ctrl-C) takes a savepoint under the job's state folder; the next run restores the
+newest savepoint or retained checkpoint, so the Kafka position, pending batches, hygiene state and
+digest timers carry over. ``fresh=True`` (``reasonlake alerts --fresh``) ignores them.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from pyflink.common import Types
 
@@ -19,60 +30,79 @@ from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
 from lake.settings import Settings
 
+COUNTERS = (
+    "sent",
+    "duplicate",
+    "suppressed",
+    "digest",
+    "candidates",
+    "no_alert",
+    "satisfied",
+    "stale",
+    "invalid",
+    "reloads",
+)
+
 
 @dataclass(frozen=True)
 class AlertSummary:
-    alerts: int
+    sent: int  # alerts sent to feedback.alerts
     messages: int  # records read this run
-    invalid: int
-    duplicates_skipped: int
+    counts: Mapping[str, int]  # every counter of COUNTERS
     seconds: float
-    start_offsets: dict[TopicPartition, int]
+    restored_from: str | None  # the savepoint or checkpoint the run started from
+    start_offsets: dict[TopicPartition, int] = field(default_factory=dict)  # without saved state
+    savepoint: str | None = None  # where this run's state was saved when it stopped
+
+    @property
+    def alerts(self) -> int:
+        return self.sent
 
 
 def run_alerts(
     settings: Settings, config: AlertJobConfig | None = None, until_idle_s: float | None = None, verbose: bool = True
 ) -> AlertSummary:
-    """Run the alert job until nothing arrived for ``until_idle_s`` and all is committed
-    (``None``: until Ctrl-C). Raises :class:`NoTopicModelError` before starting if no model exists."""
+    """Run the alert job until nothing arrived for ``until_idle_s`` and all is written (``None``: until
+    Ctrl-C). Raises :class:`reasons.live.NoLiveModelError` before starting when nothing is live yet."""
     started = time.monotonic()
     config = config or AlertJobConfig.from_settings(settings)
     settings.ensure_dirs()
-    path = alerting.model_path(config)  # fail fast, before starting Flink
+    live = alerting.open_watcher(config).current()  # fail fast, before starting Flink
     if verbose:
-        print(f"[alerts] topic model {path}", flush=True)
-    start = alerting.resume_offsets(lake_catalog.load(settings))
-    progress.clear_progress(config.progress_dir)
+        print(f"[alerts] live: {live.model_version} ({live.week}), {len(live.elected())} elected reason(s)", flush=True)
+    restore = None if config.fresh else alerting.latest_state(config.state_dir)
+    start = {} if restore else alerting.first_run_offsets(lake_catalog.load(settings))
+    if verbose:
+        print(f"[alerts] starting from {restore or 'after what ingestion committed'}", flush=True)
+    for part in ("classify", "deliver"):
+        progress.clear_progress(config.progress_dir / part)
 
-    env = runtime.create_env(config.runtime)
-    operators.envelope_stream(env, config.source, start, "kafka-feedback").process(
-        operators.AlertFunction(config), output_type=Types.STRING()
-    ).name("classify-and-alert").sink_to(
-        operators.kafka_string_sink(config.source.bootstrap_servers, config.alerts_topic)
-    ).name("kafka-alerts")
-    totals = runtime.run_until_idle(
+    env = runtime.create_env(replace(config.runtime, restore_path=restore))
+    batches = operators.envelope_batches(env, config.source, start, "kafka-feedback", config.micro_batch)
+    candidates = batches.flat_map(operators.ClassifyFunction(config), output_type=Types.STRING())
+    to_kafka, accounting = operators.alert_hygiene(candidates.name("classify").uid("classify"), config.hygiene)
+    to_kafka.sink_to(operators.kafka_string_sink(config.source.bootstrap_servers, config.alerts_topic)).name(
+        "kafka-alerts"
+    ).uid("kafka-alerts")
+    operators.line_batches(accounting, config.table_batch, "alert-rows").flat_map(
+        operators.AlertWriterFunction(config)
+    ).name("alerts-table").uid("alerts-table").sink_to(operators.discarding_sink()).name("discard").uid("discard")
+    parallelism = config.runtime.parallelism
+    totals, savepoint = runtime.run_until_idle(
         env,
         config.job_name,
-        config.progress_dir,
+        [(config.progress_dir / "classify", parallelism), (config.progress_dir / "deliver", parallelism)],
         config.run_id,
-        config.runtime.parallelism,
         until_idle_s,
-        on_progress=runtime.print_totals("alerts", ("alerts", "no_alert", "satisfied", "invalid")) if verbose else None,
+        on_progress=runtime.print_totals("alerts", COUNTERS) if verbose else None,
+        savepoint_dir=config.state_dir + "/savepoints",
     )
     return AlertSummary(
-        alerts=totals.count("alerts"),
+        sent=totals.count("sent"),
         messages=totals.records_seen,
-        invalid=totals.count("invalid"),
-        duplicates_skipped=totals.duplicates_skipped,
+        counts={name: totals.count(name) for name in COUNTERS},
         seconds=time.monotonic() - started,
+        restored_from=restore,
         start_offsets=start,
+        savepoint=savepoint,
     )
-
-
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--until-idle", type=float, default=None, help="stop after this many idle seconds")
-    args = parser.parse_args()
-    print(run_alerts(Settings.from_env(), until_idle_s=args.until_idle))

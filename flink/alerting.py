@@ -1,62 +1,47 @@
-"""The alert decision and its glue, pure Python (the Flink shell is :class:`flink.operators.AlertFunction`).
+"""The alert job's plain side (no PyFlink): classify a micro-batch, decide, and write alert rows.
 
-For each valid message: classify it with the current topic model, look its reason up in the
-Feast online store, and raise an alert when that reason is elected *by the same model version*
-(a reason id of another model names another topic). Alerts are rows of ``alerts.alerts`` and
-JSON messages on ``feedback.alerts``; ``alert_id`` is derived from the model version and the
-record's Kafka position, so replaying a record never invents a new alert id.
+For each micro-batch of Kafka records (:class:`AlertEngine`): the live reasons are refreshed
+(:class:`reasons.live.LiveWatcher`: the promoted model and its published election, swapped together
+between batches), each valid message is judged (dissatisfied? its reason? elected? stale?), and each
+alert becomes a *candidate line* for the hygiene operators (one alert per message, a rate limit per
+reason, in Flink keyed state). ``alert_id`` is derived from the model version and the record's Kafka
+position, so replaying a record never invents a new alert id; :class:`AlertWriter` appends the alerts
+that were sent to ``alerts.alerts``, skipping ids the table already holds.
 
-Where the alert job starts (:func:`resume_offsets`): after the offsets ``alerts.alerts`` recorded
-in earlier runs. On the very first run, after what ingestion already committed to ``raw.feedback``
-(those messages were there before alerting existed: they are history, not news); the start
-is recorded in ``alerts.alerts`` at once so later runs continue from it. Partitions unknown to
-both start at EARLIEST.
+Where the job starts (:func:`latest_state`): from its own latest savepoint or retained checkpoint
+(positions, pending batches and hygiene state together); without one (the first run, or
+``--fresh``), after what ingestion already committed to ``raw.feedback`` (those messages were there
+before: history, not news), at EARLIEST on partitions ingestion has not seen.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
+import shutil
 import uuid
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
 from pyiceberg.catalog import Catalog
+from pyiceberg.expressions import In
 
 from flink.contract import Accepted, ContractLimits, KafkaEnvelope, validate
-from flink.errors import NoTopicModelError
-from flink.sink import INGEST_TABLES, OffsetBatchSink, start_offsets
+from flink.sink import INGEST_TABLES, start_offsets
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
 from lake.schemas import ALERTS
-from reasons.sentiment import DissatisfactionRule, is_dissatisfied, sentiment
+from reasons.live import LiveWatcher, Verdict
+from reasons.sentiment import DissatisfactionRule
 
 ALERT_NAMESPACE = uuid.UUID("6f1d3c2a-6a52-5d4e-9a57-7c1b2e0f4a11")
-
-
-class Assignment(Protocol):
-    topic_id: int  # -1 = outlier
-    similarity: float
-
-
-class TopicModel(Protocol):
-    """What the alert job needs of ``reasons.topics.artifact.TopicArtifact``."""
-
-    model_version: str
-    week: str
-
-    def assign(self, texts: list[str]) -> Sequence[Assignment]: ...
-
-    def label(self, topic_id: int) -> str: ...
-
-    def reason_id(self, topic_id: int) -> str: ...
-
-
-class ReasonLookup(Protocol):
-    """What the alert job needs of ``feature_repo.online.ReasonLookup``."""
-
-    def get(self, reason_ids: list[str]) -> dict[str, dict | None]: ...
+#: outcomes of the hygiene operators (AlertDeduplicator, AlertRateLimiter), in accounting lines
+OUTCOMES = ("sent", "duplicate", "suppressed", "digest")
 
 
 def alert_id(model_version: str, topic: str, partition: int, offset: int) -> str:
@@ -64,30 +49,22 @@ def alert_id(model_version: str, topic: str, partition: int, offset: int) -> str
     return str(uuid.uuid5(ALERT_NAMESPACE, f"{model_version}|{topic}|{partition}|{offset}"))
 
 
-def decide(
-    message: Accepted, assignment: Assignment, model: TopicModel, features: Mapping | None, now: datetime
-) -> dict | None:
-    """The ``alerts.alerts`` row for one classified message, or None when it raises no alert.
-
-    Alert iff the message is not an outlier, its reason is ``elected`` in the online features,
-    and those features come from the loaded model's version.
-    """
-    if assignment.topic_id < 0 or not features or not features.get("elected"):
+def decide(message: Accepted, verdict: Verdict, now: datetime) -> dict | None:
+    """The ``alerts.alerts`` row for one judged message, or None when it raises no alert: only a
+    dissatisfied message whose reason is elected in the live, not stale, election alerts."""
+    if not (verdict.dissatisfied and verdict.elected and not verdict.stale and verdict.reason_id):
         return None
-    if features.get("model_version") != model.model_version:
-        return None
-    env = message.envelope
-    row = message.row
+    env, row = message.envelope, message.row
     return {
-        "alert_id": alert_id(model.model_version, env.topic, env.partition, env.offset),
+        "alert_id": alert_id(verdict.model_version, env.topic, env.partition, env.offset),
         "message_id": row["message_id"],
         "source": row["source"],
-        "topic_id": int(assignment.topic_id),
-        "reason_id": model.reason_id(assignment.topic_id),
-        "label": str(features.get("label") or model.label(assignment.topic_id)),
-        "week": str(features.get("week") or model.week),
-        "model_version": model.model_version,
-        "similarity": float(assignment.similarity),
+        "topic_id": int(verdict.topic_id),
+        "reason_id": verdict.reason_id,
+        "label": str(verdict.label),
+        "week": verdict.week,
+        "model_version": verdict.model_version,
+        "similarity": float(verdict.similarity),
         "text": row["text"],
         **env.provenance(),
         "alerted_at": now,
@@ -95,89 +72,159 @@ def decide(
 
 
 def alert_json(row: Mapping) -> str:
-    """The ``feedback.alerts`` message of an alert row (timestamps as ISO-8601)."""
-    return json.dumps(
-        {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}, ensure_ascii=False, sort_keys=True
+    """The ``feedback.alerts`` message of an alert row (``kind`` alert; timestamps as ISO-8601)."""
+    payload = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+    return json.dumps({"kind": "alert", **payload}, ensure_ascii=False, sort_keys=True)
+
+
+def message_key(source: str, message_id: str) -> str:
+    """The hygiene key of a message (hex: safe in a tab-separated line whatever the id holds)."""
+    return hashlib.sha1(f"{source}\x00{message_id}".encode()).hexdigest()
+
+
+def candidate_line(row: Mapping) -> str:
+    """``key TAB reason_id TAB reason_json TAB alert_json``: what the hygiene operators read (JSON
+    escapes tabs and newlines, so every field is one)."""
+    reason = {k: row[k] for k in ("reason_id", "label", "week", "model_version")}
+    return "\t".join(
+        (
+            message_key(row["source"], row["message_id"]),
+            str(row["reason_id"]),
+            json.dumps(reason, ensure_ascii=False, sort_keys=True),
+            alert_json(row),
+        )
     )
 
 
-class AlertEngine:
-    """validate → dissatisfied? → classify → look up → decide → buffer in the sink; returns the
-    alerts to send.
+def parse_accounting(line: str) -> tuple[str, dict[str, Any]]:
+    """An accounting line of :class:`AlertRateLimiter` (Java): its outcome and its alert or digest."""
+    outcome, _key, _reason_id, _reason, payload = line.split("\t", 4)
+    return outcome, json.loads(payload)
 
-    Invalid messages raise no alert (ingestion records them); they only advance the offsets.
-    Alerts are returned again for replayed records (Kafka delivery is at-least-once with stable
-    ids) while the sink writes each alert row once.
-    """
+
+def row_of(alert: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``alerts.alerts`` row of an alert message (ISO timestamps parsed back)."""
+    row = {k: v for k, v in alert.items() if k != "kind"}
+    for key in ("kafka_timestamp", "alerted_at"):
+        row[key] = datetime.fromisoformat(row[key])
+    return row
+
+
+class AlertEngine:
+    """validate → judge with the live reasons (one embedding batch per micro-batch) → decide;
+    returns the candidate lines and counts what happened to each record."""
 
     def __init__(
         self,
-        model: TopicModel,
-        lookup: ReasonLookup,
-        sink: OffsetBatchSink,
+        watcher: LiveWatcher,
         limits: ContractLimits = ContractLimits(),
-        dissatisfaction: DissatisfactionRule = DissatisfactionRule(),
+        rule: DissatisfactionRule = DissatisfactionRule(),
+        say: Callable[[str], None] = print,
     ) -> None:
-        self.model = model
-        self.lookup = lookup
-        self.sink = sink
+        self.watcher = watcher
         self.limits = limits
-        self.dissatisfaction = dissatisfaction
+        self.rule = rule
+        self.say = say
+        self.counts: Counter[str] = Counter()
 
     @classmethod
-    def open(cls, config, reporter=None) -> AlertEngine:
-        """Load the current model (once), the Feast lookup and the sink for an ``AlertJobConfig``."""
-        model = load_model(config)
-        model.assign(["warm-up"])  # load the embedder now, not on the first message
-        # the lookup caches its answers for ttl_s (feature_repo.online.ReasonLookup)
-        lookup = importlib.import_module(config.lookup_module).ReasonLookup(config.settings, ttl_s=config.lookup_ttl_s)
-        sink = OffsetBatchSink(lake_catalog.load(config.settings), {ALERTS.identifier: None}, config.batch, reporter)
-        return cls(model, lookup, sink, config.limits, config.dissatisfaction)
+    def open(cls, config, say: Callable[[str], None] = print) -> AlertEngine:
+        """For an ``AlertJobConfig``: the live reasons of ``config.model_module`` / ``lookup_module``,
+        loaded now (model and embedder warmed up), then refreshed every ``reload_interval_s``."""
+        watcher = open_watcher(config, say)
+        watcher.current().model.assign(["warm-up"])  # load the embedder now, not on the first message
+        return cls(watcher, config.limits, config.dissatisfaction, say)
 
-    def process(self, envelope: KafkaEnvelope, now: datetime) -> list[str]:
-        outcome = validate(envelope, now, self.limits)
-        if not isinstance(outcome, Accepted):
-            self.sink.add(envelope, count="invalid")
-            return []
-        # Elected reasons are reasons customers are unhappy: a happy message never alerts, even
-        # when it talks about the same thing ("delivery was fast" is not a late delivery).
-        row = outcome.row
-        if not is_dissatisfied(row["rating"], sentiment(row["text"]), self.dissatisfaction):
-            self.sink.add(envelope, count="satisfied")
-            return []
-        [assignment] = self.model.assign([outcome.row["text"]])
-        features: Mapping | None = None
-        if assignment.topic_id >= 0:
-            reason_id = self.model.reason_id(assignment.topic_id)
-            features = self.lookup.get([reason_id]).get(reason_id)
-        alert = decide(outcome, assignment, self.model, features, now)
-        if alert is None:
-            self.sink.add(envelope, count="no_alert")
-            return []
-        self.sink.add(envelope, ALERTS.identifier, alert, count="alerts")
-        return [alert_json(alert)]
-
-
-def model_path(config):
-    """Path of the most recently materialized topic model (``config.model_module``); raises if none."""
-    path = importlib.import_module(config.model_module).current_artifact_path(config.settings)
-    if path is None:
-        raise NoTopicModelError("no topic model has been materialized yet: run the weekly topic fit first")
-    return path
+    def process_batch(self, envelopes: Sequence[KafkaEnvelope], now: datetime) -> list[str]:
+        live = self.watcher.current()  # a promotion swaps model and election here, between batches
+        self.counts["reloads"] = self.watcher.counts.reloads
+        self.counts["lookup_errors"] = self.watcher.counts.lookup_errors
+        notice = self.watcher.stale_notice(now)
+        if notice:
+            self.say(notice)
+        accepted: list[Accepted] = []
+        for envelope in envelopes:
+            outcome = validate(envelope, now, self.limits)
+            if isinstance(outcome, Accepted):
+                accepted.append(outcome)
+            else:
+                self.counts["invalid"] += 1
+        verdicts = live.classify([m.row["text"] for m in accepted], [m.row["rating"] for m in accepted], self.rule, now)
+        lines = []
+        for message, verdict in zip(accepted, verdicts):
+            row = decide(message, verdict, now)
+            if row is not None:
+                self.counts["candidates"] += 1
+                lines.append(candidate_line(row))
+            elif not verdict.dissatisfied:
+                self.counts["satisfied"] += 1
+            elif verdict.stale and verdict.elected:
+                self.counts["stale"] += 1  # would have alerted: the election is past its valid_until
+            else:
+                self.counts["no_alert"] += 1
+        return lines
 
 
-def load_model(config) -> TopicModel:
-    return importlib.import_module(config.model_module).TopicArtifact.load(model_path(config))
+def open_watcher(config, say: Callable[[str], None] = print) -> LiveWatcher:
+    """A :class:`LiveWatcher` over ``config.model_module`` (``current_artifact_path``, ``TopicArtifact``)
+    and ``config.lookup_module`` (``ReasonLookup``), polled every ``config.reload_interval_s``."""
+    models = importlib.import_module(config.model_module)
+    lookup = importlib.import_module(config.lookup_module).ReasonLookup(config.settings)
+    return LiveWatcher(
+        pointer=lambda: models.current_artifact_path(config.settings),
+        load=models.TopicArtifact.load,
+        lookup=lookup,
+        poll_s=config.reload_interval_s,
+        say=say,
+    )
 
 
-def resume_offsets(catalog: Catalog) -> dict[TopicPartition, int]:
-    """Where the alert job starts (see the module doc); records the first run's start in the table."""
-    alerts = lake_catalog.ensure_table(catalog, ALERTS.identifier)
-    if lake_catalog.committed_offsets(alerts):
-        return start_offsets(catalog, (ALERTS.identifier,))
-    start = start_offsets(catalog, INGEST_TABLES)
-    if start:
-        lake_catalog.append(
-            alerts, lake_catalog.to_arrow(ALERTS.identifier, []), offsets={tp: o - 1 for tp, o in start.items()}
+class AlertWriter:
+    """Appends the alerts that were sent to ``alerts.alerts``, each ``alert_id`` once (a replay after a
+    restore re-sends some: the table keeps the first); counts every outcome."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.table = lake_catalog.ensure_table(catalog, ALERTS.identifier)
+        self.counts: Counter[str] = Counter()
+
+    def write(self, lines: Sequence[str]) -> int:
+        rows = []
+        for line in lines:
+            outcome, payload = parse_accounting(line)
+            self.counts[outcome] += 1
+            if outcome == "sent":
+                rows.append(row_of(payload))
+        if not rows:
+            return 0
+        ids = sorted({r["alert_id"] for r in rows})
+        self.table = self.table.refresh()
+        known = set(
+            self.table.scan(row_filter=In("alert_id", ids), selected_fields=("alert_id",))
+            .to_arrow()
+            .column("alert_id")
+            .to_pylist()
         )
-    return start
+        fresh = list({r["alert_id"]: r for r in rows if r["alert_id"] not in known}.values())
+        if len(fresh) < len(rows):
+            self.counts["rows_skipped"] += len(rows) - len(fresh)
+        if fresh:
+            self.table = lake_catalog.append(self.table, lake_catalog.to_arrow(ALERTS.identifier, fresh))
+        return len(fresh)
+
+
+def first_run_offsets(catalog: Catalog) -> dict[TopicPartition, int]:
+    """Where a job without saved state starts: after what ingestion committed (see the module doc)."""
+    return start_offsets(catalog, INGEST_TABLES)
+
+
+def latest_state(state_dir: str, keep: int = 2) -> str | None:
+    """The newest savepoint or retained checkpoint (a folder with ``_metadata``) under ``state_dir``
+    (a ``file://`` URI or a path; other file systems: None), removing all but the newest ``keep``."""
+    parsed = urlparse(state_dir)
+    if parsed.scheme not in ("", "file"):
+        return None
+    root = Path(parsed.path if parsed.scheme else state_dir)
+    states = sorted((m.parent for m in root.glob("**/_metadata")), key=lambda d: (d / "_metadata").stat().st_mtime)
+    for old in states[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return states[-1].absolute().as_uri() if states else None

@@ -25,7 +25,3 @@ class MissingJarsError(StreamingError):
 
 class JobFailedError(StreamingError):
     """A Flink job ended in a state other than cancelled-by-us (see the Flink log named in it)."""
-
-
-class NoTopicModelError(StreamingError):
-    """The alert job needs a materialized topic model and there is none yet."""

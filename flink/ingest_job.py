@@ -47,12 +47,11 @@ def run_ingest(
     operators.envelope_batches(env, config.source, start, "kafka-feedback", config.batch).flat_map(
         operators.IngestFunction(config)
     ).name("validate-and-commit").start_new_chain().sink_to(operators.discarding_sink())
-    totals = runtime.run_until_idle(
+    totals, _ = runtime.run_until_idle(
         env,
         config.job_name,
-        config.progress_dir,
+        [(config.progress_dir, config.runtime.parallelism)],
         config.run_id,
-        config.runtime.parallelism,
         until_idle_s,
         on_progress=runtime.print_totals("ingest", ("accepted", "rejected")) if verbose else None,
     )

@@ -17,7 +17,6 @@ from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import (
     DataStream,
     FlatMapFunction,
-    KeyedProcessFunction,
     RuntimeContext,
     StreamExecutionEnvironment,
 )
@@ -28,7 +27,7 @@ from pyflink.util.java_utils import get_java_class
 
 from flink import progress as progress_mod
 from flink.contract import KafkaEnvelope, parse_envelope
-from flink.jobconfig import AlertJobConfig, BatchPolicy, EmbedJobConfig, IngestJobConfig, SourceConfig
+from flink.jobconfig import AlertHygiene, AlertJobConfig, BatchPolicy, EmbedJobConfig, IngestJobConfig, SourceConfig
 from lake.catalog import TopicPartition
 
 log = logging.getLogger(__name__)
@@ -51,6 +50,8 @@ def kafka_source(source: SourceConfig, start: Mapping[TopicPartition, int]) -> K
     builder.setProperty("partition.discovery.interval.ms", str(source.discovery_interval_ms))
     builder.setProperty("commit.offsets.on.checkpoint", "false")  # Iceberg holds the offsets
     builder.setProperty("session.timeout.ms", "6000")
+    if source.fetch_max_wait_ms is not None:
+        builder.setProperty("fetch.max.wait.ms", str(source.fetch_max_wait_ms))
     offsets = jvm.org.apache.flink.python.util.HashMapWrapper(None, get_java_class(jvm.java.lang.Long))
     for (topic, partition), offset in start.items():
         offsets.put(jvm.org.apache.kafka.common.TopicPartition(topic, int(partition)), int(offset))
@@ -61,18 +62,6 @@ def kafka_source(source: SourceConfig, start: Mapping[TopicPartition, int]) -> K
     return KafkaSource(builder.build())
 
 
-def envelope_stream(
-    env: StreamExecutionEnvironment, source: SourceConfig, start: Mapping[TopicPartition, int], name: str
-):
-    """The source as a stream of envelope strings keyed by ``topic#partition``.
-
-    Keying by partition keeps each partition on one subtask, so its offsets grow monotonically
-    there whatever the parallelism.
-    """
-    stream = env.from_source(kafka_source(source, start), WatermarkStrategy.no_watermarks(), name, Types.STRING())
-    return stream.key_by(partition_key, key_type=Types.STRING())
-
-
 def envelope_batches(
     env: StreamExecutionEnvironment,
     source: SourceConfig,
@@ -80,30 +69,55 @@ def envelope_batches(
     name: str,
     batch: BatchPolicy,
 ):
-    """The source as commit batches: newline-joined envelope lines in UTF-8 bytes, each
-    ``batch.batch_size`` envelopes or what arrived within ``batch.flush_interval_s`` of the first (Java
-    ``EnvelopeBatcher``, chained to the source: no shuffle). The pending batch is operator state,
-    checkpointed with the source's position.
+    """The source as batches of envelope lines (:func:`line_batches`), chained to the source: no
+    shuffle. The pending batch is operator state, checkpointed with the source's position.
 
     Each Kafka partition is read by one source subtask, and its batches stay on it (forward), so a
     partition's offsets grow monotonically on one subtask whatever the parallelism.
     """
     stream = env.from_source(kafka_source(source, start), WatermarkStrategy.no_watermarks(), name, Types.STRING())
+    return line_batches(stream.uid(f"{name}-source"), batch, "batches")
+
+
+def line_batches(stream: DataStream, batch: BatchPolicy, name: str) -> DataStream:
+    """A string stream as batches: newline-joined lines in UTF-8 bytes, each ``batch.batch_size`` lines or
+    what arrived within ``batch.flush_interval_s`` of the first (Java ``EnvelopeBatcher``, the pending
+    batch in operator state; an empty record announces each batch as it opens)."""
     batcher = get_gateway().jvm.io.reasonlake.flink.EnvelopeBatcher(
-        batch.batch_size, int(batch.flush_interval_s * 1000)
+        batch.batch_size, max(1, int(batch.flush_interval_s * 1000))
     )
     out_type = Types.PRIMITIVE_ARRAY(Types.BYTE()).get_java_type_info()
-    return DataStream(stream._j_data_stream.transform("commit-batches", out_type, batcher)).name("commit-batches")
+    j_stream = stream._j_data_stream.transform(name, out_type, batcher).uid(name)
+    return DataStream(j_stream).name(name)
 
 
-def partition_key(line: str) -> str:
-    """``<topic>#<partition>`` of an envelope line: unique per Kafka partition (never raises: a line
-    that is no envelope gets a key too, and :func:`_parse` logs it)."""
-    return "#".join(line.split("\t", 2)[:2])
+def alert_hygiene(candidates: DataStream, hygiene: AlertHygiene) -> tuple[DataStream, DataStream]:
+    """Candidate alert lines (:func:`flink.alerting.candidate_line`) through the Java hygiene operators, in
+    Flink keyed state: one alert per message (``AlertDeduplicator``, keyed by the message key), then at
+    most ``max_alerts_per_reason`` per window per reason and a digest of the rest (``AlertRateLimiter``,
+    keyed by the reason id). Returns the JSON to send to ``feedback.alerts`` and the accounting lines
+    (every candidate with its outcome, and the digests)."""
+    jvm = get_gateway().jvm
+    flink = jvm.io.reasonlake.flink
+    string = Types.STRING().get_java_type_info()
+    deduplicated = (
+        candidates._j_data_stream.keyBy(flink.FieldKey(0))
+        .process(flink.AlertDeduplicator(int(hygiene.dedup_ttl_s)), string)
+        .name("alert-dedup")
+        .uid("alert-dedup")
+    )
+    limited = (
+        deduplicated.keyBy(flink.FieldKey(2))
+        .process(flink.AlertRateLimiter(hygiene.max_alerts_per_reason, int(hygiene.window_s * 1000)), string)
+        .name("alert-rate-limit")
+        .uid("alert-rate-limit")
+    )
+    return DataStream(limited), DataStream(limited.getSideOutput(flink.AlertRateLimiter.accounting()))
 
 
-def kafka_string_sink(bootstrap_servers: str, topic: str) -> KafkaSink:
-    """AT_LEAST_ONCE string sink to ``topic`` (no transactions: Tansu shows aborted records)."""
+def kafka_string_sink(bootstrap_servers: str, topic: str, linger_ms: int = 5) -> KafkaSink:
+    """AT_LEAST_ONCE string sink to ``topic`` (no transactions: Tansu shows aborted records); the
+    producer waits at most ``linger_ms`` to batch (alerts are latency-bound)."""
     serializer = (
         KafkaRecordSerializationSchema.builder()
         .set_topic(topic)
@@ -117,6 +131,7 @@ def kafka_string_sink(bootstrap_servers: str, topic: str) -> KafkaSink:
         .set_delivery_guarantee(DeliveryGuarantee.AT_LEAST_ONCE)
         .set_property("acks", "all")
         .set_property("enable.idempotence", "false")
+        .set_property("linger.ms", str(linger_ms))
         .build()
     )
 
@@ -191,9 +206,9 @@ class IngestFunction(FlatMapFunction):
             raise RuntimeError(f"injected failure after {self.commits} commits (fail_after_commits)")
 
 
-class AlertFunction(KeyedProcessFunction):
-    """envelope → :class:`flink.alerting.AlertEngine` → alert JSON out (to the Kafka sink); the
-    engine's sink commits on size or on a processing-time timer."""
+class ClassifyFunction(FlatMapFunction):
+    """A micro-batch of envelopes (:func:`envelope_batches`) → :class:`flink.alerting.AlertEngine` (the
+    live reasons refreshed between batches, one embedding batch per call) → candidate alert lines."""
 
     def __init__(self, config: AlertJobConfig) -> None:
         self.config = config
@@ -201,32 +216,50 @@ class AlertFunction(KeyedProcessFunction):
     def open(self, runtime_context: RuntimeContext) -> None:
         from flink import alerting
 
-        reporter = progress_mod.ProgressReporter(
-            self.config.progress_dir, self.config.run_id, subtask_index(runtime_context)
+        self.reporter = progress_mod.ProgressReporter(
+            self.config.progress_dir / "classify", self.config.run_id, subtask_index(runtime_context)
         )
-        self.engine = alerting.AlertEngine.open(self.config, reporter)  # loads the model once
-        self.sink = self.engine.sink
-        self._timer_for: float | None = None  # the deadline a timer is registered for
+        self.engine = alerting.AlertEngine.open(self.config, say=lambda m: print(f"[alerts] {m}", flush=True))
 
-    def process_element(self, value: str, ctx: KeyedProcessFunction.Context):
-        envelope = _parse(value)
-        if envelope is None:
+    def flat_map(self, value: bytes):
+        if not value:  # a batch opened upstream: not idle until it is classified
+            self.reporter.update(force=True, pending=1, last_record_at=time.time())
             return iter(())
-        alerts = self.engine.process(envelope, datetime.now(UTC))
-        if self.sink.due():
-            self.sink.flush()
-        else:
-            # one timer per batch (registering one per record costs a Java call each): the timer
-            # flushes the whole sink, whichever partition key it was registered under
-            deadline = self.sink.deadline()
-            if deadline is not None and deadline != self._timer_for:
-                ctx.timer_service().register_processing_time_timer(int(deadline * 1000) + 1)
-                self._timer_for = deadline
-        return iter(alerts)
+        envelopes = [e for e in (_parse(line) for line in value.decode().split("\n") if line) if e is not None]
+        lines = self.engine.process_batch(envelopes, datetime.now(UTC))
+        state = self.reporter.state
+        self.reporter.update(
+            force=True,
+            pending=0,
+            records_seen=state.records_seen + len(envelopes),
+            last_record_at=time.time(),
+            counts=dict(self.engine.counts),
+        )
+        return iter(lines)
 
-    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
-        if self.sink.due(now=timestamp / 1000):
-            self.sink.flush()
+
+class AlertWriterFunction(FlatMapFunction):
+    """A batch of accounting lines (the hygiene's outcomes) → :class:`flink.alerting.AlertWriter`: the sent
+    alerts appended to ``alerts.alerts`` in this call (nothing held between calls), every outcome counted."""
+
+    def __init__(self, config: AlertJobConfig) -> None:
+        self.config = config
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        from flink.alerting import AlertWriter
+        from lake import catalog
+
+        self.reporter = progress_mod.ProgressReporter(
+            self.config.progress_dir / "deliver", self.config.run_id, subtask_index(runtime_context)
+        )
+        self.writer = AlertWriter(catalog.load(self.config.settings))
+
+    def flat_map(self, value: bytes):
+        if not value:
+            self.reporter.update(force=True, pending=1, last_record_at=time.time())
+            return iter(())
+        self.writer.write([line for line in value.decode().split("\n") if line])
+        self.reporter.update(force=True, pending=0, counts=dict(self.writer.counts))
         return iter(())
 
 

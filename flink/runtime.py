@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,26 @@ def _configuration(runtime: FlinkRuntime) -> Configuration:
         # the embedded interpreter is the base Python: give it this environment's import path
         conf.set_string("python.execution-mode", "thread")
         conf.set_string("python.pythonpath", os.pathsep.join(p for p in sys.path if p and os.path.isdir(p)))
+    if runtime.python_bundle_size:
+        conf.set_string("python.fn-execution.bundle.size", str(runtime.python_bundle_size))
+    if runtime.python_bundle_time_ms:
+        conf.set_string("python.fn-execution.bundle.time", str(runtime.python_bundle_time_ms))
+    if runtime.retain_checkpoints:
+        conf.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
+    if runtime.restore_path:
+        conf.set_string("execution.state-recovery.path", runtime.restore_path)
     return conf
+
+
+# Options get_execution_environment does not carry over into the environment by itself.
+_CARRIED = (
+    "python.execution-mode",
+    "python.pythonpath",
+    "python.fn-execution.bundle.size",
+    "python.fn-execution.bundle.time",
+    "execution.checkpointing.externalized-checkpoint-retention",
+    "execution.state-recovery.path",
+)
 
 
 def create_env(runtime: FlinkRuntime) -> StreamExecutionEnvironment:
@@ -91,7 +110,7 @@ def create_env(runtime: FlinkRuntime) -> StreamExecutionEnvironment:
     # get_execution_environment copies only some options: make sure the Python ones are set.
     j_conf = get_j_env_configuration(env._j_stream_execution_environment)
     j_conf.setString("python.executable", runtime.python_executable)
-    for key in ("python.execution-mode", "python.pythonpath"):
+    for key in _CARRIED:
         if conf.contains_key(key):
             j_conf.setString(key, conf.get_string(key, ""))
     return env
@@ -107,19 +126,27 @@ def _flink_python_jar() -> list[str]:
 def run_until_idle(
     env: StreamExecutionEnvironment,
     job_name: str,
-    progress_dir: Path,
+    progress: Sequence[tuple[Path, int]],
     run_id: str,
-    expected_subtasks: int,
     until_idle_s: float | None,
     on_progress: Callable[[progress_mod.Totals], None] | None = None,
     poll_s: float = 0.5,
-) -> progress_mod.Totals:
-    """Submit the job, watch its progress files, cancel it once idle (or on Ctrl-C).
+    savepoint_dir: str | None = None,
+) -> tuple[progress_mod.Totals, str | None]:
+    """Submit the job, watch its progress files (``progress``: each reporting operator's folder and
+    subtask count), stop it once idle (or on Ctrl-C).
 
-    Raises :class:`JobFailedError` if the job fails or ends on its own.
+    With ``savepoint_dir`` the job stops with a savepoint there (its state kept for the next run;
+    the savepoint's path is returned), else it is cancelled. Raises :class:`JobFailedError` if the
+    job fails or ends on its own.
     """
     client = env.execute_async(job_name)
     last_print = 0.0
+    expected = sum(n for _, n in progress)
+
+    def read() -> progress_mod.Totals:
+        return progress_mod.totals([p for folder, _ in progress for p in progress_mod.read_progress(folder, run_id)])
+
     totals = progress_mod.totals([])
     try:
         while True:
@@ -132,20 +159,33 @@ def run_until_idle(
                 ) from None
             if status in _TERMINAL:
                 _raise_failed(client, status)
-            totals = progress_mod.totals(progress_mod.read_progress(progress_dir, run_id))
+            totals = read()
             now = time.time()
             if on_progress is not None and now - last_print >= 2.0:
                 on_progress(totals)
                 last_print = now
-            if until_idle_s is not None and progress_mod.is_idle(totals, expected_subtasks, now, until_idle_s):
+            if until_idle_s is not None and progress_mod.is_idle(totals, expected, now, until_idle_s):
                 break
     except KeyboardInterrupt:
-        log.info("interrupted: cancelling %s", job_name)
-    _cancel(client)
-    totals = progress_mod.totals(progress_mod.read_progress(progress_dir, run_id))
+        log.info("interrupted: stopping %s", job_name)
+    savepoint = _stop_with_savepoint(client, savepoint_dir) if savepoint_dir else None
+    if savepoint is None:
+        _cancel(client)
+    totals = read()
     if on_progress is not None:
         on_progress(totals)
-    return totals
+    return totals, savepoint
+
+
+def _stop_with_savepoint(client, savepoint_dir: str) -> str | None:
+    """Stop the job keeping its state (no drain: pending batches and timers stay in the savepoint)."""
+    # PyFlink 2.3's JobClient.stop_with_savepoint calls a Java signature Flink 2 removed: call Java directly
+    formats = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType
+    try:
+        return str(client._j_job_client.stopWithSavepoint(False, savepoint_dir, formats.CANONICAL).get())
+    except Exception as exc:  # the job cannot take a savepoint right now: cancel it (its checkpoints remain)
+        log.warning("stop with savepoint failed (%s): cancelling", str(exc).splitlines()[0] if str(exc) else exc)
+        return None
 
 
 def _cancel(client, timeout_s: float = 30.0) -> None:

@@ -28,6 +28,8 @@ what it accepts (:class:`SettingsError`).
                                    reaches; default ``file://<home>/checkpoints``)
 ``REASONLAKE_EMBEDDING_BACKEND``   ``fp32`` (default, sentence-transformers) or ``int8-onnx``
                                    (same model, int8 ONNX; :mod:`reasons.embedding.backends`)
+``REASONLAKE_POLICY_FILE``         the election policy (default ``reasons/election/policy.yaml``),
+                                   used by the election, its gates and checks, and serving
 =================================  ===========================================================
 """
 
@@ -60,6 +62,7 @@ ENV_VARS: dict[str, str] = {
     "flink_python_mode": "REASONLAKE_FLINK_PYTHON_MODE",
     "flink_checkpoints": "REASONLAKE_FLINK_CHECKPOINTS",
     "embedding_backend": "REASONLAKE_EMBEDDING_BACKEND",
+    "policy_file": "REASONLAKE_POLICY_FILE",
 }
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
@@ -86,12 +89,20 @@ class Settings(BaseModel):
     flink_python_mode: Literal["process", "thread"] | None = None  # None: per job
     flink_checkpoints: str | None = None  # None: file://<home>/checkpoints
     embedding_backend: Literal["fp32", "int8-onnx"] = "fp32"
+    policy_file: Path | None = None  # None: reasons/election/policy.yaml
 
     # ---- validation ------------------------------------------------------------------------------
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().absolute()
+
+    @field_validator("policy_file")
+    @classmethod
+    def _policy_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_file():
+            raise ValueError("expected the path of an existing election policy YAML file")
+        return None if value is None else value.expanduser().absolute()
 
     @field_validator("online_store")
     @classmethod

@@ -189,15 +189,110 @@ def ingest(ctx: click.Context, until_idle: float | None, batch_size: int | None,
     default=None,
     help="Stop once no new message arrived for SECONDS (default: run until stopped).",
 )
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Messages per micro-batch (one embedding call).",
+)
+@click.option(
+    "--batch-ms",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="A micro-batch closes this many milliseconds after its first message.",
+)
+@click.option(
+    "--reload-interval",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often the job checks for a newly promoted model and election.",
+)
+@click.option(
+    "--max-alerts-per-reason",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Per reason and window; the rest go into one digest alert when the window closes.",
+)
+@click.option(
+    "--window",
+    "window_s",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="The rate limit's window.",
+)
+@click.option("--fresh", is_flag=True, help="Ignore the job's saved state: start after what ingestion committed.")
 @click.pass_context
-def alerts(ctx: click.Context, until_idle: float | None) -> None:
-    """Run the PyFlink alert job against the most recently materialized election."""
+def alerts(
+    ctx: click.Context,
+    until_idle: float | None,
+    batch_size: int,
+    batch_ms: int,
+    reload_interval: float,
+    max_alerts_per_reason: int,
+    window_s: float,
+    fresh: bool,
+) -> None:
+    """Run the PyFlink alert job on the live (newest promoted) model and election; it reloads both by
+    itself when a new week is promoted, and keeps its state across restarts."""
     from flink.alert_job import run_alerts
-    from flink.jobconfig import AlertJobConfig
+    from flink.jobconfig import AlertHygiene, AlertJobConfig, BatchPolicy
 
     settings = _settings(ctx)
-    summary = run_alerts(settings, AlertJobConfig.from_settings(settings), until_idle_s=until_idle)
-    click.echo(f"alert job finished: {summary}")
+    config = AlertJobConfig.from_settings(
+        settings,
+        micro_batch=BatchPolicy(batch_size=batch_size, flush_interval_s=batch_ms / 1000),
+        reload_interval_s=reload_interval,
+        hygiene=AlertHygiene(max_alerts_per_reason=max_alerts_per_reason, window_s=window_s),
+        fresh=fresh,
+    )
+    summary = run_alerts(settings, config, until_idle_s=until_idle)
+    counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
+    click.echo(f"alert job finished: {summary.messages} messages, {counts}; state saved: {summary.savepoint or 'no'}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option(
+    "--reload-interval",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often the service checks for a newly promoted model and election.",
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, reload_interval: float) -> None:
+    """The classify API: POST /classify, GET /reasons, GET /health (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from reasonlake.serve import create_app
+
+    uvicorn.run(create_app(_settings(ctx), reload_interval_s=reload_interval), host=host, port=port)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def feast(ctx: click.Context, args: tuple[str, ...]) -> None:
+    """Any feast command in feature_repo/ on this home's registry and online store, e.g.
+    `reasonlake feast -- feature-views list` or `reasonlake feast -- serve -p 6566`."""
+    import subprocess
+
+    from feature_repo.config import FEATURE_STORE_YAML, feast_variables
+
+    settings = _settings(ctx)
+    settings.feast_dir.mkdir(parents=True, exist_ok=True)
+    env = settings.child_env(**feast_variables(settings))
+    exe = str(Path(sys.executable).parent / "feast")
+    sys.exit(subprocess.run([exe, *args], cwd=FEATURE_STORE_YAML.parent, env=env).returncode)
 
 
 @cli.command()

@@ -9,7 +9,7 @@ from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, 
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 from lake.weeks import partition_key_to_week
-from reasons.election.policy import load_policy
+from reasons.election.policy import ElectionPolicy
 from reasons.election.report import explanation_markdown, top_reasons_markdown
 from reasons.weekly.election import run_election
 
@@ -17,17 +17,15 @@ ELECTIONS = AssetKey(["ml", "elections"])
 
 
 class ElectionConfig(Config):
-    """The policy file (default: reasons/election/policy.yaml) and optional overrides of it."""
+    """Run-time overrides of the run's policy (the policy file is a setting: REASONLAKE_POLICY_FILE)."""
 
-    policy_file: str | None = None
     top_k: int | None = None
     min_count: int | None = None
     min_share: float | None = None
 
-    def policy(self):
+    def policy(self, policy: ElectionPolicy) -> ElectionPolicy:
         from dataclasses import replace
 
-        policy, _ = load_policy(self.policy_file)
         overrides: dict[str, Any] = {
             k: v
             for k, v in (("top_k", self.top_k), ("min_count", self.min_count), ("min_share", self.min_share))
@@ -60,7 +58,7 @@ def elections(
     context: AssetExecutionContext, config: ElectionConfig, reasonlake: ReasonlakeResource
 ) -> MaterializeResult:
     week = partition_key_to_week(context.partition_key)
-    policy = config.policy()
+    policy = config.policy(reasonlake.policy()[0])
     outcome = run_election(reasonlake.settings(), week, policy)
     rows = outcome.elections
     elected = rows[rows["elected"]]

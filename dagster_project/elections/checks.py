@@ -53,11 +53,10 @@ def election_is_consistent(context: AssetCheckExecutionContext, reasonlake: Reas
 
 def _gate(name: str):
     def check(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource) -> AssetCheckResult:
-        from reasons.election.policy import load_policy
         from reasons.weekly.election import evaluate_gates
 
         week = partition_key_to_week(context.partition_key)
-        _, gates = load_policy()
+        _, gates = reasonlake.policy()
         [gate] = [g for g in evaluate_gates(reasonlake.settings(), week, gates) if g.gate == name]
         why = gate.why if gate.passed else f"{gate.why}: NOT promoted, last week's reasons stay live"
         return AssetCheckResult(

@@ -1,5 +1,11 @@
 """feast/reasons: the week's election in the Feast online store, and the topic model it belongs to
-made CURRENT for the streaming alert job (only once its reasons are online, so the two agree)."""
+made CURRENT for the streaming alert job (only once its reasons are online, so the two agree).
+
+Only the newest promoted week is live: materializing or replaying an older week exports its rows to
+the offline history (the source parquet) but changes neither the online store nor the current model.
+"""
+
+from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
@@ -8,7 +14,7 @@ from dagster_project.resources import ReasonlakeResource
 from lake import catalog as lake_catalog
 from lake.weeks import partition_key_to_week
 from reasons.election.report import top_reasons_markdown
-from reasons.topics.artifact import artifact_path, set_current
+from reasons.topics.artifact import artifact_path, is_older_than_live, live_week, set_current
 
 REASONS = AssetKey(["feast", "reasons"])
 
@@ -19,29 +25,44 @@ REASONS = AssetKey(["feast", "reasons"])
     partitions_def=weekly_partitions,
     group_name="serving",
     kinds={"feast", "sqlite"},
-    description="Feature view 'reasons' online (entity reason_id): every candidate reason of the week with "
-    "label, rank, share, elected, week, model_version.",
+    description="Feature view 'reasons' online (entity reason_id): every candidate reason of the newest promoted "
+    "week with label, rank, share, elected, week, model_version, valid_until. An older week only joins the "
+    "offline history.",
 )
 def reasons(context: AssetExecutionContext, reasonlake: ReasonlakeResource) -> MaterializeResult:
     from feature_repo.config import reasons_parquet
-    from feature_repo.publish import publish_reasons
+    from feature_repo.publish import export_reasons, publish_reasons, valid_until
 
     settings = reasonlake.settings()
+    policy, _ = reasonlake.policy()
     week = partition_key_to_week(context.partition_key)
     history = lake_catalog.read(reasonlake.catalog(), "ml.elections").to_pandas()
     rows = history[history["week"] == week]
-    context.log.info(f"{week}: publishing {len(rows)} reasons to the {settings.online_store} online store")
-    publish_reasons(settings, history, week)
-    versions = rows["model_version"].unique()
-    current = set_current(settings, artifact_path(settings, week, versions[0]))
+    version = str(rows["model_version"].iloc[0])
+    metadata: dict[str, Any] = {
+        "week": week,
+        "model_version": version,
+        "elected": MetadataValue.md(top_reasons_markdown(rows)),
+        "offline_parquet": MetadataValue.path(str(reasons_parquet(settings))),
+    }
+    if is_older_than_live(settings, week):
+        export_reasons(settings, history, policy.valid_weeks)
+        context.log.info(f"{week} is older than the live week {live_week(settings)}: history only, nothing goes live")
+        return MaterializeResult(metadata={**metadata, "live": False, "live_week": str(live_week(settings))})
+    until = valid_until(week, policy.valid_weeks)
+    context.log.info(
+        f"{week}: publishing {len(rows)} reasons to the {settings.online_store} online store "
+        f"(valid until {until.isoformat()})"
+    )
+    publish_reasons(settings, history, week, policy.valid_weeks)
+    current = set_current(settings, artifact_path(settings, week, version))
     context.log.info(f"current topic model: {current}")
     return MaterializeResult(
         metadata={
-            "week": week,
-            "model_version": str(versions[0]),
+            **metadata,
+            "live": True,
             "reasons_online": len(rows),
-            "elected": MetadataValue.md(top_reasons_markdown(rows)),
-            "offline_parquet": MetadataValue.path(str(reasons_parquet(settings))),
+            "valid_until": until.isoformat(),
             "current_topic_model": MetadataValue.path(str(current)),
         }
     )

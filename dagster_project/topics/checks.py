@@ -8,7 +8,6 @@ from dagster_project.resources import ReasonlakeResource
 from dagster_project.topics.assets import MESSAGE_TOPICS, TOPICS
 from lake import catalog as lake_catalog
 from lake.weeks import partition_key_to_week
-from reasons.election.policy import load_policy
 from reasons.topics.params import OUTLIER
 from reasons.weekly.topic_fit import stream_batch_agreement
 
@@ -62,7 +61,7 @@ def stream_batch_agreement_check(
     context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource
 ) -> AssetCheckResult:
     week = partition_key_to_week(context.partition_key)
-    floor = load_policy()[1].min_stream_batch_agreement
+    floor = reasonlake.policy()[1].min_stream_batch_agreement
     agreement, n = stream_batch_agreement(reasonlake.settings(), week)
     return AssetCheckResult(
         passed=floor is None or agreement >= floor,

@@ -40,6 +40,7 @@ class ElectionPolicy:
     min_age_weeks: int | None = None
     source_weights: tuple[tuple[str, float], ...] = ()
     examples: int = 3  # example message ids kept per candidate
+    valid_weeks: int = 2  # a published election goes stale this many weeks after its week ended
     policy_version: str = "builtin"
 
     def weight(self, source: str) -> float:
@@ -107,6 +108,6 @@ def load_policy(path: Path | str | None = None) -> tuple[ElectionPolicy, Promoti
         value = getattr(policy, name, None) if hasattr(policy, name) else getattr(promotion, name)
         if value is not None and not 0.0 <= value <= 1.0:
             raise PolicyError(f"{path}: {name}={value!r} is not valid: a share between 0 and 1")
-    if policy.top_k < 1 or policy.min_count < 0 or policy.examples < 0:
-        raise PolicyError(f"{path}: top_k must be at least 1, min_count and examples at least 0")
+    if policy.top_k < 1 or policy.min_count < 0 or policy.examples < 0 or policy.valid_weeks < 1:
+        raise PolicyError(f"{path}: top_k and valid_weeks must be at least 1, min_count and examples at least 0")
     return policy, promotion

@@ -110,15 +110,25 @@ def save_artifact(
     return path
 
 
+def live_week(settings: Settings) -> str | None:
+    """The week of the promoted model (``CURRENT.json``), None before any promotion."""
+    pointer = topics_root(settings) / POINTER_FILE
+    return str(json.loads(pointer.read_text())["week"]) if pointer.exists() else None
+
+
+def is_older_than_live(settings: Settings, week: str) -> bool:
+    """Whether ``week`` is older than the promoted one: its history is kept, it never goes live again."""
+    live = live_week(settings)
+    return live is not None and parse_week(week) < parse_week(live)
+
+
 def set_current(settings: Settings, artifact_path: Path) -> Path:
     """Point ``CURRENT.json`` at ``artifact_path`` unless it already points at a later week."""
     meta = json.loads((artifact_path / ARTIFACT_FILE).read_text())
     pointer = topics_root(settings) / POINTER_FILE
     current = current_artifact_path(settings)
-    if current is not None and current != artifact_path.resolve():
-        current_week = json.loads((current / ARTIFACT_FILE).read_text())["week"]
-        if parse_week(current_week) > parse_week(meta["week"]):
-            return current
+    if current is not None and is_older_than_live(settings, meta["week"]):
+        return current
     write_json(
         pointer, {"path": str(artifact_path.resolve()), "week": meta["week"], "model_version": meta["model_version"]}
     )
@@ -205,6 +215,10 @@ class TopicArtifact:
 
     def labels(self) -> dict[int, str]:
         return dict(self._labels)
+
+    def reason_ids(self) -> list[str]:
+        """The reason id of every topic of the model (what its election is keyed by)."""
+        return sorted({self.reason_id(t) for t in self.topic_ids})
 
 
 def reason_id(model_version: str, topic_id: int) -> str:

@@ -112,7 +112,7 @@ def test_weekly_graph_elects_the_surge_and_serves_it(tmp_path, monkeypatch, feed
     from feature_repo.online import ReasonLookup
 
     calm_rows = catalog.read(catalog.load(settings), "ml.elections", row_filter=EqualTo("week", calm)).to_pylist()
-    live = ReasonLookup(settings, ttl_s=0).get([r["reason_id"] for r in calm_rows])
+    live = ReasonLookup(settings).get([r["reason_id"] for r in calm_rows])
     assert {v["week"] for v in live.values() if v is not None} == {calm}
     monkeypatch.undo()
     monkeypatch.setattr(

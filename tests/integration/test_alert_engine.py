@@ -1,70 +1,73 @@
-"""The alert engine with a real Iceberg sink, and where the alert job resumes (no Flink)."""
+"""The alert job's plain side on a real Iceberg catalog: alert rows written once per alert id, where a
+job without saved state starts, and which saved state a restart picks (no Flink)."""
 
 from __future__ import annotations
 
 import json
+import os
+import time
 
-from flink.alerting import AlertEngine, resume_offsets
-from flink.contract import KafkaEnvelope
-from flink.sink import OffsetBatchSink
+from flink.alerting import AlertWriter, alert_json, decide, first_run_offsets, latest_state
 from lake import catalog as lake_catalog
-from tests.support.alert_doubles import NOW, Lookup, Model, features, message
+from reasons.live import LiveReasons
+from reasons.sentiment import DissatisfactionRule
+from tests.support.alert_doubles import NOW, Model, election, message
 
 ALERTS = "alerts.alerts"
 
 
-def test_engine_alerts_once_per_record_and_replays_idempotently(settings) -> None:
+def accounting(outcome: str, text: str, offset: int) -> str:
+    live = LiveReasons(model=Model(), path=None, election=election())  # type: ignore[arg-type]
+    msg = message(text, offset)
+    row = decide(msg, live.classify([text], [None], DissatisfactionRule(), NOW)[0], NOW)
+    assert row is not None
+    return "\t".join((outcome, "key", row["reason_id"], "{}", alert_json(row)))
+
+
+def test_sent_alerts_are_written_once_per_alert_id_and_every_outcome_counted(settings) -> None:
     cat = lake_catalog.load(settings)
-    lookup = Lookup({"v7/3": features(), "v7/5": features(elected=False)})
-    engine = AlertEngine(Model(), lookup, OffsetBatchSink(cat, {ALERTS: None}))
-    records = [
-        message("app crash", 0).envelope,
-        message("prices are awful and too high", 1).envelope,
-        message("nice", 2).envelope,
-        KafkaEnvelope("feedback.crm", 1, 3, 0, b"not json"),
-        message("crash on login", 4).envelope,
+    writer = AlertWriter(cat)
+    batch = [
+        accounting("sent", "the app crash again, awful", 0),
+        accounting("sent", "crash on login, awful", 1),
+        accounting("duplicate", "crash on login, awful", 2),
+        accounting("suppressed", "awful crash", 3),
     ]
-    sent = [engine.process(e, NOW) for e in records]
-    assert [len(s) for s in sent] == [1, 0, 0, 0, 1]
-    assert engine.sink.counts == {"alerts": 2, "no_alert": 1, "satisfied": 1, "invalid": 1}
-    engine.sink.flush()
-    table = lake_catalog.read(cat, ALERTS).to_pylist()
-    assert sorted(r["kafka_offset"] for r in table) == [0, 4]
-    assert lake_catalog.committed_offsets(cat.load_table(ALERTS)) == {("feedback.crm", 1): 4}
-
-    replay = AlertEngine(Model(), lookup, OffsetBatchSink(cat, {ALERTS: None}))
-    resent = [replay.process(e, NOW) for e in records]
-    assert [json.loads(s[0])["alert_id"] for s in resent if s] == [json.loads(s[0])["alert_id"] for s in sent if s]
-    replay.sink.flush()
-    assert replay.sink.duplicates_skipped == 2
-    assert len(lake_catalog.read(cat, ALERTS)) == 2
+    assert writer.write(batch) == 2
+    # a replay after a restore sends the same alerts again: the table keeps the first
+    replay = AlertWriter(cat)
+    assert replay.write(batch[:2]) == 0 and replay.counts["rows_skipped"] == 2
+    rows = lake_catalog.read(cat, ALERTS).to_pylist()
+    assert sorted(r["kafka_offset"] for r in rows) == [0, 1]
+    assert {r["model_version"] for r in rows} == {"v7"} and rows[0]["alerted_at"] == NOW
+    assert dict(writer.counts) == {"sent": 2, "duplicate": 1, "suppressed": 1}
+    digest = json.dumps({"kind": "digest", "reason_id": "v7/3", "suppressed": 4})
+    assert writer.write([f"digest\t\tv7/3\t{{}}\t{digest}"]) == 0 and writer.counts["digest"] == 1
 
 
-def test_resume_offsets_first_run_follows_ingestion_then_its_own(settings) -> None:
+def test_without_saved_state_the_job_starts_after_what_ingestion_committed(settings) -> None:
     cat = lake_catalog.load(settings)
-    assert resume_offsets(cat) == {}  # nothing anywhere: EARLIEST everywhere
+    assert first_run_offsets(cat) == {}  # nothing anywhere: EARLIEST everywhere
     for identifier in ("raw.feedback", "raw.feedback_rejected"):
         lake_catalog.append(
             lake_catalog.ensure_table(cat, identifier),
             lake_catalog.to_arrow(identifier, []),
             offsets={("feedback.crm", 0): 41},
         )
-    assert resume_offsets(cat) == {("feedback.crm", 0): 42}
-    # the first run's start was recorded: ingestion moving on does not move the alert job's start
-    for identifier in ("raw.feedback", "raw.feedback_rejected"):
-        lake_catalog.append(
-            cat.load_table(identifier),
-            lake_catalog.to_arrow(identifier, []),
-            offsets={("feedback.crm", 0): 90, ("feedback.app", 0): 5},
-        )
-    assert resume_offsets(cat) == {("feedback.crm", 0): 42}
+    assert first_run_offsets(cat) == {("feedback.crm", 0): 42}
 
 
-def test_a_happy_message_never_alerts_even_on_an_elected_reason(settings) -> None:
-    lookup = Lookup({"v7/3": features()})
-    engine = AlertEngine(Model(), lookup, OffsetBatchSink(lake_catalog.load(settings), {ALERTS: None}))
-    happy = message("the app update is great, no crash at all, love it", 0).envelope
-    angry = message("the app crashed again, terrible", 1).envelope
-    assert engine.process(happy, NOW) == [] and len(engine.process(angry, NOW)) == 1
-    assert engine.sink.counts == {"satisfied": 1, "alerts": 1}
-    assert lookup.asked == [["v7/3"]]  # the happy one was not even classified
+def test_a_restart_picks_the_newest_savepoint_or_checkpoint_and_prunes_older_ones(tmp_path) -> None:
+    root = tmp_path / "alerts"
+    assert latest_state(root.as_uri()) is None
+    made = []
+    for name in ("job-a/chk-3", "savepoints/savepoint-1", "job-b/chk-9"):
+        folder = root / name
+        folder.mkdir(parents=True)
+        (folder / "_metadata").write_bytes(b"x")
+        stamp = time.time() - 100 + len(made)
+        os.utime(folder / "_metadata", (stamp, stamp))
+        made.append(folder)
+    assert latest_state(root.as_uri()) == made[-1].as_uri()
+    assert not made[0].exists() and made[1].exists()  # the two newest are kept
+    assert latest_state("s3://bucket/checkpoints/alerts") is None  # not scanned: restored only by path

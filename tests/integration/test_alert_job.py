@@ -1,7 +1,9 @@
-"""The PyFlink alert job end to end with file-backed fakes of the topic model and Feast lookup.
+"""The PyFlink alert job with file-backed fakes of the topic model and the online store.
 
-The real model and online store are tested with their owners' fixtures; this checks the job
-itself: where it starts, what it sends to ``feedback.alerts`` and writes to ``alerts.alerts``.
+The real model and online store run in tests/e2e (the continuity test); this checks the job itself:
+where it starts, micro-batches, the hygiene operators in Flink keyed state (one alert per message,
+a rate limit per reason with its digest), what goes to ``feedback.alerts`` and ``alerts.alerts``,
+and that a restart restores the job's state from its savepoint.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 
 from flink import kafka_io
 from flink.alert_job import run_alerts
-from flink.jobconfig import AlertJobConfig, BatchPolicy
+from flink.jobconfig import AlertHygiene, AlertJobConfig, BatchPolicy
 from lake import catalog as lake_catalog
 from lake.settings import ALERTS_TOPIC
 
@@ -29,42 +31,40 @@ def msg(source: str, mid: str, text: str) -> tuple[str, bytes]:
     ).encode()
 
 
-def test_alert_job_alerts_on_new_messages_of_elected_reasons(settings, broker, monkeypatch) -> None:
+def features(topic: int, label: str, elected: bool, rank: int) -> dict:
+    return {
+        "label": label,
+        "rank": rank,
+        "share": 0.5,
+        "elected": elected,
+        "week": "2026-W01",
+        "model_version": "v1",
+        "valid_until": "2099-01-01T00:00:00+00:00",
+    }
+
+
+def test_alert_job_alerts_once_per_message_rate_limits_per_reason_and_keeps_its_state(
+    settings, broker, monkeypatch
+) -> None:
     monkeypatch.syspath_prepend(str(FAKES.parent))
     import alert_fakes
 
     alert_fakes.TopicArtifact("v1", "2026-W01", {"crash": 0, "price": 1}, {0: "crashes", 1: "prices"}).save(settings)
     alert_fakes.write_features(
-        settings,
-        {
-            "v1/0": {
-                "label": "app crashes",
-                "rank": 1,
-                "share": 0.5,
-                "elected": True,
-                "week": "2026-W01",
-                "model_version": "v1",
-            },
-            "v1/1": {
-                "label": "prices",
-                "rank": 2,
-                "share": 0.2,
-                "elected": False,
-                "week": "2026-W01",
-                "model_version": "v1",
-            },
-        },
+        settings, {"v1/0": features(0, "app crashes", True, 1), "v1/1": features(1, "prices", False, 2)}
     )
     config = AlertJobConfig.from_settings(
         settings,
-        batch=BatchPolicy(batch_size=100, flush_interval_s=1.0),
+        micro_batch=BatchPolicy(batch_size=16, flush_interval_s=0.05),
+        table_batch=BatchPolicy(batch_size=100, flush_interval_s=0.5),
+        hygiene=AlertHygiene(max_alerts_per_reason=1, window_s=4.0),
         model_module="alert_fakes",
         lookup_module="alert_fakes",
     )
     config = replace(config, runtime=replace(config.runtime, python_files=(str(FAKES),)))
 
     # history: already ingested before alerting existed (simulated by the offsets ingestion records)
-    kafka_io.produce(broker.bootstrap, [msg("crm", f"old-{i}", "old crash") for i in range(5)])
+    kafka_io.produce(broker.bootstrap, [msg("crm", f"old-{i}", "old crash, awful") for i in range(5)])
     ingested: dict[tuple[str, int], int] = {}
     for r in kafka_io.consume(broker.bootstrap, ["feedback.crm"], max_idle_s=1.0):
         ingested[(r.topic, r.partition)] = max(r.offset, ingested.get((r.topic, r.partition), -1))
@@ -74,30 +74,52 @@ def test_alert_job_alerts_on_new_messages_of_elected_reasons(settings, broker, m
             lake_catalog.ensure_table(cat, identifier), lake_catalog.to_arrow(identifier, []), offsets=ingested
         )
 
-    new = [
-        msg("crm", "c1", "It crashed twice, awful"),
-        msg("app", "a1", "crash on start"),
-        msg("app", "a2", "price is high"),
-        msg("crm", "c2", "lovely"),
-        ("feedback.app", b"not json"),
-        msg("crm", "c3", "CRASH!!"),
-    ]
-    kafka_io.produce(broker.bootstrap, new)
-    summary = run_alerts(settings, config, until_idle_s=5.0)
-    assert (summary.alerts, summary.invalid, summary.messages) == (3, 1, 6)
+    resent = msg("crm", "c1", "It crashed twice, awful")
+    kafka_io.produce(
+        broker.bootstrap,
+        [
+            msg("app", "a2", "price is high, awful"),  # its reason is not elected
+            msg("app", "a3", "lovely"),  # satisfied
+            ("feedback.app", b"not json"),  # invalid
+        ],
+    )
+    # three different crashes and two re-sends, in one burst on one topic: one micro-batch, one window
+    kafka_io.produce(
+        broker.bootstrap,
+        [resent, resent, msg("crm", "c2", "crash on start, terrible"), resent, msg("crm", "c3", "CRASH!! awful")],
+    )
+    summary = run_alerts(settings, config, until_idle_s=6.0)
+    counts = summary.counts
+    assert (summary.messages, counts["invalid"], counts["satisfied"], counts["no_alert"]) == (8, 1, 1, 1)
+    # one alert per message (2 duplicates), one alert per reason and window, the rest in its digest
+    assert (counts["candidates"], counts["duplicate"], counts["sent"], counts["suppressed"]) == (5, 2, 1, 2)
+    assert counts["digest"] == 1 and summary.savepoint is not None and summary.restored_from is None
 
     rows = lake_catalog.read(lake_catalog.load(settings), "alerts.alerts").to_pylist()
-    assert sorted(r["message_id"] for r in rows) == ["a1", "c1", "c3"]
+    assert len(rows) == 1 and {r["message_id"] for r in rows} <= {"c1", "c2", "c3"}
     assert {(r["reason_id"], r["label"], r["model_version"], r["week"]) for r in rows} == {
         ("v1/0", "app crashes", "v1", "2026-W01")
     }
     sent = [json.loads(r.value) for r in kafka_io.consume(broker.bootstrap, [ALERTS_TOPIC], max_idle_s=1.5)]
-    assert sorted(a["alert_id"] for a in sent) == sorted(r["alert_id"] for r in rows)
+    alerts = [a for a in sent if a["kind"] == "alert"]
+    [digest] = [a for a in sent if a["kind"] == "digest"]
+    assert sorted(a["alert_id"] for a in alerts) == sorted(r["alert_id"] for r in rows)
+    assert (digest["reason_id"], digest["suppressed"], digest["reason"]["label"]) == ("v1/0", 2, "app crashes")
 
-    # the next run continues after what this one committed
-    kafka_io.produce(broker.bootstrap, [msg("web", "w1", "crash again"), msg("crm", "c4", "fine")])
-    summary = run_alerts(settings, config, until_idle_s=5.0)
-    assert (summary.alerts, summary.messages, summary.duplicates_skipped) == (1, 2, 0)
+    # a restart restores the state: the re-sent message is still known, the position carries on
+    kafka_io.produce(broker.bootstrap, [resent, msg("web", "w1", "crash again, awful"), msg("crm", "c4", "fine")])
+    summary = run_alerts(settings, config, until_idle_s=6.0)
+    assert summary.restored_from is not None and summary.messages == 3
+    assert (summary.counts["duplicate"], summary.counts["sent"]) == (1, 1)
     rows = lake_catalog.read(lake_catalog.load(settings), "alerts.alerts").to_pylist()
-    assert sorted(r["message_id"] for r in rows) == ["a1", "c1", "c3", "w1"]
-    assert len(kafka_io.consume(broker.bootstrap, [ALERTS_TOPIC], max_idle_s=1.5)) == 4
+    assert len(rows) == 2 and "w1" in {r["message_id"] for r in rows}
+    assert (
+        len(
+            [
+                r
+                for r in kafka_io.consume(broker.bootstrap, [ALERTS_TOPIC], max_idle_s=1.5)
+                if json.loads(r.value)["kind"] == "alert"
+            ]
+        )
+        == 2
+    )

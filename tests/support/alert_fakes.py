@@ -61,6 +61,9 @@ class TopicArtifact:
     def reason_id(self, topic_id: int) -> str:
         return f"{self.model_version}/{topic_id}"
 
+    def reason_ids(self) -> list[str]:
+        return sorted(self.reason_id(t) for t in set(self.keywords.values()))
+
 
 def current_artifact_path(settings) -> Path | None:
     path = settings.models_dir / MODEL_FILE
@@ -73,7 +76,7 @@ def write_features(settings, features: dict[str, dict]) -> None:
 
 
 class ReasonLookup:
-    def __init__(self, settings, ttl_s: float = 5.0) -> None:
+    def __init__(self, settings) -> None:
         self.path = settings.feast_dir / FEATURES_FILE
         self.calls = 0
 

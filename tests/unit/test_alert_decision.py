@@ -1,20 +1,28 @@
-"""The alert decision: which classified message raises an alert, its id and its JSON (pure)."""
+"""The alert job's plain side: the decision, the alert id, the lines the hygiene operators read, and a
+micro-batch through the engine (hot reload between batches, stale elections, counts)."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
-import pytest
-
-from flink.alerting import alert_id, alert_json, decide
+from flink.alerting import AlertEngine, alert_id, alert_json, candidate_line, decide, message_key, row_of
+from flink.contract import KafkaEnvelope
 from lake import catalog as lake_catalog
-from tests.support.alert_doubles import NOW, A, Model, features, message
+from reasons.live import LiveReasons, LiveWatcher
+from reasons.sentiment import DissatisfactionRule
+from tests.support.alert_doubles import NOW, Lookup, Model, Promotions, election, envelope, message
 
-ALERTS = "alerts.alerts"
+RULE = DissatisfactionRule()
 
 
-def test_elected_reason_of_the_same_model_alerts() -> None:
-    row = decide(message(), A(3, 0.77), Model(), features(), NOW)
+def verdict(text: str = "the app crash again, awful", at=NOW, **kwargs):
+    live = LiveReasons(model=Model(), path=None, election=election(**kwargs))  # type: ignore[arg-type]
+    return live.classify([text], [None], RULE, at)[0]
+
+
+def test_an_elected_reason_of_the_live_model_alerts() -> None:
+    row = decide(message(), verdict(), NOW)
     assert row is not None
     assert (row["topic_id"], row["reason_id"], row["label"], row["week"], row["model_version"]) == (
         3,
@@ -23,54 +31,79 @@ def test_elected_reason_of_the_same_model_alerts() -> None:
         "2026-W10",
         "v7",
     )
-    assert (row["message_id"], row["source"], row["text"], row["similarity"]) == (
-        "m11",
-        "crm",
-        "the app crash again",
-        0.77,
-    )
+    assert (row["message_id"], row["source"], row["similarity"]) == ("m11", "crm", 0.8)
     assert (row["kafka_topic"], row["kafka_partition"], row["kafka_offset"]) == ("feedback.crm", 1, 11)
     assert row["alerted_at"] == NOW and row["alert_id"] == alert_id("v7", "feedback.crm", 1, 11)
-    lake_catalog.to_arrow(ALERTS, [row])  # fits the table contract
+    lake_catalog.to_arrow("alerts.alerts", [row])  # fits the table contract
 
 
-@pytest.mark.parametrize(
-    "assignment,feats",
-    [
-        (A(-1), features()),  # outlier
-        (A(3), None),  # reason unknown online
-        (A(3), features(elected=False)),  # candidate, not elected
-        (A(3), features(model_version="v6")),  # features of another model's topics
-    ],
-)
-def test_no_alert(assignment: A, feats: dict | None) -> None:
-    assert decide(message(), assignment, Model(), feats, NOW) is None
-
-
-def test_label_falls_back_to_the_model() -> None:
-    row = decide(message(), A(3), Model(), features(label=None), NOW)
-    assert row is not None and row["label"] == "model label 3"
+def test_no_alert_for_outliers_candidates_satisfied_or_stale() -> None:
+    assert decide(message("nothing to see"), verdict("no idea what this is, awful"), NOW) is None  # outlier
+    assert decide(message(), verdict("prices are awful and too high"), NOW) is None  # not elected
+    assert decide(message(), verdict("great app, love it"), NOW) is None  # satisfied
+    assert decide(message(), verdict(at=NOW + timedelta(days=30)), NOW) is None  # stale election
 
 
 def test_alert_id_is_stable_and_positional() -> None:
-    a = alert_id("v7", "feedback.crm", 1, 11)
-    assert a == alert_id("v7", "feedback.crm", 1, 11)
-    assert (
-        len(
-            {
-                a,
-                alert_id("v8", "feedback.crm", 1, 11),
-                alert_id("v7", "feedback.crm", 1, 12),
-                alert_id("v7", "feedback.crm", 2, 11),
-                alert_id("v7", "feedback.app", 1, 11),
-            }
+    ids = {
+        alert_id(*k)
+        for k in (
+            ("v7", "feedback.crm", 1, 11),
+            ("v8", "feedback.crm", 1, 11),
+            ("v7", "feedback.crm", 1, 12),
+            ("v7", "feedback.crm", 2, 11),
         )
-        == 5
+    }
+    assert len(ids) == 4 and alert_id("v7", "feedback.crm", 1, 11) in ids
+
+
+def test_candidate_lines_round_trip_for_the_hygiene_operators() -> None:
+    row = decide(message(), verdict(), NOW)
+    line = candidate_line(row)
+    key, reason_id, reason, payload = line.split("\t")
+    assert key == message_key("crm", "m11") and reason_id == "v7/3"
+    assert json.loads(reason) == {
+        "reason_id": "v7/3",
+        "label": "app crashes",
+        "week": "2026-W10",
+        "model_version": "v7",
+    }
+    out = json.loads(payload)
+    assert out["kind"] == "alert" and out["alerted_at"] == NOW.isoformat() and out == json.loads(alert_json(row))
+    assert row_of(out) == row
+    assert message_key("crm", "a\tb") != message_key("crm", "a b") and "\t" not in message_key("crm", "a\tb")
+
+
+def test_a_micro_batch_is_judged_with_one_live_pair_and_reloads_between_batches() -> None:
+    promotions, lookup, said = Promotions(Model("v7")), Lookup(election("v7")), []
+    clock = [0.0]
+    watcher = LiveWatcher(
+        promotions.pointer, promotions.load, lookup, poll_s=1.0, clock=lambda: clock[0], say=said.append
     )
+    engine = AlertEngine(watcher, say=said.append)
+    batch = [
+        envelope("the app crash again, awful", 0),
+        envelope("prices are awful, too high", 1),
+        envelope("great app, love it", 2),
+        KafkaEnvelope("feedback.crm", 1, 3, 0, b"not json"),
+        envelope("crash on login, terrible", 4),
+    ]
+    lines = engine.process_batch(batch, NOW)
+    assert [json.loads(line.split("\t")[3])["model_version"] for line in lines] == ["v7", "v7"]
+    assert {k: engine.counts[k] for k in ("candidates", "no_alert", "satisfied", "invalid")} == {
+        "candidates": 2,
+        "no_alert": 1,
+        "satisfied": 1,
+        "invalid": 1,
+    }
 
+    promotions.promote(Model("v8", "2026-W11"))
+    lookup.features.update(election("v8", "2026-W11"))
+    clock[0] = 2.0
+    lines = engine.process_batch([envelope("the app crash again, awful", 5)], NOW)
+    alert = json.loads(lines[0].split("\t")[3])
+    assert (alert["model_version"], alert["reason_id"], alert["week"]) == ("v8", "v8/3", "2026-W11")
+    assert engine.counts["reloads"] == 1 and any("reloaded: v7" in s for s in said)
 
-def test_alert_json_is_the_row_with_iso_times() -> None:
-    row = decide(message(), A(3), Model(), features(), NOW)
-    out = json.loads(alert_json(row))
-    assert out["alerted_at"] == NOW.isoformat() and out["alert_id"] == row["alert_id"]
-    assert set(out) == set(row)
+    assert engine.process_batch([envelope("the app crash again, awful", 6)], NOW + timedelta(days=30)) == []
+    assert engine.counts["stale"] == 1 and any("is stale since" in s for s in said)

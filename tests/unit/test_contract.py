@@ -146,13 +146,6 @@ def test_envelope_round_trip_keeps_raw_bytes() -> None:
         assert parse_envelope(line) == e
 
 
-def test_the_alert_jobs_partition_key_of_an_envelope_line() -> None:
-    from flink.operators import partition_key
-
-    assert partition_key(envelope_line(KafkaEnvelope("feedback.app", 3, 99, 1234, b"x"))) == "feedback.app#3"
-    assert partition_key("no envelope") == "no envelope"  # a key, not a crash (the parser logs the line)
-
-
 def test_unreadable_envelopes_raise_value_error() -> None:
     for bad in (
         "",

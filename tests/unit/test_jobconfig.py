@@ -55,10 +55,12 @@ def test_configs_come_from_settings(settings) -> None:
     shared = Settings.from_env({**s.to_env(), "REASONLAKE_FLINK_CHECKPOINTS": "s3://ckpt/reasonlake"})
     assert IngestJobConfig.from_settings(shared).runtime.checkpoint_dir == "s3://ckpt/reasonlake"
     assert Settings.from_env(shared.to_env()).flink_checkpoints == "s3://ckpt/reasonlake"
-    alerts = AlertJobConfig.from_settings(s, lookup_ttl_s=1.0)
-    assert (
-        alerts.runtime.checkpoint_interval_s and alerts.lookup_ttl_s == 1.0 and alerts.alerts_topic == "feedback.alerts"
-    )
+    alerts = AlertJobConfig.from_settings(s, reload_interval_s=1.0)
+    assert alerts.runtime.checkpoint_interval_s and alerts.reload_interval_s == 1.0
+    assert alerts.alerts_topic == "feedback.alerts" and alerts.runtime.retain_checkpoints
+    # the alert job's state (positions, pending batches, hygiene) has a folder of its own
+    assert alerts.state_dir == alerts.runtime.checkpoint_dir == (settings.home / "checkpoints").as_uri() + "/alerts"
+    assert alerts.runtime.python_bundle_size == 1  # latency-bound: one micro-batch per bundle
     assert alerts.run_id != AlertJobConfig.from_settings(s).run_id
     with pytest.raises(FrozenInstanceError):
         ingest.job_name = "x"  # type: ignore[misc]

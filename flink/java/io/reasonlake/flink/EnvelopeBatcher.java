@@ -14,7 +14,8 @@ import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 /**
- * The ingest job's commit batches, held in Flink state: envelopes are buffered here until the batch
+ * Batches of lines held in Flink state: the ingest job's commit batches, the alert job's
+ * micro-batches (and its alert rows before they are written to Iceberg). envelopes are buffered here until the batch
  * holds {@code maxRecords} of them or its first one is {@code maxDelayMs} old, then go out as one
  * record, the envelopes newline-joined in UTF-8 bytes (bytes cross to Python as one copy; a string
  * would be re-encoded character by character), which the Python operator behind validates and
@@ -80,7 +81,7 @@ public final class EnvelopeBatcher extends AbstractStreamOperator<byte[]>
     }
 
     private void schedule() {
-        getProcessingTimeService().registerTimer(now() + Math.min(CHECK_EVERY_MS, maxDelayMs), this::onTimer);
+        getProcessingTimeService().registerTimer(now() + Math.max(1, Math.min(CHECK_EVERY_MS, maxDelayMs / 2)), this::onTimer);
     }
 
     private void onTimer(long time) {

@@ -1,0 +1,105 @@
+package io.reasonlake.flink;
+
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+import java.time.Instant;
+
+/**
+ * Alert hygiene, step 2: per reason, at most {@code maxAlerts} alerts per window of
+ * {@code windowMs} (tumbling, processing time); the rest are suppressed and counted, and when the
+ * window closes one digest alert tells how many. Keyed by reason id (field 2 of a line from
+ * {@link AlertDeduplicator}); counts, the open window and the last suppressed reason are Flink
+ * keyed state, the window's end a processing-time timer (both checkpointed).
+ *
+ * <p>Main output: the JSON sent to {@code feedback.alerts} (alerts and digests, each with a
+ * {@code kind}). Side output {@link #ACCOUNTING}: every line with its outcome ({@code sent},
+ * {@code duplicate}, {@code suppressed}, {@code digest}) for the Iceberg table and the counters.
+ */
+public final class AlertRateLimiter extends KeyedProcessFunction<String, String, String> {
+    private static final long serialVersionUID = 1L;
+    public static final OutputTag<String> ACCOUNTING = new OutputTag<String>("alert-accounting", Types.STRING) {};
+
+    /** The side output of accounting lines (a method: static fields are awkward over Py4J). */
+    public static OutputTag<String> accounting() {
+        return ACCOUNTING;
+    }
+
+    private final int maxAlerts;
+    private final long windowMs;
+    private transient ValueState<Long> windowStart;
+    private transient ValueState<Integer> sent;
+    private transient ValueState<Integer> suppressed;
+    private transient ValueState<String> reason;
+
+    public AlertRateLimiter(int maxAlerts, long windowMs) {
+        if (maxAlerts < 1 || windowMs < 1) {
+            throw new IllegalArgumentException("maxAlerts and windowMs must be positive");
+        }
+        this.maxAlerts = maxAlerts;
+        this.windowMs = windowMs;
+    }
+
+    @Override
+    public void open(OpenContext context) {
+        windowStart = getRuntimeContext().getState(new ValueStateDescriptor<>("window-start", Types.LONG));
+        sent = getRuntimeContext().getState(new ValueStateDescriptor<>("sent", Types.INT));
+        suppressed = getRuntimeContext().getState(new ValueStateDescriptor<>("suppressed", Types.INT));
+        reason = getRuntimeContext().getState(new ValueStateDescriptor<>("reason", Types.STRING));
+    }
+
+    @Override
+    public void processElement(String line, Context ctx, Collector<String> out) throws Exception {
+        // status TAB key TAB reason_id TAB reason_json TAB alert_json
+        String[] f = line.split("\t", 5);
+        String rest = line.substring(f[0].length() + 1);
+        if (!"new".equals(f[0])) {
+            ctx.output(ACCOUNTING, "duplicate\t" + rest);
+            return;
+        }
+        long now = ctx.timerService().currentProcessingTime();
+        Long start = windowStart.value();
+        if (start == null || now >= start + windowMs) {
+            start = now - Math.floorMod(now, windowMs);
+            windowStart.update(start);
+            sent.update(0);
+        }
+        int n = sent.value() == null ? 0 : sent.value();
+        if (n < maxAlerts) {
+            sent.update(n + 1);
+            out.collect(f[4]);
+            ctx.output(ACCOUNTING, "sent\t" + rest);
+            return;
+        }
+        int s = suppressed.value() == null ? 0 : suppressed.value();
+        if (s == 0) {
+            ctx.timerService().registerProcessingTimeTimer(start + windowMs);
+        }
+        suppressed.update(s + 1);
+        reason.update(f[3]);
+        ctx.output(ACCOUNTING, "suppressed\t" + rest);
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<String> out) throws Exception {
+        Integer s = suppressed.value();
+        if (s == null || s == 0) {
+            return;
+        }
+        String reasonId = ctx.getCurrentKey();
+        String digest = "{\"kind\": \"digest\", \"alert_id\": \"digest/" + reasonId + "/" + (timestamp - windowMs)
+                + "\", \"reason_id\": \"" + reasonId.replace("\\", "\\\\").replace("\"", "\\\"")
+                + "\", \"suppressed\": " + s
+                + ", \"window_start\": \"" + Instant.ofEpochMilli(timestamp - windowMs)
+                + "\", \"window_end\": \"" + Instant.ofEpochMilli(timestamp)
+                + "\", \"reason\": " + reason.value() + "}";
+        out.collect(digest);
+        ctx.output(ACCOUNTING, "digest\t\t" + reasonId + "\t" + reason.value() + "\t" + digest);
+        suppressed.update(0);
+    }
+}

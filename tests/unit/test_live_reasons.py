@@ -1,0 +1,123 @@
+"""The live reasons: hot reload on promotion (model and election swapped together), a missing or
+corrupt online store keeps the last known election, staleness, and what gets embedded."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from reasons.live import LiveReasons, LiveWatcher, NoLiveModelError
+from reasons.sentiment import DissatisfactionRule
+from tests.support.alert_doubles import NOW, Lookup, Model, Promotions, election
+
+RULE = DissatisfactionRule()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def watcher(promotions: Promotions, lookup: Lookup, said: list[str] | None = None, clock: Clock | None = None):
+    return LiveWatcher(
+        promotions.pointer,
+        promotions.load,
+        lookup,
+        poll_s=5.0,
+        clock=clock or Clock(),
+        say=(said if said is not None else []).append,
+    )
+
+
+def test_a_promotion_swaps_model_and_election_together_once_both_are_there():
+    v7, v8 = Model("v7", "2026-W10"), Model("v8", "2026-W11")
+    promotions, lookup, clock, said = Promotions(v7), Lookup(election("v7")), Clock(), []
+    w = watcher(promotions, lookup, said, clock)
+    assert w.current().model_version == "v7" and [r["reason_id"] for r in w.current().elected()] == ["v7/3"]
+
+    promotions.promote(v8)  # the pointer moved, the online store still holds v7's election
+    clock.t = 5.0
+    assert w.current().model_version == "v7"  # never v8 judged with v7's election
+    lookup.features.update(election("v8", "2026-W11"))
+    clock.t = 7.0
+    assert w.current().model_version == "v7"  # not polled again before poll_s
+    clock.t = 10.0
+    live = w.current()
+    assert (live.model_version, live.week, list(live.election)) == ("v8", "2026-W11", ["v8/3", "v8/5"])
+    assert w.counts.reloads == 1 and said == ["live reasons reloaded: v7 (2026-W10) -> v8 (2026-W11), 1 elected"]
+
+
+def test_a_new_election_of_the_same_model_is_picked_up():
+    promotions, lookup, clock = Promotions(Model()), Lookup(election()), Clock()
+    w = watcher(promotions, lookup, clock=clock)
+    assert w.current().election["v7/5"]["elected"] is False
+    lookup.features["v7/5"] = {**lookup.features["v7/5"], "elected": True}
+    clock.t = 5.0
+    assert w.current().election["v7/5"]["elected"] is True and w.counts.reloads == 1
+
+
+def test_an_unreadable_online_store_keeps_the_last_election_and_says_so_once():
+    promotions, lookup, clock, said = Promotions(Model()), Lookup(election()), Clock(), []
+    w = watcher(promotions, lookup, said, clock)
+    before = w.current()
+    lookup.broken = True
+    for t in (5.0, 10.0, 15.0):
+        clock.t = t
+        assert w.current() is before
+    assert w.counts.lookup_errors == 3
+    assert said == [
+        "online store unreadable (OSError: online.db: file is not a database); keeping the election of 2026-W10 (v7)"
+    ]
+
+
+def test_nothing_live_is_a_clear_error():
+    with pytest.raises(NoLiveModelError, match="run a week first"):
+        watcher(Promotions(), Lookup({})).current()
+    lookup = Lookup(election())
+    lookup.broken = True
+    with pytest.raises(NoLiveModelError, match="online store unreadable"):
+        watcher(Promotions(Model()), lookup).current()
+
+
+def test_a_corrupt_promoted_model_keeps_the_live_one():
+    v7 = Model()
+    promotions, clock, said = Promotions(v7), Clock(), []
+    w = watcher(promotions, Lookup(election()), said, clock)
+    w.current()
+    promotions.current = promotions.current.with_name("broken")  # load() raises KeyError
+    clock.t = 5.0
+    assert w.current().model_version == "v7" and said and "cannot load the promoted model" in said[0]
+
+
+def test_a_stale_election_classifies_but_elects_nothing_and_is_told_once():
+    live = LiveReasons(model=Model(), path=None, election=election())  # type: ignore[arg-type]
+    fresh = live.classify(["the app crash again, awful"], [None], RULE, NOW)[0]
+    assert fresh.elected and not fresh.stale and fresh.reason_id == "v7/3" and fresh.label == "app crashes"
+    later = NOW + timedelta(days=30)
+    assert live.valid_until == datetime(2026, 3, 30, tzinfo=UTC) and live.stale(later)
+    stale = live.classify(["the app crash again, awful"], [None], RULE, later)[0]
+    assert stale.stale and stale.reason_id == "v7/3"
+    w = watcher(Promotions(Model()), Lookup(election()))
+    w.current()
+    assert w.stale_notice(NOW) is None
+    assert "is stale since 2026-03-30" in w.stale_notice(later)
+    assert w.stale_notice(later) is None
+
+
+def test_only_dissatisfied_messages_are_embedded_in_one_batch():
+    model = Model()
+    live = LiveReasons(model=model, path=None, election=election())  # type: ignore[arg-type]
+    verdicts = live.classify(
+        ["love the new app, great work", "the app crash again, awful", "prices are too high", "ok"],
+        [None, None, 1, 5],
+        RULE,
+        NOW,
+    )
+    assert model.embedded == ["the app crash again, awful", "prices are too high"]
+    assert [v.dissatisfied for v in verdicts] == [False, True, True, False]
+    assert [v.reason_id for v in verdicts] == [None, "v7/3", "v7/5", None]
+    assert [v.elected for v in verdicts] == [False, True, False, False]
