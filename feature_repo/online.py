@@ -16,17 +16,20 @@ class ReasonLookup:
 
     def __init__(self, settings: Settings) -> None:
         self._store = feature_store(settings)
-        self._refs = [f"reasons:{f}" for f in FEATURES]
 
     def get(self, reason_ids: list[str]) -> dict[str, dict[str, Any] | None]:
         wanted = list(dict.fromkeys(reason_ids))
         if not wanted:
             return {}
+        # the registered view's own features: a registry applied before a feature existed (valid_until)
+        # answers without it until the next publication applies the repo again
+        registered = {f.name for f in self._store.get_feature_view("reasons").features}
+        names = [f for f in FEATURES if f in registered]
         found = self._store.get_online_features(
-            features=self._refs, entity_rows=[{"reason_id": rid} for rid in wanted]
+            features=[f"reasons:{f}" for f in names], entity_rows=[{"reason_id": rid} for rid in wanted]
         ).to_dict()
         out: dict[str, dict[str, Any] | None] = {}
         for i, rid in enumerate(wanted):
-            row = {f: found[f][i] for f in FEATURES}
+            row = {f: found[f][i] for f in names}
             out[rid] = None if all(v is None for v in row.values()) else row
         return out

@@ -38,6 +38,9 @@ class FlinkRuntime:
     # a latency-bound job sets smaller ones. None: Flink's default.
     python_bundle_size: int | None = None
     python_bundle_time_ms: int | None = None
+    # how long an output buffer may wait before it is sent downstream (Flink's default: 100 ms per
+    # network hop); a latency-bound job sets a few ms. None: Flink's default.
+    buffer_timeout_ms: int | None = None
     # keep the last checkpoints when the job is cancelled or fails (a later run restores them)
     retain_checkpoints: bool = False
     restore_path: str | None = None  # a savepoint or retained checkpoint to start from
@@ -189,6 +192,7 @@ class AlertJobConfig:
         source = SourceConfig(
             bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings),
             group_id="reasonlake-alerts",
+            fetch_max_wait_ms=50,
         )
         # Checkpoints make the AT_LEAST_ONCE KafkaSink flush its producer regularly, and carry the
         # hygiene state; a batch goes to Python at once (bundles of one micro-batch).
@@ -199,6 +203,7 @@ class AlertJobConfig:
             retain_checkpoints=True,
             python_bundle_size=1,
             python_bundle_time_ms=5,
+            buffer_timeout_ms=5,
         )
         return replace(cls(settings=settings, source=source, runtime=runtime), **overrides)
 

@@ -61,6 +61,8 @@ def _configuration(runtime: FlinkRuntime) -> Configuration:
         conf.set_string("python.fn-execution.bundle.size", str(runtime.python_bundle_size))
     if runtime.python_bundle_time_ms:
         conf.set_string("python.fn-execution.bundle.time", str(runtime.python_bundle_time_ms))
+    if runtime.buffer_timeout_ms is not None:
+        conf.set_string("execution.buffer-timeout.interval", f"{runtime.buffer_timeout_ms} ms")
     if runtime.retain_checkpoints:
         conf.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
     if runtime.restore_path:
@@ -76,6 +78,7 @@ _CARRIED = (
     "python.fn-execution.bundle.time",
     "execution.checkpointing.externalized-checkpoint-retention",
     "execution.state-recovery.path",
+    "execution.buffer-timeout.interval",
 )
 
 

@@ -227,6 +227,18 @@ def ingest(ctx: click.Context, until_idle: float | None, batch_size: int | None,
     metavar="SECONDS",
     help="The rate limit's window.",
 )
+@click.option(
+    "--fetch-max-wait-ms",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The Kafka source's long-poll [default: 50, or Kafka's 500 on the embedded broker's s3 storage].",
+)
+@click.option(
+    "--fetch-max-wait-ms",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The Kafka source's long-poll [default: 50; Kafka's 500 on the embedded broker's s3 storage].",
+)
 @click.option("--fresh", is_flag=True, help="Ignore the job's saved state: start after what ingestion committed.")
 @click.pass_context
 def alerts(
@@ -237,22 +249,32 @@ def alerts(
     reload_interval: float,
     max_alerts_per_reason: int,
     window_s: float,
+    fetch_max_wait_ms: int | None,
     fresh: bool,
 ) -> None:
     """Run the PyFlink alert job on the live (newest promoted) model and election; it reloads both by
     itself when a new week is promoted, and keeps its state across restarts."""
+    from dataclasses import replace
+
     from flink.alert_job import run_alerts
     from flink.jobconfig import AlertHygiene, AlertJobConfig, BatchPolicy
+    from reasons.live import NoLiveModelError
 
     settings = _settings(ctx)
-    config = AlertJobConfig.from_settings(
-        settings,
+    config = AlertJobConfig.from_settings(settings)
+    config = replace(
+        config,
         micro_batch=BatchPolicy(batch_size=batch_size, flush_interval_s=batch_ms / 1000),
         reload_interval_s=reload_interval,
         hygiene=AlertHygiene(max_alerts_per_reason=max_alerts_per_reason, window_s=window_s),
         fresh=fresh,
+        source=replace(config.source, fetch_max_wait_ms=fetch_max_wait_ms or config.source.fetch_max_wait_ms),
     )
-    summary = run_alerts(settings, config, until_idle_s=until_idle)
+
+    try:
+        summary = run_alerts(settings, config, until_idle_s=until_idle)
+    except NoLiveModelError as exc:
+        raise click.ClickException(f"no live reasons to alert on: {exc}") from None
     counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
     click.echo(f"alert job finished: {summary.messages} messages, {counts}; state saved: {summary.savepoint or 'no'}")
 

@@ -5,7 +5,17 @@ The dbt mart reader is replaced by the generator's messages of the week (the col
 """
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -64,7 +74,7 @@ def _materialize(settings, week, raise_on_error=True):
     return materialize(
         all_defs,
         partition_key=week_to_partition_key(week),
-        resources={"reasonlake": ReasonlakeResource(home=str(settings.home))},
+        resources={"reasonlake": ReasonlakeResource.from_settings(settings)},
         raise_on_error=raise_on_error,
     )
 
@@ -101,8 +111,7 @@ def test_weekly_graph_elects_the_surge_and_serves_it(tmp_path, monkeypatch, feed
     policy.write_text(
         policy_module.POLICY_FILE.read_text().replace("max_outlier_share: 0.25", "max_outlier_share: 0.0")
     )
-    monkeypatch.setattr(policy_module, "POLICY_FILE", policy)
-    blocked = _materialize(settings, surge, raise_on_error=False)
+    blocked = _materialize(settings.replace(policy_file=policy), surge, raise_on_error=False)
     gates = {e.check_name: e for e in blocked.get_asset_check_evaluations()}
     assert gates["gate_outlier_share"].passed is False
     assert "NOT promoted" in gates["gate_outlier_share"].metadata["why"].value
@@ -114,13 +123,6 @@ def test_weekly_graph_elects_the_surge_and_serves_it(tmp_path, monkeypatch, feed
     calm_rows = catalog.read(catalog.load(settings), "ml.elections", row_filter=EqualTo("week", calm)).to_pylist()
     live = ReasonLookup(settings).get([r["reason_id"] for r in calm_rows])
     assert {v["week"] for v in live.values() if v is not None} == {calm}
-    monkeypatch.undo()
-    monkeypatch.setattr(
-        topic_assets,
-        "read_week_messages",
-        lambda s, week: frame[frame["week"] == week].drop(columns="week").reset_index(drop=True),
-    )
-
     result = _materialize(settings, surge)
     assert result.success
     assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()} == CHECKS
@@ -177,12 +179,91 @@ def test_weekly_graph_elects_the_surge_and_serves_it(tmp_path, monkeypatch, feed
             key=lambda r: r["reason_id"],
         )
 
-    calm_before = calm_rows_now(cat)
-    assert _materialize(settings, surge).success
-    cat = catalog.load(settings)
-    again = catalog.read(cat, "ml.elections", row_filter=in_week).to_pylist()
-    assert len(again) == len({r["reason_id"] for r in again}) > 0
-    assert len({r["model_version"] for r in again}) == 1
-    assert calm_rows_now(cat) == calm_before
-    ids = catalog.read(cat, "ml.message_topics", row_filter=in_week).column("message_id").to_pylist()
-    assert sorted(ids) == sorted(r["message_id"] for r in message_topics)
+    # the classify API (`reasonlake serve`, a real server) judges with the live model and election;
+    # the synthetic weeks lie in the past, so the surge week's election (valid two weeks) is stale
+    surge_texts = [
+        r["text"]
+        for r in frame[frame["week"] == surge].to_dict("records")
+        if truth.labels.get(r["message_id"]) == SURGE
+    ][:20]
+    batch = {"messages": [{"text": t, "rating": 1} for t in surge_texts]}
+    with serving(settings) as url:
+        health = get(url + "/health")
+        assert (health["week"], health["stale"], health["reloads"]) == (surge, True, 0)
+        assert not any(r["elected"] for r in post(url + "/classify", batch)["results"])
+
+        # re-materializing the live week (with a longer validity) replaces its rows, and the running
+        # server picks the new election up by itself
+        long_valid = tmp_path / "long-valid.yaml"
+        long_valid.write_text(policy_module.POLICY_FILE.read_text().replace("valid_weeks: 2", "valid_weeks: 520"))
+        calm_before = calm_rows_now(cat)
+        assert _materialize(settings.replace(policy_file=long_valid), surge).success
+        cat = catalog.load(settings)
+        again = catalog.read(cat, "ml.elections", row_filter=in_week).to_pylist()
+        assert len(again) == len({r["reason_id"] for r in again}) > 0
+        assert len({r["model_version"] for r in again}) == 1
+        assert calm_rows_now(cat) == calm_before
+        ids = catalog.read(cat, "ml.message_topics", row_filter=in_week).column("message_id").to_pylist()
+        assert sorted(ids) == sorted(r["message_id"] for r in message_topics)
+        deadline = time.monotonic() + 60
+        while get(url + "/health")["stale"] and time.monotonic() < deadline:
+            time.sleep(1)
+        health = get(url + "/health")
+        assert not health["stale"] and health["reloads"] >= 1
+        elected_now = get(url + "/reasons")
+        assert elected_now["model_version"] == health["model_version"] and elected_now["elected"]
+        answer = post(url + "/classify", batch)
+        top = elected_now["elected"][0]["reason_id"]
+        assert sum(r["reason_id"] == top and r["elected"] for r in answer["results"]) >= 0.8 * len(surge_texts)
+        one = post(url + "/classify", {"text": "thanks, all good", "rating": 5})["results"][0]
+        assert not one["dissatisfied"] and one["reason_id"] is None and not one["elected"]
+        with pytest.raises(urllib.error.HTTPError, match="422"):
+            post(url + "/classify", {"messages": []})
+
+    # only the newest promoted week is live: replaying the calm week writes its history, and leaves
+    # the online store and the current model on the surge week
+    live_version = TopicArtifact.load(current_artifact_path(settings)).model_version
+    assert _materialize(settings, calm).success
+    assert TopicArtifact.load(current_artifact_path(settings)).model_version == live_version
+    live_rows = catalog.read(catalog.load(settings), "ml.elections", row_filter=in_week).to_pylist()
+    online = ReasonLookup(settings).get([r["reason_id"] for r in live_rows])
+    assert {v["week"] for v in online.values() if v is not None} == {surge}
+
+
+@contextmanager
+def serving(settings):
+    """``reasonlake serve`` on a free port until the block ends; yields its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = str(Path(sys.executable).with_name("reasonlake"))
+    server = subprocess.Popen(
+        [exe, "--home", str(settings.home), "serve", "--port", str(port), "--reload-interval", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                get(url + "/health")
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def get(url: str):
+    return json.loads(urllib.request.urlopen(url, timeout=30).read())
+
+
+def post(url: str, body: dict):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(request, timeout=60).read())
