@@ -14,11 +14,11 @@ demo: setup
 
 # What CI runs (.ci/run): the linters, then every test layer (unit, integration, e2e).
 test: setup lint
-	$(PY) -m pytest -q
+	PYTHONHASHSEED=0 $(PY) -m pytest -q
 
 # The quick local loop: the pure unit tests only (well under a minute).
 test-fast: setup
-	$(PY) -m pytest -q tests/unit
+	PYTHONHASHSEED=0 $(PY) -m pytest -q tests/unit
 
 lint: setup
 	.venv/bin/ruff check .

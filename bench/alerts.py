@@ -13,7 +13,10 @@
 4. latency: messages produced at half the measured burst rate for ``--latency-seconds``, each one an
    alert; latency = arrival of the alert at a consumer of ``feedback.alerts`` − the input record's
    Kafka timestamp (the alert record's own timestamp is the input's: Flink carries it over); p50 and
-   p99 (targets ≤ 100 ms and ≤ 500 ms). The rate limit is lifted for the run.
+   p99 (targets ≤ 100 ms and ≤ 500 ms). The rate limit is lifted for the run;
+5. the classify API (``reasonlake serve``, a subprocess on the same home): ``--api-requests`` sequential
+   ``POST /classify`` of one message each (dissatisfied texts, so every one is embedded and matched),
+   client-side latency p50 / p99.
 
 Prints the figures and the machine; ``--json`` writes them too.
 """
@@ -219,6 +222,53 @@ def latency(settings: Settings, rate: float, seconds: float, seed: int) -> dict:
     }
 
 
+def api_latency(settings: Settings, requests: int) -> dict:
+    """p50/p99 of one-message ``POST /classify`` against a running ``reasonlake serve``."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [str(ROOT / ".venv" / "bin" / "reasonlake"), "--home", str(settings.home), "serve", "--port", str(port)]
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.5)
+        texts = [json.loads(v)["text"] for _, v in messages(requests + 20, seed=7)]
+        delays = []
+        for i, text in enumerate(texts):
+            body = json.dumps({"text": text, "rating": 1, "message_id": str(i)}).encode()
+            request = urllib.request.Request(
+                f"{url}/classify", data=body, headers={"Content-Type": "application/json"}, method="POST"
+            )
+            began = time.perf_counter()
+            urllib.request.urlopen(request, timeout=30).read()
+            if i >= 20:  # the first requests warm the model up
+                delays.append(time.perf_counter() - began)
+    finally:
+        server.terminate()
+        server.wait(30)
+    delays.sort()
+    figures = {
+        "requests": len(delays),
+        "p50_ms": delays[len(delays) // 2] * 1000,
+        "p99_ms": delays[min(len(delays) - 1, int(0.99 * len(delays)))] * 1000,
+    }
+    print(
+        f"SUMMARY classify API, one message per request: p50 {figures['p50_ms']:.1f} ms, "
+        f"p99 {figures['p99_ms']:.1f} ms over {figures['requests']} requests",
+        flush=True,
+    )
+    return figures
+
+
 def parse_config(text: str) -> tuple[int, int, int | None]:
     """``BATCH:MS[:FETCH_MS]``: messages per micro-batch, its flush interval, the source's fetch wait."""
     parts = [int(p) for p in text.split(":")]
@@ -272,6 +322,7 @@ def main() -> None:
         choices=["process", "thread"],
         help="PyFlink python.execution-mode of the job (default: the job's own)",
     )
+    parser.add_argument("--api-requests", type=int, default=300, help="one-message /classify requests (0: skip)")
     parser.add_argument("--home", type=Path, default=None, help="work directory (default: a temp dir, removed)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
@@ -298,6 +349,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "storage": args.storage,
             "runs": [run_config(settings, c, args, base) for c in configs],
+            "api": api_latency(settings, args.api_requests) if args.api_requests else None,
         }
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2))

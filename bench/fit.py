@@ -106,7 +106,7 @@ def score_fit(frame, week: str, embeddings, embedding_s: float, params, label: s
     out["rss_after_fit_mb"] = peak_rss_mb()
 
     started = time.perf_counter()
-    scores = score_messages(frame)
+    scores = score_messages(frame, embeddings)
     out["sentiment_s"] = time.perf_counter() - started
 
     topics_in = [

@@ -37,7 +37,7 @@ from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
 from lake.schemas import ALERTS
 from reasons.live import LiveWatcher, Verdict
-from reasons.sentiment import DissatisfactionRule
+from reasons.sentiment import DissatisfactionRule, load_model
 
 ALERT_NAMESPACE = uuid.UUID("6f1d3c2a-6a52-5d4e-9a57-7c1b2e0f4a11")
 #: outcomes of the hygiene operators (AlertDeduplicator, AlertRateLimiter), in accounting lines
@@ -51,8 +51,9 @@ def alert_id(model_version: str, topic: str, partition: int, offset: int) -> str
 
 def decide(message: Accepted, verdict: Verdict, now: datetime) -> dict | None:
     """The ``alerts.alerts`` row for one judged message, or None when it raises no alert: only a
-    dissatisfied message whose reason is elected in the live, not stale, election alerts."""
-    if not (verdict.dissatisfied and verdict.elected and not verdict.stale and verdict.reason_id):
+    dissatisfied message within the core of a reason elected in the live, not stale, election alerts
+    (:attr:`reasons.live.Verdict.alerts`)."""
+    if not verdict.alerts:
         return None
     env, row = message.envelope, message.row
     return {
@@ -176,6 +177,7 @@ def open_watcher(config, say: Callable[[str], None] = print) -> LiveWatcher:
         lookup=lookup,
         poll_s=config.reload_interval_s,
         say=say,
+        dissatisfaction=load_model(config.dissatisfaction_model) if config.dissatisfaction_model else None,
     )
 
 

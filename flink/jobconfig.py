@@ -167,6 +167,8 @@ class AlertJobConfig:
     alerts_topic: str = ALERTS_TOPIC
     reload_interval_s: float = 5.0  # how often the live model and election are checked for a promotion
     dissatisfaction: DissatisfactionRule = field(default_factory=DissatisfactionRule)  # same rule as the election
+    # the dissatisfaction classifier's JSON (reasons.sentiment.DissatisfactionModel); None: the committed one
+    dissatisfaction_model: Path | None = None
     hygiene: AlertHygiene = field(default_factory=AlertHygiene)
     # Modules providing ``current_artifact_path`` + ``TopicArtifact`` and ``ReasonLookup``
     # (tests substitute fakes shipped with ``runtime.python_files``).

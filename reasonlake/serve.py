@@ -38,6 +38,9 @@ class Classified(BaseModel):
     reason_id: str | None = Field(description="registry id of the message's reason; null: no reason's topic is close")
     label: str | None
     elected: bool = Field(description="the reason is elected in the live election (and it is not stale)")
+    alerts: bool = Field(
+        description="the alert job would alert: dissatisfied, elected, and within the core of the reason's topic"
+    )
     similarity: float
     dissatisfied: bool = Field(description="only dissatisfied messages are matched to a reason")
     sentiment: float
@@ -105,6 +108,7 @@ def create_app(
                     reason_id=v.reason_id,
                     label=v.label,
                     elected=v.elected and not v.stale,
+                    alerts=v.alerts,
                     similarity=v.similarity,
                     dissatisfied=v.dissatisfied,
                     sentiment=v.sentiment,

@@ -22,7 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from reasons.sentiment import DissatisfactionRule, is_dissatisfied, sentiment
+import numpy as np
+
+from reasons.embedding.vectors import Embedder, embed
+from reasons.sentiment import DissatisfactionModel, DissatisfactionRule, is_dissatisfied, load_model, sentiment
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +47,14 @@ class TopicModel(Protocol):
     @property
     def week(self) -> str: ...
 
+    @property
+    def embedder(self) -> Embedder: ...
+
     def assign(self, texts: list[str]) -> Sequence[Assignment]: ...
+
+    def assign_embeddings(self, embeddings: np.ndarray) -> Sequence[Assignment]: ...
+
+    def alert_similarity(self, topic_id: int) -> float: ...
 
     def label(self, topic_id: int) -> str: ...
 
@@ -68,7 +78,8 @@ class Verdict:
     """What the live reasons say of one message."""
 
     dissatisfied: bool
-    sentiment: float
+    sentiment: float  # VADER compound
+    dissatisfaction: float  # P(dissatisfied) of the text (a rating, where there is one, still decides)
     topic_id: int  # -1: no reason's topic is close enough (or not classified: satisfied)
     reason_id: str | None
     label: str | None
@@ -77,16 +88,31 @@ class Verdict:
     stale: bool  # the live election is past its valid_until
     model_version: str
     week: str  # of the live election
+    # within its topic's core: cosine to the centroid at least the topic's alert similarity (the fit's
+    # quantile of its own members' cosines); a message on a topic's fringe is classified but raises no alert
+    core: bool = True
+
+    @property
+    def alerts(self) -> bool:
+        """Whether this message raises an alert: dissatisfied, within an elected reason's core, not stale."""
+        return bool(self.dissatisfied and self.elected and self.core and not self.stale and self.reason_id)
 
 
 @dataclass(frozen=True)
 class LiveReasons:
-    """One promoted model with its own published election (reason id -> online features)."""
+    """One promoted model with its own published election (reason id -> online features).
+
+    :meth:`classify` embeds every message of a micro-batch once, with the model's embedder: the
+    dissatisfaction classifier (``dissatisfaction``, default the committed one of
+    :mod:`reasons.sentiment`) reads those embeddings, and only the dissatisfied messages' embeddings
+    are assigned to a topic (a happy message never matches a reason to be unhappy).
+    """
 
     model: TopicModel
     path: Path
     election: Mapping[str, Mapping[str, Any]]
     loaded_at: float = field(default_factory=time.time)
+    dissatisfaction: DissatisfactionModel | None = None
 
     @property
     def model_version(self) -> str:
@@ -114,12 +140,17 @@ class LiveReasons:
     def classify(
         self, texts: Sequence[str], ratings: Sequence[int | None], rule: DissatisfactionRule, now: datetime
     ) -> list[Verdict]:
-        """A verdict per message. Only dissatisfied messages are embedded (one batch for all of them):
-        a happy message never matches a reason to be unhappy."""
+        """A verdict per message: all of them embedded in one batch, dissatisfaction scored from those
+        embeddings, the dissatisfied ones assigned to a topic."""
+        texts = [str(t) for t in texts]
+        if not texts:
+            return []
+        emb = embed(self.model.embedder, texts)
         scores = [sentiment(t) for t in texts]
-        unhappy = [is_dissatisfied(r, s, rule) for r, s in zip(ratings, scores)]
+        probability = (self.dissatisfaction or load_model()).score_texts(texts, emb)
+        unhappy = [is_dissatisfied(r, p, rule) for r, p in zip(ratings, probability)]
         todo = [i for i, u in enumerate(unhappy) if u]
-        assigned = dict(zip(todo, self.model.assign([str(texts[i]) for i in todo]))) if todo else {}
+        assigned = dict(zip(todo, self.model.assign_embeddings(emb[todo]))) if todo else {}
         stale = self.stale(now)
         out = []
         for i in range(len(texts)):
@@ -136,11 +167,13 @@ class LiveReasons:
                 Verdict(
                     dissatisfied=unhappy[i],
                     sentiment=scores[i],
+                    dissatisfaction=float(probability[i]),
                     topic_id=topic,
                     reason_id=rid,
                     label=label,
                     similarity=float(a.similarity) if a is not None else 0.0,
                     elected=bool(features and features.get("elected")),
+                    core=a is not None and topic >= 0 and a.similarity >= self.model.alert_similarity(topic),
                     stale=stale,
                     model_version=self.model_version,
                     week=self.week,
@@ -165,7 +198,8 @@ class LiveWatcher:
     """Keeps :class:`LiveReasons` up to date (see the module doc).
 
     ``pointer()`` gives the promoted model's folder (None before any promotion), ``load(path)`` the
-    model, ``lookup`` the online store. ``current(now)`` polls at most every ``poll_s`` seconds.
+    model, ``lookup`` the online store, ``dissatisfaction`` the classifier of the live reasons (None:
+    the committed one). ``current(now)`` polls at most every ``poll_s`` seconds.
     """
 
     def __init__(
@@ -176,8 +210,10 @@ class LiveWatcher:
         poll_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         say: Callable[[str], None] = log.warning,
+        dissatisfaction: DissatisfactionModel | None = None,
     ) -> None:
         self._pointer, self._load, self._lookup = pointer, load, lookup
+        self._dissatisfaction = dissatisfaction  # None: the committed classifier
         self.poll_s = poll_s
         self._clock, self._say = clock, say
         self._polled_at: float | None = None
@@ -219,7 +255,7 @@ class LiveWatcher:
         election = {r: dict(f) for r, f in features.items() if f and f.get("model_version") == model.model_version}
         if not election and live is not None:
             return  # promotion in progress: the online store does not hold the new model's election yet
-        fresh = LiveReasons(model=model, path=path, election=election)
+        fresh = LiveReasons(model=model, path=path, election=election, dissatisfaction=self._dissatisfaction)
         if live is None or (fresh.model_version, fresh.election) != (live.model_version, live.election):
             if live is not None:
                 self.counts.reloads += 1

@@ -13,7 +13,7 @@ from lake.settings import Settings
 from lake.weeks import parse_week
 
 MART = "marts.fct_feedback_messages"
-COLUMNS = ("message_id", "source", "text", "created_at", "rating", "week")
+COLUMNS = ("message_id", "source", "text", "text_modelling", "mentions", "created_at", "rating", "week")
 
 
 class MartNotBuiltError(FileNotFoundError):
@@ -24,7 +24,8 @@ def read_messages(settings: Settings, weeks: list[str] | None = None) -> pd.Data
     """Cleaned, deduplicated messages of ``weeks`` (ISO ``YYYY-Www``; ``None`` = all weeks).
 
     Columns: ``message_id``, ``source``, ``text`` (the normalized text: whitespace collapsed and
-    trimmed, never empty), ``created_at`` (``datetime64[us, UTC]``), ``rating`` (``Int64``, nullable),
+    trimmed, never empty; what is embedded), ``text_modelling`` (cleaned for keywords and labels),
+    ``mentions`` (the @handles the text names, a list), ``created_at`` (``datetime64[us, UTC]``), ``rating`` (``Int64``, nullable),
     ``week``; ordered by created_at, source, message_id. An empty frame (same columns) when a week
     has no messages. Raises :class:`MartNotBuiltError` when dbt has not built the mart yet.
     """
@@ -34,7 +35,8 @@ def read_messages(settings: Settings, weeks: list[str] | None = None) -> pd.Data
     if not path.exists():
         raise MartNotBuiltError(f"{path} does not exist: build the dbt models first (dbt build / the cleaning assets)")
     sql = (
-        f"select message_id, source, text_normalized as text, created_at, rating, week from {MART}"
+        f"select message_id, source, text_normalized as text, text_modelling, mentions, created_at, rating, week"
+        f" from {MART}"
         + (" where week in (select unnest(?))" if weeks is not None else "")
         + " order by created_at, source, message_id"
     )

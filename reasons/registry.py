@@ -4,10 +4,15 @@ Topic ids change on every refit; reasons must not. Two steps a week:
 
 0. **grouped** — topics are finer than reasons (the fit is tuned for Banking77's 77 close intents; one
    customer issue often comes out as a few sub-topics, e.g. per platform wording). Topics whose
-   centroids are close (average-linkage cosine ≥ ``group_threshold``) form one reason candidate, its
-   embedding the size-weighted mean of theirs, its label the largest topic's. A candidate whose messages
-   are mostly not dissatisfied (share < ``min_dissatisfied_share``: praise, plain questions) is no
-   reason to be unhappy: its topics map to ``not_a_reason`` and never enter the registry.
+   centroids are close form one reason candidate, its embedding the size-weighted mean of theirs, its
+   label the largest topic's. "Close" adapts to the domain: in one domain every centroid is near every
+   other, so the threshold is the week's own mean pairwise centroid cosine plus ``group_sd`` standard
+   deviations (never below ``group_floor``). A group whose messages sit far from its centre (coherence
+   below ``min_coherence_ratio`` × the week's median topic coherence) is a catch-all: a group of several
+   topics is split back into its topics, a single incoherent topic is refused (``not_a_reason``, event
+   ``refused``). A candidate whose messages are mostly not dissatisfied (share < ``min_dissatisfied_share``:
+   praise, plain questions) is no reason to be unhappy: its topics map to ``not_a_reason`` and never
+   enter the registry.
 
 Then the candidates are matched to the known reasons by cosine similarity of their embeddings:
 
@@ -46,7 +51,12 @@ NOT_A_REASON_ID = "not_a_reason"  # topics of mostly satisfied messages (praise,
 @dataclass(frozen=True)
 class RegistryParams:
     match_threshold: float = 0.80  # cosine of candidate embedding to reason embedding for "same reason"
-    group_threshold: float = 0.68  # average-linkage cosine of topic centroids for "one reason candidate"
+    # average-linkage cosine of topic centroids for "one reason candidate": the week's mean pairwise cosine
+    # + group_sd × its standard deviation, at least group_floor; group_threshold fixes it instead
+    group_threshold: float | None = None
+    group_sd: float = 2.0
+    group_floor: float = 0.68
+    min_coherence_ratio: float = 0.5  # a group less coherent than this × the median topic is a catch-all
     min_dissatisfied_share: float = 0.25  # of a candidate's messages, for it to be a reason at all
     death_after_weeks: int = 4  # a live reason unseen this many weeks dies
     embedding_momentum: float = 0.5  # new embedding = normalize(m * old + (1 - m) * topic's)
@@ -72,6 +82,7 @@ class TopicIn:
     embedding: Sequence[float]
     size: int = 0
     dissatisfied_share: float | None = None  # of its messages; None: unknown (counts as a reason)
+    coherence: float | None = None  # mean cosine of its messages to its centroid; None: unknown
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ class Candidate:
     topics: tuple[TopicIn, ...]  # largest first
     embedding: tuple[float, ...]
     dissatisfied_share: float | None
+    coherence: float | None = None  # mean cosine of its messages to its embedding (estimated from the topics')
 
     @property
     def label(self) -> str:
@@ -149,6 +161,17 @@ def weeks_between(earlier: str, later: str) -> int:
     return (week_start(later) - week_start(earlier)).days // 7
 
 
+def group_threshold(topics: Sequence[TopicIn], params: RegistryParams) -> float:
+    """The cosine at which the week's topic centroids group: fixed, or adapted to the week's spread."""
+    if params.group_threshold is not None:
+        return params.group_threshold
+    if len(topics) < 3:
+        return params.group_floor
+    emb = _unit(np.array([t.embedding for t in topics]))
+    pairs = (emb @ emb.T)[np.triu_indices(len(topics), k=1)]
+    return float(max(params.group_floor, pairs.mean() + params.group_sd * pairs.std()))
+
+
 def group_topics(topics: Sequence[TopicIn], threshold: float) -> list[Candidate]:
     """The week's topics as reason candidates: average-linkage groups of centroid cosine ≥ ``threshold``,
     ordered by their smallest topic id (deterministic)."""
@@ -166,14 +189,51 @@ def group_topics(topics: Sequence[TopicIn], threshold: float) -> list[Candidate]
         labels = fcluster(linkage(condensed, method="average"), t=1.0 - threshold, criterion="distance")
     out = []
     for group in dict.fromkeys(labels):  # first-seen order = smallest topic id first
-        idx = np.flatnonzero(labels == group)
-        members = sorted((topics[i] for i in idx), key=lambda t: (-t.size, t.topic_id))
-        sizes = np.array([max(t.size, 1) for t in members], dtype=np.float64)
-        vec = _unit((emb[[topics.index(t) for t in members]] * sizes[:, None]).sum(axis=0))
-        shares = [t.dissatisfied_share for t in members]
-        share = None if any(v is None for v in shares) else float(np.dot(shares, sizes) / sizes.sum())
-        out.append(Candidate(tuple(members), tuple(float(v) for v in vec), share))
+        members = sorted((topics[i] for i in np.flatnonzero(labels == group)), key=lambda t: (-t.size, t.topic_id))
+        out.append(_candidate(members))
     return out
+
+
+def _candidate(members: Sequence[TopicIn]) -> Candidate:
+    """One candidate of ``members`` (largest first): size-weighted embedding, share and coherence."""
+    sizes = np.array([max(t.size, 1) for t in members], dtype=np.float64)
+    emb = _unit(np.array([t.embedding for t in members]))
+    vec = _unit((emb * sizes[:, None]).sum(axis=0))
+    share = _weighted([t.dissatisfied_share for t in members], sizes)
+    coherences = [t.coherence for t in members]
+    # a member topic's messages sit at about its coherence × its centroid's cosine to the group's
+    coherence = None if None in coherences else _weighted(list(np.asarray(coherences) * (emb @ vec)), sizes)
+    return Candidate(tuple(members), tuple(float(v) for v in vec), share, coherence)
+
+
+def _weighted(values: Sequence[float | None], weights: np.ndarray) -> float | None:
+    """The ``weights``-weighted mean of ``values``; None when any is unknown."""
+    if any(v is None for v in values):
+        return None
+    return float(np.dot(np.asarray(values, dtype=np.float64), weights) / weights.sum())
+
+
+def reason_candidates(
+    topics: Sequence[TopicIn], params: RegistryParams = RegistryParams()
+) -> tuple[list[Candidate], list[Candidate], float]:
+    """The week's candidates and its catch-alls (refused single topics), and the grouping threshold used.
+
+    A grouped candidate less coherent than ``min_coherence_ratio`` × the median topic coherence is split
+    back into its topics; such a topic on its own is refused."""
+    topics = [t for t in topics if t.topic_id >= 0]
+    threshold = group_threshold(topics, params)
+    known = [t.coherence for t in topics if t.coherence is not None]
+    floor = params.min_coherence_ratio * float(np.median(known)) if known else None
+    kept: list[Candidate] = []
+    refused: list[Candidate] = []
+    for candidate in group_topics(topics, threshold):
+        if floor is None or candidate.coherence is None or candidate.coherence >= floor:
+            kept.append(candidate)
+            continue
+        for single in (_candidate([t]) for t in candidate.topics) if len(candidate.topics) > 1 else [candidate]:
+            (kept if single.coherence is None or single.coherence >= floor else refused).append(single)
+    kept.sort(key=lambda c: min(c.topic_ids))
+    return kept, refused, threshold
 
 
 def update(
@@ -181,7 +241,7 @@ def update(
 ) -> RegistryUpdate:
     """Match ``week``'s topics against the registry ``reasons`` (the state after the week before)."""
     parse_week(week)
-    groups = group_topics([t for t in topics if t.topic_id >= 0], params.group_threshold)
+    groups, refused, _ = reason_candidates(topics, params)
     not_reasons = [
         g for g in groups if g.dissatisfied_share is not None and g.dissatisfied_share < params.min_dissatisfied_share
     ]
@@ -197,8 +257,10 @@ def update(
             mappings += _matched(by_id, events, candidate, known[j], sim, week, params)
         else:
             mappings += _born(by_id, events, candidate, week, sims[i], known, {j for j, _ in matched.values()}, params)
-    for group in not_reasons:
+    for group in not_reasons + refused:
         mappings.extend(Mapping_(t, NOT_A_REASON_ID, 0.0, NOT_A_REASON_ID) for t in group.topic_ids)
+    for group in refused:
+        events.append(Event("refused", (), f"{group.describe()}: a catch-all (coherence {group.coherence:.3f})"))
     mappings.sort(key=lambda m: m.topic_id)
     _merge_unmatched(by_id, events, found, known, sims, matched, params.match_threshold)
     _bury(by_id, events, week, params.death_after_weeks)

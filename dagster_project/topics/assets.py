@@ -51,7 +51,7 @@ class TopicFitConfig(Config):
     outlier_threshold: float = _P.outlier_threshold
     fit_sample: int | None = _P.fit_sample
     max_rating: int = _R.max_rating
-    compound_threshold: float = _R.compound_threshold
+    dissatisfaction_threshold: float = _R.threshold  # P(dissatisfied) of a message without a rating
 
     def params(self) -> TopicModelParams:
         return TopicModelParams(
@@ -63,7 +63,7 @@ class TopicFitConfig(Config):
         )
 
     def rule(self) -> DissatisfactionRule:
-        return DissatisfactionRule(max_rating=self.max_rating, compound_threshold=self.compound_threshold)
+        return DissatisfactionRule(max_rating=self.max_rating, threshold=self.dissatisfaction_threshold)
 
 
 class EmbedConfig(Config):
@@ -176,7 +176,10 @@ class RegistryConfig(Config):
     match_threshold: float = _G.match_threshold
     death_after_weeks: int = _G.death_after_weeks
     embedding_momentum: float = _G.embedding_momentum
-    group_threshold: float = _G.group_threshold
+    group_threshold: float | None = _G.group_threshold  # None: adapted to the week (group_sd, group_floor)
+    group_sd: float = _G.group_sd
+    group_floor: float = _G.group_floor
+    min_coherence_ratio: float = _G.min_coherence_ratio
     min_dissatisfied_share: float = _G.min_dissatisfied_share
     labels_file: str | None = None  # default: reasons/reason_labels.yaml
 
@@ -186,6 +189,9 @@ class RegistryConfig(Config):
             death_after_weeks=self.death_after_weeks,
             embedding_momentum=self.embedding_momentum,
             group_threshold=self.group_threshold,
+            group_sd=self.group_sd,
+            group_floor=self.group_floor,
+            min_coherence_ratio=self.min_coherence_ratio,
             min_dissatisfied_share=self.min_dissatisfied_share,
         )
 

@@ -82,32 +82,70 @@ def save_artifact(
     fit.model.save(
         str(path / "bertopic"), serialization="safetensors", save_ctfidf=True, save_embedding_model=embedding_model
     )
-    write_json(
-        path / ARTIFACT_FILE,
-        {
-            "format_version": FORMAT_VERSION,
-            "model_version": model_version,
-            "week": week,
-            "embedding_model": embedding_model,
-            "min_similarity": fit.params.min_similarity,
-            "n_documents": fit.n_documents,
-            "outlier_share": fit.outlier_share,
-            "params": asdict(fit.params),
-            "resolved_params": asdict(fit.resolved),
-            "packages": _versions(),
-            "topics": [
-                {
-                    "topic_id": t.topic_id,
-                    "label": t.label,
-                    "keywords": list(t.keywords),
-                    "size": t.size,
-                    "embedding": [round(float(v), 7) for v in e],
-                }
-                for t, e in zip(fit.topics, fit.topic_embeddings)
-            ],
-        },
-    )
+    write_json(path / ARTIFACT_FILE, artifact_meta(fit, week, model_version, embedding_model))
     return path
+
+
+def artifact_meta(fit: FitResult, week: str, model_version: str, embedding_model: str = EMBEDDING_MODEL) -> dict:
+    """What ``topics.json`` holds (and :class:`TopicArtifact` reads)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "model_version": model_version,
+        "week": week,
+        "embedding_model": embedding_model,
+        "min_similarity": fit.params.min_similarity,
+        "n_documents": fit.n_documents,
+        "outlier_share": fit.outlier_share,
+        "params": asdict(fit.params),
+        "resolved_params": asdict(fit.resolved),
+        "packages": _versions(),
+        # the week's mean embedding, removed from a message's embedding before it is compared
+        "center": None if fit.center is None else _rounded(fit.center),
+        "topics": [
+            {
+                "topic_id": t.topic_id,
+                "label": t.label,
+                "keywords": list(t.keywords),
+                "size": t.size,
+                "embedding": _rounded(e),  # centroid in the centred space: assignment
+                "reason_embedding": _rounded(raw),  # centroid of the raw embeddings: the registry
+                "alert_similarity": alert,
+            }
+            for t, e, raw, alert in zip(
+                fit.topics,
+                fit.topic_embeddings,
+                fit.reason_embeddings(),
+                fit.alert_similarities or [fit.params.min_similarity] * len(fit.topics),
+            )
+        ],
+    }
+
+
+def _rounded(vector: np.ndarray) -> list[float]:
+    return [round(float(v), 7) for v in vector]
+
+
+def nearest_topics(
+    embeddings: np.ndarray,
+    centroids: np.ndarray,
+    topic_ids: np.ndarray,
+    min_similarity: float,
+    center: np.ndarray | None = None,
+) -> list[Assignment]:
+    """Each embedding's nearest topic by cosine to the unit ``centroids`` (after removing ``center``, the
+    fit's mean embedding); OUTLIER below ``min_similarity``."""
+    if len(embeddings) == 0:
+        return []
+    if len(topic_ids) == 0:
+        return [Assignment(OUTLIER, 0.0) for _ in range(len(embeddings))]
+    x = normalize(np.asarray(embeddings, dtype=np.float32))
+    if center is not None:
+        x = normalize(x - center)
+    sims = x @ centroids.T
+    best = sims.argmax(axis=1)
+    return [
+        Assignment(int(topic_ids[b]) if s[b] >= min_similarity else OUTLIER, float(s[b])) for b, s in zip(best, sims)
+    ]
 
 
 def live_week(settings: Settings) -> str | None:
@@ -160,6 +198,11 @@ class TopicArtifact:
         emb = np.array([t["embedding"] for t in topics], dtype=np.float32)
         self._centroids = normalize(emb) if len(topics) else np.zeros((0, 1), dtype=np.float32)
         self.min_similarity = float(meta["min_similarity"])
+        center = meta.get("center")
+        self.center = None if center is None else np.asarray(center, dtype=np.float32)
+        self._alert_similarity = {
+            int(t["topic_id"]): float(t.get("alert_similarity", self.min_similarity)) for t in topics
+        }
 
     @classmethod
     def load(cls, path: Path | str, embedder: Embedder | None = None) -> TopicArtifact:
@@ -188,16 +231,12 @@ class TopicArtifact:
         return self._embedder
 
     def assign_embeddings(self, embeddings: np.ndarray) -> list[Assignment]:
-        if len(embeddings) == 0:
-            return []
-        if len(self.topic_ids) == 0:
-            return [Assignment(OUTLIER, 0.0) for _ in range(len(embeddings))]
-        sims = normalize(np.asarray(embeddings, dtype=np.float32)) @ self._centroids.T
-        best = sims.argmax(axis=1)
-        return [
-            Assignment(int(self.topic_ids[b]) if s[b] >= self.min_similarity else OUTLIER, float(s[b]))
-            for b, s in zip(best, sims)
-        ]
+        """:func:`nearest_topics` of raw message embeddings under this model."""
+        return nearest_topics(embeddings, self._centroids, self.topic_ids, self.min_similarity, self.center)
+
+    def alert_similarity(self, topic_id: int) -> float:
+        """The cosine a message needs to its topic's centroid to alert on it (the topic's core)."""
+        return self._alert_similarity.get(int(topic_id), self.min_similarity)
 
     def assign(self, texts: Sequence[str], batch_size: int = 64) -> list[Assignment]:
         """Each text's nearest topic by cosine to the topic centroids; OUTLIER below ``min_similarity``."""

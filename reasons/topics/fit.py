@@ -41,8 +41,14 @@ def fit_topics(
     params: TopicModelParams = TopicModelParams(),
     log: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
+    stop_words: Iterable[str] = (),
 ) -> FitResult:
     """BERTopic on precomputed embeddings, fixed seeds, outliers reduced, keyword labels.
+
+    ``texts`` feed the keywords only (pass the cleaned modelling text); ``embeddings`` are the raw text's.
+    With ``params.center_embeddings`` the week's mean embedding is removed first (clustering and the
+    centroids work in that centred space; ``FitResult.center`` keeps the mean for assignment).
+    ``stop_words`` (brand names found in the week) join ``params.stop_words`` out of the keywords.
 
     Raises :class:`CorpusTooSmallError` below ``params.min_documents`` texts. ``timings``, when given, is
     filled with seconds per stage (it does not change the result): ``reduction`` (UMAP), ``clustering``
@@ -59,13 +65,52 @@ def fit_topics(
         raise CorpusTooSmallError(f"{n} messages; a topic fit needs at least {params.min_documents}")
     if embeddings.shape[0] != n:
         raise ValueError(f"{embeddings.shape[0]} embeddings for {n} texts")
-    if params.samples(n):
-        return _fit_sample_then_assign(texts, embeddings, params, log, timings, started)
     log = log or (lambda _: None)
-    embeddings = normalize(np.asarray(embeddings, dtype=np.float32))
+    raw = normalize(np.asarray(embeddings, dtype=np.float32))
+    center = raw.mean(axis=0) if params.center_embeddings else None
+    work = raw if center is None else normalize(raw - center)
+    words = tuple(sorted({w.lower() for w in (*params.stop_words, *stop_words) if w}))
+    if params.samples(n):
+        fitted = _fit_sample_then_assign(texts, work, params, log, timings, words)
+    else:
+        fitted = _fit_whole(texts, work, params, log, timings, words)
+    _, raw_centroids = _centroids(fitted.doc_topics, raw)
+    result = replace(
+        fitted,
+        center=center,
+        raw_topic_embeddings=raw_centroids,
+        alert_similarities=_alert_similarities(fitted, params.alert_quantile),
+    )
+    if timings is not None:
+        timings["total"] = time.perf_counter() - started
+        timings.setdefault("merge_outliers", 0.0)
+    return result
+
+
+def _alert_similarities(fit: FitResult, quantile: float) -> tuple[float, ...]:
+    """Per topic, the ``quantile`` of its members' cosines to its centroid (at least ``min_similarity``)."""
+    out = []
+    for t in fit.topics:
+        sims = fit.doc_similarities[fit.doc_topics == t.topic_id]
+        q = float(np.quantile(sims, quantile)) if quantile > 0 and len(sims) else 0.0
+        out.append(round(max(q, fit.params.min_similarity), 6))
+    return tuple(out)
+
+
+def _fit_whole(
+    texts: list[str],
+    embeddings: np.ndarray,
+    params: TopicModelParams,
+    log: Callable[[str], None],
+    timings: dict[str, float] | None,
+    stop_words: tuple[str, ...],
+) -> FitResult:
+    """The fit of every message on unit embeddings of the fit's space."""
+    started = time.perf_counter()
+    n = len(texts)
     r = params.for_corpus(n)
     log(f"fitting BERTopic on {n} messages: {r}")
-    model = _bertopic(params, r)
+    model = _bertopic(params, r, stop_words)
     stage = _stage_timer(model, timings)
     try:
         topics = np.asarray(model.fit_transform(texts, embeddings=embeddings)[0])
@@ -73,7 +118,7 @@ def fit_topics(
         stage.restore()
     log(f"BERTopic: {len(set(topics) - {OUTLIER})} topics, outlier share {np.mean(topics == OUTLIER):.1%}")
     topics = _merge_near_duplicates(model, texts, topics, embeddings, params, log)
-    topics = _reduce_outliers(model, texts, topics, embeddings, params, log)
+    topics = _reduce_outliers(model, texts, topics, embeddings, params, log, stop_words)
     topic_ids, centroids, doc_sims = _centroids_and_similarities(
         model, topics, embeddings, outlier_row=bool((topics == OUTLIER).any())
     )
@@ -81,9 +126,10 @@ def fit_topics(
     built = _labelled_topics(model, topics, topic_ids, params)
     if timings is not None:
         timings["representation"] = timings.get("representation", 0.0) + time.perf_counter() - labels_started
-        timings["total"] = time.perf_counter() - started
-        timings["merge_outliers"] = timings["total"] - sum(
-            timings.get(k, 0.0) for k in ("reduction", "clustering", "representation")
+        timings["merge_outliers"] = (
+            time.perf_counter()
+            - started
+            - sum(timings.get(k, 0.0) for k in ("reduction", "clustering", "representation"))
         )
     return FitResult(
         model=model,
@@ -96,10 +142,14 @@ def fit_topics(
     )
 
 
-def _vectorizer() -> Any:
-    from sklearn.feature_extraction.text import CountVectorizer
+def _vectorizer(stop_words: tuple[str, ...] = ()) -> Any:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-    return CountVectorizer(stop_words="english", min_df=1, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
+    return CountVectorizer(
+        stop_words=sorted(ENGLISH_STOP_WORDS | set(stop_words)),
+        min_df=1,
+        token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b",
+    )
 
 
 def _ctfidf() -> Any:
@@ -108,7 +158,7 @@ def _ctfidf() -> Any:
     return ClassTfidfTransformer(reduce_frequent_words=True)
 
 
-def _bertopic(params: TopicModelParams, r: ResolvedParams) -> Any:
+def _bertopic(params: TopicModelParams, r: ResolvedParams, stop_words: tuple[str, ...] = ()) -> Any:
     """An unfitted BERTopic on precomputed embeddings: seeded UMAP, HDBSCAN, c-TF-IDF keywords."""
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
@@ -132,7 +182,7 @@ def _bertopic(params: TopicModelParams, r: ResolvedParams) -> Any:
             cluster_selection_method="eom",
             prediction_data=False,
         ),
-        vectorizer_model=_vectorizer(),
+        vectorizer_model=_vectorizer(stop_words),
         ctfidf_model=_ctfidf(),
         top_n_words=params.top_n_words,
         min_topic_size=r.min_topic_size,
@@ -167,6 +217,7 @@ def _reduce_outliers(
     embeddings: np.ndarray,
     params: TopicModelParams,
     log: Callable[[str], None],
+    stop_words: tuple[str, ...] = (),
 ) -> np.ndarray:
     """Outliers at least ``params.outlier_threshold`` cosine-similar to a topic join it; keywords refreshed."""
     if not ((topics == OUTLIER).any() and (topics != OUTLIER).any()):
@@ -185,7 +236,7 @@ def _reduce_outliers(
                 texts,
                 topics=list(reduced),
                 top_n_words=params.top_n_words,
-                vectorizer_model=_vectorizer(),
+                vectorizer_model=_vectorizer(stop_words),
                 ctfidf_model=_ctfidf(),
             )
         finally:
@@ -211,21 +262,17 @@ def _fit_sample_then_assign(
     texts: list[str],
     embeddings: np.ndarray,
     params: TopicModelParams,
-    log: Callable[[str], None] | None,
+    log: Callable[[str], None],
     timings: dict[str, float] | None,
-    started: float,
+    stop_words: tuple[str, ...],
 ) -> FitResult:
     """``fit_topics`` on a seeded sample of ``params.fit_sample`` messages; every other message joins its
     nearest topic (cosine to the sample's centroids, outlier below ``outlier_threshold``); centroids,
     sizes and similarities are then computed over all messages. Keywords and labels are the sample's."""
-    log = log or (lambda _: None)
     n = len(texts)
-    embeddings = normalize(np.asarray(embeddings, dtype=np.float32))
     sample = np.sort(np.random.default_rng(params.seed).choice(n, size=params.fit_sample, replace=False))
     log(f"fitting on a sample of {len(sample)} of {n} messages, assigning the rest by nearest centroid")
-    sub = fit_topics(
-        [texts[i] for i in sample], embeddings[sample], replace(params, fit_sample=None), log=log, timings=timings
-    )
+    sub = _fit_whole([texts[i] for i in sample], embeddings[sample], params, log, timings, stop_words)
     began = time.perf_counter()
     topics = np.full(n, OUTLIER, dtype=int)
     topics[sample] = sub.doc_topics
@@ -245,7 +292,6 @@ def _fit_sample_then_assign(
     log(f"assigned {len(rest)} messages: outlier share {np.mean(topics == OUTLIER):.1%}")
     if timings is not None:
         timings["assign"] = time.perf_counter() - began
-        timings["total"] = time.perf_counter() - started
     return FitResult(
         model=sub.model,
         params=params,

@@ -39,6 +39,16 @@ class TopicModelParams:
     outlier_threshold: float = 0.4
     # Below this similarity ``TopicArtifact.assign`` answers the outlier topic (None → outlier_threshold).
     assign_min_similarity: float | None = None
+    # Remove the week's mean embedding before clustering and assigning. In one domain every message shares
+    # a large common direction ("a complaint about a bank"); what is left separates reasons, not brands or
+    # the domain (bench/RESULTS.md, "Reasons on real complaints"). The mean is kept in the artefact.
+    center_embeddings: bool = True
+    # Words kept out of keywords and labels besides English stop words: brand and product names, the
+    # domain's filler. The fit adds the brand names it finds in the week (see ``reasons.text.brand_terms``).
+    stop_words: tuple[str, ...] = ()
+    # A message alerts on its topic only if its cosine to the centroid reaches this quantile of the topic's
+    # own members' cosines (the topic's core, not its fringe); 0 → only ``min_similarity`` applies.
+    alert_quantile: float = 0.25
     top_n_words: int = 10
     label_words: int = 3
     min_documents: int = 30
@@ -95,7 +105,22 @@ class FitResult:
     topics: tuple[Topic, ...]
     doc_topics: np.ndarray  # int, OUTLIER for messages left out
     doc_similarities: np.ndarray  # cosine of each message to its topic centroid (to the best one for outliers)
-    topic_embeddings: np.ndarray  # unit centroids, rows aligned with ``topics``
+    topic_embeddings: np.ndarray  # unit centroids in the fit's (centred) space, rows aligned with ``topics``
+    # the week's mean embedding removed before clustering (None: not centred); assignment removes it too
+    center: np.ndarray | None = None
+    # unit centroids of the raw embeddings: what the reason registry compares across weeks
+    raw_topic_embeddings: np.ndarray | None = None
+    alert_similarities: tuple[float, ...] = ()  # per topic, the cosine a message needs to alert on it
+
+    def reason_embeddings(self) -> np.ndarray:
+        return self.topic_embeddings if self.raw_topic_embeddings is None else self.raw_topic_embeddings
+
+    def coherences(self) -> dict[int, float]:
+        """Per topic, the mean cosine of its messages to its centroid."""
+        return {
+            t.topic_id: float(self.doc_similarities[self.doc_topics == t.topic_id].mean()) if t.size else 0.0
+            for t in self.topics
+        }
 
     @property
     def n_documents(self) -> int:

@@ -50,23 +50,26 @@ def topics_in(fit: FitResult, dissatisfied=None) -> list[TopicIn]:
     """The fit's topics as the registry takes them; ``dissatisfied`` (one bool per document) gives
     each its dissatisfied share (without it the share is unknown and every topic counts as a reason)."""
     shares = dissatisfied_shares(fit.doc_topics, dissatisfied) if dissatisfied is not None else {}
+    coherence = fit.coherences()
     return [
-        TopicIn(t.topic_id, t.label, tuple(float(v) for v in e), t.size, shares.get(t.topic_id))
-        for t, e in zip(fit.topics, fit.topic_embeddings)
+        TopicIn(t.topic_id, t.label, tuple(float(v) for v in e), t.size, shares.get(t.topic_id), coherence[t.topic_id])
+        for t, e in zip(fit.topics, fit.reason_embeddings())
     ]
 
 
 def _artifact_topics(path: Path) -> tuple[dict, list[TopicIn]]:
     meta = json.loads((path / ARTIFACT_FILE).read_text())
-    mt = pd.read_parquet(path / "message_topics.parquet", columns=["topic_id", "dissatisfied"])
+    mt = pd.read_parquet(path / "message_topics.parquet", columns=["topic_id", "dissatisfied", "similarity"])
     shares = dissatisfied_shares(mt["topic_id"], mt["dissatisfied"])
+    coherence = {int(k): float(v) for k, v in mt.groupby("topic_id")["similarity"].mean().items()}
     return meta, [
         TopicIn(
             int(t["topic_id"]),
             t.get("topic_label", t["label"]),
-            tuple(t["embedding"]),
+            tuple(t.get("reason_embedding", t["embedding"])),
             int(t["size"]),
             shares.get(int(t["topic_id"]), 0.0),
+            coherence.get(int(t["topic_id"])),
         )
         for t in meta["topics"]
     ]

@@ -24,6 +24,7 @@ from reasons.embedding.backends import EMBEDDING_MODEL
 from reasons.embedding.store import embed_with_store
 from reasons.embedding.vectors import Embedder
 from reasons.sentiment import DissatisfactionRule, score_messages
+from reasons.text import brand_terms
 from reasons.topics.artifact import ARTIFACT_FILE, TopicArtifact, reason_id, save_artifact, topics_root, write_json
 from reasons.topics.fit import fit_topics, model_version_for
 from reasons.topics.params import OUTLIER, OUTLIER_LABEL, FitResult, TopicModelParams
@@ -73,7 +74,10 @@ def fit_week(
         log=log,
         progress=lambda done, total: log(f"embedded {done}/{total} messages"),
     )
-    fit = fit_topics(messages["text"].astype(str).tolist(), stored.embeddings, params, log=log)
+    # keywords from the cleaned text without the week's brand handles; embeddings from the text as sent
+    keyword_texts = messages["text_modelling"] if "text_modelling" in messages else messages["text"]
+    brands = brand_terms(messages["mentions"]) if "mentions" in messages else ()
+    fit = fit_topics(keyword_texts.astype(str).tolist(), stored.embeddings, params, log=log, stop_words=brands)
     doc_ids = (messages["source"].astype(str) + "/" + messages["message_id"].astype(str)).tolist()
     version = model_version_for(week, doc_ids, params, embedding_model)
     path = save_artifact(settings, fit, week, version, embedding_model)
@@ -84,7 +88,7 @@ def fit_week(
         artifact_path=path,
         fit=fit,
         topics=_topic_rows(fit, week, version, now),
-        message_topics=_message_topic_rows(fit, messages, week, version, rule),
+        message_topics=_message_topic_rows(fit, messages, stored.embeddings, week, version, rule),
         embeddings_reused=stored.reused,
         embeddings_computed=stored.computed,
     )
@@ -115,10 +119,11 @@ def _topic_rows(fit: FitResult, week: str, version: str, now: datetime) -> pd.Da
 
 
 def _message_topic_rows(
-    fit: FitResult, messages: pd.DataFrame, week: str, version: str, rule: DissatisfactionRule
+    fit: FitResult, messages: pd.DataFrame, embeddings, week: str, version: str, rule: DissatisfactionRule
 ) -> pd.DataFrame:
-    """Rows of ``ml.message_topics``: each message's topic, similarity, sentiment and dissatisfaction."""
-    scores = score_messages(messages, rule)
+    """Rows of ``ml.message_topics``: each message's topic, similarity, sentiment and dissatisfaction
+    (scored from the messages' raw ``embeddings``, the ones the fit used)."""
+    scores = score_messages(messages, embeddings, rule)
     return pd.DataFrame(
         {
             "week": week,

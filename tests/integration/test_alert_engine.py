@@ -10,16 +10,15 @@ import time
 from flink.alerting import AlertWriter, alert_json, decide, first_run_offsets, latest_state
 from lake import catalog as lake_catalog
 from reasons.live import LiveReasons
-from reasons.sentiment import DissatisfactionRule
-from tests.support.alert_doubles import NOW, Model, election, message
+from tests.support.alert_doubles import NOW, RULE, TINY, EmbeddingModel, election, message
 
 ALERTS = "alerts.alerts"
 
 
 def accounting(outcome: str, text: str, offset: int) -> str:
-    live = LiveReasons(model=Model(), path=None, election=election())  # type: ignore[arg-type]
+    live = LiveReasons(model=EmbeddingModel(), path=None, election=election(), dissatisfaction=TINY)  # type: ignore[arg-type]
     msg = message(text, offset)
-    row = decide(msg, live.classify([text], [None], DissatisfactionRule(), NOW)[0], NOW)
+    row = decide(msg, live.classify([text], [None], RULE, NOW)[0], NOW)
     assert row is not None
     return "\t".join((outcome, "key", row["reason_id"], "{}", alert_json(row)))
 

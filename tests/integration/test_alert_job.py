@@ -60,6 +60,7 @@ def test_alert_job_alerts_once_per_message_rate_limits_per_reason_and_keeps_its_
         hygiene=AlertHygiene(max_alerts_per_reason=1, window_s=4.0),
         model_module="alert_fakes",
         lookup_module="alert_fakes",
+        dissatisfaction_model=alert_fakes.write_dissatisfaction_model(settings.home / "dissatisfaction.json", 2),
     )
     config = replace(config, runtime=replace(config.runtime, python_files=(str(FAKES),)))
 

@@ -75,6 +75,10 @@ FEEDBACK = [
     # ... but a message whose first copy was empty keeps its first non-empty copy
     feedback_row("m4", "crm", "   ", offset=6),
     feedback_row("m4", "crm", "second try", offset=8, ingested_at=T0 + timedelta(minutes=1)),
+    # channel text: a handle, emoji, hashtag, URL, e-mail address and a signature
+    feedback_row(
+        "m7", "crm", "@AcmeBank charged me TWICE 😡😡 #refund https://t.co/x1 mail a.b@x.com\n-- \nJane", offset=15
+    ),
     # ISO weeks in UTC: Sunday 23:30 UTC belongs to the previous ISO week (and year)
     feedback_row("m5", "crm", "old one", offset=9, created_at=datetime(2021, 1, 3, 23, 30, tzinfo=UTC)),
     # Monday 00:30 at +02:00 is Sunday 22:30 UTC: week 2026-W02, not W03
@@ -127,7 +131,15 @@ def test_duckdb_file_is_under_the_home(built):
 def test_mart_is_deduplicated_keeping_the_first_ingested_copy(built):
     settings, _, _ = built
     mart = _mart(settings)
-    assert sorted(mart) == [("app", "m1"), ("crm", "m1"), ("crm", "m2"), ("crm", "m4"), ("crm", "m5"), ("crm", "m6")]
+    assert sorted(mart) == [
+        ("app", "m1"),
+        ("crm", "m1"),
+        ("crm", "m2"),
+        ("crm", "m4"),
+        ("crm", "m5"),
+        ("crm", "m6"),
+        ("crm", "m7"),
+    ]
     assert mart[("crm", "m1")]["kafka_offset"] == 0 and mart[("crm", "m1")]["copies_ingested"] == 2
     assert mart[("crm", "m2")]["text"] == "lowest offset"
     assert mart[("crm", "m4")]["text"] == "second try"  # the empty first copy was dropped
@@ -142,6 +154,16 @@ def test_text_is_normalized_and_the_original_kept(built):
     assert mart[("app", "m1")]["text_normalized"] == "App crashes on login"
     assert all(r["text_normalized"].strip() for r in mart.values())
     assert ("crm", "m3") not in mart
+
+
+def test_the_modelling_text_drops_channel_noise_and_lists_mentions(built):
+    settings, _, _ = built
+    mart = _mart(settings)
+    assert mart[("crm", "m7")]["text_modelling"] == "charged me TWICE refund mail"
+    assert list(mart[("crm", "m7")]["mentions"]) == ["AcmeBank"]
+    assert mart[("crm", "m7")]["text"].startswith("@AcmeBank")  # the original is kept
+    assert mart[("crm", "m1")]["text_modelling"] == "Refund took three weeks"
+    assert list(mart[("crm", "m1")]["mentions"]) == []
 
 
 def test_week_is_the_iso_week_of_created_at_in_utc(built):
@@ -173,18 +195,28 @@ def test_rejections_summarized_by_day_source_reason(built):
 def test_marts_reader(built):
     settings, _, _ = built
     week = read_week_messages(settings, "2026-W02")
-    assert list(week.columns) == ["message_id", "source", "text", "created_at", "rating", "week"]
+    assert list(week.columns) == [
+        "message_id",
+        "source",
+        "text",
+        "text_modelling",
+        "mentions",
+        "created_at",
+        "rating",
+        "week",
+    ]
     assert sorted(zip(week.source, week.message_id)) == [
         ("app", "m1"),
         ("crm", "m1"),
         ("crm", "m2"),
         ("crm", "m4"),
         ("crm", "m6"),
+        ("crm", "m7"),
     ]
     assert "Refund took three weeks" in set(week.text)  # the normalized text
     assert str(week.created_at.dt.tz) == "UTC" and str(week.rating.dtype) == "Int64"
     assert read_week_messages(settings, "2026-W10").empty
-    assert len(read_messages(settings)) == 6
+    assert len(read_messages(settings)) == 7
     assert list(read_messages(settings, ["2020-W53"]).message_id) == ["m5"]
     with pytest.raises(ValueError):
         read_week_messages(settings, "2026-02")
@@ -193,7 +225,7 @@ def test_marts_reader(built):
 def test_rebuild_is_idempotent(built):
     settings, _, env = built
     run_dbt(settings, ["build", "--select", "marts"], env=env)
-    assert len(_mart(settings)) == 6
+    assert len(_mart(settings)) == 7
 
 
 def test_docs_generate(built):

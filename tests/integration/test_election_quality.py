@@ -1,8 +1,9 @@
 """Election correctness and registry stability on synthetic ground truth, with the real embedding model.
 
 Ground truth of "dissatisfied" is the documented rule itself (``DissatisfactionRule``: rating <= 2
-where present, else VADER compound < -0.05) applied to the generated messages: the generator knows
-each message's issue, the rule decides whether it counts. The ground-truth top-3 of a week is the
+where present, else the committed classifier's P(dissatisfied) at or above its threshold, from the
+message's embedding) applied to the generated messages: the generator knows each message's issue, the
+rule decides whether it counts. The ground-truth top-3 of a week is the
 three issues with the most messages the rule deems dissatisfied. Topics map to issues by majority
 vote (``reasonlake.synthetic.topic_issues``). Every text is embedded once per session; fits are per week.
 """
@@ -84,10 +85,13 @@ def corpus():
     )
     emerging["set"] = "emerging_" + emerging["message_id"].str.split("-").str[1:3].str.join("-")
     frame = pd.concat(parts + [stable, emerging], ignore_index=True)
-    frame = frame.join(score_messages(frame))
     started = time.perf_counter()
     embeddings = embed(load_embedder(), frame["text"].tolist())
     print(f"embedded {len(frame)} texts in {time.perf_counter() - started:.1f}s")
+    frame = frame.join(score_messages(frame, embeddings))
+    print(
+        f"dissatisfied: {frame['dissatisfied'].mean():.1%}; by kind {frame.groupby('kind')['dissatisfied'].mean().round(2).to_dict()}"
+    )
     return frame, embeddings
 
 

@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from flink.contract import Accepted, KafkaEnvelope, validate
+from reasons.sentiment import DissatisfactionModel, DissatisfactionRule
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -39,6 +42,9 @@ class Model:
 
     def reason_ids(self) -> list[str]:
         return [self.reason_id(3), self.reason_id(5)]
+
+    def alert_similarity(self, topic_id: int) -> float:
+        return 0.5  # the doubles assign at 0.8 unless told otherwise
 
 
 class Lookup:
@@ -117,3 +123,31 @@ def message(text: str = "the app crash again, awful", offset: int = 11, topic: s
     out = validate(envelope(text, offset, topic), NOW)
     assert isinstance(out, Accepted)
     return out
+
+
+# a stand-in classifier over the doubles' 2-d embeddings: dissatisfied when VADER's compound <= -0.125
+TINY = DissatisfactionModel(coef=np.zeros(2), vader_coef=-8.0, intercept=-1.0, threshold=0.5)
+RULE = DissatisfactionRule(threshold=TINY.threshold)
+
+
+@dataclass
+class KeywordEmbedder:
+    """2-d "embeddings" [has "crash", has "price"]; records each batch it encodes."""
+
+    batches: list[list[str]] = field(default_factory=list)
+
+    def encode(self, sentences: list[str], batch_size: int = 32, **_) -> np.ndarray:
+        self.batches.append(list(sentences))
+        return np.array([[float("crash" in s), float("price" in s)] for s in sentences], dtype=np.float32)
+
+
+@dataclass
+class EmbeddingModel(Model):
+    """The topic model double, assigning embeddings: topic 3 for "crash", 5 for "price", else outliers."""
+
+    embedder: KeywordEmbedder = field(default_factory=KeywordEmbedder)
+    assigned: list[list[float]] = field(default_factory=list)
+
+    def assign_embeddings(self, embeddings: np.ndarray) -> list[A]:
+        self.assigned.extend(e.tolist() for e in embeddings)
+        return [A(3) if e[0] > 0 else A(5) if e[1] > 0 else A(-1) for e in embeddings]

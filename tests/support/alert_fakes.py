@@ -2,7 +2,9 @@
 
 Standalone (stdlib only) so a Flink test can ship it to the Python workers
 (``FlinkRuntime.python_files``) and select it with ``AlertJobConfig.model_module`` /
-``lookup_module``. The model assigns the topic of the first keyword found in the text.
+``lookup_module``. The model assigns the topic of the first keyword found in the text: its
+"embedding" of a text is one 0/1 dimension per keyword; :func:`write_dissatisfaction_model` writes a
+classifier over those embeddings (dissatisfied when VADER's compound <= -0.125).
 """
 
 from __future__ import annotations
@@ -48,12 +50,23 @@ class TopicArtifact:
         )
         return path
 
+    @property
+    def embedder(self) -> KeywordEmbedder:
+        return KeywordEmbedder(list(self.keywords))
+
     def assign(self, texts: list[str]) -> list[Assignment]:
+        return self.assign_embeddings(self.embedder.encode(texts))
+
+    def assign_embeddings(self, embeddings) -> list[Assignment]:
+        topics = list(self.keywords.values())
         out = []
-        for text in texts:
-            hit = next((t for k, t in self.keywords.items() if k in text.lower()), -1)
+        for row in embeddings:
+            hit = next((topics[i] for i, v in enumerate(row) if v > 0), -1)
             out.append(Assignment(hit, 0.9 if hit >= 0 else 0.1))
         return out
+
+    def alert_similarity(self, topic_id: int) -> float:
+        return 0.5
 
     def label(self, topic_id: int) -> str:
         return self.labels.get(topic_id, "outlier")
@@ -63,6 +76,21 @@ class TopicArtifact:
 
     def reason_ids(self) -> list[str]:
         return sorted(self.reason_id(t) for t in set(self.keywords.values()))
+
+
+class KeywordEmbedder:
+    def __init__(self, keywords: list[str]) -> None:
+        self.keywords = keywords
+
+    def encode(self, sentences: list[str], **_) -> list[list[float]]:
+        return [[float(k in s.lower()) for k in self.keywords] for s in sentences]
+
+
+def write_dissatisfaction_model(path: Path, dimensions: int) -> Path:
+    """A ``reasons.sentiment.DissatisfactionModel`` JSON over the fake's embeddings."""
+    model = {"coef": [0.0] * dimensions, "vader_coef": -8.0, "intercept": -1.0, "threshold": 0.5}
+    path.write_text(json.dumps(model))
+    return path
 
 
 def current_artifact_path(settings) -> Path | None:

@@ -10,14 +10,11 @@ from flink.alerting import AlertEngine, alert_id, alert_json, candidate_line, de
 from flink.contract import KafkaEnvelope
 from lake import catalog as lake_catalog
 from reasons.live import LiveReasons, LiveWatcher
-from reasons.sentiment import DissatisfactionRule
-from tests.support.alert_doubles import NOW, Lookup, Model, Promotions, election, envelope, message
-
-RULE = DissatisfactionRule()
+from tests.support.alert_doubles import NOW, RULE, TINY, EmbeddingModel, Lookup, Promotions, election, envelope, message
 
 
 def verdict(text: str = "the app crash again, awful", at=NOW, **kwargs):
-    live = LiveReasons(model=Model(), path=None, election=election(**kwargs))  # type: ignore[arg-type]
+    live = LiveReasons(model=EmbeddingModel(), path=None, election=election(**kwargs), dissatisfaction=TINY)  # type: ignore[arg-type]
     return live.classify([text], [None], RULE, at)[0]
 
 
@@ -75,12 +72,18 @@ def test_candidate_lines_round_trip_for_the_hygiene_operators() -> None:
 
 
 def test_a_micro_batch_is_judged_with_one_live_pair_and_reloads_between_batches() -> None:
-    promotions, lookup, said = Promotions(Model("v7")), Lookup(election("v7")), []
+    promotions, lookup, said = Promotions(EmbeddingModel("v7")), Lookup(election("v7")), []
     clock = [0.0]
     watcher = LiveWatcher(
-        promotions.pointer, promotions.load, lookup, poll_s=1.0, clock=lambda: clock[0], say=said.append
+        promotions.pointer,
+        promotions.load,
+        lookup,
+        poll_s=1.0,
+        clock=lambda: clock[0],
+        say=said.append,
+        dissatisfaction=TINY,
     )
-    engine = AlertEngine(watcher, say=said.append)
+    engine = AlertEngine(watcher, rule=RULE, say=said.append)
     batch = [
         envelope("the app crash again, awful", 0),
         envelope("prices are awful, too high", 1),
@@ -97,7 +100,7 @@ def test_a_micro_batch_is_judged_with_one_live_pair_and_reloads_between_batches(
         "invalid": 1,
     }
 
-    promotions.promote(Model("v8", "2026-W11"))
+    promotions.promote(EmbeddingModel("v8", "2026-W11"))
     lookup.features.update(election("v8", "2026-W11"))
     clock[0] = 2.0
     lines = engine.process_batch([envelope("the app crash again, awful", 5)], NOW)

@@ -8,10 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reasons.live import LiveReasons, LiveWatcher, NoLiveModelError
-from reasons.sentiment import DissatisfactionRule
-from tests.support.alert_doubles import NOW, Lookup, Model, Promotions, election
-
-RULE = DissatisfactionRule()
+from tests.support.alert_doubles import NOW, RULE, TINY, EmbeddingModel, Lookup, Model, Promotions, election
 
 
 class Clock:
@@ -94,7 +91,7 @@ def test_a_corrupt_promoted_model_keeps_the_live_one():
 
 
 def test_a_stale_election_classifies_but_elects_nothing_and_is_told_once():
-    live = LiveReasons(model=Model(), path=None, election=election())  # type: ignore[arg-type]
+    live = LiveReasons(model=EmbeddingModel(), path=None, election=election(), dissatisfaction=TINY)  # type: ignore[arg-type]
     fresh = live.classify(["the app crash again, awful"], [None], RULE, NOW)[0]
     assert fresh.elected and not fresh.stale and fresh.reason_id == "v7/3" and fresh.label == "app crashes"
     later = NOW + timedelta(days=30)
@@ -108,16 +105,24 @@ def test_a_stale_election_classifies_but_elects_nothing_and_is_told_once():
     assert w.stale_notice(later) is None
 
 
-def test_only_dissatisfied_messages_are_embedded_in_one_batch():
-    model = Model()
-    live = LiveReasons(model=model, path=None, election=election())  # type: ignore[arg-type]
-    verdicts = live.classify(
-        ["love the new app, great work", "the app crash again, awful", "prices are too high", "ok"],
-        [None, None, 1, 5],
-        RULE,
-        NOW,
-    )
-    assert model.embedded == ["the app crash again, awful", "prices are too high"]
-    assert [v.dissatisfied for v in verdicts] == [False, True, True, False]
+def test_every_message_is_embedded_once_and_only_dissatisfied_ones_are_assigned():
+    model = EmbeddingModel()
+    live = LiveReasons(model=model, path=None, election=election(), dissatisfaction=TINY)  # type: ignore[arg-type]
+    texts = ["love the new app, great work", "the app crash again, awful", "prices are too high", "ok, crash"]
+    verdicts = live.classify(texts, [None, None, 1, 5], RULE, NOW)
+    assert model.embedder.batches == [texts] and model.embedded == []  # one batch, never re-embedded
+    assert model.assigned == [[1.0, 0.0], [0.0, 1.0]]  # the two dissatisfied messages only
+    assert [v.dissatisfied for v in verdicts] == [False, True, True, False]  # the ratings win
     assert [v.reason_id for v in verdicts] == [None, "v7/3", "v7/5", None]
     assert [v.elected for v in verdicts] == [False, True, False, False]
+    assert verdicts[1].dissatisfaction > TINY.threshold > verdicts[0].dissatisfaction
+    assert verdicts[0].sentiment > 0 > verdicts[1].sentiment
+    assert live.classify([], [], RULE, NOW) == [] and len(model.embedder.batches) == 1
+
+
+def test_the_watcher_hands_its_classifier_to_the_live_reasons():
+    promotions = Promotions(EmbeddingModel())
+    w = LiveWatcher(promotions.pointer, promotions.load, Lookup(election()))
+    assert w.current().dissatisfaction is None  # the committed classifier
+    w = LiveWatcher(promotions.pointer, promotions.load, Lookup(election()), dissatisfaction=TINY)
+    assert w.current().dissatisfaction is TINY

@@ -11,7 +11,9 @@ from reasons.registry import (
     RegistryParams,
     TopicIn,
     apply_labels,
+    group_threshold,
     load_label_overrides,
+    reason_candidates,
     update,
 )
 
@@ -93,6 +95,48 @@ def test_close_topics_form_one_reason_and_satisfied_topics_none():
     assert apart.count("born") == 2
     # a mostly satisfied candidate is no reason, however large
     assert update([], [TopicIn(0, "ok", tuple(E[0]), 500, dissatisfied_share=0.2)], "2026-W40").reasons == ()
+
+
+def _domain(n_reasons: int, shared: float) -> list[np.ndarray]:
+    """Unit vectors of ``n_reasons`` distinct reasons (orthogonal own directions) that all share one strong
+    domain direction: every pair of them is cosine ``shared² / (shared² + (1 - shared)²)`` apart."""
+    space = np.eye(n_reasons + 1)
+    return [(v := shared * space[0] + (1 - shared) * space[k + 1]) / np.linalg.norm(v) for k in range(n_reasons)]
+
+
+def test_grouping_adapts_to_a_domain_where_every_centroid_is_close():
+    reasons = _domain(8, shared=0.7)
+    cosines = [float(a @ b) for i, a in enumerate(reasons) for b in reasons[i + 1 :]]
+    assert min(cosines) > 0.8  # a fixed 0.68 joins every reason into one catch-all
+    fixed = RegistryParams(group_threshold=0.68)
+    assert len(reason_candidates([_t(i, v) for i, v in enumerate(reasons)], fixed)[0]) == 1
+    # two sub-topics of reason 0 (closer to each other than any two reasons) still group
+    twin = reasons[0] + 0.1 * np.eye(9)[1]
+    topics = [_t(i, v) for i, v in enumerate(reasons)] + [_t(8, twin)]
+    kept, refused, used = reason_candidates(topics, RegistryParams())
+    assert used == group_threshold(topics, RegistryParams()) and max(cosines) < used < 0.99
+    assert sorted(c.topic_ids for c in kept) == [(0, 8)] + [(i,) for i in range(1, 8)] and refused == []
+    # the floor holds for a few far-apart topics (under 3 topics: no statistics)
+    assert group_threshold([_t(0, E[0]), _t(1, E[1])], RegistryParams()) == RegistryParams().group_floor
+
+
+def test_a_catch_all_is_split_or_refused():
+    a, b = E[0], E[0] + 0.3 * E[1]
+    coherent = [TopicIn(i, f"t{i}", tuple(v), 20, 1.0, 0.6) for i, v in enumerate([E[2], E[3], E[4]])]
+    # a lone topic far less coherent than the week's median (0.6): refused, never a reason
+    loose = TopicIn(9, "everything", tuple(E[5]), 400, 1.0, 0.2)
+    week = update([], [*coherent, loose], "2026-W40")
+    assert week.reason_of()[9] == NOT_A_REASON_ID and week.count("refused") == 1
+    assert {week.reason_of()[i] for i in range(3)} == {"R0001", "R0002", "R0003"}
+    # a group whose topics are coherent enough on their own is split back into them
+    pair = [TopicIn(5, "a", tuple(a), 30, 1.0, 0.25), TopicIn(6, "b", tuple(b), 30, 1.0, 0.25)]
+    kept, refused, _ = reason_candidates([*coherent, *pair], RegistryParams(group_threshold=0.9))
+    assert (5, 6) not in [c.topic_ids for c in kept] and {c.topic_ids for c in refused} == {(5,), (6,)}
+    kept, refused, _ = reason_candidates(
+        [*coherent, *(TopicIn(t.topic_id, t.label, t.embedding, 30, 1.0, 0.5) for t in pair)],
+        RegistryParams(group_threshold=0.9),
+    )
+    assert (5, 6) in [c.topic_ids for c in kept] and refused == []
 
 
 def test_unseen_reasons_die_and_can_revive():

@@ -13,6 +13,8 @@ final as (
         source,
         text,
         text_normalized,
+        text_modelling,
+        mentions,
         created_at,
         week,
         rating,

@@ -1,0 +1,151 @@
+"""Reason quality on real, human-labelled data (a script, not a test): before and after issue 12.
+
+    .venv/bin/python bench/quality.py [--configs baseline,current] [--json]
+
+Corpora (read from ``../shared/data``, never copied):
+
+- **CFPB** complaints (4,393 real narratives, five ISO weeks, the consumer's own issue label): weeks 1–4
+  are fitted, grouped, registered and elected one by one; each next week is streamed through the
+  model as the alert job would (``reasons.evaluation``). Per week: true top-3 hits, alert precision
+  and recall, reason purity, NMI/ARI; once with CFPB's 63 issues, once with issue families (the three
+  credit-report issues are one family: their labels overlap).
+- **Banking77** test split (3,080 queries, 77 intents): NMI/ARI of one fit.
+
+Configurations: ``baseline`` is the fit and grouping before issue 12 (raw embeddings, a fixed 0.68
+grouping threshold, no catch-all check, every topic member alerts, no brand words); ``current`` the
+defaults. Embeddings are cached under ``--cache`` (keyed by the texts and the model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SHARED = ROOT.parent / "shared" / "data"
+CFPB = SHARED / "cfpb" / "complaints.csv"
+BANKING77 = SHARED / "banking77" / "test.csv"
+
+
+def embeddings_for(texts: list[str], cache: Path):
+    import numpy as np
+
+    from reasons.embedding.backends import EMBEDDING_MODEL, load_embedder
+    from reasons.embedding.vectors import embed
+
+    key = hashlib.sha256(json.dumps([EMBEDDING_MODEL, texts]).encode()).hexdigest()[:16]
+    path = cache / f"embeddings-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    started = time.perf_counter()
+    vectors = embed(
+        load_embedder(), texts, progress=lambda done, total: print(f"  embedded {done}/{total}", flush=True)
+    )
+    print(f"embedded {len(texts)} texts in {time.perf_counter() - started:.0f}s", flush=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def configs():
+    from reasons.registry import RegistryParams
+    from reasons.topics.params import TopicModelParams
+
+    current = (TopicModelParams(), RegistryParams(), True)
+    baseline = (
+        replace(TopicModelParams(), center_embeddings=False, alert_quantile=0.0),
+        RegistryParams(group_threshold=0.68, min_coherence_ratio=0.0),
+        False,
+    )
+    return {"baseline": baseline, "current": current}
+
+
+def run_cfpb(name: str, cache: Path) -> dict:
+    from reasons.corpora import CFPB_FAMILIES, CFPB_STOP_WORDS, cfpb_frame
+    from reasons.election.policy import load_policy
+    from reasons.evaluation import evaluate_weeks, summary
+    from reasons.text import brand_terms
+
+    params, registry, brands = configs()[name]
+    frame = cfpb_frame(CFPB)
+    embeddings = embeddings_for(frame["text"].tolist(), cache)
+    policy, _ = load_policy()
+    stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS if brands else ()
+    out = {}
+    for grain, families in (("issues", None), ("families", CFPB_FAMILIES)):
+        print(f"CFPB, {name}, {grain}:", flush=True)
+        weeks = evaluate_weeks(
+            frame,
+            embeddings,
+            policy,
+            params,
+            registry,
+            stop_words=stop,
+            families=families,
+            log=lambda line: print("  " + line, flush=True),
+        )
+        for q in weeks:
+            print(f"    {q.week} elected {list(q.elected_labels[:3])}", flush=True)
+        out[grain] = {"summary": summary(weeks), "weeks": [asdict(q) for q in weeks]}
+        print(f"  {grain}: {out[grain]['summary']}", flush=True)
+    return out
+
+
+def run_banking77(name: str, cache: Path) -> dict:
+    import pandas as pd
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    from reasons.topics.fit import fit_topics
+
+    params, _, _ = configs()[name]
+    frame = pd.read_csv(BANKING77)
+    embeddings = embeddings_for(frame["text"].tolist(), cache)
+    fit = fit_topics(frame["text"].tolist(), embeddings, params)
+    result = {
+        "nmi": normalized_mutual_info_score(frame["category"], fit.doc_topics),
+        "ari": adjusted_rand_score(frame["category"], fit.doc_topics),
+        "topics": len(fit.topics),
+    }
+    print(f"Banking77, {name}: {result}", flush=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", default="baseline,current")
+    parser.add_argument("--corpora", default="cfpb,banking77")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".reasonlake" / "bench-cache")
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    args = parser.parse_args(argv)
+    missing = [p for p in (CFPB, BANKING77) if not p.exists()]
+    if missing:
+        print(f"missing shared data: {', '.join(map(str, missing))}", file=sys.stderr)
+        return 2
+    results: dict = {}
+    for name in args.configs.split(","):
+        if "cfpb" in args.corpora:
+            results.setdefault(name, {})["cfpb"] = run_cfpb(name, args.cache)
+        if "banking77" in args.corpora:
+            results.setdefault(name, {})["banking77"] = run_banking77(name, args.cache)
+    print("\nconfig     grain     mean top-3 hits  weeks ≥2 hits  alert precision  alert recall  purity  NMI")
+    for name, result in results.items():
+        for grain, figures in result.get("cfpb", {}).items():
+            s = figures["summary"]
+            print(
+                f"{name:<10} {grain:<9} {s['mean_hits']:>15.2f} {s['weeks_with_2_hits']:>14d} "
+                f"{s['alert_precision']:>16.2f} {s['alert_recall']:>13.2f} {s['purity']:>7.2f} {s['nmi']:>4.2f}"
+            )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

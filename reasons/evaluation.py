@@ -1,0 +1,206 @@
+"""How good are the reasons on human-labelled data? Pure (the same steps as the weekly graph, in memory).
+
+For each week but the last of a labelled corpus: fit the week (``fit_topics``), group and register its
+topics (``reasons.registry.update``, chained week to week), elect (``elect`` under the policy), then
+stream the following week through the model as the alert job would (nearest topic, the topic's
+alert similarity, elected reasons only). Each reason stands for the issue most of its dissatisfied
+messages carry (its majority label). Measured per week:
+
+- **top-3 hits**: how many of the week's true top-3 issues (most frequent labels among dissatisfied
+  messages) are the majority label of an elected top-3 reason;
+- **alert precision / recall** on the next week: an alert is right when the message's label is its
+  reason's majority label; recall counts the next week's dissatisfied messages whose label some
+  elected reason stands for;
+- **purity** (size-weighted majority share of the reasons), **NMI / ARI** of topics against labels.
+
+``families`` optionally maps labels onto coarser ones (overlapping human labels such as CFPB's three
+credit-report issues) before counting.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+
+from reasons.election.elect import elect
+from reasons.election.policy import ElectionPolicy
+from reasons.registry import NOT_A_REASON_ID, Reason, RegistryParams, group_threshold
+from reasons.registry import update as update_registry
+from reasons.topics.artifact import TopicArtifact, artifact_meta
+from reasons.topics.fit import fit_topics
+from reasons.topics.params import TopicModelParams
+from reasons.weekly.reason_ids import topics_in
+
+COLUMNS = ("week", "text", "label", "dissatisfied")
+
+
+@dataclass(frozen=True)
+class WeekQuality:
+    week: str
+    messages: int
+    topics: int
+    reasons: int  # candidates that became reasons this week
+    refused: int  # catch-all topics refused
+    group_threshold: float
+    truth: tuple[str, ...]  # the true top-3 issues
+    elected: tuple[str, ...]  # the majority issue of each elected reason, by rank
+    elected_labels: tuple[str, ...]  # the elected reasons' labels, by rank
+    hits: int  # true top-3 issues among the elected top-3's majority issues
+    purity: float
+    nmi: float
+    ari: float
+    alerts: int = 0
+    alert_precision: float | None = None
+    alert_recall: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def evaluate_weeks(
+    frame: pd.DataFrame,
+    embeddings: np.ndarray,
+    policy: ElectionPolicy,
+    params: TopicModelParams = TopicModelParams(),
+    registry: RegistryParams = RegistryParams(),
+    stop_words: Sequence[str] = (),
+    families: Mapping[str, str] | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> list[WeekQuality]:
+    """One :class:`WeekQuality` per week of ``frame`` but the last (which only receives alerts).
+
+    ``frame`` has ``week``, ``text`` (what keywords come from), ``label`` (the human issue) and
+    ``dissatisfied``; ``embeddings`` are its rows' raw embeddings in order."""
+    missing = set(COLUMNS) - set(frame.columns)
+    if missing:
+        raise ValueError(f"frame lacks columns {sorted(missing)}")
+    frame = frame.reset_index(drop=True).copy()
+    if families:
+        frame["label"] = frame["label"].map(lambda v: families.get(v, v))
+    weeks = sorted(frame["week"].unique())
+    known: list[Reason] = []
+    out = []
+    for week, following in pairwise(weeks):
+        idx = np.flatnonzero(frame["week"].to_numpy() == week)
+        part = frame.iloc[idx].reset_index(drop=True)
+        fit = fit_topics(part["text"].astype(str).tolist(), embeddings[idx], params, stop_words=stop_words)
+        topics = topics_in(fit, part["dissatisfied"])
+        update = update_registry(known, topics, week, registry)
+        known = list(update.reasons)
+        reason_of = update.reason_of()
+        mt = part.assign(topic_id=fit.doc_topics, source="eval", message_id=part.index.astype(str))
+        election = elect(
+            mt, fit.labels(), policy, week, "eval", elected_at=datetime.now(UTC), reason_ids=reason_of
+        ).query("elected")
+        election = election.sort_values("rank")
+        issue_of = _majority_issues(part.assign(reason_id=[reason_of.get(int(t)) for t in fit.doc_topics]))
+        elected_ids = list(election["reason_id"])
+        elected = tuple(issue_of.get(r, "?") for r in elected_ids)
+        unhappy = part[part["dissatisfied"]]
+        truth = tuple(label for label, _ in Counter(unhappy["label"]).most_common(3))
+        quality = WeekQuality(
+            week=week,
+            messages=len(part),
+            topics=len(fit.topics),
+            reasons=len({m.reason_id for m in update.mappings if m.reason_id != NOT_A_REASON_ID}),
+            refused=update.count("refused"),
+            group_threshold=group_threshold(topics, registry),
+            truth=truth,
+            elected=elected,
+            elected_labels=tuple(str(v) for v in election["label"]),
+            hits=len(set(elected[:3]) & set(truth)),
+            **_cluster_scores(part["label"], fit.doc_topics, reason_of),  # type: ignore[arg-type]
+        )
+        nxt = np.flatnonzero(frame["week"].to_numpy() == following)
+        model = TopicArtifact(path=None, meta=artifact_meta(fit, week, "eval"))  # type: ignore[arg-type]
+        quality = _alerts(quality, frame.iloc[nxt], embeddings[nxt], model, reason_of, issue_of, set(elected_ids))
+        log(_line(quality))
+        out.append(quality)
+    return out
+
+
+def _majority_issues(part: pd.DataFrame) -> dict[str, str]:
+    """Reason id → the most frequent label among its dissatisfied messages."""
+    unhappy = part[part["dissatisfied"] & part["reason_id"].notna()]
+    return {str(r): str(g["label"].value_counts().index[0]) for r, g in unhappy.groupby("reason_id")}
+
+
+def _cluster_scores(labels: pd.Series, topics: np.ndarray, reason_of: Mapping[int, str]) -> dict[str, float]:
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    reasons = pd.Series([reason_of.get(int(t)) for t in topics])
+    counted = reasons.notna() & (reasons != NOT_A_REASON_ID).to_numpy()
+    frame = pd.DataFrame({"reason": reasons[counted].to_numpy(), "label": labels.to_numpy()[counted.to_numpy()]})
+    majority = frame.groupby("reason")["label"].agg(lambda s: s.value_counts().iloc[0]).sum()
+    return {
+        "purity": float(majority / max(len(frame), 1)),
+        "nmi": float(normalized_mutual_info_score(labels, topics)),
+        "ari": float(adjusted_rand_score(labels, topics)),
+    }
+
+
+def _alerts(
+    quality: WeekQuality,
+    following: pd.DataFrame,
+    embeddings: np.ndarray,
+    model: TopicArtifact,
+    reason_of: Mapping[int, str],
+    issue_of: Mapping[str, str],
+    elected: set[str],
+) -> WeekQuality:
+    """Stream the next week through ``model``: alerts, their precision and the recall of elected issues."""
+    unhappy = following["dissatisfied"].to_numpy(dtype=bool)
+    labels = following["label"].astype(str).to_numpy()
+    predicted = []
+    for i, a in enumerate(model.assign_embeddings(embeddings)):
+        rid = reason_of.get(a.topic_id) if a.topic_id >= 0 else None
+        alerted = unhappy[i] and rid in elected and a.similarity >= model.alert_similarity(a.topic_id)
+        predicted.append(issue_of.get(rid, "?") if alerted and rid is not None else None)
+    alerts = [(p, t) for p, t in zip(predicted, labels) if p is not None]
+    covered = {issue_of.get(r) for r in elected}
+    relevant = [(p, t) for p, t, u in zip(predicted, labels, unhappy) if u and t in covered]
+    return _replace(
+        quality,
+        alerts=len(alerts),
+        alert_precision=float(np.mean([p == t for p, t in alerts])) if alerts else None,
+        alert_recall=float(np.mean([p == t for p, t in relevant])) if relevant else None,
+    )
+
+
+def _replace(quality: WeekQuality, **changes) -> WeekQuality:
+    from dataclasses import replace
+
+    return replace(quality, **changes)
+
+
+def _line(q: WeekQuality) -> str:
+    precision = "-" if q.alert_precision is None else f"{q.alert_precision:.2f}"
+    recall = "-" if q.alert_recall is None else f"{q.alert_recall:.2f}"
+    return (
+        f"{q.week}: {q.messages} msgs, {q.topics} topics → {q.reasons} reasons ({q.refused} refused); "
+        f"top-3 hits {q.hits}/3; purity {q.purity:.2f}, NMI {q.nmi:.2f}, ARI {q.ari:.2f}; "
+        f"next week {q.alerts} alerts, precision {precision}, recall {recall}"
+    )
+
+
+def summary(weeks: Sequence[WeekQuality]) -> dict[str, float]:
+    """Means over the weeks (alert figures over the weeks that had alerts)."""
+
+    def mean(values) -> float:
+        values = [v for v in values if v is not None]
+        return float(np.mean(values)) if values else float("nan")
+
+    return {
+        "weeks": len(weeks),
+        "mean_hits": mean(q.hits for q in weeks),
+        "weeks_with_2_hits": sum(q.hits >= 2 for q in weeks),
+        "weeks_all_3": sum(q.hits == 3 for q in weeks),
+        "alert_precision": mean(q.alert_precision for q in weeks),
+        "alert_recall": mean(q.alert_recall for q in weeks),
+        "purity": mean(q.purity for q in weeks),
+        "nmi": mean(q.nmi for q in weeks),
+    }
