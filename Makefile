@@ -37,5 +37,6 @@ lock:
 	  --find-links "$$(python3 -m pip config get global.find-links)" \
 	  --override scripts/overrides.txt --no-emit-package sqlglotc --no-emit-package sqlglotrs
 
+# Build outputs only: a home (.reasonlake/, the data) is deleted only by `reasonlake --home H destroy --yes`.
 clean:
-	rm -rf .reasonlake dbt/target dbt/logs
+	rm -rf dbt/target dbt/logs .mypy_cache .ruff_cache .pytest_cache

@@ -44,7 +44,8 @@ def cli(ctx: click.Context, home: Path | None, bootstrap_servers: str | None) ->
         settings = Settings.from_env(home=home.absolute() if home else None, bootstrap_servers=bootstrap_servers)
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
-    settings.ensure_dirs()
+    if ctx.invoked_subcommand != "destroy":
+        settings.ensure_dirs()
     ctx.obj = {"settings": settings}
 
 
@@ -71,6 +72,29 @@ def down(ctx: click.Context) -> None:
 
     stopped = broker.stop(_settings(ctx))
     click.echo("broker stopped" if stopped else "broker was not running")
+
+
+@cli.command()
+@click.option("--yes", is_flag=True, help="Really delete the home (nothing is deleted without it).")
+@click.pass_context
+def destroy(ctx: click.Context, yes: bool) -> None:
+    """Delete this home: its Iceberg warehouse, Kafka backlog, models, online store and logs (services
+    stopped first). Needs an explicit --home and --yes; nothing else in reasonlake deletes a home."""
+    import shutil
+
+    from flink import broker
+
+    settings = _settings(ctx)
+    if ctx.parent is None or ctx.parent.params.get("home") is None:
+        raise click.UsageError("name the home to delete explicitly: reasonlake --home H destroy --yes")
+    if not yes:
+        raise click.UsageError(f"this deletes {settings.home} and everything in it; add --yes to do it")
+    if not settings.home.exists():
+        click.echo(f"{settings.home} does not exist: nothing to delete")
+        return
+    broker.stop(settings)
+    shutil.rmtree(settings.home)
+    click.echo(f"deleted {settings.home}")
 
 
 @cli.command()

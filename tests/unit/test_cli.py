@@ -60,3 +60,24 @@ def test_produce_needs_exactly_one_input(tmp_path):
 def test_weekly_rejects_a_bad_week(tmp_path):
     result = CliRunner().invoke(cli, ["--home", str(tmp_path), "weekly", "--week", "2026-46"])
     assert result.exit_code == 2 and "ISO" in result.output
+
+
+def test_destroy_needs_an_explicit_home_and_yes(tmp_path):
+    home = tmp_path / "home"
+    (home / "warehouse").mkdir(parents=True)
+    (home / "warehouse" / "data.parquet").write_text("x")
+    no_home = CliRunner().invoke(cli, ["destroy", "--yes"], env={"REASONLAKE_HOME": str(home)})
+    no_yes = CliRunner().invoke(cli, ["--home", str(home), "destroy"])
+    assert no_home.exit_code == no_yes.exit_code == 2 and home.exists()
+    assert "--home" in no_home.output and "--yes" in no_yes.output
+    done = CliRunner().invoke(cli, ["--home", str(home), "destroy", "--yes"])
+    assert done.exit_code == 0 and not home.exists(), done.output
+    again = CliRunner().invoke(cli, ["--home", str(home), "destroy", "--yes"])
+    assert again.exit_code == 0 and "nothing to delete" in again.output
+
+
+def test_make_clean_never_deletes_a_home():
+    from tests.support.paths import REPO
+
+    recipe = (REPO / "Makefile").read_text().split("\nclean:", 1)[1].split("\n\n", 1)[0]
+    assert ".reasonlake" not in recipe and "rm -rf" in recipe
