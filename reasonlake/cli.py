@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from lake.settings import Settings, SettingsError
+from lake.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,14 +36,13 @@ def _step(message: str) -> None:
     default=None,
     help="Use an external Kafka (host:port,...) instead of the embedded broker [env REASONLAKE_BOOTSTRAP_SERVERS].",
 )
+@click.option("--debug", is_flag=True, help="On a failure, show the Python traceback instead of one line.")
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None, bootstrap_servers: str | None) -> None:
+def cli(ctx: click.Context, home: Path | None, bootstrap_servers: str | None, debug: bool) -> None:
     """reasonlake: the top reasons customers are unhappy, weekly, and alerts when a new message
     matches one. Every command works on one data directory (--home)."""
-    try:
-        settings = Settings.from_env(home=home.absolute() if home else None, bootstrap_servers=bootstrap_servers)
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+    # an invalid setting raises SettingsError: one line, exit 3 (reasonlake.errors)
+    settings = Settings.from_env(home=home.absolute() if home else None, bootstrap_servers=bootstrap_servers)
     if ctx.invoked_subcommand != "destroy":
         settings.ensure_dirs()
     ctx.obj = {"settings": settings}
@@ -257,12 +256,6 @@ def ingest(ctx: click.Context, until_idle: float | None, batch_size: int | None,
     default=None,
     help="The Kafka source's long-poll [default: 50, or Kafka's 500 on the embedded broker's s3 storage].",
 )
-@click.option(
-    "--fetch-max-wait-ms",
-    type=click.IntRange(min=1),
-    default=None,
-    help="The Kafka source's long-poll [default: 50; Kafka's 500 on the embedded broker's s3 storage].",
-)
 @click.option("--fresh", is_flag=True, help="Ignore the job's saved state: start after what ingestion committed.")
 @click.pass_context
 def alerts(
@@ -282,7 +275,6 @@ def alerts(
 
     from flink.alert_job import run_alerts
     from flink.jobconfig import AlertHygiene, AlertJobConfig, BatchPolicy
-    from reasons.live import NoLiveModelError
 
     settings = _settings(ctx)
     config = AlertJobConfig.from_settings(settings)
@@ -295,10 +287,7 @@ def alerts(
         source=replace(config.source, fetch_max_wait_ms=fetch_max_wait_ms or config.source.fetch_max_wait_ms),
     )
 
-    try:
-        summary = run_alerts(settings, config, until_idle_s=until_idle)
-    except NoLiveModelError as exc:
-        raise click.ClickException(f"no live reasons to alert on: {exc}") from None
+    summary = run_alerts(settings, config, until_idle_s=until_idle)  # NoLiveModelError: one line, exit 5
     counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
     click.echo(f"alert job finished: {summary.messages} messages, {counts}; state saved: {summary.savepoint or 'no'}")
 
@@ -370,12 +359,8 @@ def weekly(ctx: click.Context, week: str | None) -> None:
 def audit(ctx: click.Context, sql: str, fmt: str) -> None:
     """Read-only SQL (DuckDB) over every Iceberg table, addressed as namespace.table."""
     from lake.audit import format_result, run_audit
-    from lake.errors import LakeError
 
-    try:
-        click.echo(format_result(run_audit(_settings(ctx), sql), fmt))  # type: ignore[arg-type]
-    except LakeError as exc:
-        raise click.ClickException(str(exc)) from None
+    click.echo(format_result(run_audit(_settings(ctx), sql), fmt))  # type: ignore[arg-type]
 
 
 @cli.command()
@@ -402,18 +387,14 @@ def maintain(ctx: click.Context, expire_older_than: float, retain_last: int, tar
     from datetime import timedelta
 
     from lake import catalog
-    from lake.errors import LakeError
     from lake.maintenance import maintain as run_maintenance
 
-    try:
-        reports = run_maintenance(
-            catalog.load(_settings(ctx)),
-            expire_older_than=timedelta(days=expire_older_than),
-            retain_last=retain_last,
-            target_file_mb=target_file_mb,
-        )
-    except LakeError as exc:
-        raise click.ClickException(str(exc)) from None
+    reports = run_maintenance(
+        catalog.load(_settings(ctx)),
+        expire_older_than=timedelta(days=expire_older_than),
+        retain_last=retain_last,
+        target_file_mb=target_file_mb,
+    )
     for compaction, expiry in reports:
         click.echo(
             f"{compaction.table}: {compaction.partitions_compacted} partition(s) compacted, data files "
@@ -489,7 +470,11 @@ def demo(ctx: click.Context, messages: int, weeks: int, seed: int, incoming: int
 
 
 def main() -> None:
-    cli(prog_name="reasonlake")
+    """The ``reasonlake`` command: a failure ends in one line and a documented exit code
+    (:mod:`reasonlake.errors`); ``--debug`` shows the traceback instead."""
+    from reasonlake.errors import run
+
+    sys.exit(run(cli, sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ class RegistryParams:
     # average-linkage cosine of topic centroids for "one reason candidate": the week's mean pairwise cosine
     # + group_sd × its standard deviation, at least group_floor; group_threshold fixes it instead
     group_threshold: float | None = None
-    group_sd: float = 2.0
+    group_sd: float = 1.0
     group_floor: float = 0.68
     min_coherence_ratio: float = 0.5  # a group less coherent than this × the median topic is a catch-all
     min_dissatisfied_share: float = 0.25  # of a candidate's messages, for it to be a reason at all
