@@ -143,7 +143,8 @@ def score_messages(
     rule: DissatisfactionRule | None = None,
     model: DissatisfactionModel | None = None,
 ) -> pd.DataFrame:
-    """``sentiment`` (VADER compound), ``dissatisfaction`` (P(dissatisfied)) and ``dissatisfied`` for a
+    """``sentiment`` (VADER compound), ``dissatisfaction`` (P(dissatisfied); NaN where a rating decides)
+    and ``dissatisfied`` for a
     frame with ``text`` (and optionally ``rating``) columns, aligned with ``messages.index``.
 
     ``embeddings`` are the raw (un-centred) embeddings of ``messages["text"]``, one row per message in
@@ -152,17 +153,21 @@ def score_messages(
     rule = rule or DissatisfactionRule()
     texts = messages["text"].fillna("").astype(str).tolist()
     compound = np.array([sentiment(t) for t in texts], dtype=np.float64)
-    if texts:
-        probability = (model or load_model()).score_texts(texts, embeddings)
-    else:
-        probability = np.zeros(0, dtype=np.float64)
     rating = (
         pd.to_numeric(messages["rating"], errors="coerce")
         if "rating" in messages
         else pd.Series(np.nan, index=messages.index)
     )
     has_rating = rating.notna().to_numpy()
-    dissatisfied = np.where(has_rating, rating.fillna(0).to_numpy() <= rule.max_rating, probability >= rule.threshold)
+    # the classifier scores the messages without a rating only (a rating decides; NaN there)
+    probability = np.full(len(texts), np.nan, dtype=np.float64)
+    unrated = np.flatnonzero(~has_rating)
+    if len(unrated):
+        scored = (model or load_model()).score_texts([texts[i] for i in unrated], np.asarray(embeddings)[unrated])
+        probability[unrated] = scored
+    dissatisfied = np.where(
+        has_rating, rating.fillna(0).to_numpy() <= rule.max_rating, np.nan_to_num(probability) >= rule.threshold
+    )
     return pd.DataFrame(
         {"sentiment": compound, "dissatisfaction": probability, "dissatisfied": dissatisfied.astype(bool)},
         index=messages.index,

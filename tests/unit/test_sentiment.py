@@ -54,7 +54,8 @@ def test_the_rating_wins_and_the_probability_decides_without_one():
     emb = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
     scored = score_messages(messages, emb, RULE, TINY)
     p = scored["dissatisfaction"].to_numpy()
-    assert p[1] > 0.5 > p[0] and p[4] < 0.5  # the text alone would say the opposite of the rating
+    # a rating decides: those rows are not even scored (the text alone would say the opposite)
+    assert np.isnan(p[[0, 1, 4]]).all() and TINY.score_texts(messages["text"][:2].tolist(), emb[:2])[1] > 0.5
     assert list(scored["dissatisfied"]) == [True, False, p[2] >= 0.5, p[3] >= 0.5, True]
     assert scored["dissatisfied"].iloc[2] and not scored["dissatisfied"].iloc[3]
     assert scored["sentiment"].iloc[0] > 0.5 and scored["sentiment"].iloc[1] < -0.5
@@ -81,7 +82,8 @@ def test_scores_are_aligned_with_the_frame_index():
     emb = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
     scored = score_messages(messages, emb, RULE, TINY)
     assert list(scored.index) == [10, 3, 7] and list(scored.columns) == ["sentiment", "dissatisfaction", "dissatisfied"]
-    assert np.allclose(scored["dissatisfaction"], TINY.score_texts(["a", "b", "c"], emb))
+    assert np.allclose(scored["dissatisfaction"].iloc[:2], TINY.score_texts(["a", "b"], emb[:2]))
+    assert np.isnan(scored["dissatisfaction"].iloc[2])  # rated: the rating decides
     assert list(scored.loc[[10, 3, 7], "dissatisfied"]) == [True, False, False]  # 7: rated 5
     joined = messages.join(scored)
     assert joined.loc[3, "text"] == "b" and not joined.loc[3, "dissatisfied"]
