@@ -48,6 +48,14 @@ def test_the_broker_down_is_service_unavailable(tmp_path, capsys):
     assert line.startswith("reasonlake: broker:") and "reasonlake up" in line
 
 
+def test_produce_with_the_broker_down_is_service_unavailable(tmp_path, capsys):
+    messages = tmp_path / "m.jsonl"
+    messages.write_text('{"message_id": "1", "source": "crm", "text": "hi", "created_at": "2026-01-05T10:00:00Z"}\n')
+    code, err = _run(["--home", str(tmp_path / "home"), "produce", "--file", str(messages)], capsys)
+    assert code == errors.UNAVAILABLE, err
+    assert len(err.strip().splitlines()) == 1 and "reasonlake up" in err
+
+
 def test_a_missing_mart_is_a_data_error_and_an_audit_of_an_unknown_table_too(tmp_path, capsys):
     code, err = _run(["--home", str(tmp_path), "audit", "select * from nowhere.nothing"], capsys)
     assert code == errors.DATA, err
