@@ -6,8 +6,11 @@ import sys
 
 import pytest
 
+from flink.errors import JobFailedError
 from reasonlake import errors
 from reasonlake.cli import cli
+from reasons.election.policy import PolicyError
+from reasons.marts import MartNotBuiltError
 from tests.support.paths import REPO
 
 REASONLAKE = [sys.executable, "-m", "reasonlake"]
@@ -84,6 +87,9 @@ def test_an_unexpected_failure_is_internal_and_debug_shows_the_traceback(tmp_pat
     ("exc", "code"),
     [
         (ConnectionRefusedError("refused"), errors.UNAVAILABLE),
+        (JobFailedError("the ingest job failed: see its log"), errors.UNAVAILABLE),
+        (MartNotBuiltError("no marts"), errors.DATA),
+        (PolicyError("policy.yaml: top_k must be an integer"), errors.CONFIGURATION),
         (FileNotFoundError("x.json"), errors.DATA),
         (RuntimeError("?"), errors.INTERNAL),
     ],
