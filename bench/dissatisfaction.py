@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from reasons.corpora import COMPLAINTS, NOT_COMPLAINTS  # noqa: E402
 from reasons.embedding.backends import load_embedder  # noqa: E402
 from reasons.embedding.vectors import embed  # noqa: E402
 from reasons.sentiment import (  # noqa: E402
@@ -47,24 +48,6 @@ from reasons.sentiment import (  # noqa: E402
 )
 
 CFPB = ROOT.parent / "shared" / "data" / "cfpb" / "complaints.csv"
-COMPLAINTS = [
-    "on hold for 2 hours and counting",
-    "still waiting for a reply to my DM",
-    "my card was charged twice",
-    "ordered two weeks ago and it is still not delivered",
-    "I cannot log in to my account since Monday",
-    "this is the third time I'm asking for my refund",
-    "been transferred between departments all morning",
-]
-NOT_COMPLAINTS = [
-    "the app never crashes, love it",
-    "Thanks, the new update works great",
-    "Thank you for the quick help yesterday",
-    "The parcel arrived this morning, thanks!",
-    "What are your opening hours on Sunday?",
-    "Can I change the delivery address on my order?",
-    "Do you offer paperless statements?",
-]
 OLD = -0.05
 
 

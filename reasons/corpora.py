@@ -25,3 +25,25 @@ def cfpb_frame(path: Path | str) -> pd.DataFrame:
     iso = pd.to_datetime(frame["date_received"].str[:10]).dt.isocalendar()
     frame["week"] = iso["year"].astype(str) + "-W" + iso["week"].astype(int).map("{:02d}".format)
     return frame.assign(text=frame["narrative"], label=frame["issue"], dissatisfied=True)
+
+
+# Probes of the dissatisfaction rule (written here, not from any corpus): complaints from issue 12 and the
+# like, without a negative word for a lexicon to catch; and praise and plain questions, which are no complaint.
+COMPLAINTS = [
+    "on hold for 2 hours and counting",
+    "still waiting for a reply to my DM",
+    "my card was charged twice",
+    "ordered two weeks ago and it is still not delivered",
+    "I cannot log in to my account since Monday",
+    "this is the third time I'm asking for my refund",
+    "been transferred between departments all morning",
+]
+NOT_COMPLAINTS = [
+    "the app never crashes, love it",
+    "Thanks, the new update works great",
+    "Thank you for the quick help yesterday",
+    "The parcel arrived this morning, thanks!",
+    "What are your opening hours on Sunday?",
+    "Can I change the delivery address on my order?",
+    "Do you offer paperless statements?",
+]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reasons.corpora import COMPLAINTS, NOT_COMPLAINTS
 from reasons.embedding.backends import load_embedder
 from reasons.embedding.vectors import embed
 from reasons.sentiment import (
@@ -33,25 +34,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 FLOOR = 0.85
 CFPB_SAMPLE = 600
-# complaints from the issue and the like: no negative word for a lexicon to catch
-COMPLAINTS = [
-    "on hold for 2 hours and counting",
-    "still waiting for a reply to my DM",
-    "my card was charged twice",
-    "ordered two weeks ago and it is still not delivered",
-    "I cannot log in to my account since Monday",
-    "this is the third time I'm asking for my refund",
-    "been transferred between departments all morning",
-]
-NOT_COMPLAINTS = [
-    "the app never crashes, love it",
-    "Thanks, the new update works great",
-    "Thank you for the quick help yesterday",
-    "The parcel arrived this morning, thanks!",
-    "What are your opening hours on Sunday?",
-    "Can I change the delivery address on my order?",
-    "Do you offer paperless statements?",
-]
 
 
 class CachedEmbedder:
