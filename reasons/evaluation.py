@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import pairwise
 
@@ -58,7 +58,6 @@ class WeekQuality:
     alerts: int = 0
     alert_precision: float | None = None
     alert_recall: float | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def evaluate_weeks(
@@ -163,18 +162,12 @@ def _alerts(
     alerts = [(p, t) for p, t in zip(predicted, labels) if p is not None]
     covered = {issue_of.get(r) for r in elected}
     relevant = [(p, t) for p, t, u in zip(predicted, labels, unhappy) if u and t in covered]
-    return _replace(
+    return replace(
         quality,
         alerts=len(alerts),
         alert_precision=float(np.mean([p == t for p, t in alerts])) if alerts else None,
         alert_recall=float(np.mean([p == t for p, t in relevant])) if relevant else None,
     )
-
-
-def _replace(quality: WeekQuality, **changes) -> WeekQuality:
-    from dataclasses import replace
-
-    return replace(quality, **changes)
 
 
 def _line(q: WeekQuality) -> str:
