@@ -71,3 +71,39 @@ def test_artifact_assigns_by_cosine_with_an_injected_embedder():
     assert got[0].similarity == pytest.approx(2.0 / np.hypot(2.0, 0.1), abs=1e-6)
     assert artifact.label(0) == "card declined" and artifact.label(OUTLIER) == "(outliers)"
     assert artifact.reason_id(1) == "2026-W46-abc/1" and artifact.assign([]) == []
+
+
+def test_assignment_removes_the_fits_centre_and_alerts_need_the_topics_core():
+    from reasons.topics.artifact import nearest_topics
+
+    # every vector shares a strong domain direction (axis 0); the reasons differ on axes 1 and 2
+    domain = np.array([3.0, 0.0, 0.0])
+    centroids = np.array([[0.0, 1.0, 0.2], [0.0, 0.2, 1.0]])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    message = domain + np.array([0.0, 0.3, 0.5])  # closer to reason 1 once the domain is removed
+    raw = nearest_topics(message[None], centroids, np.array([0, 1]), 0.0)
+    center = np.array([0.95, 0.0, 0.0])  # the fit's mean of unit embeddings: nearly the domain direction
+    centred = nearest_topics(message[None], centroids, np.array([0, 1]), 0.0, center=center)
+    assert centred[0].topic_id == 1 and centred[0].similarity > 0.9 > raw[0].similarity
+    meta = {
+        "format_version": 1,
+        "model_version": "2026-W46-abc",
+        "week": "2026-W46",
+        "embedding_model": "fake",
+        "min_similarity": 0.2,
+        "center": list(center),
+        "topics": [
+            {
+                "topic_id": 0,
+                "label": "a",
+                "keywords": [],
+                "size": 3,
+                "embedding": list(centroids[0]),
+                "alert_similarity": 0.7,
+            },
+            {"topic_id": 1, "label": "b", "keywords": [], "size": 3, "embedding": list(centroids[1])},
+        ],
+    }
+    artifact = TopicArtifact(path=None, meta=meta)
+    assert artifact.assign_embeddings(message[None])[0].topic_id == 1
+    assert artifact.alert_similarity(0) == 0.7 and artifact.alert_similarity(1) == 0.2  # default: min_similarity
