@@ -41,6 +41,17 @@ def test_no_alert_for_outliers_candidates_satisfied_or_stale() -> None:
     assert decide(message(), verdict(at=NOW + timedelta(days=30)), NOW) is None  # stale election
 
 
+def test_no_alert_on_the_fringe_of_a_topic() -> None:
+    class Strict(EmbeddingModel):
+        def alert_similarity(self, topic_id: int) -> float:
+            return 0.9  # the doubles assign at 0.8: every message is on the fringe
+
+    live = LiveReasons(model=Strict(), path=None, election=election(), dissatisfaction=TINY)  # type: ignore[arg-type]
+    [fringe] = live.classify(["the app crash again, awful"], [None], RULE, NOW)
+    assert fringe.elected and fringe.dissatisfied and not fringe.core and not fringe.alerts
+    assert decide(message(), fringe, NOW) is None and verdict().alerts
+
+
 def test_alert_id_is_stable_and_positional() -> None:
     ids = {
         alert_id(*k)
