@@ -3,7 +3,7 @@
 Each subtask writes ``<progress_dir>/progress-<subtask>.json`` atomically: when it opens, when
 its first pending record arrives, after every commit, and at most once a second otherwise. The
 driver reads them to print progress and to decide the job is idle: every subtask reported,
-nothing pending, and no record arrived for ``idle_s``.
+nothing pending, and no record arrived for ``idle_s`` (longer before the first record).
 """
 
 from __future__ import annotations
@@ -97,13 +97,17 @@ def totals(progress: Iterable[Progress]) -> Totals:
     )
 
 
-def is_idle(t: Totals, expected_subtasks: int, now: float, idle_s: float) -> bool:
-    """Every subtask reported, nothing is pending, and nothing arrived for ``idle_s`` seconds."""
+def is_idle(t: Totals, expected_subtasks: int, now: float, idle_s: float, first_record_wait_s: float = 0.0) -> bool:
+    """Every subtask reported, nothing is pending, and nothing arrived for ``idle_s`` seconds.
+
+    Before the first record the quiet time is at least ``first_record_wait_s``: a Kafka source's
+    group join and Tansu's first fetch from s3 storage can take longer than a short idle time."""
+    limit = idle_s if t.records_seen else max(idle_s, first_record_wait_s)
     return (
         t.subtasks >= expected_subtasks
         and t.pending == 0
         and t.last_activity_at is not None
-        and now - t.last_activity_at >= idle_s
+        and now - t.last_activity_at >= limit
     )
 
 

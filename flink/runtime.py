@@ -135,9 +135,11 @@ def run_until_idle(
     on_progress: Callable[[progress_mod.Totals], None] | None = None,
     poll_s: float = 0.5,
     savepoint_dir: str | None = None,
+    first_record_wait_s: float = 20.0,
 ) -> tuple[progress_mod.Totals, str | None]:
     """Submit the job, watch its progress files (``progress``: each reporting operator's folder and
-    subtask count), stop it once idle (or on Ctrl-C).
+    subtask count), stop it once idle (or on Ctrl-C); before the first record it waits at least
+    ``first_record_wait_s`` (see :func:`flink.progress.is_idle`).
 
     With ``savepoint_dir`` the job stops with a savepoint there (its state kept for the next run;
     the savepoint's path is returned), else it is cancelled. Raises :class:`JobFailedError` if the
@@ -167,7 +169,9 @@ def run_until_idle(
             if on_progress is not None and now - last_print >= 2.0:
                 on_progress(totals)
                 last_print = now
-            if until_idle_s is not None and progress_mod.is_idle(totals, expected, now, until_idle_s):
+            if until_idle_s is not None and progress_mod.is_idle(
+                totals, expected, now, until_idle_s, first_record_wait_s
+            ):
                 break
     except KeyboardInterrupt:
         log.info("interrupted: stopping %s", job_name)

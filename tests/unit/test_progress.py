@@ -42,6 +42,15 @@ def test_idle_needs_every_subtask_nothing_pending_and_quiet_time() -> None:
     assert is_idle(totals([p(0, started=100.0)]), expected_subtasks=1, now=105.0, idle_s=5)
 
 
+def test_before_the_first_record_the_job_waits_longer() -> None:
+    nothing_yet = totals([p(0, started=100.0)])
+    assert not is_idle(nothing_yet, expected_subtasks=1, now=105.0, idle_s=5, first_record_wait_s=20)
+    assert is_idle(nothing_yet, expected_subtasks=1, now=120.0, idle_s=5, first_record_wait_s=20)
+    seen = totals([p(0, started=100.0, last=101.0, accepted=1)])
+    assert seen.records_seen == 1
+    assert is_idle(seen, expected_subtasks=1, now=106.0, idle_s=5, first_record_wait_s=20)
+
+
 def test_files_round_trip_and_clear(tmp_path) -> None:
     write_progress(tmp_path, p(0, last=3.5, accepted=2))
     write_progress(tmp_path, Progress(run_id="other", subtask=1, started_at=1.0, updated_at=1.0))
