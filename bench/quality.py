@@ -54,13 +54,22 @@ def embeddings_for(texts: list[str], cache: Path):
     return vectors
 
 
+def phrase_embedder():
+    """The embedding model as the weekly fit uses it to re-rank label phrases."""
+    from reasons.embedding.backends import load_embedder
+    from reasons.embedding.vectors import embed
+
+    model = load_embedder()
+    return lambda texts: embed(model, texts)
+
+
 def configs():
     from reasons.registry import RegistryParams
     from reasons.topics.params import TopicModelParams
 
     current = (TopicModelParams(), RegistryParams(), True)
     baseline = (
-        replace(TopicModelParams(), center_embeddings=False, alert_quantile=0.0),
+        replace(TopicModelParams(), center_embeddings=False, alert_quantile=0.0, phrase_labels=False),
         RegistryParams(group_threshold=0.68, min_coherence_ratio=0.0),
         False,
     )
@@ -90,6 +99,7 @@ def run_cfpb(name: str, cache: Path) -> dict:
             stop_words=stop,
             families=families,
             log=lambda line: print("  " + line, flush=True),
+            embed=phrase_embedder() if params.phrase_labels else None,
         )
         for q in weeks:
             print(f"    {q.week} elected {list(q.elected_labels[:3])}", flush=True)
@@ -102,16 +112,22 @@ def run_banking77(name: str, cache: Path) -> dict:
     import pandas as pd
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+    from reasons.evaluation import label_naming
     from reasons.topics.fit import fit_topics
 
     params, _, _ = configs()[name]
     frame = pd.read_csv(BANKING77)
     embeddings = embeddings_for(frame["text"].tolist(), cache)
-    fit = fit_topics(frame["text"].tolist(), embeddings, params)
+    embed = phrase_embedder() if params.phrase_labels else None
+    fit = fit_topics(frame["text"].tolist(), embeddings, params, embed=embed)
+    naming = label_naming(fit, frame["category"])
     result = {
         "nmi": normalized_mutual_info_score(frame["category"], fit.doc_topics),
         "ari": adjusted_rand_score(frame["category"], fit.doc_topics),
         "topics": len(fit.topics),
+        "label_naming": naming["labels"],
+        "keyword_label_naming": naming["keywords"],
+        "labels": [(t.label, " ".join(t.keywords[:3])) for t in fit.topics[:10]],
     }
     print(f"Banking77, {name}: {result}", flush=True)
     return result
@@ -134,13 +150,23 @@ def main(argv: list[str] | None = None) -> int:
             results.setdefault(name, {})["cfpb"] = run_cfpb(name, args.cache)
         if "banking77" in args.corpora:
             results.setdefault(name, {})["banking77"] = run_banking77(name, args.cache)
-    print("\nconfig     grain     mean top-3 hits  weeks ≥2 hits  alert precision  alert recall  purity  NMI")
+    print(
+        "\nconfig     grain     mean top-3 hits  weeks ≥2 hits  alert precision  alert recall  purity  NMI"
+        "  labels naming the issue (keyword labels)"
+    )
     for name, result in results.items():
         for grain, figures in result.get("cfpb", {}).items():
             s = figures["summary"]
             print(
                 f"{name:<10} {grain:<9} {s['mean_hits']:>15.2f} {s['weeks_with_2_hits']:>14d} "
                 f"{s['alert_precision']:>16.2f} {s['alert_recall']:>13.2f} {s['purity']:>7.2f} {s['nmi']:>4.2f}"
+                f"  {s['label_naming']:.2f} ({s['keyword_label_naming']:.2f})"
+            )
+        if "banking77" in result:
+            b = result["banking77"]
+            print(
+                f"{name:<10} banking77 NMI {b['nmi']:.3f}, ARI {b['ari']:.3f}, labels naming the intent "
+                f"{b['label_naming']:.2f} (keyword labels {b['keyword_label_naming']:.2f})"
             )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str))

@@ -11,7 +11,9 @@ messages carry (its majority label). Measured per week:
 - **alert precision / recall** on the next week: an alert is right when the message's label is its
   reason's majority label; recall counts the next week's dissatisfied messages whose label some
   elected reason stands for;
-- **purity** (size-weighted majority share of the reasons), **NMI / ARI** of topics against labels.
+- **purity** (size-weighted majority share of the reasons), **NMI / ARI** of topics against labels;
+- **label naming**: the share of topics whose label names the topic's majority label (:func:`names_issue`,
+  a shared content word), for the fit's labels and for plain keyword labels (the labels before phrases).
 
 ``families`` optionally maps labels onto coarser ones (overlapping human labels such as CFPB's three
 credit-report issues) before counting.
@@ -19,6 +21,7 @@ credit-report issues) before counting.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -34,7 +37,8 @@ from reasons.registry import NOT_A_REASON_ID, Reason, RegistryParams, group_thre
 from reasons.registry import update as update_registry
 from reasons.topics.artifact import TopicArtifact, artifact_meta
 from reasons.topics.fit import fit_topics
-from reasons.topics.params import TopicModelParams
+from reasons.topics.labels import keyword_label
+from reasons.topics.params import FitResult, TopicModelParams
 from reasons.weekly.reason_ids import topics_in
 
 COLUMNS = ("week", "text", "label", "dissatisfied")
@@ -56,6 +60,8 @@ class WeekQuality:
     nmi: float
     ari: float
     alerts: int = 0
+    label_naming: float = float("nan")  # share of topics whose label names their majority label
+    keyword_label_naming: float = float("nan")  # the same for keyword labels
     alert_precision: float | None = None
     alert_recall: float | None = None
 
@@ -69,11 +75,13 @@ def evaluate_weeks(
     stop_words: Sequence[str] = (),
     families: Mapping[str, str] | None = None,
     log: Callable[[str], None] = lambda _: None,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
 ) -> list[WeekQuality]:
     """One :class:`WeekQuality` per week of ``frame`` but the last (which only receives alerts).
 
     ``frame`` has ``week``, ``text`` (what keywords come from), ``label`` (the human issue) and
-    ``dissatisfied``; ``embeddings`` are its rows' raw embeddings in order."""
+    ``dissatisfied``; ``embeddings`` are its rows' raw embeddings in order. ``embed`` (the embedding
+    model) re-ranks label phrases as the weekly fit does."""
     missing = set(COLUMNS) - set(frame.columns)
     if missing:
         raise ValueError(f"frame lacks columns {sorted(missing)}")
@@ -86,7 +94,8 @@ def evaluate_weeks(
     for week, following in pairwise(weeks):
         idx = np.flatnonzero(frame["week"].to_numpy() == week)
         part = frame.iloc[idx].reset_index(drop=True)
-        fit = fit_topics(part["text"].astype(str).tolist(), embeddings[idx], params, stop_words=stop_words)
+        fit = fit_topics(part["text"].astype(str).tolist(), embeddings[idx], params, stop_words=stop_words, embed=embed)
+        naming = label_naming(fit, part["label"])
         topics = topics_in(fit, part["dissatisfied"])
         update = update_registry(known, topics, week, registry)
         known = list(update.reasons)
@@ -113,6 +122,8 @@ def evaluate_weeks(
             elected_labels=tuple(str(v) for v in election["label"]),
             hits=len(set(elected[:3]) & set(truth)),
             **_cluster_scores(part["label"], fit.doc_topics, reason_of),  # type: ignore[arg-type]
+            label_naming=naming["labels"],
+            keyword_label_naming=naming["keywords"],
         )
         nxt = np.flatnonzero(frame["week"].to_numpy() == following)
         model = TopicArtifact(path=None, meta=artifact_meta(fit, week, "eval"))  # type: ignore[arg-type]
@@ -120,6 +131,50 @@ def evaluate_weeks(
         log(_line(quality))
         out.append(quality)
     return out
+
+
+_NAME_WORDS = re.compile(r"[a-z]+")
+_NOT_NAMING = {
+    "a", "an", "and", "are", "as", "at", "by", "can", "do", "for", "from", "how", "i", "in", "is", "it", "me",
+    "my", "not", "of", "on", "or", "the", "to", "was", "what", "why", "with", "you", "your", "up", "into",
+}  # fmt: skip
+
+
+def _stems(text: str) -> set[str]:
+    return {w for w in _NAME_WORDS.findall(str(text).lower().replace("_", " ")) if w not in _NOT_NAMING}
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Equal but for a plural, or inflections of one word: a common start of 6+ letters missing at most
+    3 letters of the shorter word ("withdrawal"/"withdrawing", "declined"/"decline", not "transfer"/
+    "transaction")."""
+    a, b = (w[:-1] if len(w) > 3 and w.endswith("s") else w for w in (a, b))
+    common = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return a == b or common >= max(6, min(len(a), len(b)) - 3)
+
+
+def names_issue(label: str, issue: str) -> bool:
+    """Whether ``label`` names ``issue``: they share a content word (``"card was declined"`` names
+    ``declined_card_payment``; ``"kept declined excited"`` does too, ``"apple watch"`` does not name
+    ``card_arrival``). Crude on purpose: the same measure is applied to every labelling compared."""
+    return any(_same_word(a, b) for a in _stems(label) for b in _stems(issue))
+
+
+def label_naming(fit: FitResult, labels: pd.Series) -> dict[str, float]:
+    """Share of ``fit``'s topics whose label names the topic's majority human label (``labels`` aligned
+    with the fit's messages): ``labels`` for the fit's own labels, ``keywords`` for keyword labels."""
+    truth = labels.astype(str).to_numpy()
+    used: set[str] = set()
+    mine, keywords = [], []
+    for t in fit.topics:
+        members = truth[fit.doc_topics == t.topic_id]
+        if not len(members):
+            continue
+        issue = Counter(members).most_common(1)[0][0]
+        mine.append(names_issue(t.label, issue))
+        keywords.append(names_issue(keyword_label(t.keywords, fit.params.label_words, used, t.topic_id), issue))
+    rate = lambda xs: float(np.mean(xs)) if xs else float("nan")
+    return {"labels": rate(mine), "keywords": rate(keywords)}
 
 
 def _majority_issues(part: pd.DataFrame) -> dict[str, str]:
@@ -196,4 +251,6 @@ def summary(weeks: Sequence[WeekQuality]) -> dict[str, float]:
         "alert_recall": mean(q.alert_recall for q in weeks),
         "purity": mean(q.purity for q in weeks),
         "nmi": mean(q.nmi for q in weeks),
+        "label_naming": mean(q.label_naming for q in weeks),
+        "keyword_label_naming": mean(q.keyword_label_naming for q in weeks),
     }

@@ -18,7 +18,7 @@ import numpy as np
 from lake.weeks import parse_week
 from reasons.embedding.backends import EMBEDDING_MODEL
 from reasons.embedding.vectors import normalize
-from reasons.topics.labels import keyword_label
+from reasons.topics.labels import keyword_label, phrase_candidates, phrase_label, rerank_by_embedding
 from reasons.topics.params import OUTLIER, CorpusTooSmallError, FitResult, ResolvedParams, Topic, TopicModelParams
 
 
@@ -42,13 +42,16 @@ def fit_topics(
     log: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
     stop_words: Iterable[str] = (),
+    embed: Callable[[list[str]], np.ndarray] | None = None,
 ) -> FitResult:
-    """BERTopic on precomputed embeddings, fixed seeds, outliers reduced, keyword labels.
+    """BERTopic on precomputed embeddings, fixed seeds, outliers reduced, phrase (or keyword) labels.
 
     ``texts`` feed the keywords only (pass the cleaned modelling text); ``embeddings`` are the raw text's.
     With ``params.center_embeddings`` the week's mean embedding is removed first (clustering and the
     centroids work in that centred space; ``FitResult.center`` keeps the mean for assignment).
     ``stop_words`` (brand names found in the week) join ``params.stop_words`` out of the keywords.
+    ``embed`` (texts → unit embeddings, the model of ``embeddings``) re-ranks each topic's candidate
+    label phrases by closeness to its centroid; without it the best-scored phrase is the label.
 
     Raises :class:`CorpusTooSmallError` below ``params.min_documents`` texts. ``timings``, when given, is
     filled with seconds per stage (it does not change the result): ``reduction`` (UMAP), ``clustering``
@@ -81,10 +84,31 @@ def fit_topics(
         raw_topic_embeddings=raw_centroids,
         alert_similarities=_alert_similarities(fitted, params.alert_quantile),
     )
+    if params.phrase_labels:
+        began = time.perf_counter()
+        result = _with_phrase_labels(result, texts, words, embed)
+        if timings is not None:
+            timings["representation"] = timings.get("representation", 0.0) + time.perf_counter() - began
     if timings is not None:
         timings["total"] = time.perf_counter() - started
         timings.setdefault("merge_outliers", 0.0)
     return result
+
+
+def _with_phrase_labels(
+    fit: FitResult, texts: list[str], stop_words: tuple[str, ...], embed: Callable[[list[str]], np.ndarray] | None
+) -> FitResult:
+    """The fit with each topic labelled by its best phrase (unique in the model; keywords if none)."""
+    ids = [t.topic_id for t in fit.topics]
+    candidates = phrase_candidates(texts, fit.doc_topics, ids, stop_words)
+    used: set[str] = set()
+    topics = []
+    for row, t in enumerate(fit.topics):
+        phrases = [p for p, _ in candidates[t.topic_id]]
+        if embed is not None:
+            phrases = rerank_by_embedding(phrases, fit.topic_embeddings[row], embed, fit.center)
+        topics.append(replace(t, label=phrase_label(phrases, t.keywords, fit.params.label_words, used, t.topic_id)))
+    return replace(fit, topics=tuple(topics))
 
 
 def _alert_similarities(fit: FitResult, quantile: float) -> tuple[float, ...]:

@@ -51,6 +51,10 @@ class TopicModelParams:
     alert_quantile: float = 0.25
     top_n_words: int = 10
     label_words: int = 3
+    # Labels as short phrases of the topic's messages ("card payment was declined"), best first by a
+    # c-TF-IDF-like score and re-ranked by closeness to the centroid when the fit has an embedder
+    # (``reasons.topics.labels``); False: the first ``label_words`` keywords ("card declined payment").
+    phrase_labels: bool = True
     min_documents: int = 30
     embed_batch_size: int = 128
     # Large weeks: fit on a seeded sample of this many messages, assign the rest to the nearest topic centroid

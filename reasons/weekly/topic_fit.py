@@ -22,7 +22,7 @@ from lake.settings import Settings
 from lake.weeks import parse_week
 from reasons.embedding.backends import EMBEDDING_MODEL
 from reasons.embedding.store import embed_with_store
-from reasons.embedding.vectors import Embedder
+from reasons.embedding.vectors import Embedder, embed
 from reasons.sentiment import DissatisfactionRule, score_messages
 from reasons.text import brand_terms
 from reasons.topics.artifact import ARTIFACT_FILE, TopicArtifact, reason_id, save_artifact, topics_root, write_json
@@ -77,7 +77,14 @@ def fit_week(
     # keywords from the cleaned text without the week's brand handles; embeddings from the text as sent
     keyword_texts = messages["text_modelling"] if "text_modelling" in messages else messages["text"]
     brands = brand_terms(messages["mentions"]) if "mentions" in messages else ()
-    fit = fit_topics(keyword_texts.astype(str).tolist(), stored.embeddings, params, log=log, stop_words=brands)
+    fit = fit_topics(
+        keyword_texts.astype(str).tolist(),
+        stored.embeddings,
+        params,
+        log=log,
+        stop_words=brands,
+        embed=lambda texts: embed(embedder, texts, batch_size=params.embed_batch_size),
+    )
     doc_ids = (messages["source"].astype(str) + "/" + messages["message_id"].astype(str)).tolist()
     version = model_version_for(week, doc_ids, params, embedding_model)
     path = save_artifact(settings, fit, week, version, embedding_model)
