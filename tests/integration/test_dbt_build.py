@@ -10,6 +10,7 @@ from dagster_project.cleaning.resources import prepare, run_dbt
 from lake import catalog as lake_catalog
 from lake.settings import Settings
 from reasons.marts import read_messages, read_week_messages
+from tests.support import pii_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -61,6 +62,8 @@ def rejected_row(reason, source, *, offset, rejected_at=T0):
     )
 
 
+PII = [s for s in pii_corpus.corpus(per_kind=20) if s.kind is not None]
+
 FEEDBACK = [
     # a duplicate: same (source, message_id) ingested twice; the first ingested copy wins
     feedback_row("m1", "crm", "  Refund   took\tthree\n weeks ", offset=0, rating=1),
@@ -79,6 +82,8 @@ FEEDBACK = [
     feedback_row(
         "m7", "crm", "@AcmeBank charged me TWICE 😡😡 #refund https://t.co/x1 mail a.b@x.com\n-- \nJane", offset=15
     ),
+    # personal data: one generated message per kind and value (tests/support/pii_corpus.py)
+    *(feedback_row(f"p{i}", "pii", sample.text, offset=100 + i) for i, sample in enumerate(PII)),
     # ISO weeks in UTC: Sunday 23:30 UTC belongs to the previous ISO week (and year)
     feedback_row("m5", "crm", "old one", offset=9, created_at=datetime(2021, 1, 3, 23, 30, tzinfo=UTC)),
     # Monday 00:30 at +02:00 is Sunday 22:30 UTC: week 2026-W02, not W03
@@ -116,10 +121,11 @@ def built(tmp_path_factory):
     return settings, target, env
 
 
-def _mart(settings: Settings) -> dict[tuple[str, str], dict]:
+def _mart(settings: Settings, with_pii: bool = False) -> dict[tuple[str, str], dict]:
+    """The mart's rows by (source, message id); the PII corpus rows (source ``pii``) only if asked."""
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         table = con.sql("select * from marts.fct_feedback_messages").to_arrow_table()
-    return {(r["source"], r["message_id"]): r for r in table.to_pylist()}
+    return {(r["source"], r["message_id"]): r for r in table.to_pylist() if with_pii or r["source"] != "pii"}
 
 
 def test_duckdb_file_is_under_the_home(built):
@@ -161,9 +167,31 @@ def test_the_modelling_text_drops_channel_noise_and_lists_mentions(built):
     mart = _mart(settings)
     assert mart[("crm", "m7")]["text_modelling"] == "charged me TWICE refund mail"
     assert list(mart[("crm", "m7")]["mentions"]) == ["AcmeBank"]
-    assert mart[("crm", "m7")]["text"].startswith("@AcmeBank")  # the original is kept
+    assert mart[("crm", "m7")]["text"].startswith("@AcmeBank")  # the text as sent is kept (PII redacted)
     assert mart[("crm", "m1")]["text_modelling"] == "Refund took three weeks"
     assert list(mart[("crm", "m1")]["mentions"]) == []
+
+
+def test_no_personal_data_leaves_raw(built):
+    """Every value of the PII corpus is in raw.feedback and in no model, mart or test result of the
+    DuckDB file; the texts carry placeholders instead, and the modelling text drops them."""
+    settings, _, _ = built
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        tables = con.sql(
+            "select table_schema, table_name from information_schema.tables where table_schema <> 'raw'"
+        ).fetchall()
+        assert len(tables) >= 4
+        dumps = {f"{s}.{t}": str(con.sql(f'select * from "{s}"."{t}"').fetchall()) for s, t in tables}
+        raw = str(con.sql("select text from raw.feedback").fetchall())
+    values = [sample.value for sample in PII]
+    assert all(v in raw for v in values)
+    leaks = {name: [v for v in values if v in dump] for name, dump in dumps.items()}
+    assert not any(leaks.values()), leaks
+    mart = _mart(settings, with_pii=True)
+    for i, sample in enumerate(PII):
+        row = mart[("pii", f"p{i}")]
+        assert f"<{sample.kind}>" in row["text"] and f"<{sample.kind}>" not in row["text_modelling"]
+    assert mart[("crm", "m7")]["text"].endswith("mail <EMAIL>\n-- \nJane")
 
 
 def test_week_is_the_iso_week_of_created_at_in_utc(built):
@@ -205,7 +233,7 @@ def test_marts_reader(built):
         "rating",
         "week",
     ]
-    assert sorted(zip(week.source, week.message_id)) == [
+    assert sorted((s, m) for s, m in zip(week.source, week.message_id) if s != "pii") == [
         ("app", "m1"),
         ("crm", "m1"),
         ("crm", "m2"),
@@ -216,7 +244,7 @@ def test_marts_reader(built):
     assert "Refund took three weeks" in set(week.text)  # the normalized text
     assert str(week.created_at.dt.tz) == "UTC" and str(week.rating.dtype) == "Int64"
     assert read_week_messages(settings, "2026-W10").empty
-    assert len(read_messages(settings)) == 7
+    assert len(read_messages(settings)) == 7 + len(PII)
     assert list(read_messages(settings, ["2020-W53"]).message_id) == ["m5"]
     with pytest.raises(ValueError):
         read_week_messages(settings, "2026-02")

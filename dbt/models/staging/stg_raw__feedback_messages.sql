@@ -2,7 +2,9 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'feedback') }}
+    -- personal data (e-mail, phone, card, IBAN, IP) replaced by <EMAIL>, <PHONE>, … before anything
+    -- else reads the text: raw.feedback alone keeps the original (reasonlake/dbt_plugin.py)
+    select * replace (redact_pii(text) as text) from {{ source('raw', 'feedback') }}
 
 ),
 
@@ -13,14 +15,14 @@ renamed as (
         message_id,
         source,
 
-        -- text: the original, and a normalized copy (every run of whitespace, Unicode spaces
+        -- text: as sent (personal data redacted), and a normalized copy (every run of whitespace, Unicode spaces
         -- included, collapsed to one space, then trimmed)
         text,
         trim(regexp_replace(text, '[\s\p{Z}]+', ' ', 'g')) as text_normalized,
 
         -- the modelling text, what topic keywords and labels are computed from (embeddings read the
         -- original): an e-mail signature ("-- " line) or mail-app footer and everything after it cut,
-        -- URLs, e-mail addresses, @mentions and emoji removed, hashtags kept as words, whitespace collapsed
+        -- URLs, e-mail addresses, personal-data placeholders, @mentions and emoji removed, hashtags kept as words, whitespace collapsed
         trim(regexp_replace(
             regexp_replace(
                 regexp_replace(
@@ -32,7 +34,7 @@ renamed as (
                                 ),
                                 '(?i)(https?://|www\.)\S+', ' ', 'g'
                             ),
-                            '[\w.+-]+@[\w-]+(\.[\w-]+)+', ' ', 'g'
+                            '[\w.+-]+@[\w-]+(\.[\w-]+)+|<(EMAIL|PHONE|CARD|IBAN|IP)>', ' ', 'g'
                         ),
                         '(^|[^\w])@\w+', '\1 ', 'g'
                     ),

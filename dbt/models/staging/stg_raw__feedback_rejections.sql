@@ -2,7 +2,10 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'feedback_rejected') }}
+    -- a rejected record's bytes may hold personal data and cannot be redacted reliably (any bytes):
+    -- only their size leaves raw (raw.feedback_rejected keeps them for audits)
+    select * exclude (raw_value), octet_length(raw_value) as raw_value_bytes
+    from {{ source('raw', 'feedback_rejected') }}
 
 ),
 
@@ -16,8 +19,7 @@ renamed as (
         -- why
         reason,
         detail,
-        raw_value,
-        octet_length(raw_value) as raw_value_bytes,
+        raw_value_bytes,
 
         -- timestamps (UTC)
         rejected_at,
