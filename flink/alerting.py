@@ -23,6 +23,7 @@ import shutil
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
 from lake.schemas import ALERTS
 from reasons.live import LiveWatcher, Verdict
+from reasons.pii import redact
 from reasons.sentiment import DissatisfactionRule, load_model
 
 ALERT_NAMESPACE = uuid.UUID("6f1d3c2a-6a52-5d4e-9a57-7c1b2e0f4a11")
@@ -112,7 +114,8 @@ def row_of(alert: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class AlertEngine:
-    """validate → judge with the live reasons (one embedding batch per micro-batch) → decide;
+    """validate → redact personal data → judge with the live reasons (one embedding batch per
+    micro-batch) → decide;
     returns the candidate lines and counts what happened to each record."""
 
     def __init__(
@@ -147,7 +150,8 @@ class AlertEngine:
         for envelope in envelopes:
             outcome = validate(envelope, now, self.limits)
             if isinstance(outcome, Accepted):
-                accepted.append(outcome)
+                # personal data never reaches the embedding, alerts.alerts nor feedback.alerts
+                accepted.append(replace(outcome, row={**outcome.row, "text": redact(outcome.row["text"])}))
             else:
                 self.counts["invalid"] += 1
         verdicts = live.classify([m.row["text"] for m in accepted], [m.row["rating"] for m in accepted], self.rule, now)

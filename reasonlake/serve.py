@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from lake.settings import Settings
 from reasons.live import LiveReasons, LiveWatcher, NoLiveModelError
+from reasons.pii import redact  # judged as the alert job judges: on the redacted text
 from reasons.sentiment import DissatisfactionRule
 
 MAX_MESSAGES = 1000
@@ -97,7 +98,7 @@ def create_app(
         now = datetime.now(UTC)
         with lock:
             reasons = live()
-            verdicts = reasons.classify([m.text for m in messages], [m.rating for m in messages], rule, now)
+            verdicts = reasons.classify([redact(m.text) for m in messages], [m.rating for m in messages], rule, now)
         return Classification(
             model_version=reasons.model_version,
             week=reasons.week,

@@ -3,15 +3,18 @@
 What is found, and how (well-kept libraries validate what a pattern proposes):
 
 - ``EMAIL``: an address pattern (local part, ``@``, a dotted domain with a letter TLD);
-- ``PHONE``: ``phonenumbers``' matcher (Google's libphonenumber metadata), leniency VALID, tried
-  with every region in ``regions`` (international ``+`` numbers need none);
+- ``PHONE``: ``phonenumbers``' matcher (Google's libphonenumber metadata), leniency STRICT_GROUPING
+  (a valid number, its digits grouped as the region writes them), tried with every region in
+  ``regions`` (international ``+`` numbers need none), 7 digits at least. Looser leniency (VALID)
+  redacted law citations in 0.6% of CFPB's narratives ("15 U.S.C 1681 604"); this one none;
 - ``CARD``: 13–19 digits, spaces or dashes between groups, passing the Luhn checksum (``stdnum.luhn``);
 - ``IBAN``: a country code, two check digits and the account, spaced or not, valid by ``stdnum.iban``
   (country format and mod-97 checksum);
 - ``IP``: IPv4 addresses (``ipaddress``).
 
 Ordinary numbers stay: an order number fails the Luhn or IBAN checksum or is too short for a card,
-amounts and dates are no valid phone number in the regions. Overlaps keep the longest span.
+amounts and dates are no valid phone number in the regions. Overlaps: the checked kinds, then the
+longest span, win.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from dataclasses import dataclass
 
 KINDS = ("EMAIL", "PHONE", "CARD", "IBAN", "IP")
 DEFAULT_REGIONS = ("US", "GB", "DE", "FR")
+# libphonenumber calls some 4–6-digit runs valid numbers in some region (law sections: "15 U.S.C
+# 1681" in 264 of CFPB's narratives); a subscriber number has at least 7 digits
+MIN_PHONE_DIGITS = 7
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")
 _CARD = re.compile(r"(?<![\d+-])\d(?:[ -]?\d){12,18}(?![\d-])")
@@ -114,8 +120,9 @@ def _phones(text: str, regions: Sequence[str]) -> list[Span]:
     if not _PHONE_LIKE.search(text):
         return out
     for region in regions:
-        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-            out.append(Span(match.start, match.end, "PHONE"))
+        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.STRICT_GROUPING):
+            if len(_DIGITS.findall(match.raw_string)) >= MIN_PHONE_DIGITS:  # not "15 U.S.C 1681"
+                out.append(Span(match.start, match.end, "PHONE"))
     return out
 
 

@@ -32,6 +32,7 @@ ORDINARY = (
     "reference number 7733 1289 4410",
     "I called 4 times between 8 and 11",
     "Sent from my iPhone 15 Pro, iOS 17.4.1",
+    "this violates 15 U.S.C 1681 section 604 (a)(2) and 15 USC 1692",
 )
 KINDS = ("EMAIL", "PHONE", "CARD", "IBAN", "IP")
 

@@ -121,3 +121,22 @@ def test_a_micro_batch_is_judged_with_one_live_pair_and_reloads_between_batches(
 
     assert engine.process_batch([envelope("the app crash again, awful", 6)], NOW + timedelta(days=30)) == []
     assert engine.counts["stale"] == 1 and any("is stale since" in s for s in said)
+
+
+def test_alerts_carry_redacted_text_only() -> None:
+    """A message with an e-mail address, a phone and a card number alerts with placeholders; the
+    original values appear in no candidate line (alerts.alerts and feedback.alerts are made of them)."""
+    watcher = LiveWatcher(
+        Promotions(EmbeddingModel("v7")).pointer,
+        Promotions(EmbeddingModel("v7")).load,
+        Lookup(election("v7")),
+        poll_s=1.0,
+        dissatisfaction=TINY,
+    )
+    engine = AlertEngine(watcher, rule=RULE, say=lambda _: None)
+    text = "the app crash again, awful. ana.smith@example.com +44 20 7946 0958 card 4111 1111 1111 1111"
+    lines = engine.process_batch([envelope(text, 0)], NOW)
+    assert len(lines) == 1
+    alert = json.loads(lines[0].split("\t")[3])
+    assert alert["text"] == "the app crash again, awful. <EMAIL> <PHONE> card <CARD>"
+    assert not any(v in lines[0] for v in ("ana.smith@example.com", "7946 0958", "4111 1111 1111 1111"))
