@@ -23,6 +23,7 @@ class DemoReport:
     alert_kinds: Counter = field(default_factory=Counter)  # true kind of each alerted fresh message
     fresh_kinds: Counter = field(default_factory=Counter)  # true kind of every fresh message
     weeks_failed: list[str] = field(default_factory=list)
+    pii: list[str] = field(default_factory=list)  # made-up personal data written into messages
 
     @property
     def ok(self) -> bool:
@@ -38,9 +39,12 @@ def run_demo(
     incoming: int,
     echo: Callable[[str], None] = print,
     keep_up: bool = False,
+    pii_rate: float = 0.02,
 ) -> DemoReport:
     """Start the broker, produce ``weeks`` of history, ingest, run every week's graph, produce
-    ``incoming`` fresh messages and alert on them; the report says whether the surge was elected."""
+    ``incoming`` fresh messages and alert on them; the report says whether the surge was elected.
+    ``pii_rate`` of the history's messages (ten times as many fresh ones, at most all) end with
+    made-up contact details, which redaction must keep out of everything but ``raw``."""
     from flink import broker
 
     started = datetime.now(UTC)
@@ -50,7 +54,8 @@ def run_demo(
         echo("starting the embedded broker")
         print(f"    broker at {broker.start(settings).bootstrap}")
     try:
-        truth = _produce_history(settings, messages, weeks, seed, echo)
+        truth = _produce_history(settings, messages, weeks, seed, echo, pii_rate)
+        report.pii.extend(truth.pii)
         _ingest(settings, echo)
         results = []
         for week in truth.weeks:
@@ -61,7 +66,9 @@ def run_demo(
             if not result.success:
                 report.weeks_failed.append(week)
                 return report
-        fresh_labels = _alert_on_fresh_messages(settings, incoming, seed, truth, echo)
+        fresh_labels = _alert_on_fresh_messages(
+            settings, incoming, seed, truth, echo, min(1.0, 10 * pii_rate), report.pii
+        )
         _fill_report(report, settings, truth, results, fresh_labels)
         echo("summary")
         _print_summary(report, settings, truth, results[-1], started)
@@ -78,13 +85,13 @@ def _materialize(settings: Settings, week: str) -> WeeklyResult:
 
 
 def _produce_history(
-    settings: Settings, messages: int, weeks: int, seed: int, echo: Callable[[str], None]
+    settings: Settings, messages: int, weeks: int, seed: int, echo: Callable[[str], None], pii_rate: float = 0.0
 ) -> GroundTruth:
     from flink import broker, kafka_io
     from reasonlake.synthetic import SyntheticSpec, generate
 
     echo(f"producing {messages} synthetic messages over {weeks} weeks")
-    records, truth = generate(SyntheticSpec(messages=messages, weeks=weeks, seed=seed))
+    records, truth = generate(SyntheticSpec(messages=messages, weeks=weeks, seed=seed, pii_rate=pii_rate))
     kafka_io.produce(broker.bootstrap_servers(settings), ((r.topic, r.value) for r in records))
     (settings.home / "synthetic").mkdir(exist_ok=True)
     (settings.home / "synthetic" / "ground_truth.json").write_text(truth.to_json())
@@ -108,7 +115,13 @@ def _ingest(settings: Settings, echo: Callable[[str], None]) -> None:
 
 
 def _alert_on_fresh_messages(
-    settings: Settings, incoming: int, seed: int, truth: GroundTruth, echo: Callable[[str], None]
+    settings: Settings,
+    incoming: int,
+    seed: int,
+    truth: GroundTruth,
+    echo: Callable[[str], None],
+    pii_rate: float = 0.0,
+    pii: list[str] | None = None,
 ) -> dict[str, str]:
     """Produce ``incoming`` fresh messages, run the alert job until idle; the fresh messages' true kinds."""
     from flink import broker, kafka_io
@@ -118,7 +131,7 @@ def _alert_on_fresh_messages(
 
     echo(f"producing {incoming} fresh messages and running the alert job (until idle)")
     fresh, fresh_labels = incoming_messages(
-        incoming, seed=seed + 1, now=datetime.now(UTC), surge_issue=truth.surge["issue"]
+        incoming, seed=seed + 1, now=datetime.now(UTC), surge_issue=truth.surge["issue"], pii_rate=pii_rate, pii=pii
     )
     kafka_io.produce(broker.bootstrap_servers(settings), ((r.topic, r.value) for r in fresh))
     print(f"    {run_alerts(settings, AlertJobConfig.from_settings(settings), until_idle_s=8)}")

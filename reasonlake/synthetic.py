@@ -53,6 +53,10 @@ class SyntheticSpec:
     new_issue: str | None = None  # an EMERGING_ISSUES issue, absent before new_issue_week_index
     new_issue_week_index: int = -1
     new_issue_weight: float = 0.10
+    # share of messages that end with the customer's contact details (a made-up e-mail address, phone
+    # or card number: what redaction must catch); drawn from a separate random stream, so the other
+    # messages are the same as without
+    pii_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class GroundTruth:
     invalid: int = 0
     duplicates: int = 0
     records: int = 0
+    pii: list[str] = field(default_factory=list)  # the personal-data values written into messages
 
     def top_issues(self, week: str, k: int = 3) -> list[str]:
         counts = Counter(self.per_week[week]["issues"])
@@ -115,6 +120,7 @@ def generate(spec: SyntheticSpec) -> tuple[list[SyntheticRecord], GroundTruth]:
     )
     per_week = max(1, spec.messages // spec.weeks)
     records: list[SyntheticRecord] = []
+    pii_rng = random.Random(f"pii-{spec.seed}")
     for wi, week in enumerate(weeks):
         weights = week_weights(spec, wi, rng)
         kinds = rng.choices(list(weights), weights=list(weights.values()), k=per_week)
@@ -130,6 +136,7 @@ def generate(spec: SyntheticSpec) -> tuple[list[SyntheticRecord], GroundTruth]:
             source = rng.choice(SOURCES)
             message_id = f"{source[:3]}-{week}-{i:06d}"
             message = _message(rng, kind, source, message_id, start + timedelta(seconds=rng.uniform(0, 7 * 86400 - 1)))
+            _add_contact(pii_rng, message, spec.pii_rate, truth.pii)
             record = SyntheticRecord(topic_of_source(source), json.dumps(message).encode(), kind, message_id)
             records.append(record)
             truth.labels[message_id] = kind
@@ -177,6 +184,31 @@ def _message(rng: random.Random, kind: str, source: str, message_id: str, create
     return message
 
 
+def contact_details(rng: random.Random) -> tuple[str, str]:
+    """A made-up contact sentence and the personal-data value in it (e-mail, UK drama-range phone
+    number, or a Luhn-valid card number)."""
+    from stdnum import luhn
+
+    kind = rng.choice(("email", "phone", "card"))
+    if kind == "email":
+        value = f"{rng.choice(('ana', 'li', 'sam', 'noor'))}.{rng.choice(('smith', 'garcia', 'ito'))}{rng.randint(10, 99)}@example.com"
+        return f" Write to me at {value}.", value
+    if kind == "phone":
+        value = f"+44 20 7946 0{rng.randint(0, 999):03d}"
+        return f" Call me back on {value}.", value
+    body = "4" + "".join(str(rng.randint(0, 9)) for _ in range(14))
+    number = body + luhn.calc_check_digit(body)
+    value = " ".join(number[i : i + 4] for i in range(0, 16, 4))
+    return f" My card is {value}.", value
+
+
+def _add_contact(rng: random.Random, message: dict, rate: float, values: list[str]) -> None:
+    if rate > 0 and rng.random() < rate:
+        sentence, value = contact_details(rng)
+        message["text"] += sentence
+        values.append(value)
+
+
 def _invalid(rng: random.Random, source: str, message_id: str) -> SyntheticRecord:
     topic = topic_of_source(source)
     choices = (
@@ -212,11 +244,19 @@ def iter_jsonl(path: str) -> Iterator[tuple[str, bytes]]:
 
 
 def incoming(
-    n: int, seed: int, now: datetime, surge_issue: str = "app_crash", surge_share: float = 0.5
+    n: int,
+    seed: int,
+    now: datetime,
+    surge_issue: str = "app_crash",
+    surge_share: float = 0.5,
+    pii_rate: float = 0.0,
+    pii: list[str] | None = None,
 ) -> tuple[list[SyntheticRecord], dict[str, str]]:
     """Fresh messages written in the last hour (what the alert job sees after an election):
-    ``surge_share`` of them about the surging issue, the rest other issues, praise and questions."""
+    ``surge_share`` of them about the surging issue, the rest other issues, praise and questions;
+    ``pii_rate`` of them end with contact details (their values appended to ``pii``)."""
     rng = random.Random(seed)
+    pii_rng = random.Random(f"pii-{seed}")
     others = [k for k in ISSUES if k != surge_issue]
     records, labels = [], {}
     for i in range(n):
@@ -231,6 +271,7 @@ def incoming(
         source = rng.choice(SOURCES)
         message_id = f"inc-{seed}-{i:06d}"
         message = _message(rng, kind, source, message_id, now - timedelta(seconds=rng.uniform(0, 3600)))
+        _add_contact(pii_rng, message, pii_rate, pii if pii is not None else [])
         records.append(SyntheticRecord(topic_of_source(source), json.dumps(message).encode(), kind, message_id))
         labels[message_id] = kind
     return records, labels

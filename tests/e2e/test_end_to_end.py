@@ -6,6 +6,7 @@ import pytest
 
 from lake.settings import Settings
 from reasonlake.demo import run_demo
+from tests.support.leaks import leaks, present_in_raw
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -41,3 +42,8 @@ def test_demo_elects_the_surge_and_alerts_only_on_elected_reasons(tmp_path, monk
     # alerts are for elected reasons; the streaming classifier may confuse a rare message
     off_target = sum(n for kind, n in report.alert_kinds.items() if kind not in report.elected_issues)
     assert off_target <= 0.1 * sum(report.alert_kinds.values()), report.alert_kinds
+    # personal data: made-up contact details in history and fresh messages are kept in raw.feedback
+    # and nowhere else (marts, embeddings, topics, labels, elections, alerts, Feast, reports)
+    assert len(report.pii) >= 20
+    assert len(present_in_raw(settings, report.pii)) >= 20  # the history's (fresh ones only reach alerting)
+    assert leaks(settings, report.pii) == {}
