@@ -83,7 +83,8 @@ class GroundTruth:
         return [issue for issue, _ in counts.most_common(k)]
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__, indent=1, sort_keys=True)
+        """Without ``pii``: the made-up personal data is never written anywhere but the messages."""
+        return json.dumps({k: v for k, v in self.__dict__.items() if k != "pii"}, indent=1, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> GroundTruth:
