@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -146,7 +147,10 @@ def parse_timestamp(value: str) -> datetime:
     ts = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     if ts.tzinfo is None:
         raise ValueError("no UTC offset")
-    return ts.astimezone(UTC)
+    try:
+        return ts.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 shifted past the calendar's end
+        raise ValueError("outside the calendar in UTC") from None
 
 
 def validate(envelope: KafkaEnvelope, now: datetime, limits: ContractLimits = ContractLimits()) -> Outcome:
@@ -268,7 +272,12 @@ def _optional(obj: dict) -> tuple[dict, list[str] | None, int | None]:
         raise _Invalid(Reason.WRONG_TYPE, "tags must be a list of strings")
     rating = obj.get("rating")
     if rating is not None:
-        if isinstance(rating, bool) or not isinstance(rating, (int, float)) or int(rating) != rating:
+        if (
+            isinstance(rating, bool)
+            or not isinstance(rating, (int, float))
+            or not math.isfinite(rating)
+            or int(rating) != rating
+        ):
             raise _Invalid(Reason.WRONG_TYPE, f"rating must be an integer, got {rating!r}")
         if not 1 <= rating <= 5:
             raise _Invalid(Reason.BAD_RATING, f"rating {rating} outside 1-5")
