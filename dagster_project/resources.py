@@ -33,6 +33,7 @@ class ReasonlakeResource(ConfigurableResource):
     flink_checkpoints: str = ""
     embedding_backend: str = "fp32"
     policy_file: str = ""
+    raw_retention_days: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReasonlakeResource:

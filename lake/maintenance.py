@@ -1,4 +1,5 @@
-"""Table maintenance: compact small data files per partition and expire old snapshots.
+"""Table maintenance: delete raw rows past their retention, compact small data files per partition
+and expire old snapshots.
 
 pyiceberg 0.12 has no ``rewrite_data_files``: :func:`compact` reads one partition and overwrites it
 with a filter on exactly that partition, in one commit that requires the main snapshot it read
@@ -30,6 +31,15 @@ from lake.errors import CommitConflictError, UnsupportedPartitioningError
 
 MAINTENANCE_SUMMARY_KEY = "reasonlake.maintenance"
 RAW_TABLES = ("raw.feedback", "raw.feedback_rejected")
+# the time a raw row's retention counts from (each table's day-partition column: whole files go)
+RETENTION_COLUMNS = {"raw.feedback": "created_at", "raw.feedback_rejected": "rejected_at"}
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    table: str
+    cutoff: datetime | None  # rows before it were deleted (None: no retention)
+    rows_deleted: int
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,25 @@ def expire_snapshots(table: Table, older_than: datetime, retain_last: int = 5, r
     )
 
 
+def delete_older_than(table: Table, column: str, cutoff: datetime, retries: int = 20) -> RetentionReport:
+    """Delete the rows whose ``column`` lies before ``cutoff`` (one commit; retried on a concurrent
+    commit). The Kafka offsets live in table properties: ingestion never re-reads what was deleted."""
+    row_filter = LessThan(column, cutoff.astimezone(UTC).isoformat())
+    for n in range(retries):
+        table.refresh()
+        doomed = table.scan(row_filter=row_filter, selected_fields=(column,)).to_arrow().num_rows
+        if not doomed:
+            break
+        try:
+            table.delete(delete_filter=row_filter, snapshot_properties={MAINTENANCE_SUMMARY_KEY: "retention"})
+            break
+        except CommitFailedException:
+            time.sleep(min(0.05 * 2**n, 1.0))
+    else:
+        raise CommitConflictError(f"{table.name()}: retention delete still conflicting after {retries} attempts")
+    return RetentionReport(table=".".join(table.name()[-2:]), cutoff=cutoff, rows_deleted=doomed)
+
+
 def maintain(
     catalog: Catalog,
     identifiers: Iterable[str] = RAW_TABLES,
@@ -166,13 +195,20 @@ def maintain(
     expire_older_than: timedelta = timedelta(days=7),
     retain_last: int = 5,
     target_file_mb: float = 64.0,
+    retention: timedelta | None = None,
     now: datetime | None = None,
-) -> list[tuple[CompactionReport, ExpireReport]]:
-    """Compact, then expire, every table in ``identifiers`` (the raw ingest tables by default)."""
+) -> list[tuple[CompactionReport, ExpireReport, RetentionReport]]:
+    """For every table in ``identifiers`` (the raw ingest tables by default): delete the rows past
+    ``retention`` (None: keep every row), compact, then expire snapshots."""
     now = now or datetime.now(UTC)
     out = []
     for identifier in identifiers:
         table = lake_catalog.ensure_table(catalog, identifier)
+        column = RETENTION_COLUMNS.get(identifier)
+        if retention is not None and column is not None:
+            retained = delete_older_than(table, column, now - retention)
+        else:
+            retained = RetentionReport(table=identifier, cutoff=None, rows_deleted=0)
         compaction = compact(table, target_file_mb=target_file_mb)
-        out.append((compaction, expire_snapshots(table, now - expire_older_than, retain_last)))
+        out.append((compaction, expire_snapshots(table, now - expire_older_than, retain_last), retained))
     return out

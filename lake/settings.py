@@ -63,6 +63,7 @@ ENV_VARS: dict[str, str] = {
     "flink_checkpoints": "REASONLAKE_FLINK_CHECKPOINTS",
     "embedding_backend": "REASONLAKE_EMBEDDING_BACKEND",
     "policy_file": "REASONLAKE_POLICY_FILE",
+    "raw_retention_days": "REASONLAKE_RAW_RETENTION_DAYS",
 }
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
@@ -90,6 +91,9 @@ class Settings(BaseModel):
     flink_checkpoints: str | None = None  # None: file://<home>/checkpoints
     embedding_backend: Literal["fp32", "int8-onnx"] = "fp32"
     policy_file: Path | None = None  # None: reasons/election/policy.yaml
+    # raw.feedback keeps the original text (personal data included) this many days by created_at
+    # (raw.feedback_rejected by rejected_at); `maintain` deletes older rows. None: kept for ever.
+    raw_retention_days: int | None = Field(default=None, ge=1)
 
     # ---- validation ------------------------------------------------------------------------------
     @field_validator("home")

@@ -380,24 +380,41 @@ def audit(ctx: click.Context, sql: str, fmt: str) -> None:
     show_default=True,
     help="Data files smaller than this are compacted (per partition, when there are 2 or more).",
 )
+@click.option(
+    "--raw-retention-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Delete raw rows (the original texts) older than this many days "
+    "[default: REASONLAKE_RAW_RETENTION_DAYS, else keep every row].",
+)
 @click.pass_context
-def maintain(ctx: click.Context, expire_older_than: float, retain_last: int, target_file_mb: float) -> None:
-    """Compact small files and expire old snapshots of raw.feedback / raw.feedback_rejected
-    (the Kafka offsets in the table properties are kept)."""
+def maintain(
+    ctx: click.Context,
+    expire_older_than: float,
+    retain_last: int,
+    target_file_mb: float,
+    raw_retention_days: int | None,
+) -> None:
+    """Delete raw rows past their retention, compact small files and expire old snapshots of
+    raw.feedback / raw.feedback_rejected (the Kafka offsets in the table properties are kept)."""
     from datetime import timedelta
 
     from lake import catalog
     from lake.maintenance import maintain as run_maintenance
 
+    settings = _settings(ctx)
+    days = raw_retention_days or settings.raw_retention_days
     reports = run_maintenance(
-        catalog.load(_settings(ctx)),
+        catalog.load(settings),
         expire_older_than=timedelta(days=expire_older_than),
         retain_last=retain_last,
         target_file_mb=target_file_mb,
+        retention=timedelta(days=days) if days else None,
     )
-    for compaction, expiry in reports:
+    for compaction, expiry, retained in reports:
+        kept = f"{retained.rows_deleted} row(s) older than {days} days deleted; " if days else ""
         click.echo(
-            f"{compaction.table}: {compaction.partitions_compacted} partition(s) compacted, data files "
+            f"{compaction.table}: {kept}{compaction.partitions_compacted} partition(s) compacted, data files "
             f"{compaction.files_before} -> {compaction.files_after}; snapshots "
             f"{expiry.snapshots_before} -> {expiry.snapshots_after}"
         )

@@ -22,6 +22,9 @@ class MaintenanceConfig(Config):
     expire_older_than_days: float = 7.0
     retain_last: int = 5
     target_file_mb: float = 64.0
+    # raw rows (original texts, personal data included) older than this are deleted; None: the
+    # setting REASONLAKE_RAW_RETENTION_DAYS, unset there too: every row is kept
+    raw_retention_days: int | None = None
 
 
 @asset(
@@ -29,20 +32,23 @@ class MaintenanceConfig(Config):
     deps=[AssetKey(["raw", "feedback"]), AssetKey(["raw", "feedback_rejected"])],
     group_name=GROUP,
     kinds={"iceberg"},
-    description="Compacts small data files (per day partition) and expires old snapshots of the raw ingest "
-    "tables; the Kafka offsets kept in the table properties are never touched.",
+    description="Deletes raw rows past their retention (raw_retention_days), compacts small data files (per day "
+    "partition) and expires old snapshots of the raw ingest tables; the Kafka offsets kept in the table "
+    "properties are never touched.",
 )
 def raw_feedback_maintenance(
     context: AssetExecutionContext, config: MaintenanceConfig, reasonlake: ReasonlakeResource
 ) -> MaterializeResult:
+    days = config.raw_retention_days or reasonlake.settings().raw_retention_days
     reports = maintain(
         reasonlake.catalog(),
         expire_older_than=timedelta(days=config.expire_older_than_days),
         retain_last=config.retain_last,
         target_file_mb=config.target_file_mb,
+        retention=timedelta(days=days) if days else None,
     )
     metadata: dict[str, int] = {}
-    for compaction, expiry in reports:
+    for compaction, expiry, retained in reports:
         name = compaction.table.replace(".", "_")
         metadata.update(
             {
@@ -51,7 +57,8 @@ def raw_feedback_maintenance(
                 f"{name}_files_after": compaction.files_after,
                 f"{name}_snapshots_before": expiry.snapshots_before,
                 f"{name}_snapshots_after": expiry.snapshots_after,
+                f"{name}_rows_deleted_by_retention": retained.rows_deleted,
             }
         )
-        context.log.info(f"{compaction} {expiry}")
+        context.log.info(f"{compaction} {expiry} {retained}")
     return MaterializeResult(metadata=metadata)

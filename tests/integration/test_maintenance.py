@@ -63,7 +63,8 @@ def test_compaction_and_expiry_keep_rows_and_offsets(settings) -> None:
     reports = maintenance.maintain(
         cat, expire_older_than=timedelta(0), retain_last=2, now=datetime.now(UTC) + timedelta(seconds=1)
     )
-    (compaction, expiry), _ = reports
+    (compaction, expiry, retained), _ = reports
+    assert (retained.cutoff, retained.rows_deleted) == (None, 0)  # no retention: every row kept
     assert (compaction.table, compaction.partitions_compacted, compaction.files_before, compaction.files_after) == (
         "raw.feedback",
         3,
@@ -153,3 +154,52 @@ def test_maintain_command(settings) -> None:
     assert result.exit_code == 0, result.output
     assert "raw.feedback: 3 partition(s) compacted, data files 6 -> 3; snapshots" in result.output
     assert "raw.feedback_rejected:" in result.output
+
+
+def test_retention_deletes_old_raw_rows_and_ingestion_does_not_read_them_again(settings) -> None:
+    """Rows created before the cutoff (raw.feedback) or rejected before it (raw.feedback_rejected) go;
+    the Kafka offsets stay, so a restarted ingest neither re-reads nor re-writes them."""
+    cat = lake_catalog.load(settings)
+    fill(cat, commits=3)
+    resume = start_offsets(cat)
+    before = lake_catalog.read(cat, "raw.feedback").to_pylist()
+    # created_at days are 2026-03-02, 03 and 04: keep what is younger than 7 days at 2026-03-10 12:00
+    reports = maintenance.maintain(cat, retention=timedelta(days=7), now=NOW)
+    (_, _, feedback), (_, _, rejected) = reports
+    after = lake_catalog.read(cat, "raw.feedback").to_pylist()
+    old = [r for r in before if r["created_at"] < NOW - timedelta(days=7)]
+    assert feedback.rows_deleted == len(old) > 0 and len(after) == len(before) - len(old)
+    assert all(r["created_at"] >= NOW - timedelta(days=7) for r in after)
+    assert rejected.rows_deleted == 0  # rejected just now: within retention
+    assert start_offsets(cat) == resume
+    table = cat.load_table("raw.feedback")
+    assert table.current_snapshot().summary.additional_properties.get(maintenance.MAINTENANCE_SUMMARY_KEY) in {
+        "retention",
+        "compact",
+    }
+    # a replay of the same records writes nothing: their offsets are committed
+    sink = IcebergBatchSink(cat)
+    assert sink.add_all(outcomes(0, 90)) == 0
+    # a second run has nothing left to delete
+    (_, _, again), _ = maintenance.maintain(cat, retention=timedelta(days=7), now=NOW)
+    assert again.rows_deleted == 0
+
+
+def test_maintain_command_applies_the_retention_setting_or_flag(settings) -> None:
+    from click.testing import CliRunner
+
+    from reasonlake.cli import cli
+
+    cat = lake_catalog.load(settings)
+    fill(cat, commits=2)
+    rows = len(lake_catalog.read(cat, "raw.feedback"))
+    home = ["--home", str(settings.home), "maintain"]
+    kept = CliRunner().invoke(cli, home)  # no setting, no flag: every row kept
+    assert kept.exit_code == 0 and "deleted" not in kept.output and len(lake_catalog.read(cat, "raw.feedback")) == rows
+    # the setting (environment): the rows of March 2026 are older than 30 days today
+    result = CliRunner().invoke(cli, home, env={"REASONLAKE_RAW_RETENTION_DAYS": "30"})
+    assert result.exit_code == 0, result.output
+    assert f"raw.feedback: {rows} row(s) older than 30 days deleted" in result.output
+    assert len(lake_catalog.read(cat, "raw.feedback")) == 0
+    bad = CliRunner().invoke(cli, [*home, "--raw-retention-days", "0"])
+    assert bad.exit_code == 2  # a usage error, one line
