@@ -107,6 +107,14 @@ def test_dbt_file_is_attached_read_only(audited):
         "attach 'x.duckdb' as x",
         "explain analyze delete from raw.feedback_rejected",
         "set threads = 1",
+        "install httpfs",
+        "load httpfs",
+        "pragma enable_profiling",
+        "reset enable_external_access",
+        "checkpoint",
+        "export database '/tmp/out'",
+        "select 1;; select 2",
+        "with x as (select 1) delete from raw.feedback_rejected",
     ],
 )
 def test_write_statements_are_refused(audited, sql):
@@ -114,10 +122,22 @@ def test_write_statements_are_refused(audited, sql):
         run_audit(audited, sql)
 
 
-def test_files_are_not_readable_from_a_query(audited, tmp_path):
+@pytest.mark.parametrize(
+    "reader",
+    [
+        "read_csv('{path}')",
+        "read_text('{path}')",
+        "read_blob('{path}')",
+        "'{path}'",  # a replacement scan of a file path
+        "glob('{dir}/*')",
+        "read_csv('https://example.com/x.csv')",
+        "read_parquet('s3://bucket/x.parquet')",
+    ],
+)
+def test_files_and_urls_are_not_readable_from_a_query(audited, tmp_path, reader):
     (tmp_path / "secret.csv").write_text("a\n1\n")
     with pytest.raises(duckdb.Error):
-        run_audit(audited, f"select * from read_csv('{tmp_path / 'secret.csv'}')")
+        run_audit(audited, "select * from " + reader.format(path=tmp_path / "secret.csv", dir=tmp_path))
 
 
 def test_read_only_forms_accepted():
