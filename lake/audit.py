@@ -3,9 +3,11 @@
 The query runs in an in-memory DuckDB where
 
 * every Iceberg table of the catalog is a view ``<namespace>.<table>`` (``raw.feedback``,
-  ``raw.feedback_rejected``, ``ml.topics``, ...). Tables are scanned through pyiceberg into Arrow
-  lazily: only those whose name occurs in the query text are read (DuckDB's own ``iceberg``
-  extension cannot be installed offline);
+  ``raw.feedback_rejected``, ``ml.topics``, ...), registered only when its name occurs in the query
+  text (DuckDB's own ``iceberg`` extension cannot be installed offline). pyiceberg plans the table's
+  current data files and DuckDB scans them as an Arrow dataset, pushing the query's columns and
+  filters down: an audit of one day reads that day's row groups and the columns it names, not the
+  table. A table whose snapshot has delete files is read whole through pyiceberg instead;
 * the dbt DuckDB file (``Settings.duckdb_path``), when it exists and is not locked by a running dbt,
   is attached READ_ONLY under its file stem, ``reasonlake``: every dbt relation is
   ``reasonlake.<schema>.<model>`` (e.g. ``reasonlake.marts.fct_feedback_messages``), and the
@@ -32,6 +34,9 @@ from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
+from pyiceberg.io.pyarrow import PyArrowFileIO
+from pyiceberg.table import Table
 
 from lake import catalog as lake_catalog
 from lake.errors import ReadOnlyQueryError
@@ -85,11 +90,23 @@ def _load_iceberg_views(con: duckdb.DuckDBPyConnection, settings: Settings, sql:
             name = identifier[-1]
             if not _mentions(sql, name):
                 continue
-            arrow = catalog.load_table(identifier).scan().to_arrow()
             handle = f"__iceberg__{schema}__{name}"
-            con.register(handle, arrow)
+            con.register(handle, iceberg_relation(catalog.load_table(identifier)))
             con.execute(f"create view {_quote(schema)}.{_quote(name)} as select * from {_quote(handle)}")
     return schemas
+
+
+def iceberg_relation(table: Table) -> pa.Table | ds.Dataset:
+    """The table's current snapshot as an Arrow dataset over its data files (DuckDB pushes projection
+    and filters into it), or, when the snapshot has delete files or the file IO is not pyarrow's,
+    the whole table read through pyiceberg."""
+    tasks = list(table.scan().plan_files())
+    if not tasks or any(t.delete_files for t in tasks) or not isinstance(table.io, PyArrowFileIO):
+        return table.scan().to_arrow()
+    locations = [PyArrowFileIO.parse_location(t.file.file_path) for t in tasks]
+    filesystem = table.io.fs_by_scheme(locations[0][0], locations[0][1])
+    schema = table.schema().as_arrow()
+    return ds.dataset([path for _, _, path in locations], schema=schema, format="parquet", filesystem=filesystem)
 
 
 def _attach_dbt(con: duckdb.DuckDBPyConnection, settings: Settings, taken: set[str]) -> str | None:

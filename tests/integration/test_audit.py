@@ -154,3 +154,54 @@ def test_read_only_forms_accepted():
 def test_unknown_format(audited):
     with pytest.raises(ValueError):
         format_result(run_audit(audited, "select 1 as x"), "xml")
+
+
+def _days(settings, days: int = 5, per_day: int = 40) -> None:
+    """``per_day`` rejected rows on each of ``days`` days, one commit (one data file) per day."""
+    from datetime import timedelta
+
+    catalog = lake_catalog.load(settings)
+    table = catalog.load_table("raw.feedback_rejected")
+    for d in range(days):
+        rows = [
+            {**rejected_row("not_json", "crm", 100 + d * per_day + i), "rejected_at": T0 + timedelta(days=d)}
+            for i in range(per_day)
+        ]
+        lake_catalog.append(table, lake_catalog.to_arrow("raw.feedback_rejected", rows))
+
+
+def test_an_audit_reads_data_files_through_a_pushed_down_scan_not_the_whole_table(audited, monkeypatch):
+    """The audit never materializes a table through pyiceberg when its files can be scanned directly:
+    DuckDB pushes the columns and the filter into an Arrow dataset over the planned data files."""
+    from pyiceberg.table import DataScan
+
+    from lake.audit import iceberg_relation
+
+    _days(audited)
+
+    def whole_table(self):  # what the audit did before: every row and column in memory
+        raise AssertionError("the whole table was read")
+
+    monkeypatch.setattr(DataScan, "to_arrow", whole_table)
+    one_day = run_audit(
+        audited,
+        "select count(*) as n, min(kafka_offset) as first from raw.feedback_rejected "
+        "where rejected_at >= timestamptz '2026-01-07 00:00:00+00' and rejected_at < timestamptz '2026-01-08 00:00:00+00'",
+    ).to_pylist()
+    assert one_day == [{"n": 40, "first": 180}]
+    assert run_audit(audited, "select count(*) as n from raw.feedback_rejected").to_pylist() == [{"n": 3 + 5 * 40}]
+    relation = iceberg_relation(lake_catalog.load(audited).load_table("raw.feedback_rejected"))
+    assert len(relation.files) == 1 + 5  # the fixture's commit and one per day
+
+
+def test_a_table_with_deletes_or_nothing_yet_is_read_through_pyiceberg(audited):
+    from pyiceberg.expressions import EqualTo
+
+    from lake.audit import iceberg_relation
+
+    catalog = lake_catalog.load(audited)
+    assert iceberg_relation(catalog.load_table("raw.feedback")).num_rows == 0  # no snapshot: an empty table
+    table = catalog.load_table("raw.feedback_rejected")
+    table.delete(delete_filter=EqualTo("reason", "bad_rating"))
+    rows = run_audit(audited, "select reason, count(*) as n from raw.feedback_rejected group by 1").to_pylist()
+    assert rows == [{"reason": "not_json", "n": 2}]
