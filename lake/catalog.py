@@ -58,6 +58,23 @@ def spec_of(identifier: str) -> TableSpec:
         raise UnknownTableError(f"{identifier!r} is not in the table contract (lake/schemas.py)") from None
 
 
+# Every table deletes its oldest metadata files on commit, keeping the newest few (an ingest commits
+# every few seconds: without this each commit leaves one more metadata JSON for ever).
+TABLE_PROPERTIES = {
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "20",
+}
+
+
+def ensure_metadata_cleanup(table: Table) -> Table:
+    """Set :data:`TABLE_PROPERTIES` on a table created before they existed (idempotent)."""
+    if all(table.properties.get(k) == v for k, v in TABLE_PROPERTIES.items()):
+        return table
+    with table.transaction() as tx:
+        tx.set_properties(TABLE_PROPERTIES)
+    return table
+
+
 def ensure_table(catalog: Catalog, identifier: str) -> Table:
     """Load the table, creating its namespace and itself from the contract when missing.
 
@@ -77,7 +94,10 @@ def ensure_table(catalog: Catalog, identifier: str) -> Table:
                 raise
         try:
             table = catalog.create_table(
-                identifier, schema=spec.schema, partition_spec=spec.partition_spec, properties={"comment": spec.doc}
+                identifier,
+                schema=spec.schema,
+                partition_spec=spec.partition_spec,
+                properties={"comment": spec.doc, **TABLE_PROPERTIES},
             )
         except TableAlreadyExistsError:
             table = catalog.load_table(identifier)

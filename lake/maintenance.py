@@ -7,7 +7,9 @@ with a filter on exactly that partition, in one commit that requires the main sn
 Table properties (the Kafka offsets of :func:`lake.catalog.append`, ``reasonlake.kafka-offset.*``)
 are untouched by both operations: expiring snapshots never loses the sink's bookkeeping, which lives
 in the properties, not in snapshot history. Expiring removes snapshots from the metadata only;
-pyiceberg deletes no files (orphan files stay until an orphan-file cleanup).
+:func:`remove_orphan_files` then deletes the data, manifest and metadata files no remaining snapshot
+needs, and every table deletes its old metadata files on commit (``TABLE_PROPERTIES`` of
+:mod:`lake.catalog`), so disk use stays bounded under a steady ingest.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from pathlib import Path
 from typing import Any
 
 from pyiceberg.catalog import Catalog
@@ -33,6 +36,13 @@ MAINTENANCE_SUMMARY_KEY = "reasonlake.maintenance"
 RAW_TABLES = ("raw.feedback", "raw.feedback_rejected")
 # the time a raw row's retention counts from (each table's day-partition column: whole files go)
 RETENTION_COLUMNS = {"raw.feedback": "created_at", "raw.feedback_rejected": "rejected_at"}
+
+
+@dataclass(frozen=True)
+class OrphanReport:
+    table: str
+    files_deleted: int
+    bytes_deleted: int
 
 
 @dataclass(frozen=True)
@@ -188,6 +198,47 @@ def delete_older_than(table: Table, column: str, cutoff: datetime, retries: int 
     return RetentionReport(table=".".join(table.name()[-2:]), cutoff=cutoff, rows_deleted=doomed)
 
 
+def referenced_files(table: Table) -> set[str]:
+    """Every file a snapshot still in the metadata needs: data files, manifests, manifest lists and
+    the metadata files of the log (paths as written, ``file://`` URIs here)."""
+    table.refresh()
+    io = table.io
+    paths: set[str] = {table.metadata_location}
+    paths |= {entry.metadata_file for entry in table.metadata.metadata_log}
+    for snapshot in table.snapshots():
+        paths.add(snapshot.manifest_list)
+        for manifest in snapshot.manifests(io):
+            paths.add(manifest.manifest_path)
+            paths |= {entry.data_file.file_path for entry in manifest.fetch_manifest_entry(io, discard_deleted=True)}
+    return paths
+
+
+def remove_orphan_files(table: Table, older_than: datetime) -> OrphanReport:
+    """Delete files under the table's location that no snapshot references and that were last
+    written before ``older_than`` (a writer's files are orphans until its commit: keep the grace
+    period longer than any commit takes). Local warehouses only (``file://``); elsewhere nothing is
+    deleted."""
+    from urllib.parse import urlparse
+
+    name = ".".join(table.name()[-2:])
+    location = urlparse(table.location())
+    if location.scheme not in ("", "file"):
+        return OrphanReport(name, 0, 0)
+    keep = {urlparse(p).path if p.startswith("file:") else p for p in referenced_files(table)}
+    root = Path(location.path)
+    cutoff = older_than.timestamp()
+    deleted = size = 0
+    for path in root.rglob("*"):
+        if not path.is_file() or str(path) in keep or path.stat().st_mtime >= cutoff:
+            continue
+        if path.suffix not in (".parquet", ".avro", ".json"):
+            continue  # only the kinds of file Iceberg writes
+        size += path.stat().st_size
+        path.unlink()
+        deleted += 1
+    return OrphanReport(name, deleted, size)
+
+
 def maintain(
     catalog: Catalog,
     identifiers: Iterable[str] = RAW_TABLES,
@@ -196,10 +247,12 @@ def maintain(
     retain_last: int = 5,
     target_file_mb: float = 64.0,
     retention: timedelta | None = None,
+    orphans_older_than: timedelta = timedelta(days=1),
     now: datetime | None = None,
-) -> list[tuple[CompactionReport, ExpireReport, RetentionReport]]:
+) -> list[tuple[CompactionReport, ExpireReport, RetentionReport, OrphanReport]]:
     """For every table in ``identifiers`` (the raw ingest tables by default): delete the rows past
-    ``retention`` (None: keep every row), compact, then expire snapshots."""
+    ``retention`` (None: keep every row), compact, expire snapshots, then delete the files no snapshot
+    references any more that are older than ``orphans_older_than``."""
     now = now or datetime.now(UTC)
     out = []
     for identifier in identifiers:
@@ -209,6 +262,8 @@ def maintain(
             retained = delete_older_than(table, column, now - retention)
         else:
             retained = RetentionReport(table=identifier, cutoff=None, rows_deleted=0)
+        lake_catalog.ensure_metadata_cleanup(table)
         compaction = compact(table, target_file_mb=target_file_mb)
-        out.append((compaction, expire_snapshots(table, now - expire_older_than, retain_last), retained))
+        expired = expire_snapshots(table, now - expire_older_than, retain_last)
+        out.append((compaction, expired, retained, remove_orphan_files(table, now - orphans_older_than)))
     return out

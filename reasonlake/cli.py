@@ -411,12 +411,13 @@ def maintain(
         target_file_mb=target_file_mb,
         retention=timedelta(days=days) if days else None,
     )
-    for compaction, expiry, retained in reports:
+    for compaction, expiry, retained, orphans in reports:
         kept = f"{retained.rows_deleted} row(s) older than {days} days deleted; " if days else ""
         click.echo(
             f"{compaction.table}: {kept}{compaction.partitions_compacted} partition(s) compacted, data files "
             f"{compaction.files_before} -> {compaction.files_after}; snapshots "
-            f"{expiry.snapshots_before} -> {expiry.snapshots_after}"
+            f"{expiry.snapshots_before} -> {expiry.snapshots_after}; {orphans.files_deleted} unreferenced "
+            f"file(s) deleted ({orphans.bytes_deleted / 1e6:.1f} MB)"
         )
 
 

@@ -33,8 +33,8 @@ class MaintenanceConfig(Config):
     group_name=GROUP,
     kinds={"iceberg"},
     description="Deletes raw rows past their retention (raw_retention_days), compacts small data files (per day "
-    "partition) and expires old snapshots of the raw ingest tables; the Kafka offsets kept in the table "
-    "properties are never touched.",
+    "partition), expires old snapshots of the raw ingest tables and deletes the files no snapshot needs "
+    "(older than a day); the Kafka offsets kept in the table properties are never touched.",
 )
 def raw_feedback_maintenance(
     context: AssetExecutionContext, config: MaintenanceConfig, reasonlake: ReasonlakeResource
@@ -48,7 +48,7 @@ def raw_feedback_maintenance(
         retention=timedelta(days=days) if days else None,
     )
     metadata: dict[str, int] = {}
-    for compaction, expiry, retained in reports:
+    for compaction, expiry, retained, orphans in reports:
         name = compaction.table.replace(".", "_")
         metadata.update(
             {
@@ -58,7 +58,9 @@ def raw_feedback_maintenance(
                 f"{name}_snapshots_before": expiry.snapshots_before,
                 f"{name}_snapshots_after": expiry.snapshots_after,
                 f"{name}_rows_deleted_by_retention": retained.rows_deleted,
+                f"{name}_orphan_files_deleted": orphans.files_deleted,
+                f"{name}_orphan_bytes_deleted": orphans.bytes_deleted,
             }
         )
-        context.log.info(f"{compaction} {expiry} {retained}")
+        context.log.info(f"{compaction} {expiry} {retained} {orphans}")
     return MaterializeResult(metadata=metadata)

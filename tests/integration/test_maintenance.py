@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -63,7 +64,7 @@ def test_compaction_and_expiry_keep_rows_and_offsets(settings) -> None:
     reports = maintenance.maintain(
         cat, expire_older_than=timedelta(0), retain_last=2, now=datetime.now(UTC) + timedelta(seconds=1)
     )
-    (compaction, expiry, retained), _ = reports
+    (compaction, expiry, retained, _), _ = reports
     assert (retained.cutoff, retained.rows_deleted) == (None, 0)  # no retention: every row kept
     assert (compaction.table, compaction.partitions_compacted, compaction.files_before, compaction.files_after) == (
         "raw.feedback",
@@ -165,7 +166,7 @@ def test_retention_deletes_old_raw_rows_and_ingestion_does_not_read_them_again(s
     before = lake_catalog.read(cat, "raw.feedback").to_pylist()
     # created_at days are 2026-03-02, 03 and 04: keep what is younger than 7 days at 2026-03-10 12:00
     reports = maintenance.maintain(cat, retention=timedelta(days=7), now=NOW)
-    (_, _, feedback), (_, _, rejected) = reports
+    (_, _, feedback, _), (_, _, rejected, _) = reports
     after = lake_catalog.read(cat, "raw.feedback").to_pylist()
     old = [r for r in before if r["created_at"] < NOW - timedelta(days=7)]
     assert feedback.rows_deleted == len(old) > 0 and len(after) == len(before) - len(old)
@@ -181,7 +182,7 @@ def test_retention_deletes_old_raw_rows_and_ingestion_does_not_read_them_again(s
     sink = IcebergBatchSink(cat)
     assert sink.add_all(outcomes(0, 90)) == 0
     # a second run has nothing left to delete
-    (_, _, again), _ = maintenance.maintain(cat, retention=timedelta(days=7), now=NOW)
+    (_, _, again, _), _ = maintenance.maintain(cat, retention=timedelta(days=7), now=NOW)
     assert again.rows_deleted == 0
 
 
@@ -195,7 +196,9 @@ def test_maintain_command_applies_the_retention_setting_or_flag(settings) -> Non
     rows = len(lake_catalog.read(cat, "raw.feedback"))
     home = ["--home", str(settings.home), "maintain"]
     kept = CliRunner().invoke(cli, home)  # no setting, no flag: every row kept
-    assert kept.exit_code == 0 and "deleted" not in kept.output and len(lake_catalog.read(cat, "raw.feedback")) == rows
+    assert (
+        kept.exit_code == 0 and "older than" not in kept.output and len(lake_catalog.read(cat, "raw.feedback")) == rows
+    )
     # the setting (environment): the rows of March 2026 are older than 30 days today
     result = CliRunner().invoke(cli, home, env={"REASONLAKE_RAW_RETENTION_DAYS": "30"})
     assert result.exit_code == 0, result.output
@@ -203,3 +206,50 @@ def test_maintain_command_applies_the_retention_setting_or_flag(settings) -> Non
     assert len(lake_catalog.read(cat, "raw.feedback")) == 0
     bad = CliRunner().invoke(cli, [*home, "--raw-retention-days", "0"])
     assert bad.exit_code == 2  # a usage error, one line
+
+
+def _files(table, pattern: str) -> list:
+    from pathlib import Path
+    from urllib.parse import urlparse
+
+    return sorted(Path(urlparse(table.location()).path).rglob(pattern))
+
+
+def test_disk_stays_bounded_metadata_on_commit_and_unreferenced_files_by_maintain(settings) -> None:
+    """Old metadata files go on commit (at most 20 previous kept); after maintenance only the files of
+    the retained snapshots stay on disk; every row and offset is still there."""
+    cat = lake_catalog.load(settings)
+    fill(cat, commits=25, per_commit=6)
+    table = cat.load_table("raw.feedback")
+    assert table.properties["write.metadata.delete-after-commit.enabled"] == "true"
+    assert len(_files(table, "*.metadata.json")) <= 21 + 1
+    before = snapshot_of(cat, "raw.feedback")
+    parquet_before = len(_files(table, "*.parquet"))
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).timestamp()
+    for path in _files(table, "*"):
+        os.utime(path, (hour_ago, hour_ago))  # written an hour ago, as under a long-running ingest
+    stray = _files(table, "*.parquet")[0].with_name("in-flight-writer.parquet")
+    stray.write_bytes(b"PAR1 not yet committed")  # a writer's file before its commit: newer than the grace
+
+    reports = maintenance.maintain(
+        cat, expire_older_than=timedelta(0), retain_last=1, orphans_older_than=timedelta(minutes=10)
+    )
+    (_, expiry, _, orphans), _ = reports
+    table = cat.load_table("raw.feedback")
+    assert expiry.snapshots_after < expiry.snapshots_before and orphans.files_deleted > 0 and orphans.bytes_deleted > 0
+    assert stray.exists()  # younger than the grace period
+    # the compaction's own snapshots (newer than the cutoff) still hold the old files: a later run frees them
+    maintenance.expire_snapshots(table, datetime.now(UTC) + timedelta(seconds=1), retain_last=1)
+    for path in _files(table, "*"):
+        if path != stray:
+            os.utime(path, (hour_ago, hour_ago))
+    maintenance.remove_orphan_files(table, older_than=datetime.now(UTC) - timedelta(minutes=10))
+    table = cat.load_table("raw.feedback")
+    assert len(_files(table, "*.parquet")) == len(maintenance.data_files(table)) + 1 < parquet_before
+    referenced = maintenance.referenced_files(table)
+    assert all(str(p) in {r.removeprefix("file://") for r in referenced} for p in _files(table, "*.avro"))
+    assert snapshot_of(cat, "raw.feedback") == before
+    # past the grace period the stray file goes too
+    maintenance.remove_orphan_files(table, older_than=datetime.now(UTC) + timedelta(seconds=1))
+    assert not stray.exists()
+    assert snapshot_of(cat, "raw.feedback") == before
