@@ -12,12 +12,26 @@ from typing import Any
 import click
 
 from lake.settings import Settings
+from reasonlake import errors
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _settings(ctx: click.Context) -> Settings:
     return ctx.obj["settings"]
+
+
+def _require_free_port(port: int, host: str = "127.0.0.1") -> None:
+    """Fail in one line (exit 4) before starting a server on a port something else holds."""
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise errors.ServiceUnavailable(
+                f"port {port} on {host} is not free ({exc.strerror}): choose another with --port"
+            ) from None
 
 
 def _step(message: str) -> None:
@@ -310,6 +324,7 @@ def serve(ctx: click.Context, host: str, port: int, reload_interval: float) -> N
 
     from reasonlake.serve import create_app
 
+    _require_free_port(port, host)
     uvicorn.run(create_app(_settings(ctx), reload_interval_s=reload_interval), host=host, port=port)
 
 
@@ -428,6 +443,7 @@ def ui(ctx: click.Context, port: int) -> None:
     """Start the Dagster UI on this project (workspace.yaml)."""
     from reasonlake.weekly import dagster_home
 
+    _require_free_port(port)
     settings = _settings(ctx)
     env = settings.child_env(DAGSTER_HOME=str(dagster_home(settings)))
     os.chdir(REPO_ROOT)
@@ -444,6 +460,8 @@ def docs(ctx: click.Context, port: int, serve: bool) -> None:
     """Generate the dbt docs (data lineage) and serve them."""
     from dagster_project.cleaning.resources import prepare, run_dbt
 
+    if serve:
+        _require_free_port(port)
     settings = _settings(ctx)
     prepare(settings)
     run_dbt(settings, ["docs", "generate"], capture=False)

@@ -22,6 +22,12 @@ import click
 OK, INTERNAL, USAGE, CONFIGURATION, UNAVAILABLE, DATA, INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 
 
+class ServiceUnavailable(click.ClickException):
+    """A command's own check found a service or resource it needs taken or missing (exit 4)."""
+
+    exit_code = UNAVAILABLE
+
+
 @dataclass(frozen=True)
 class Failure:
     code: int

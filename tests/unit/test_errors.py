@@ -97,3 +97,19 @@ def test_an_unexpected_failure_is_internal_and_debug_shows_the_traceback(tmp_pat
 def test_every_failure_maps_to_one_documented_code(exc, code):
     got, line = errors.one_line(exc)
     assert got == code and "\n" not in line
+
+
+@pytest.mark.parametrize("command", [["docs"], ["ui"], ["serve"]])
+def test_a_server_on_a_busy_port_is_service_unavailable(tmp_path, capsys, command):
+    """`docs` used to print dbt's traceback and exit 0 when its port was taken; every server command
+    now checks its port first."""
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        code, err = _run(["--home", str(tmp_path), *command, "--port", str(port)], capsys)
+    assert code == errors.UNAVAILABLE, err
+    [line] = err.strip().splitlines()
+    assert line.startswith(f"reasonlake: port {port} on 127.0.0.1 is not free") and "--port" in line
