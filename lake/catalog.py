@@ -68,11 +68,16 @@ TABLE_PROPERTIES = {
 
 def ensure_metadata_cleanup(table: Table) -> Table:
     """Set :data:`TABLE_PROPERTIES` on a table created before they existed (idempotent)."""
-    if all(table.properties.get(k) == v for k, v in TABLE_PROPERTIES.items()):
-        return table
-    with table.transaction() as tx:
-        tx.set_properties(TABLE_PROPERTIES)
-    return table
+    for attempt in range(20):
+        table.refresh()
+        if all(table.properties.get(k) == v for k, v in TABLE_PROPERTIES.items()):
+            return table
+        try:
+            with table.transaction() as tx:
+                tx.set_properties(TABLE_PROPERTIES)
+        except CommitFailedException:  # the ingest job committed meanwhile: read again and retry
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+    raise CommitConflictError(f"{table.name()}: setting the metadata properties still conflicting")
 
 
 def ensure_table(catalog: Catalog, identifier: str) -> Table:
