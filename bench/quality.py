@@ -114,6 +114,7 @@ def run_banking77(name: str, cache: Path) -> dict:
 
     from reasons.evaluation import label_naming
     from reasons.topics.fit import fit_topics
+    from reasons.topics.labels import keyword_label
 
     params, _, _ = configs()[name]
     frame = pd.read_csv(BANKING77)
@@ -127,7 +128,9 @@ def run_banking77(name: str, cache: Path) -> dict:
         "topics": len(fit.topics),
         "label_naming": naming["labels"],
         "keyword_label_naming": naming["keywords"],
-        "labels": [(t.label, " ".join(t.keywords[:3])) for t in fit.topics[:10]],
+        "labels": [
+            (keyword_label(t.keywords, params.label_words, set(), t.topic_id), t.label) for t in fit.topics[:10]
+        ],
     }
     print(f"Banking77, {name}: {result}", flush=True)
     return result

@@ -101,6 +101,10 @@ def _with_phrase_labels(
     """The fit with each topic labelled by its best phrase (unique in the model; keywords if none)."""
     ids = [t.topic_id for t in fit.topics]
     candidates = phrase_candidates(texts, fit.doc_topics, ids, stop_words)
+    if embed is not None:  # every topic's candidates in one embedding call
+        unique = sorted({p for scored in candidates.values() for p, _ in scored})
+        vectors = dict(zip(unique, embed(unique))) if unique else {}
+        embed = lambda phrases: np.stack([vectors[p] for p in phrases])
     used: set[str] = set()
     topics = []
     for row, t in enumerate(fit.topics):
