@@ -73,7 +73,9 @@ def test_one_alert_job_keeps_alerting_across_promotions_and_a_replay(tmp_path):
 
         log = open(tmp_path / "alerts.log", "wb")  # noqa: SIM115 (closed with the job)
         job = subprocess.Popen(
-            [exe, *home, "alerts", "--reload-interval", "1"],
+            # no rate limit here: four rounds of fresh complaints land within one window, and a limit of
+            # 20 per reason and minute once left the last round 2 alerts (the limit: test_alert_job.py)
+            [exe, *home, "alerts", "--reload-interval", "1", "--max-alerts-per-reason", "100000"],
             env=settings.child_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
