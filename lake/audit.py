@@ -100,9 +100,10 @@ def iceberg_relation(table: Table) -> pa.Table | ds.Dataset:
     """The table's current snapshot as an Arrow dataset over its data files (DuckDB pushes projection
     and filters into it), or, when the snapshot has delete files or the file IO is not pyarrow's,
     the whole table read through pyiceberg."""
-    tasks = list(table.scan().plan_files())
+    scan = table.scan()
+    tasks = list(scan.plan_files())
     if not tasks or any(t.delete_files for t in tasks) or not isinstance(table.io, PyArrowFileIO):
-        return table.scan().to_arrow()
+        return scan.to_arrow()
     locations = [PyArrowFileIO.parse_location(t.file.file_path) for t in tasks]
     filesystem = table.io.fs_by_scheme(locations[0][0], locations[0][1])
     schema = table.schema().as_arrow()

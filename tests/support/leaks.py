@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 
 from lake import catalog as lake_catalog
+from lake.maintenance import RAW_TABLES  # where the original text is kept, on purpose
 from lake.settings import Settings
 
-RAW_TABLES = {"raw.feedback", "raw.feedback_rejected"}  # where the original text is kept, on purpose
 # files holding raw data by design (Iceberg data files and DuckDB are scanned by query instead)
 RAW_FILES = ("warehouse", "checkpoints", "broker", "run", "dbt")
 TEXT_SUFFIXES = {".json", ".yaml", ".yml", ".md", ".txt", ".csv", ".html", ".svg", ".log", ".db", ".sqlite"}
