@@ -18,13 +18,14 @@ digest timers carry over. ``fresh=True`` (``reasonlake alerts --fresh``) ignores
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from pyflink.common import Types
 
-from flink import alerting, operators, progress, runtime
+from flink import alerting, broker, operators, progress, runtime
 from flink.jobconfig import AlertJobConfig
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
@@ -94,6 +95,7 @@ def run_alerts(
         [(config.progress_dir / "classify", parallelism), (config.progress_dir / "deliver", parallelism)],
         config.run_id,
         until_idle_s,
+        outage=functools.partial(broker.unreachable, config.source.bootstrap_servers),
         on_progress=runtime.print_totals("alerts", COUNTERS) if verbose else None,
         savepoint_dir=config.state_dir + "/savepoints",
     )

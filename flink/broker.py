@@ -283,9 +283,28 @@ def _terminate(pid: int) -> None:
             time.sleep(0.05)
 
 
-def _spawn(settings: Settings, storage: BrokerStorage) -> BrokerInfo:
+def _port_file(settings: Settings) -> Path:
+    """The port this home's broker last listened on: a restarted broker takes it again when free,
+    so jobs still running (the ingest and alert jobs) reconnect to it by themselves."""
+    return settings.run_dir / "broker.port"
+
+
+def _preferred_port(settings: Settings) -> int:
+    try:
+        port = int(_port_file(settings).read_text())
+    except (FileNotFoundError, ValueError):
+        return _free_port()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((HOST, port))
+        return port
+    except OSError:  # taken by something else meanwhile
+        return _free_port()
+
+
+def _spawn(settings: Settings, storage: BrokerStorage, port: int) -> BrokerInfo:
     engine, extra_env = storage.prepare(settings)
-    port = _free_port()
     url = f"tcp://{HOST}:{port}"
     cmd = [
         str(tansu_binary()),
@@ -326,9 +345,9 @@ def start(settings: Settings) -> BrokerInfo:
         if running is not None:
             return running
         last: BrokerStartError | None = None
-        for _ in range(3):  # the free port may be taken between probing and binding
+        for attempt in range(3):  # the free port may be taken between probing and binding
             try:
-                info = _spawn(settings, storage)
+                info = _spawn(settings, storage, _preferred_port(settings) if attempt == 0 else _free_port())
                 break
             except BrokerStartError as exc:
                 last = exc
@@ -336,6 +355,7 @@ def start(settings: Settings) -> BrokerInfo:
             assert last is not None
             raise last
         _state_file(settings).write_text(json.dumps(asdict(info)))
+        _port_file(settings).write_text(str(info.port))
         return info
 
 
@@ -364,6 +384,18 @@ def _signal(pid: int, sig: signal.Signals) -> None:
             os.kill(pid, sig)
         except ProcessLookupError:
             pass
+
+
+def unreachable(bootstrap: str) -> str | None:
+    """None when one of the ``host:port`` bootstrap servers accepts a connection, else what failed."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or HOST, int(port)), timeout=1.0):
+                return None
+        except (OSError, ValueError):
+            continue
+    return f"the Kafka broker at {bootstrap} does not answer"
 
 
 def bootstrap_servers(settings: Settings) -> str:

@@ -8,10 +8,11 @@ Exactly-once into Iceberg through the offsets committed with each batch; safe to
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
-from flink import operators, progress, runtime
+from flink import broker, operators, progress, runtime
 from flink.jobconfig import IngestJobConfig
 from flink.sink import DUPLICATE_MESSAGE_ID, start_offsets
 from lake import catalog as lake_catalog
@@ -53,6 +54,7 @@ def run_ingest(
         [(config.progress_dir, config.runtime.parallelism)],
         config.run_id,
         until_idle_s,
+        outage=functools.partial(broker.unreachable, config.source.bootstrap_servers),
         on_progress=runtime.print_totals("ingest", ("accepted", "rejected")) if verbose else None,
     )
     return IngestSummary(

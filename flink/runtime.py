@@ -136,6 +136,7 @@ def run_until_idle(
     poll_s: float = 0.5,
     savepoint_dir: str | None = None,
     first_record_wait_s: float = 20.0,
+    outage: Callable[[], str | None] | None = None,
 ) -> tuple[progress_mod.Totals, str | None]:
     """Submit the job, watch its progress files (``progress``: each reporting operator's folder and
     subtask count), stop it once idle (or on Ctrl-C); before the first record it waits at least
@@ -144,9 +145,14 @@ def run_until_idle(
     With ``savepoint_dir`` the job stops with a savepoint there (its state kept for the next run;
     the savepoint's path is returned), else it is cancelled. Raises :class:`JobFailedError` if the
     job fails or ends on its own.
+
+    ``outage`` (checked every 2 s) names a service the job needs and cannot reach (e.g. the broker),
+    or returns None: while it lasts the driver says so once, does not call the job idle, and after it
+    waits ``until_idle_s`` more; the job's clients reconnect by themselves.
     """
     client = env.execute_async(job_name)
     last_print = 0.0
+    watch = OutageWatch(job_name, outage)
     expected = sum(n for _, n in progress)
 
     def read() -> progress_mod.Totals:
@@ -169,8 +175,11 @@ def run_until_idle(
             if on_progress is not None and now - last_print >= 2.0:
                 on_progress(totals)
                 last_print = now
-            if until_idle_s is not None and progress_mod.is_idle(
-                totals, expected, now, until_idle_s, first_record_wait_s
+            watch.check(now)
+            if (
+                until_idle_s is not None
+                and watch.quiet_for(now) >= until_idle_s
+                and progress_mod.is_idle(totals, expected, now, until_idle_s, first_record_wait_s)
             ):
                 break
     except KeyboardInterrupt:
@@ -182,6 +191,36 @@ def run_until_idle(
     if on_progress is not None:
         on_progress(totals)
     return totals, savepoint
+
+
+class OutageWatch:
+    """Says once when a service a running job needs goes away and when it is back (one line each)."""
+
+    def __init__(self, job_name: str, probe: Callable[[], str | None] | None, every_s: float = 2.0) -> None:
+        self.job_name, self.probe, self.every_s = job_name, probe, every_s
+        self.since: float | None = None  # the outage began (None: no outage)
+        self.ended: float = float("-inf")  # the last outage ended
+        self.checked = float("-inf")
+
+    def check(self, now: float) -> None:
+        if self.probe is None or now - self.checked < self.every_s:
+            return
+        self.checked = now
+        problem = self.probe()
+        if problem and self.since is None:
+            self.since = now
+            print(
+                f"reasonlake: {self.job_name}: {problem}; the job waits and resumes by itself once it is back "
+                "(`reasonlake up` restarts the embedded broker)",
+                flush=True,
+            )
+        elif not problem and self.since is not None:
+            print(f"reasonlake: {self.job_name}: back after {now - self.since:.0f} s; resuming", flush=True)
+            self.since, self.ended = None, now
+
+    def quiet_for(self, now: float) -> float:
+        """Seconds since the last outage ended (0 during one, infinite if there was none)."""
+        return 0.0 if self.since is not None else now - self.ended
 
 
 def _stop_with_savepoint(client, savepoint_dir: str) -> str | None:

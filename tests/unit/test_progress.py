@@ -57,3 +57,23 @@ def test_files_round_trip_and_clear(tmp_path) -> None:
     assert read_progress(tmp_path, "r") == [p(0, last=3.5, accepted=2)]
     clear_progress(tmp_path)
     assert read_progress(tmp_path, "r") == [] and list(tmp_path.iterdir()) == []
+
+
+def test_an_outage_is_said_once_when_it_starts_and_once_when_it_ends_and_holds_off_idleness(capsys) -> None:
+    from flink.runtime import OutageWatch
+
+    state = {"problem": None}
+    watch = OutageWatch("ingest", lambda: state["problem"], every_s=1.0)
+    watch.check(0.0)
+    assert watch.quiet_for(10.0) == float("inf") and capsys.readouterr().out == ""
+    state["problem"] = "the Kafka broker at 127.0.0.1:9 does not answer"
+    for t in (1.0, 2.0, 3.0):
+        watch.check(t)
+        assert watch.quiet_for(t) == 0.0
+    assert capsys.readouterr().out.count("does not answer") == 1
+    watch.check(3.5)  # checked at most every second: still in the outage
+    assert watch.quiet_for(3.5) == 0.0
+    state["problem"] = None
+    watch.check(4.0)
+    assert "back after 3 s" in capsys.readouterr().out
+    assert watch.quiet_for(9.0) == 5.0
