@@ -26,6 +26,7 @@ class ReasonlakeResource(ConfigurableResource):
     catalog_uri: str = ""
     catalog_warehouse: str = ""
     catalog_extra: str = "{}"
+    catalog_busy_timeout_s: str = "60.0"
     online_store: str = "sqlite"
     flink_address: str = ""
     flink_parallelism: str = "1"

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from feature_repo.config import feature_store
+from feature_repo.config import feature_store, repo_config
 from feature_repo.features import FEATURES
 from lake.settings import Settings
 
@@ -15,12 +16,37 @@ class ReasonLookup:
     one online-store read for all of them."""
 
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._store = feature_store(settings)
+        online = repo_config(settings).online_store
+        # a SQLite store is a file Feast keeps one connection to: that connection would go on reading a
+        # deleted file, and never see a file put back in its place
+        self._path: str | None = getattr(online, "path", None) if getattr(online, "type", "") == "sqlite" else None
+        self._file = self._identity()
+
+    def _identity(self) -> tuple[int, int] | None:
+        if self._path is None:
+            return None
+        try:
+            stat = os.stat(self._path)
+        except FileNotFoundError:
+            return None
+        return stat.st_dev, stat.st_ino
+
+    def _check_file(self) -> None:
+        if self._path is None:
+            return
+        identity = self._identity()
+        if identity is None:
+            raise FileNotFoundError(f"the online store {self._path} is missing")
+        if identity != self._file:  # replaced (restored, re-created): read the new file
+            self._store, self._file = feature_store(self._settings), identity
 
     def get(self, reason_ids: list[str]) -> dict[str, dict[str, Any] | None]:
         wanted = list(dict.fromkeys(reason_ids))
         if not wanted:
             return {}
+        self._check_file()
         # the registered view's own features: a registry applied before a feature existed (valid_until)
         # answers without it until the next publication applies the repo again
         registered = {f.name for f in self._store.get_feature_view("reasons").features}

@@ -11,8 +11,10 @@ offsets it covers can never disagree.
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog, load_catalog
@@ -25,10 +27,15 @@ from pyiceberg.exceptions import (
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression, EqualTo
 from pyiceberg.table import Table
 from pyiceberg.table.update import AssertRefSnapshotId
+from sqlalchemy.exc import OperationalError
 
-from lake.errors import CommitConflictError, TableContractError, UnknownTableError
+from lake.errors import CatalogBusyError, CommitConflictError, TableContractError, UnknownTableError
 from lake.schemas import TABLES, TableSpec
-from lake.settings import CATALOG_NAME, Settings
+from lake.settings import BUSY_TIMEOUT_PROPERTY, CATALOG_NAME, Settings
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+DEFAULT_BUSY_TIMEOUT_S = 60.0
 
 OFFSET_PROPERTY_PREFIX = "reasonlake.kafka-offset."
 OFFSETS_SUMMARY_KEY = "reasonlake.kafka-offsets"
@@ -68,16 +75,15 @@ TABLE_PROPERTIES = {
 
 def ensure_metadata_cleanup(table: Table) -> Table:
     """Set :data:`TABLE_PROPERTIES` on a table created before they existed (idempotent)."""
-    for attempt in range(20):
-        table.refresh()
-        if all(table.properties.get(k) == v for k, v in TABLE_PROPERTIES.items()):
-            return table
-        try:
-            with table.transaction() as tx:
+
+    def attempt(t: Table) -> Table:
+        t.refresh()
+        if any(t.properties.get(k) != v for k, v in TABLE_PROPERTIES.items()):
+            with t.transaction() as tx:
                 tx.set_properties(TABLE_PROPERTIES)
-        except CommitFailedException:  # the ingest job committed meanwhile: read again and retry
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-    raise CommitConflictError(f"{table.name()}: setting the metadata properties still conflicting")
+        return t
+
+    return commit_retrying(table, attempt, "setting the metadata properties")
 
 
 def ensure_table(catalog: Catalog, identifier: str) -> Table:
@@ -140,15 +146,44 @@ def committed_offsets(table: Table) -> dict[TopicPartition, int]:
     return out
 
 
-def _retrying(table: Table, attempt, retries: int) -> Table:
-    for n in range(retries):
+def _catalog_locked(exc: OperationalError) -> bool:
+    return any(word in str(exc.orig).lower() for word in ("database is locked", "database is busy"))
+
+
+def commit_retrying(table: Table, attempt: Callable[[Table], R], what: str = "commit", retries: int = 20) -> R:
+    """``attempt(table)`` (which reads the table afresh and commits) until it goes through.
+
+    * A concurrent commit (``CommitFailedException``): retried with backoff, ``retries`` times,
+      then :class:`CommitConflictError`.
+    * A SQL catalog another writer holds locked (SQLite's "database is locked", after SQLite's own
+      5 s wait): retried for the catalog's busy timeout (``REASONLAKE_CATALOG_BUSY_TIMEOUT_S``),
+      then :class:`CatalogBusyError`. The catalog's pointer never moved, so nothing was committed
+      (the metadata file the failed attempt wrote is an orphan that ``maintain`` deletes).
+    """
+    conflicts, busy_since = 0, None
+    while True:
         try:
-            attempt(table)
-            return table
+            return attempt(table)
         except CommitFailedException:
-            time.sleep(min(0.05 * 2**n, 1.0))
-            table = table.refresh()
-    raise CommitConflictError(f"{table.name()} commit still conflicting after {retries} attempts")
+            conflicts += 1
+            if conflicts >= retries:
+                raise CommitConflictError(
+                    f"{table.name()}: {what} still conflicting after {retries} attempts"
+                ) from None
+            time.sleep(min(0.05 * 2**conflicts, 1.0))
+        except OperationalError as exc:
+            if not _catalog_locked(exc):
+                raise
+            now = time.monotonic()
+            busy_since = now if busy_since is None else busy_since
+            timeout = float(table.catalog.properties.get(BUSY_TIMEOUT_PROPERTY, DEFAULT_BUSY_TIMEOUT_S))
+            if now - busy_since >= timeout:
+                raise CatalogBusyError(
+                    f"{'.'.join(table.name()[-2:])}: {what} not committed: another writer held the catalog "
+                    f"locked for {now - busy_since + 5:.0f} s"
+                ) from None
+            log.warning("%s: the catalog is locked by another writer; retrying", ".".join(table.name()[-2:]))
+            time.sleep(0.5)
 
 
 def append(
@@ -163,12 +198,12 @@ def append(
     """
     offsets = dict(offsets or {})
 
-    def attempt(t: Table) -> None:
+    def attempt(t: Table) -> Table:
         t.refresh()  # a writer holding an old Table object must not compare with stale offsets
         current = committed_offsets(t)
         advanced = {tp: o for tp, o in offsets.items() if o > current.get(tp, -1)}
         if data.num_rows == 0 and not advanced:
-            return
+            return t
         snapshot = t.current_snapshot()
         with t.transaction() as tx:
             # pyiceberg has no public way to add a requirement: catalogs check it before applying
@@ -183,13 +218,20 @@ def append(
                 tx.append(data, snapshot_properties=summary)
             if advanced:
                 tx.set_properties({_offset_key(tp): str(o) for tp, o in advanced.items()})
+        return t
 
-    return _retrying(table, attempt, retries)
+    return commit_retrying(table, attempt, "append", retries)
 
 
 def replace_week(table: Table, data: pa.Table, week: str, retries: int = 20) -> Table:
     """Replace the rows of one ISO week (re-materializing a week is idempotent)."""
-    return _retrying(table, lambda t: t.overwrite(data, overwrite_filter=EqualTo("week", week)), retries)
+
+    def attempt(t: Table) -> Table:
+        t.refresh()
+        t.overwrite(data, overwrite_filter=EqualTo("week", week))
+        return t
+
+    return commit_retrying(table, attempt, f"replacing week {week}", retries)
 
 
 def read(

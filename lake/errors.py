@@ -23,3 +23,7 @@ class ReadOnlyQueryError(LakeError):
 
 class UnsupportedPartitioningError(LakeError):
     """Compaction (:mod:`lake.maintenance`) only knows identity and day partition transforms."""
+
+
+class CatalogBusyError(LakeError):
+    """Another writer held the catalog locked for longer than the busy timeout: nothing was committed."""

@@ -14,7 +14,6 @@ needs, and every table deletes its old metadata files on commit (``TABLE_PROPERT
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,13 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo, GreaterThanOrEqual, IsNull, LessThan
 from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform, IdentityTransform
 
 from lake import catalog as lake_catalog
-from lake.errors import CommitConflictError, UnsupportedPartitioningError
+from lake.errors import UnsupportedPartitioningError
 
 MAINTENANCE_SUMMARY_KEY = "reasonlake.maintenance"
 RAW_TABLES = ("raw.feedback", "raw.feedback_rejected")
@@ -135,18 +133,16 @@ def compact(table: Table, target_file_mb: float = 64.0, min_files: int = 2, retr
 
 
 def _rewrite_partition(table: Table, row_filter: BooleanExpression, retries: int) -> int:
-    for n in range(retries):
-        table.refresh()
-        snapshot = table.current_snapshot()
-        data = table.scan(row_filter=row_filter, snapshot_id=snapshot.snapshot_id if snapshot else None).to_arrow()
-        try:
-            # overwrite = delete the partition's files + append its rows, committed only if main is
-            # still the snapshot read above
-            table.overwrite(data, overwrite_filter=row_filter, snapshot_properties={MAINTENANCE_SUMMARY_KEY: "compact"})
-            return data.num_rows
-        except CommitFailedException:
-            time.sleep(min(0.05 * 2**n, 1.0))
-    raise CommitConflictError(f"{table.name()}: compaction still conflicting after {retries} attempts")
+    def attempt(t: Table) -> int:
+        t.refresh()
+        snapshot = t.current_snapshot()
+        data = t.scan(row_filter=row_filter, snapshot_id=snapshot.snapshot_id if snapshot else None).to_arrow()
+        # overwrite = delete the partition's files + append its rows, committed only if main is
+        # still the snapshot read above
+        t.overwrite(data, overwrite_filter=row_filter, snapshot_properties={MAINTENANCE_SUMMARY_KEY: "compact"})
+        return data.num_rows
+
+    return lake_catalog.commit_retrying(table, attempt, "compaction", retries)
 
 
 def expire_snapshots(table: Table, older_than: datetime, retain_last: int = 5, retries: int = 20) -> ExpireReport:
@@ -156,23 +152,19 @@ def expire_snapshots(table: Table, older_than: datetime, retain_last: int = 5, r
         raise ValueError("retain_last must be at least 1")
     before = len(table.snapshots())
     cutoff_ms = int(older_than.timestamp() * 1000)
-    for n in range(retries):
-        table.refresh()
-        snapshots = sorted(table.snapshots(), key=lambda s: s.timestamp_ms)
+
+    def attempt(t: Table) -> None:
+        t.refresh()
+        snapshots = sorted(t.snapshots(), key=lambda s: s.timestamp_ms)
         keep = {s.snapshot_id for s in snapshots[-retain_last:]}
-        current = table.current_snapshot()
+        current = t.current_snapshot()
         if current is not None:
             keep.add(current.snapshot_id)
         expire = [s.snapshot_id for s in snapshots if s.timestamp_ms < cutoff_ms and s.snapshot_id not in keep]
-        if not expire:
-            break
-        try:
-            table.maintenance.expire_snapshots().by_ids(expire).commit()
-            break
-        except CommitFailedException:
-            time.sleep(min(0.05 * 2**n, 1.0))
-    else:
-        raise CommitConflictError(f"{table.name()}: snapshot expiry still conflicting after {retries} attempts")
+        if expire:
+            t.maintenance.expire_snapshots().by_ids(expire).commit()
+
+    lake_catalog.commit_retrying(table, attempt, "snapshot expiry", retries)
     table.refresh()
     return ExpireReport(
         table=".".join(table.name()[-2:]), snapshots_before=before, snapshots_after=len(table.snapshots())
@@ -183,18 +175,15 @@ def delete_older_than(table: Table, column: str, cutoff: datetime, retries: int 
     """Delete the rows whose ``column`` lies before ``cutoff`` (one commit; retried on a concurrent
     commit). The Kafka offsets live in table properties: ingestion never re-reads what was deleted."""
     row_filter = LessThan(column, cutoff.astimezone(UTC).isoformat())
-    for n in range(retries):
-        table.refresh()
-        doomed = table.scan(row_filter=row_filter, selected_fields=(column,)).to_arrow().num_rows
-        if not doomed:
-            break
-        try:
-            table.delete(delete_filter=row_filter, snapshot_properties={MAINTENANCE_SUMMARY_KEY: "retention"})
-            break
-        except CommitFailedException:
-            time.sleep(min(0.05 * 2**n, 1.0))
-    else:
-        raise CommitConflictError(f"{table.name()}: retention delete still conflicting after {retries} attempts")
+
+    def attempt(t: Table) -> int:
+        t.refresh()
+        doomed = t.scan(row_filter=row_filter, selected_fields=(column,)).to_arrow().num_rows
+        if doomed:
+            t.delete(delete_filter=row_filter, snapshot_properties={MAINTENANCE_SUMMARY_KEY: "retention"})
+        return doomed
+
+    doomed = lake_catalog.commit_retrying(table, attempt, "retention delete", retries)
     return RetentionReport(table=".".join(table.name()[-2:]), cutoff=cutoff, rows_deleted=doomed)
 
 

@@ -19,6 +19,8 @@ what it accepts (:class:`SettingsError`).
                                    the home)
 ``REASONLAKE_CATALOG_WAREHOUSE``   warehouse location (default ``file://<home>/warehouse``)
 ``REASONLAKE_CATALOG_PROPERTIES``  JSON object of extra pyiceberg catalog properties
+``REASONLAKE_CATALOG_BUSY_TIMEOUT_S``  how long a commit waits for a SQL catalog another writer
+                                   holds locked before it fails (default 60)
 ``REASONLAKE_ONLINE_STORE``        ``sqlite`` (default) or ``redis://host:port`` for Feast
 ``REASONLAKE_FLINK_ADDRESS``       ``host:port`` of a Flink JobManager (REST); default a local
                                    mini-cluster
@@ -47,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 TOPIC_PREFIX = "feedback."
 ALERTS_TOPIC = "feedback.alerts"
 CATALOG_NAME = "reasonlake"
+BUSY_TIMEOUT_PROPERTY = "reasonlake.busy-timeout-s"
 
 #: Settings field -> its environment variable (the one place the names are spelt out).
 ENV_VARS: dict[str, str] = {
@@ -56,6 +59,7 @@ ENV_VARS: dict[str, str] = {
     "catalog_uri": "REASONLAKE_CATALOG_URI",
     "catalog_warehouse": "REASONLAKE_CATALOG_WAREHOUSE",
     "catalog_extra": "REASONLAKE_CATALOG_PROPERTIES",
+    "catalog_busy_timeout_s": "REASONLAKE_CATALOG_BUSY_TIMEOUT_S",
     "online_store": "REASONLAKE_ONLINE_STORE",
     "flink_address": "REASONLAKE_FLINK_ADDRESS",
     "flink_parallelism": "REASONLAKE_FLINK_PARALLELISM",
@@ -84,6 +88,7 @@ class Settings(BaseModel):
     catalog_uri: str | None = None
     catalog_warehouse: str | None = None
     catalog_extra: dict[str, str] = Field(default_factory=dict)
+    catalog_busy_timeout_s: float = Field(default=60.0, gt=0)
     online_store: str = "sqlite"
     flink_address: str | None = None
     flink_parallelism: int = Field(default=1, ge=1)
@@ -250,6 +255,8 @@ class Settings(BaseModel):
         else:
             uri = self.catalog_uri or f"sqlite:///{self.home / 'catalog.db'}"
             props = {"type": "sql", "uri": uri, "warehouse": warehouse, "init_catalog_tables": "true"}
+            # read back by lake.catalog.commit_retrying through the table's catalog
+            props[BUSY_TIMEOUT_PROPERTY] = str(self.catalog_busy_timeout_s)
         props.update(self.catalog_extra)
         return props
 

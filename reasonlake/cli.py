@@ -362,9 +362,10 @@ def weekly(ctx: click.Context, week: str | None) -> None:
         raise click.BadParameter(str(exc), param_hint="--week") from None
     _step(f"weekly graph for {week}")
     result = materialize_week(settings, week)
+    if not result.success:  # one line saying which asset failed and why (the run's log has the rest)
+        click.echo(f"reasonlake: weekly run: {result.summary()} (`reasonlake ui` shows the run)", err=True)
+        sys.exit(errors.DATA)
     click.echo(result.summary())
-    if not result.success:
-        sys.exit(1)
 
 
 @cli.command()

@@ -7,7 +7,8 @@ code   kind             e.g.
 1      internal         a bug or an unexpected failure (``--debug`` shows the traceback; please report it)
 2      usage            a wrong option or argument (click's own usage errors)
 3      configuration    a setting, the policy file or a label override file is invalid
-4      unavailable      a service is not there: the broker, a Flink job that failed, the online store
+4      unavailable      a service is not there: the broker, a Flink job that failed, the online store,
+                        a catalog another writer keeps locked
 5      data             the data is not there or not usable yet: no dbt marts, no live model, a corrupt file
 130    interrupted      Ctrl-C
 =====  ===============  =============================================================================
@@ -38,7 +39,7 @@ class Failure:
 def _failure_of(exc: BaseException) -> Failure:
     from dagster_project.cleaning.resources import DbtRunError, ManifestMissingError
     from flink.errors import BrokerNotRunningError, BrokerStartError, DeliveryError, JobFailedError, MissingJarsError
-    from lake.errors import LakeError
+    from lake.errors import CatalogBusyError, LakeError
     from lake.settings import SettingsError
     from reasons.election.policy import PolicyError
     from reasons.live import NoLiveModelError
@@ -56,6 +57,10 @@ def _failure_of(exc: BaseException) -> Failure:
         ((MartNotBuiltError,), Failure(DATA, "data", "run `reasonlake weekly` (or the dbt assets) first")),
         ((NoLiveModelError,), Failure(DATA, "data", "run `reasonlake weekly` to promote a model first")),
         ((CorpusTooSmallError,), Failure(DATA, "data", "the week has too few messages to fit")),
+        (
+            (CatalogBusyError,),
+            Failure(UNAVAILABLE, "catalog", "retry once the other writer is done (REASONLAKE_CATALOG_BUSY_TIMEOUT_S)"),
+        ),
         ((LakeError,), Failure(DATA, "lake", "see the table named above")),
         ((ConnectionError, TimeoutError), Failure(UNAVAILABLE, "service", "is the service running?")),
         ((FileNotFoundError, PermissionError), Failure(DATA, "file", "check the path above")),
@@ -65,6 +70,8 @@ def _failure_of(exc: BaseException) -> Failure:
             return failure
     if type(exc).__module__.split(".")[0].lstrip("_") == "duckdb":
         return Failure(DATA, "query", "check the SQL: tables are namespace.table, e.g. raw.feedback")
+    if type(exc).__module__.split(".")[0] == "sqlalchemy":
+        return Failure(UNAVAILABLE, "catalog", "is the catalog database reachable and not locked?")
     if type(exc).__module__.split(".")[0] in ("confluent_kafka", "py4j"):
         return Failure(UNAVAILABLE, "service", "is the broker running? `reasonlake status`")
     return Failure(INTERNAL, "internal error", "this is a bug: please report it with the output of --debug")

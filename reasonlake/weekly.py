@@ -21,11 +21,11 @@ class WeeklyResult:
     success: bool
     run_id: str
     elected: list[dict] = field(default_factory=list)
-    failed_steps: list[str] = field(default_factory=list)
+    failed_steps: list[str] = field(default_factory=list)  # "step: why"
 
     def summary(self) -> str:
         if not self.success:
-            return f"week {self.week}: FAILED (run {self.run_id}) at {', '.join(self.failed_steps) or 'unknown step'}"
+            return f"week {self.week}: FAILED (run {self.run_id}) at {'; '.join(self.failed_steps) or 'unknown step'}"
         lines = [f"week {self.week}: elected {len(self.elected)} reason(s) (run {self.run_id})"]
         for row in self.elected:
             lines.append(
@@ -56,6 +56,15 @@ def definitions_for(settings: Settings):
     )
 
 
+def _failure(event) -> str:
+    """``step: why`` of a step-failure event (a ``Failure``'s description, else the error's message)."""
+    data = event.step_failure_data
+    why = (data.user_failure_data.description if data.user_failure_data else None) or (
+        data.error.message.strip().splitlines()[-1] if data.error and data.error.message.strip() else ""
+    )
+    return f"{event.step_key}: {' '.join(why.split())}" if why else str(event.step_key)
+
+
 def materialize_week(settings: Settings, week: str, log_level: str = "INFO") -> WeeklyResult:
     from dagster import DagsterInstance
     from pyiceberg.expressions import And, EqualTo
@@ -72,7 +81,7 @@ def materialize_week(settings: Settings, week: str, log_level: str = "INFO") -> 
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
-    failed = [e.step_key for e in result.all_events if e.is_step_failure and e.step_key]
+    failed = [_failure(e) for e in result.all_events if e.is_step_failure and e.step_key]
     elected: list[dict] = []
     if result.success:
         rows = catalog.read(

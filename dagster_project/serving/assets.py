@@ -7,14 +7,22 @@ the offline history (the source parquet) but changes neither the online store no
 
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 from lake import catalog as lake_catalog
 from lake.weeks import partition_key_to_week
 from reasons.election.report import top_reasons_markdown
-from reasons.topics.artifact import artifact_path, is_older_than_live, live_week, set_current
+from reasons.topics.artifact import (
+    ArtifactError,
+    artifact_path,
+    current_artifact_path,
+    is_older_than_live,
+    live_week,
+    set_current,
+    verify_artifact,
+)
 
 REASONS = AssetKey(["feast", "reasons"])
 
@@ -49,13 +57,23 @@ def reasons(context: AssetExecutionContext, reasonlake: ReasonlakeResource) -> M
         export_reasons(settings, history, policy.valid_weeks)
         context.log.info(f"{week} is older than the live week {live_week(settings)}: history only, nothing goes live")
         return MaterializeResult(metadata={**metadata, "live": False, "live_week": str(live_week(settings))})
+    path = artifact_path(settings, week, version)
+    try:  # before anything goes online: a model the alert job cannot load never becomes current
+        verify_artifact(path, version)
+    except ArtifactError as exc:
+        live = current_artifact_path(settings)
+        raise Failure(
+            description=f"{week}: {exc}. Nothing was published: the live model stays "
+            f"{live.name + ' (' + live.parent.name + ')' if live else 'none'}. Re-run the week to refit it.",
+            metadata={"artifact": MetadataValue.path(str(path))},
+        ) from None
     until = valid_until(week, policy.valid_weeks)
     context.log.info(
         f"{week}: publishing {len(rows)} reasons to the {settings.online_store} online store "
         f"(valid until {until.isoformat()})"
     )
     publish_reasons(settings, history, week, policy.valid_weeks)
-    current = set_current(settings, artifact_path(settings, week, version))
+    current = set_current(settings, path)
     context.log.info(f"current topic model: {current}")
     return MaterializeResult(
         metadata={

@@ -264,3 +264,24 @@ def reason_id(model_version: str, topic_id: int) -> str:
     """The provisional reason id ``<model_version>/<topic_id>`` of a fitted topic, until the reason registry
     (:mod:`reasons.registry`) maps it to a stable one."""
     return f"{model_version}/{int(topic_id)}"
+
+
+class ArtifactError(RuntimeError):
+    """A topic-model artefact is missing or cannot be used."""
+
+
+def verify_artifact(path: Path, model_version: str) -> TopicArtifact:
+    """The artefact at ``path``, loaded and checked before it goes live: it is ``model_version`` and it
+    assigns a text. Raises :class:`ArtifactError` saying what is wrong (missing, corrupt, another
+    version) otherwise."""
+    try:
+        artifact = TopicArtifact.load(path)
+        artifact.assign(["is this model usable"])
+    except FileNotFoundError:
+        raise ArtifactError(f"the topic model {path} is missing") from None
+    except Exception as exc:  # truncated JSON, a missing field, a wrong shape: all mean "corrupt"
+        what = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ArtifactError(f"the topic model {path} is corrupt ({type(exc).__name__}: {what})") from None
+    if artifact.model_version != model_version:
+        raise ArtifactError(f"the topic model {path} is {artifact.model_version}, not {model_version}")
+    return artifact

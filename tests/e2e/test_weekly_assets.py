@@ -33,7 +33,7 @@ from lake.weeks import week_of, week_to_partition_key
 from reasonlake.synthetic import ISSUES, SyntheticSpec, generate, topic_issues
 from reasons.election import policy as policy_module
 from reasons.registry import NOT_A_REASON_ID
-from reasons.topics.artifact import TopicArtifact, current_artifact_path
+from reasons.topics.artifact import ARTIFACT_FILE, TopicArtifact, artifact_path, current_artifact_path
 
 pytestmark = pytest.mark.slow
 
@@ -121,6 +121,26 @@ def test_weekly_graph_elects_the_surge_and_serves_it(tmp_path, monkeypatch, feed
     from feature_repo.online import ReasonLookup
 
     calm_rows = catalog.read(catalog.load(settings), "ml.elections", row_filter=EqualTo("week", calm)).to_pylist()
+    live = ReasonLookup(settings).get([r["reason_id"] for r in calm_rows])
+    assert {v["week"] for v in live.values() if v is not None} == {calm}
+
+    # a corrupt artefact never goes live: feast/reasons fails saying why, nothing is published, and
+    # the calm week's model stays current (the blocked run above left the surge week's model on disk)
+    surge_version = catalog.read(catalog.load(settings), "ml.elections", row_filter=EqualTo("week", surge)).to_pylist()[
+        0
+    ]["model_version"]
+    broken = artifact_path(settings, surge, surge_version) / ARTIFACT_FILE
+    broken.write_text(broken.read_text()[:500])  # a truncated write
+    corrupt = materialize(
+        list(serving_defs.assets),
+        partition_key=week_to_partition_key(surge),
+        resources={"reasonlake": ReasonlakeResource.from_settings(settings)},
+        raise_on_error=False,
+    )
+    [failure] = [e for e in corrupt.all_events if e.is_step_failure]
+    why = failure.step_failure_data.user_failure_data.description
+    assert "is corrupt" in why and f"stays {calm_version}" in why, why
+    assert TopicArtifact.load(current_artifact_path(settings)).model_version == calm_version
     live = ReasonLookup(settings).get([r["reason_id"] for r in calm_rows])
     assert {v["week"] for v in live.values() if v is not None} == {calm}
     result = _materialize(settings, surge)

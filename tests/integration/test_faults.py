@@ -15,8 +15,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -114,7 +116,6 @@ def test_broker_killed_during_alerting_then_restarted_alerts_every_message_once(
 ) -> None:
     """The alert job with file-backed stand-ins of the model and the online store (the fault here is
     the broker; the real model and store run in tests/e2e/test_alert_continuity.py)."""
-    import threading
     from dataclasses import replace
 
     from flink import progress
@@ -177,3 +178,67 @@ def test_broker_killed_during_alerting_then_restarted_alerts_every_message_once(
     sent = {json.loads(r.value)["alert_id"] for r in kafka_io.consume(broker.bootstrap, [ALERTS_TOPIC], max_idle_s=2)}
     assert sent == set(rows.column("alert_id").to_pylist()), "feedback.alerts and alerts.alerts disagree"
     assert summary.counts["sent"] == len(ids)
+
+
+class CatalogLock:
+    """Another writer holding the SQLite catalog's write lock (``BEGIN IMMEDIATE``) in a process of its own."""
+
+    def __init__(self, db: Path) -> None:
+        code = (
+            "import sqlite3, sys, time\n"
+            f"con = sqlite3.connect({str(db)!r}, isolation_level=None)\n"
+            "con.execute('BEGIN IMMEDIATE')\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.read()\n"
+        )
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == b"locked"
+
+    def release(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+
+
+def test_a_catalog_locked_by_another_writer_is_retried_then_fails_clearly_without_a_partial_commit(tmp_path) -> None:
+    from lake.errors import CatalogBusyError
+
+    settings = Settings(home=tmp_path / "home", catalog_busy_timeout_s=3)
+    settings.ensure_dirs()
+    cat = lake_catalog.load(settings)
+    table = lake_catalog.ensure_table(cat, "raw.feedback_rejected")
+    now = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    row = {"reason": "not_json", "detail": "d", "raw_value": b"x", "source": "crm", "kafka_topic": "feedback.crm"}
+    row |= {"kafka_partition": 0, "kafka_offset": 0, "kafka_timestamp": now, "rejected_at": now}
+    data = lake_catalog.to_arrow("raw.feedback_rejected", [row])
+
+    lock = CatalogLock(settings.home / "catalog.db")
+    try:
+        started = time.monotonic()
+        with pytest.raises(CatalogBusyError, match="another writer held the catalog locked"):
+            lake_catalog.append(table, data, offsets={("feedback.crm", 0): 0})
+        assert time.monotonic() - started >= 3  # it retried for the busy timeout
+        # the CLI: one line, exit 4 (service unavailable)
+        out = subprocess.run(
+            [sys.executable, "-m", "reasonlake", "maintain"],
+            cwd=REPO,
+            env={**settings.child_env(), "REASONLAKE_CATALOG_BUSY_TIMEOUT_S": "1"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode == 4, out.stderr
+        [line] = [x for x in out.stderr.splitlines() if x.startswith("reasonlake:")]
+        assert "catalog" in line and "locked" in line and "Traceback" not in out.stderr, out.stderr
+        # a lock released while a commit waits: the commit goes through
+        release = threading.Timer(2.0, lock.release)
+        release.start()
+        lake_catalog.append(table, data, offsets={("feedback.crm", 0): 0})
+        release.join()
+    finally:
+        lock.release()
+    table = lake_catalog.load(settings).load_table("raw.feedback_rejected")
+    assert lake_catalog.committed_offsets(table) == {("feedback.crm", 0): 0}
+    assert lake_catalog.read(lake_catalog.load(settings), "raw.feedback_rejected").num_rows == 1, "exactly once"
+    assert len(table.snapshots()) == 1, "the failed attempts left no snapshot"

@@ -145,3 +145,60 @@ def test_int8_backend_fits_as_well_and_its_artifact_assigns_with_int8(tmp_path, 
     (path / "topics.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="no embedding backend makes 'some/other-model'"):
         TopicArtifact.load(path)
+
+
+def test_the_live_reasons_outlast_a_missing_or_corrupt_online_store_and_promoted_model(tmp_path, corpus, fitted):
+    """The fault matrix's online-store and model rows on the real parts: a real artefact, the real
+    Feast SQLite online store, the alert job's watcher. While a part is missing or corrupt the live
+    reasons stay the last good ones and it is said once; once repaired, they follow again."""
+    import shutil
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from feature_repo.publish import publish_reasons
+    from flink.alerting import open_watcher
+    from flink.jobconfig import AlertJobConfig
+    from reasons.election.elect import elect
+    from reasons.election.policy import ElectionPolicy
+
+    frame, _ = corpus
+    settings = Settings(home=tmp_path / "home")
+    settings.ensure_dirs()
+    week, version = "2026-W46", "2026-W46-feedcafe"
+    set_current(settings, save_artifact(settings, fitted, week, version))
+    topics = pd.DataFrame({"topic_id": fitted.doc_topics, "dissatisfied": True})
+    election = elect(
+        topics, fitted.labels(), ElectionPolicy(), week, version, elected_at=datetime(2026, 11, 16, tzinfo=UTC)
+    )
+    publish_reasons(settings, election, week, valid_weeks=520)
+    said: list[str] = []
+    config = replace(AlertJobConfig.from_settings(settings, bootstrap_servers="127.0.0.1:9"), reload_interval_s=0.0)
+    watcher = open_watcher(config, say=said.append)
+    live = watcher.current()
+    elected = {r["reason_id"] for r in live.elected()}
+    assert live.model_version == version and elected
+
+    online = settings.feast_dir / "online.db"
+    kept = tmp_path / "online.db.kept"
+    shutil.copy(online, kept)
+    for fault in ("missing", "corrupt"):
+        online.unlink()
+        if fault == "corrupt":
+            online.write_bytes(b"this is not a SQLite database" * 100)
+        again = watcher.current()
+        assert again is live and {r["reason_id"] for r in again.elected()} == elected, fault
+        shutil.copy(kept, online)
+        assert watcher.current().election == live.election
+    store_notes = [s for s in said if "online store unreadable" in s]
+    assert len(store_notes) == 2 and all(f"keeping the election of {week} ({version})" in s for s in store_notes)
+
+    # a newer model promoted but corrupt, then missing: the live one stays and it is said
+    newer = save_artifact(settings, fitted, "2026-W47", "2026-W47-feedcafe")
+    set_current(settings, newer)
+    (newer / "topics.json").write_text("{truncated")  # e.g. a disk error after the promotion
+    assert watcher.current().model_version == version
+    shutil.rmtree(newer)
+    assert watcher.current().model_version == version
+    assert [s for s in said if "cannot load the promoted model" in s and "keeping the live one" in s]
+    text = frame["text"].iloc[0]
+    assert watcher.current().classify([text], [1], config.dissatisfaction, datetime(2026, 11, 20, tzinfo=UTC))
