@@ -177,6 +177,13 @@ class IngestFunction(FlatMapFunction):
         self.commits = 0
 
     def flat_map(self, value: bytes):
+        try:
+            return self._commit(value)
+        except Exception as exc:
+            self.reporter.failed(exc)
+            raise
+
+    def _commit(self, value: bytes):
         from flink.contract import validate
 
         if not value:  # the batcher's notice that a batch opened upstream: not idle until it commits
@@ -226,7 +233,11 @@ class ClassifyFunction(FlatMapFunction):
             self.reporter.update(force=True, pending=1, last_record_at=time.time())
             return iter(())
         envelopes = [e for e in (_parse(line) for line in value.decode().split("\n") if line) if e is not None]
-        lines = self.engine.process_batch(envelopes, datetime.now(UTC))
+        try:
+            lines = self.engine.process_batch(envelopes, datetime.now(UTC))
+        except Exception as exc:
+            self.reporter.failed(exc)
+            raise
         state = self.reporter.state
         self.reporter.update(
             force=True,
@@ -258,7 +269,11 @@ class AlertWriterFunction(FlatMapFunction):
         if not value:
             self.reporter.update(force=True, pending=1, last_record_at=time.time())
             return iter(())
-        self.writer.write([line for line in value.decode().split("\n") if line])
+        try:
+            self.writer.write([line for line in value.decode().split("\n") if line])
+        except Exception as exc:
+            self.reporter.failed(exc)
+            raise
         self.reporter.update(force=True, pending=0, counts=dict(self.writer.counts))
         return iter(())
 

@@ -63,8 +63,35 @@ def read_progress(progress_dir: Path, run_id: str) -> list[Progress]:
 
 
 def clear_progress(progress_dir: Path) -> None:
-    for path in progress_dir.glob("progress-*"):
-        path.unlink(missing_ok=True)
+    for pattern in ("progress-*", "failure-*"):
+        for path in progress_dir.glob(pattern):
+            path.unlink(missing_ok=True)
+
+
+def record_failure(progress_dir: Path, run_id: str, subtask: int, exc: BaseException) -> None:
+    """What made a subtask fail, in one line, for the driver to say when the job fails for good (Flink's
+    own message is lost once the local mini-cluster shut down). Best effort: never raises."""
+    what = " ".join(str(exc).split())[:300]
+    try:
+        progress_dir.mkdir(parents=True, exist_ok=True)
+        (progress_dir / f"failure-{subtask}.json").write_text(
+            json.dumps({"run_id": run_id, "error": f"{type(exc).__name__}: {what}" if what else type(exc).__name__})
+        )
+    except OSError:  # e.g. the very disk that is full
+        pass
+
+
+def read_failures(progress_dir: Path, run_id: str) -> list[str]:
+    """The one-line causes :func:`record_failure` wrote for run ``run_id``."""
+    out = []
+    for path in sorted(progress_dir.glob("failure-*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if data.get("run_id") == run_id:
+            out.append(str(data.get("error")))
+    return out
 
 
 @dataclass(frozen=True)
@@ -133,6 +160,9 @@ class ProgressReporter:
     def update(self, force: bool = False, **changes) -> None:
         self.state = replace(self.state, **changes)
         self.write(force)
+
+    def failed(self, exc: BaseException) -> None:
+        record_failure(self._dir, self.state.run_id, self.state.subtask, exc)
 
     def write(self, force: bool = False) -> None:
         now = self._clock()

@@ -165,11 +165,14 @@ def run_until_idle(
             try:
                 status = client.get_job_status().result()
             except Py4JJavaError as exc:  # the local mini-cluster shuts down once a job failed for good
+                causes = task_failures(progress, run_id)
                 raise JobFailedError(
-                    f"Flink job {job_name} is gone ({exc.java_exception.toString()}); task logs: {flink_log_dir()}"
+                    f"Flink job {job_name} failed"
+                    + (f": {causes}" if causes else f" and is gone ({exc.java_exception.toString()})")
+                    + f"; task logs: {flink_log_dir()}"
                 ) from None
             if status in _TERMINAL:
-                _raise_failed(client, status)
+                _raise_failed(client, status, task_failures(progress, run_id))
             totals = read()
             now = time.time()
             if on_progress is not None and now - last_print >= 2.0:
@@ -249,12 +252,18 @@ def _cancel(client, timeout_s: float = 30.0) -> None:
         time.sleep(0.2)
 
 
-def _raise_failed(client, status: JobStatus) -> None:
-    cause = ""
+def task_failures(progress: Sequence[tuple[Path, int]], run_id: str) -> str:
+    """What the job's Python tasks said made them fail (:func:`flink.progress.record_failure`), one line."""
+    causes = dict.fromkeys(c for folder, _ in progress for c in progress_mod.read_failures(folder, run_id))
+    return "; ".join(causes)
+
+
+def _raise_failed(client, status: JobStatus, causes: str = "") -> None:
+    cause = causes
     try:
         client.get_job_execution_result().result()
     except Exception as exc:
-        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        cause = cause or (str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
     raise JobFailedError(
         f"Flink job ended with status {status.name}{': ' + cause if cause else ''}; task logs: {flink_log_dir()}"
     )

@@ -16,6 +16,7 @@ code   kind             e.g.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 import click
@@ -50,7 +51,7 @@ def _failure_of(exc: BaseException) -> Failure:
         ((SettingsError, PolicyError), Failure(CONFIGURATION, "configuration", "fix the setting named above")),
         ((BrokerNotRunningError,), Failure(UNAVAILABLE, "broker", "start it with `reasonlake up`")),
         ((BrokerStartError, DeliveryError), Failure(UNAVAILABLE, "broker", "check `reasonlake status` and its log")),
-        ((JobFailedError,), Failure(UNAVAILABLE, "Flink job", "its log under <home>/logs says why")),
+        ((JobFailedError,), Failure(UNAVAILABLE, "Flink job", "the task logs named above have the details")),
         ((MissingJarsError,), Failure(UNAVAILABLE, "Flink", "run `make setup` to install the connector jars")),
         ((DbtRunError,), Failure(DATA, "dbt", "the dbt log above says which model or test failed")),
         ((ManifestMissingError,), Failure(DATA, "dbt", "run `make setup` to parse the dbt project")),
@@ -65,6 +66,8 @@ def _failure_of(exc: BaseException) -> Failure:
         ((ConnectionError, TimeoutError), Failure(UNAVAILABLE, "service", "is the service running?")),
         ((FileNotFoundError, PermissionError), Failure(DATA, "file", "check the path above")),
     )
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return Failure(UNAVAILABLE, "disk full", "free space there and run it again; an Iceberg commit is all or nothing")
     for types, failure in table:
         if isinstance(exc, types):
             return failure

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -105,7 +105,12 @@ def test_broker_killed_during_ingestion_then_restarted_loses_and_doubles_nothing
 
 def crash(i: int) -> tuple[str, bytes]:
     return "feedback.crm", json.dumps(
-        {"message_id": f"c{i}", "source": "crm", "text": f"crash number {i}, awful", "created_at": "2026-01-05T10:00:00Z"}
+        {
+            "message_id": f"c{i}",
+            "source": "crm",
+            "text": f"crash number {i}, awful",
+            "created_at": "2026-01-05T10:00:00Z",
+        }
     ).encode()
 
 
@@ -242,3 +247,95 @@ def test_a_catalog_locked_by_another_writer_is_retried_then_fails_clearly_withou
     assert lake_catalog.committed_offsets(table) == {("feedback.crm", 0): 0}
     assert lake_catalog.read(lake_catalog.load(settings), "raw.feedback_rejected").num_rows == 1, "exactly once"
     assert len(table.snapshots()) == 1, "the failed attempts left no snapshot"
+
+
+@pytest.fixture
+def small_volume(tmp_path) -> Iterator[Path]:
+    """A 4 MB tmpfs mounted for the test (root only; skipped with the reason where it cannot be mounted)."""
+    mount = tmp_path / "small-volume"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.strip()}); README's failure modes document it")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_warehouse_on_a_full_file_system_commits_nothing_then_everything_once_space_is_back(
+    tmp_path, small_volume
+) -> None:
+    import random
+
+    from reasonlake.errors import one_line
+
+    settings = Settings(home=tmp_path / "home", catalog_warehouse=small_volume.as_uri())
+    settings.ensure_dirs()
+    table = lake_catalog.ensure_table(lake_catalog.load(settings), "raw.feedback_rejected")
+    now = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    rng = random.Random(7)
+
+    def batch(start: int, n: int):  # incompressible payloads: the Parquet file is about n * 2 KB
+        rows = [
+            {"reason": "not_json", "detail": "d", "raw_value": rng.randbytes(2048), "source": "crm"}
+            | {"kafka_topic": "feedback.crm", "kafka_partition": 0, "kafka_offset": i}
+            | {"kafka_timestamp": now, "rejected_at": now}
+            for i in range(start, start + n)
+        ]
+        return lake_catalog.to_arrow("raw.feedback_rejected", rows)
+
+    lake_catalog.append(table, batch(0, 100), offsets={("feedback.crm", 0): 99})
+    filler = small_volume / "filler"
+    free = os.statvfs(small_volume).f_bavail * os.statvfs(small_volume).f_frsize
+    filler.write_bytes(b"\0" * (free - 64 * 1024))  # 64 KB left
+    with pytest.raises(OSError) as failed:
+        lake_catalog.append(table, batch(100, 400), offsets={("feedback.crm", 0): 499})
+    code, line = one_line(failed.value)
+    assert code == 4 and "disk full" in line and "all or nothing" in line, line
+
+    table = lake_catalog.load(settings).load_table("raw.feedback_rejected")
+    assert lake_catalog.committed_offsets(table) == {("feedback.crm", 0): 99}, "no partial commit"
+    assert len(table.snapshots()) == 1
+    filler.unlink()  # space is back: the same batch commits, once
+    lake_catalog.append(table, batch(100, 400), offsets={("feedback.crm", 0): 499})
+    offsets = lake_catalog.read(lake_catalog.load(settings), "raw.feedback_rejected", selected_fields=("kafka_offset",))
+    assert sorted(offsets.column("kafka_offset").to_pylist()) == list(range(500))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_ingest_on_a_full_file_system_fails_in_one_line_then_ingests_everything_once(tmp_path, small_volume) -> None:
+    """``reasonlake ingest`` end to end when its Flink job fails (every restart hits the full disk):
+    one line and exit 4, no partial commit; once space is back the next run ingests everything once."""
+    settings = Settings(home=tmp_path / "home", catalog_warehouse=small_volume.as_uri())
+    settings.ensure_dirs()
+    info = broker_mod.start(settings)
+    try:
+        lake_catalog.ensure_all(lake_catalog.load(settings))
+        sent = records(0, 2_000)
+        kafka_io.produce(info.bootstrap, sent)
+        filler = small_volume / "filler"
+        stat = os.statvfs(small_volume)
+        filler.write_bytes(b"\0" * (stat.f_bavail * stat.f_frsize - 16 * 1024))
+        cmd = [sys.executable, "-m", "reasonlake", "ingest", "--until-idle", "5", "--batch-size", "500"]
+        failed = subprocess.run(cmd, cwd=REPO, env=settings.child_env(), capture_output=True, text=True, timeout=300)
+        assert failed.returncode == 4, failed.stderr[-3000:]
+        [line] = [x for x in failed.stderr.splitlines() if x.startswith("reasonlake:")]
+        assert "Flink job" in line and "No space left on device" in line, failed.stderr[-3000:]
+        assert "--debug" in line and "Traceback" not in failed.stderr, failed.stderr[-3000:]
+        assert committed_total(settings) == 0, "no partial commit"
+
+        filler.unlink()
+        done = subprocess.run(cmd, cwd=REPO, env=settings.child_env(), capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    finally:
+        broker_mod.stop(settings)
+    cat = lake_catalog.load(settings)
+    ids = Counter(
+        lake_catalog.read(cat, "raw.feedback", selected_fields=("message_id",)).column("message_id").to_pylist()
+    )
+    expected = {json.loads(v)["message_id"] for _, v in sent if not v.startswith(b"not json")}
+    assert set(ids) == expected and ids.most_common(1)[0][1] == 1

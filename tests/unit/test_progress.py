@@ -77,3 +77,15 @@ def test_an_outage_is_said_once_when_it_starts_and_once_when_it_ends_and_holds_o
     watch.check(4.0)
     assert "back after 3 s" in capsys.readouterr().out
     assert watch.quiet_for(9.0) == 5.0
+
+
+def test_a_task_failure_is_kept_in_one_line_per_subtask_for_its_run_only(tmp_path) -> None:
+    from flink.progress import read_failures, record_failure
+
+    record_failure(tmp_path, "r", 0, OSError(28, "No space left on device\n at the warehouse"))
+    record_failure(tmp_path, "old", 1, RuntimeError("an earlier run"))
+    assert read_failures(tmp_path, "r") == ["OSError: [Errno 28] No space left on device at the warehouse"]
+    clear_progress(tmp_path)
+    assert read_failures(tmp_path, "old") == []
+    (tmp_path / "file").write_text("not a folder")
+    record_failure(tmp_path / "file", "r", 0, RuntimeError("x"))  # best effort: never raises
