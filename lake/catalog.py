@@ -14,6 +14,8 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 import pyarrow as pa
@@ -221,6 +223,60 @@ def append(
         return t
 
     return commit_retrying(table, attempt, "append", retries)
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One ingest commit of a table (a snapshot carrying the Kafka offsets it covered)."""
+
+    snapshot_id: int
+    sequence_number: int
+    committed_at: datetime
+    rows_added: int
+    total_rows: int
+    offsets: dict[str, int]  # "topic#partition" -> highest offset in the table after this commit
+
+
+def ingest_commits(table: Table, after_sequence_number: int = 0) -> list[Commit]:
+    """The table's snapshots written by :func:`append` with offsets (the ingest job's commits, not
+    maintenance), newer than ``after_sequence_number``, oldest first. Snapshots expired by maintenance
+    are gone from the list (report them before they expire)."""
+    out = []
+    for snapshot in table.snapshots():
+        summary = snapshot.summary
+        if summary is None or snapshot.sequence_number is None or snapshot.sequence_number <= after_sequence_number:
+            continue
+        offsets = summary.additional_properties.get(OFFSETS_SUMMARY_KEY)
+        if offsets is None:
+            continue
+        out.append(
+            Commit(
+                snapshot_id=snapshot.snapshot_id,
+                sequence_number=snapshot.sequence_number,
+                committed_at=datetime.fromtimestamp(snapshot.timestamp_ms / 1000, tz=UTC),
+                rows_added=int(summary.additional_properties.get("added-records", 0)),
+                total_rows=int(summary.additional_properties.get("total-records", 0)),
+                offsets=json.loads(offsets),
+            )
+        )
+    return sorted(out, key=lambda c: c.sequence_number)
+
+
+def partition_days(table: Table, column: str) -> set[date]:
+    """The days of ``column`` (a ``day`` partition field of the table) that hold rows, from the
+    manifests alone (no data file is read)."""
+    table.refresh()
+    if table.current_snapshot() is None:
+        return set()
+    field = next((f for f in table.spec().fields if table.schema().find_column_name(f.source_id) == column), None)
+    if field is None:
+        raise TableContractError(f"{table.name()} is not partitioned by {column}")
+    out = set()
+    for partition in table.inspect.partitions().column("partition").to_pylist():
+        value = partition.get(field.name)
+        if value is not None:
+            out.add(value if isinstance(value, date) else date(1970, 1, 1) + timedelta(days=int(value)))
+    return out
 
 
 def replace_week(table: Table, data: pa.Table, week: str, retries: int = 20) -> Table:

@@ -49,3 +49,14 @@ def week_to_partition_key(week: str) -> str:
 
 def partition_key_to_week(key: str) -> str:
     return week_of(date.fromisoformat(key))
+
+
+def closed_weeks(days: set[date]) -> list[str]:
+    """The weeks holding one of ``days`` that the data has moved past: some day lies on or after the
+    week's end (an event-time watermark: a stream carrying newer messages has delivered that week).
+    Oldest first."""
+    if not days:
+        return []
+    watermark = max(days)
+    weeks = sorted({week_of(d) for d in days})
+    return [w for w in weeks if week_bounds(w)[1].date() <= watermark]

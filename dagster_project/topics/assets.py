@@ -9,12 +9,14 @@ registry reason ids) → ml/elections.
 
 import pandas as pd
 from dagster import (
+    AssetDep,
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
     Config,
     MaterializeResult,
     MetadataValue,
+    TimeWindowPartitionMapping,
     asset,
     multi_asset,
 )
@@ -201,7 +203,8 @@ class RegistryConfig(Config):
     specs=[
         AssetSpec(
             REASONS,
-            deps=[TOPIC_MODEL],
+            # the registry carries the previous week's forward: a backfill materializes weeks in order
+            deps=[TOPIC_MODEL, AssetDep(REASONS, partition_mapping=TimeWindowPartitionMapping(-1, -1))],
             kinds={"iceberg"},
             group_name="topics",
             description="ml.reasons: the reason registry after the week (stable ids across refits).",

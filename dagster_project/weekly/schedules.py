@@ -4,9 +4,12 @@ from dagster import AssetSelection, build_schedule_from_partitioned_job, define_
 
 from dagster_project.partitions import weekly_partitions
 
+# the groups of the weekly graph, named: the daily maintenance of the raw tables is not part of it
+WEEKLY_GROUPS = ("cleaning", "topics", "elections", "serving")
+
 weekly_job = define_asset_job(
     name="weekly",
-    selection=AssetSelection.all() - AssetSelection.groups("ingestion"),
+    selection=AssetSelection.groups(*WEEKLY_GROUPS),
     partitions_def=weekly_partitions,
     description="dbt cleaning -> topic fit -> message topics -> election -> Feast, for one ISO week.",
 )

@@ -40,6 +40,21 @@ def test_definitions_load_with_full_lineage():
     } <= seen
 
 
+def test_the_weekly_job_selects_its_groups_and_the_registry_follows_the_previous_week():
+    from dagster import TimeWindowPartitionMapping
+
+    graph = defs.resolve_asset_graph()
+    job = defs.resolve_job_def("weekly")
+    selected = set(job.asset_layer.selected_asset_keys)
+    groups = {graph.get(k).group_name for k in selected}
+    assert groups == {"cleaning", "topics", "elections", "serving"}
+    assert AssetKey(["raw", "feedback_maintenance"]) not in selected and AssetKey(["feast", "reasons"]) in selected
+    reasons = AssetKey(["ml", "reasons"])
+    assert reasons in graph.get(reasons).parent_keys
+    mapping = graph.get_partition_mapping(reasons, reasons)
+    assert isinstance(mapping, TimeWindowPartitionMapping) and (mapping.start_offset, mapping.end_offset) == (-1, -1)
+
+
 def test_weekly_job_and_schedule():
     job = defs.resolve_job_def("weekly")
     assert job.partitions_def is not None

@@ -1,0 +1,104 @@
+"""The Dagster sensors over a real Iceberg catalog: the ingest job's commits reported as
+materializations of the raw tables, and the weekly run requested once a week has closed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from dagster import AssetKey, DagsterInstance, build_sensor_context
+
+from dagster_project.ingestion.sensors import raw_feedback_commits
+from dagster_project.resources import ReasonlakeResource
+from dagster_project.weekly.sensors import weekly_on_closed_week
+from lake import catalog as lake_catalog
+
+FEEDBACK = AssetKey(["raw", "feedback"])
+REJECTED = AssetKey(["raw", "feedback_rejected"])
+
+
+def feedback_rows(created: list[datetime], first_offset: int) -> list[dict]:
+    return [
+        {
+            "message_id": f"m{first_offset + i}",
+            "source": "crm",
+            "text": "slow refund",
+            "created_at": at,
+            "kafka_topic": "feedback.crm",
+            "kafka_partition": 0,
+            "kafka_offset": first_offset + i,
+            "kafka_timestamp": at,
+            "ingested_at": at,
+        }
+        for i, at in enumerate(created)
+    ]
+
+
+def commit(settings, created: list[datetime], first_offset: int) -> None:
+    cat = lake_catalog.load(settings)
+    last = first_offset + len(created) - 1
+    for identifier, rows in (("raw.feedback", feedback_rows(created, first_offset)), ("raw.feedback_rejected", [])):
+        table = lake_catalog.ensure_table(cat, identifier)
+        lake_catalog.append(table, lake_catalog.to_arrow(identifier, rows), offsets={("feedback.crm", 0): last})
+
+
+def test_every_ingest_commit_becomes_a_materialization_of_the_raw_tables(settings) -> None:
+    resource = ReasonlakeResource.from_settings(settings)
+    monday = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    commit(settings, [monday] * 3, 0)
+    commit(settings, [monday + timedelta(hours=1)] * 2, 3)
+
+    with DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(instance=instance, resources={"reasonlake": resource})
+        result = raw_feedback_commits(context)
+        feedback = [e for e in result.asset_events if e.asset_key == FEEDBACK]
+        rejected = [e for e in result.asset_events if e.asset_key == REJECTED]
+        assert [e.metadata["rows_added"].value for e in feedback] == [3, 2]
+        assert [e.metadata["dagster/row_count"].value for e in feedback] == [3, 5]
+        assert feedback[-1].metadata["kafka_offsets"].value == {"feedback.crm#0": 4}
+        table = lake_catalog.load(settings).load_table("raw.feedback")
+        assert feedback[-1].metadata["snapshot_id"].value == str(table.current_snapshot().snapshot_id)
+        # no rejection in either batch: the rejected table is reported current up to the same offsets
+        assert [e.metadata["rows_added"].value for e in rejected] == [0]
+        assert rejected[0].metadata["kafka_offsets"].value == {"feedback.crm#0": 4}
+
+        # the next tick reports only what is new
+        again = build_sensor_context(instance=instance, resources={"reasonlake": resource}, cursor=result.cursor)
+        assert raw_feedback_commits(again).asset_events == []
+        commit(settings, [monday + timedelta(hours=2)], 5)
+        later = raw_feedback_commits(
+            build_sensor_context(instance=instance, resources={"reasonlake": resource}, cursor=result.cursor)
+        )
+        assert [(e.asset_key, e.metadata["rows_added"].value) for e in later.asset_events] == [
+            (FEEDBACK, 1),
+            (REJECTED, 0),
+        ]
+
+
+def test_the_weekly_run_is_requested_once_a_week_has_closed_and_its_data_is_in(settings) -> None:
+    resource = ReasonlakeResource.from_settings(settings)
+    w45 = datetime(2026, 11, 4, 12, tzinfo=UTC)  # 2026-W45 (Mon 2 Nov .. Sun 8 Nov)
+    commit(settings, [w45, w45 + timedelta(days=3)], 0)
+
+    with DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(instance=instance, resources={"reasonlake": resource})
+        first = weekly_on_closed_week(context)
+        assert first.run_requests == []  # W45 has not closed: nothing newer arrived yet
+
+        commit(settings, [datetime(2026, 11, 9, 0, 30, tzinfo=UTC)], 2)  # the first message of W46
+        second = weekly_on_closed_week(
+            build_sensor_context(instance=instance, resources={"reasonlake": resource}, cursor=first.cursor)
+        )
+        assert [(r.partition_key, r.run_key) for r in second.run_requests] == [("2026-11-02", "weekly-2026-W45")]
+        third = weekly_on_closed_week(
+            build_sensor_context(instance=instance, resources={"reasonlake": resource}, cursor=second.cursor)
+        )
+        assert third.run_requests == []  # once per week
+
+
+def test_the_sensors_and_freshness_checks_are_in_the_definitions() -> None:
+    from dagster_project.definitions import defs
+
+    assert defs.resolve_sensor_def("raw_feedback_commits") and defs.resolve_sensor_def("weekly_on_closed_week")
+    assert defs.resolve_sensor_def("raw_freshness")
+    checks = {k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key in (FEEDBACK, REJECTED)}
+    assert {c.asset_key for c in checks} == {FEEDBACK, REJECTED}
