@@ -11,11 +11,21 @@ from dagster_project.cleaning import definitions as cleaning
 from dagster_project.elections import definitions as elections
 from dagster_project.ingestion import definitions as ingestion
 from dagster_project.maintenance import definitions as maintenance
+from dagster_project.ops import definitions as ops
 from dagster_project.resources import ReasonlakeResource
 from dagster_project.serving import definitions as serving
 from dagster_project.topics import definitions as topics
 from dagster_project.weekly import definitions as weekly
 
-DOMAINS = (ingestion.defs, cleaning.defs, topics.defs, elections.defs, serving.defs, weekly.defs, maintenance.defs)
+DOMAINS = (
+    ingestion.defs,
+    cleaning.defs,
+    topics.defs,
+    elections.defs,
+    serving.defs,
+    weekly.defs,
+    maintenance.defs,
+    ops.defs,
+)
 
 defs = Definitions.merge(*DOMAINS, Definitions(resources={"reasonlake": ReasonlakeResource.from_env_vars()}))

@@ -35,6 +35,7 @@ class ReasonlakeResource(ConfigurableResource):
     embedding_backend: str = "fp32"
     policy_file: str = ""
     raw_retention_days: str = ""
+    ops_webhook_url: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReasonlakeResource:

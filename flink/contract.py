@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from lake.settings import ALERTS_TOPIC, TOPIC_PREFIX
+from lake.settings import PIPELINE_TOPICS, TOPIC_PREFIX
 
 _SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,62}$")
 REQUIRED_FIELDS = ("message_id", "source", "text", "created_at")
@@ -130,7 +130,7 @@ def envelope_line(envelope: KafkaEnvelope) -> str:
 
 
 def source_of_topic(topic: str) -> str | None:
-    if not topic.startswith(TOPIC_PREFIX) or topic == ALERTS_TOPIC:
+    if not topic.startswith(TOPIC_PREFIX) or topic in PIPELINE_TOPICS:
         return None
     source = topic[len(TOPIC_PREFIX) :]
     return source if _SOURCE_RE.match(source) else None

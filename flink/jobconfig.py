@@ -16,7 +16,8 @@ from reasons.embedding.backends import EMBEDDING_MODEL
 from reasons.sentiment import DissatisfactionRule
 
 # Every feedback.<source> topic except the alerts output (java.util.regex syntax).
-FEEDBACK_TOPIC_PATTERN = r"feedback\.(?!alerts$).+"
+# every feedback.<source> topic, not the ones the pipeline writes (lake.settings.PIPELINE_TOPICS)
+FEEDBACK_TOPIC_PATTERN = r"feedback\.(?!(?:alerts|ops)$).+"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ what it accepts (:class:`SettingsError`).
                                    reaches; default ``file://<home>/checkpoints``)
 ``REASONLAKE_EMBEDDING_BACKEND``   ``fp32`` (default, sentence-transformers) or ``int8-onnx``
                                    (same model, int8 ONNX; :mod:`reasons.embedding.backends`)
+``REASONLAKE_OPS_WEBHOOK_URL``     ``http(s)://...``: failed runs and gates are POSTed there
+                                   too (they always go to the ``feedback.ops`` topic)
 ``REASONLAKE_POLICY_FILE``         the election policy (default ``reasons/election/policy.yaml``),
                                    used by the election, its gates and checks, and serving
 =================================  ===========================================================
@@ -48,6 +50,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 TOPIC_PREFIX = "feedback."
 ALERTS_TOPIC = "feedback.alerts"
+OPS_TOPIC = "feedback.ops"  # failed runs and failed gates (dagster_project.ops)
+PIPELINE_TOPICS = (ALERTS_TOPIC, OPS_TOPIC)  # written by the pipeline: never feedback, never ingested
 CATALOG_NAME = "reasonlake"
 BUSY_TIMEOUT_PROPERTY = "reasonlake.busy-timeout-s"
 
@@ -68,6 +72,7 @@ ENV_VARS: dict[str, str] = {
     "embedding_backend": "REASONLAKE_EMBEDDING_BACKEND",
     "policy_file": "REASONLAKE_POLICY_FILE",
     "raw_retention_days": "REASONLAKE_RAW_RETENTION_DAYS",
+    "ops_webhook_url": "REASONLAKE_OPS_WEBHOOK_URL",
 }
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
@@ -99,6 +104,8 @@ class Settings(BaseModel):
     # raw.feedback keeps the original text (personal data included) this many days by created_at
     # (raw.feedback_rejected by rejected_at); `maintain` deletes older rows. None: kept for ever.
     raw_retention_days: int | None = Field(default=None, ge=1)
+    # failed runs and failed gates are also POSTed (JSON) here; None: only the feedback.ops topic
+    ops_webhook_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
     # ---- validation ------------------------------------------------------------------------------
     @field_validator("home")

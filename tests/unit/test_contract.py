@@ -161,6 +161,18 @@ def test_unreadable_envelopes_raise_value_error() -> None:
 def test_topic_names() -> None:
     assert source_of_topic("feedback.crm") == "crm"
     assert source_of_topic("feedback.alerts") is None and source_of_topic("crm") is None
+    assert source_of_topic("feedback.ops") is None  # the pipeline's own topics are never feedback
+
+
+def test_the_jobs_subscribe_to_feedback_topics_not_to_the_pipelines_own() -> None:
+    import re
+
+    from flink.jobconfig import FEEDBACK_TOPIC_PATTERN
+    from lake.settings import PIPELINE_TOPICS
+
+    pattern = re.compile(FEEDBACK_TOPIC_PATTERN)
+    assert all(pattern.fullmatch(t) for t in ("feedback.crm", "feedback.ops_portal", "feedback.alerts2"))
+    assert not any(pattern.fullmatch(t) for t in PIPELINE_TOPICS)
     assert topic_of_source("app_store") == "feedback.app_store"
     with pytest.raises(ValueError):
         topic_of_source("App Store")
