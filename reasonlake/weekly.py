@@ -34,13 +34,29 @@ class WeeklyResult:
         return "\n".join(lines)
 
 
+# One weekly run at a time: the weekly job's runs (schedule, sensor, launched from the UI) and the runs
+# of a backfill wait in the run queue for the one before (they share the dbt DuckDB file and the
+# registry; ml/reasons depends on the previous week, so a backfill's weeks come in order).
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+run_queue:
+  tag_concurrency_limits:
+    - key: reasonlake/weekly
+      limit: 1
+    - key: dagster/backfill
+      limit: 1
+"""
+
+
 def dagster_home(settings: Settings) -> Path:
-    """The home's persistent Dagster instance (shared by CLI runs and ``reasonlake ui``)."""
+    """The home's persistent Dagster instance (shared by CLI runs and ``reasonlake ui``); its
+    ``dagster.yaml`` is (re)written when it differs from :data:`DAGSTER_YAML`."""
     path = settings.dagster_dir
     path.mkdir(parents=True, exist_ok=True)
     config = path / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    if not config.exists() or config.read_text() != DAGSTER_YAML:
+        config.write_text(DAGSTER_YAML)
     return path
 
 

@@ -11,6 +11,7 @@ weekly_job = define_asset_job(
     name="weekly",
     selection=AssetSelection.groups(*WEEKLY_GROUPS),
     partitions_def=weekly_partitions,
+    tags={"reasonlake/weekly": "true"},  # the run queue runs one of them at a time (reasonlake.weekly)
     description="dbt cleaning -> topic fit -> message topics -> election -> Feast, for one ISO week.",
 )
 

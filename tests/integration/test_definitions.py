@@ -79,3 +79,18 @@ def test_workspace_loads_as_the_ui_loads_it():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "All code locations passed validation" in result.stdout + result.stderr
+
+
+def test_the_homes_instance_runs_one_weekly_run_and_one_backfill_run_at_a_time(tmp_path):
+    from dagster import DagsterInstance
+
+    from lake.settings import Settings
+    from reasonlake.weekly import dagster_home
+
+    settings = Settings(home=tmp_path)
+    (settings.dagster_dir).mkdir(parents=True)
+    (settings.dagster_dir / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # a home made before
+    instance = DagsterInstance.from_config(str(dagster_home(settings)))
+    limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+    assert {(lim["key"], lim["limit"]) for lim in limits} == {("reasonlake/weekly", 1), ("dagster/backfill", 1)}
+    assert defs.resolve_job_def("weekly").tags["reasonlake/weekly"] == "true"
