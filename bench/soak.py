@@ -67,14 +67,20 @@ def on_disk(table) -> dict[str, float]:
     from urllib.parse import urlparse
 
     root = Path(urlparse(table.location()).path)
-    files = [p for p in root.rglob("*") if p.is_file()]
     keep = {urlparse(p).path if p.startswith("file:") else p for p in referenced_files(table)}
+    sizes = {}
+    for path in root.rglob("*"):
+        try:  # the running job deletes old metadata files on commit: one may vanish meanwhile
+            if path.is_file():
+                sizes[path] = path.stat().st_size
+        except FileNotFoundError:
+            continue
     return {
-        "metadata_files": sum(p.name.endswith(".metadata.json") for p in files),
-        "manifest_files": sum(p.suffix == ".avro" for p in files),
-        "data_files": sum(p.suffix == ".parquet" for p in files),
-        "mb_on_disk": sum(p.stat().st_size for p in files) / 2**20,
-        "mb_referenced": sum(p.stat().st_size for p in files if str(p) in keep) / 2**20,
+        "metadata_files": sum(p.name.endswith(".metadata.json") for p in sizes),
+        "manifest_files": sum(p.suffix == ".avro" for p in sizes),
+        "data_files": sum(p.suffix == ".parquet" for p in sizes),
+        "mb_on_disk": sum(sizes.values()) / 2**20,
+        "mb_referenced": sum(size for p, size in sizes.items() if str(p) in keep) / 2**20,
         "snapshots": len(table.snapshots()),
     }
 

@@ -7,6 +7,7 @@ compose the same domains with a resource built from the command's settings (``re
 
 from dagster import Definitions
 
+from dagster_project.alerting import definitions as alerting
 from dagster_project.cleaning import definitions as cleaning
 from dagster_project.elections import definitions as elections
 from dagster_project.ingestion import definitions as ingestion
@@ -25,6 +26,7 @@ DOMAINS = (
     serving.defs,
     weekly.defs,
     maintenance.defs,
+    alerting.defs,
     ops.defs,
 )
 

@@ -237,6 +237,10 @@ class Settings(BaseModel):
         return self.home / "plots"
 
     @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
     def dagster_dir(self) -> Path:
         """The home's persistent Dagster instance (``DAGSTER_HOME`` of the UI and CLI runs)."""
         return self.home / "dagster"

@@ -366,6 +366,31 @@ def weekly(ctx: click.Context, week: str | None) -> None:
         click.echo(f"reasonlake: weekly run: {result.summary()} (`reasonlake ui` shows the run)", err=True)
         sys.exit(errors.DATA)
     click.echo(result.summary())
+    report = settings.reports_dir / f"{week}.html"
+    if report.exists():
+        click.echo(f"report: {report} (and {report.with_suffix('.md').name}; `reasonlake report --week {week}`)")
+
+
+@cli.command()
+@click.option("--week", default=None, help="ISO week YYYY-Www [default: last complete week].")
+@click.pass_context
+def report(ctx: click.Context, week: str | None) -> None:
+    """Print a week's report (markdown): elected reasons, counts, change, examples, sources, charts;
+    rewrites <home>/reports/<week>.md and .html."""
+    from lake.weeks import last_complete_week, parse_week
+    from reasons.election.weekly_report import write_report
+    from reasons.weekly.election import week_report
+
+    settings = _settings(ctx)
+    week = week or last_complete_week(datetime.now(UTC))
+    try:
+        parse_week(week)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from None
+    built = week_report(settings, week)
+    md, page = write_report(built, settings.reports_dir)
+    click.echo(built.markdown)
+    click.echo(f"\nreport: {page} and {md}")
 
 
 @cli.command()

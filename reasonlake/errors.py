@@ -67,7 +67,9 @@ def _failure_of(exc: BaseException) -> Failure:
         ((FileNotFoundError, PermissionError), Failure(DATA, "file", "check the path above")),
     )
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return Failure(UNAVAILABLE, "disk full", "free space there and run it again; an Iceberg commit is all or nothing")
+        return Failure(
+            UNAVAILABLE, "disk full", "free space there and run it again; an Iceberg commit is all or nothing"
+        )
     for types, failure in table:
         if isinstance(exc, types):
             return failure

@@ -83,5 +83,7 @@ def elections(
             "election_chart_preview": MetadataValue.md(_png_markdown(outcome.election_png, f"election {week}")),
             "topics_over_time_chart": MetadataValue.path(str(outcome.over_time_png)),
             "topics_over_time_preview": MetadataValue.md(_png_markdown(outcome.over_time_png, "reasons over time")),
+            "report": MetadataValue.path(str(outcome.report_paths[1])),
+            "report_markdown": MetadataValue.path(str(outcome.report_paths[0])),
         }
     )

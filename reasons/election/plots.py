@@ -33,21 +33,12 @@ def election_chart(elections: pd.DataFrame, path: Path, max_bars: int = 15) -> P
         plt.close(fig)
 
 
-def topics_over_time_chart(history: pd.DataFrame, path: Path) -> Path:
-    """Share of each week's dissatisfied messages, per label elected in any week, over the weeks of ``history``
-    (rows of ``ml.elections``). Labels are per weekly model until the reason registry exists, so a label
-    absent from a week's model has no point that week (not 0: the issue may exist under another label)."""
-    weeks = sorted(history["week"].unique()) if len(history) else []
-    elected_labels = sorted(history.loc[history["elected"], "label"].unique()) if len(history) else []
-    shares = (
-        (
-            history[history["label"].isin(elected_labels)]
-            .pivot_table(index="week", columns="label", values="share", aggfunc="sum")
-            .reindex(index=weeks, columns=elected_labels)
-        )
-        if elected_labels
-        else pd.DataFrame()
-    )
+def topics_over_time_chart(history: pd.DataFrame, path: Path, until_week: str | None = None) -> Path:
+    """Share of each week's dissatisfied messages per reason elected in any week, over the weeks of
+    ``history`` (rows of ``ml.elections``) up to ``until_week``. One line per stable ``reason_id`` (a
+    label follows each week's keywords), named by its label in the latest week; a reason absent from a
+    week has no point that week."""
+    shares = reason_shares(history, until_week)
     fig, ax = plt.subplots(figsize=(9, 4.5))
     try:
         for label in shares.columns:
@@ -62,6 +53,24 @@ def topics_over_time_chart(history: pd.DataFrame, path: Path) -> Path:
         return _save(fig, path)
     finally:
         plt.close(fig)
+
+
+def reason_shares(history: pd.DataFrame, until_week: str | None = None) -> pd.DataFrame:
+    """Week × reason share table of the reasons elected in any week up to ``until_week``: pivoted on the
+    stable ``reason_id``, the columns named by each reason's label in its latest week."""
+    if until_week is not None and len(history):
+        history = history[history["week"] <= until_week]
+    elected = sorted(history.loc[history["elected"], "reason_id"].unique()) if len(history) else []
+    if not elected:
+        return pd.DataFrame()
+    weeks = sorted(history["week"].unique())
+    shares = (
+        history[history["reason_id"].isin(elected)]
+        .pivot_table(index="week", columns="reason_id", values="share", aggfunc="sum")
+        .reindex(index=weeks, columns=elected)
+    )
+    latest = history.sort_values("week").groupby("reason_id")["label"].last()
+    return shares.rename(columns=lambda reason_id: f"{latest[reason_id]} ({reason_id})")
 
 
 def _save(fig, path: Path) -> Path:

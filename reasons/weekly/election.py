@@ -16,6 +16,8 @@ from lake.weeks import shift_week
 from reasons.election.elect import elect
 from reasons.election.plots import election_chart, topics_over_time_chart
 from reasons.election.policy import ElectionPolicy, PromotionGates, load_policy
+from reasons.election.weekly_report import Report, build_report, write_report
+from reasons.marts import MartNotBuiltError, read_week_messages
 from reasons.topics.params import OUTLIER
 from reasons.weekly.tables import read_at_snapshot, write_week
 
@@ -29,6 +31,8 @@ class ElectionOutcome:
     election_png: Path
     over_time_png: Path
     snapshot_ids: dict  # table -> Iceberg snapshot id read (None: table missing or empty)
+    report: Report
+    report_paths: tuple[Path, Path]  # <home>/reports/<week>.md, .html
 
 
 def run_election(
@@ -78,15 +82,42 @@ def run_election(
 
     history = lake_catalog.read(cat, ML_ELECTIONS.identifier).to_pandas()
     out = settings.plots_dir / "elections" / week
+    election_png = election_chart(elections, out / "election.png")
+    over_time_png = topics_over_time_chart(history, out / "topics_over_time.png", until_week=week)
+    report = build_report(
+        elections, example_texts(settings, week), {"This week": election_png, "Over time": over_time_png}
+    )
     return ElectionOutcome(
         week=week,
         model_version=version,
         elections=elections,
         history=history,
-        election_png=election_chart(elections, out / "election.png"),
-        over_time_png=topics_over_time_chart(history, out / "topics_over_time.png"),
+        election_png=election_png,
+        over_time_png=over_time_png,
         snapshot_ids=snapshots,
+        report=report,
+        report_paths=write_report(report, settings.reports_dir),
     )
+
+
+def example_texts(settings: Settings, week: str) -> dict[str, str]:
+    """Message id → redacted text of the week's messages (the dbt mart); empty while it is not built."""
+    try:
+        frame = read_week_messages(settings, week)
+    except MartNotBuiltError:
+        return {}
+    return dict(zip(frame["message_id"], frame["text"]))
+
+
+def week_report(settings: Settings, week: str) -> Report:
+    """The report of a week already elected (``reasonlake report``), rebuilt from ``ml.elections``."""
+    cat = lake_catalog.load(settings)
+    elections = lake_catalog.read(cat, ML_ELECTIONS.identifier, row_filter=EqualTo("week", week)).to_pandas()
+    if elections.empty:
+        raise MartNotBuiltError(f"no election for {week} in ml.elections: run `reasonlake weekly --week {week}`")
+    out = settings.plots_dir / "elections" / week
+    charts = {"This week": out / "election.png", "Over time": out / "topics_over_time.png"}
+    return build_report(elections, example_texts(settings, week), charts)
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,25 @@ def test_weekly_graph_elects_the_surge_and_serves_it(tmp_path, monkeypatch, feed
     assert [online[r["reason_id"]]["elected"] for r in elections] == [r["elected"] for r in elections]
     assert (settings.plots_dir / "elections" / surge / "election.png").stat().st_size > 0
     assert (settings.plots_dir / "elections" / surge / "topics_over_time.png").stat().st_size > 0
+    # the week's report, written by the election and printed by `reasonlake report`
+    import html
+
+    page = (settings.reports_dir / f"{surge}.html").read_text()
+    assert html.escape(elections[0]["label"]) in page and "data:image/png;base64," in page
+    printed = subprocess.run(
+        [sys.executable, "-m", "reasonlake", "--home", str(settings.home), "report", "--week", surge],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert printed.returncode == 0 and f"| 1 | {elections[0]['label']} |" in printed.stdout, printed.stderr[-2000:]
+    missing = subprocess.run(
+        [sys.executable, "-m", "reasonlake", "--home", str(settings.home), "report", "--week", "2020-W01"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode == 5 and "no election for 2020-W01" in missing.stderr, missing.stderr[-2000:]
 
     # re-materializing a week replaces its rows (a refit may find a topic more or fewer, so compare
     # keys, not counts): one row per candidate of the week, the calm week untouched

@@ -262,3 +262,14 @@ def test_docs_generate(built):
     assert (target / "catalog.json").exists() and (target / "index.html").exists()
     catalog = (target / "catalog.json").read_text()
     assert "fct_feedback_messages" in catalog and "source.reasonlake.raw.feedback" in catalog
+    # the docs' lineage goes on past the marts: the fit, the election, Feast and the alerts
+    import json
+
+    exposures = json.loads((target / "manifest.json").read_text())["exposures"]
+    assert {e["name"] for e in exposures.values()} == {
+        "weekly_topic_model",
+        "weekly_election",
+        "feast_reasons",
+        "realtime_alerts",
+    }
+    assert all(e["depends_on"]["nodes"] == ["model.reasonlake.fct_feedback_messages"] for e in exposures.values())

@@ -23,8 +23,10 @@ def test_definitions_load_with_full_lineage():
         "ml/message_topics",
         "ml/elections",
         "feast/reasons",
+        "alerts/alerts",
     ):
         assert expected in keys, expected
+    assert AssetKey(["feast", "reasons"]) in _deps(graph, ["alerts", "alerts"])
     assert AssetKey(["kafka", "feedback"]) in _deps(graph, ["raw", "feedback"])
     # walk upstream from Feast all the way to Kafka
     frontier, seen = {AssetKey(["feast", "reasons"])}, set()

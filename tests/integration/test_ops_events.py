@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 from dagster import (
     AssetCheckResult,
@@ -31,7 +32,9 @@ def weekly_thing() -> int:
 
 @asset_check(asset=weekly_thing, blocking=True)
 def gate_share() -> AssetCheckResult:
-    return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR, metadata={"why": "NOT promoted: 0.4 > 0.25"})
+    return AssetCheckResult(
+        passed=False, severity=AssetCheckSeverity.ERROR, metadata={"why": "NOT promoted: 0.4 > 0.25"}
+    )
 
 
 @asset
@@ -40,9 +43,9 @@ def broken_thing() -> int:
 
 
 class Hook(BaseHTTPRequestHandler):
-    bodies: list[dict] = []
+    bodies: ClassVar[list[dict]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         Hook.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
         self.send_response(204)
         self.end_headers()
@@ -60,7 +63,9 @@ def test_a_failed_gate_and_a_failed_run_reach_feedback_ops_and_the_webhook(setti
         with DagsterInstance.ephemeral() as instance:
             first = ops_failed_checks(build_sensor_context(instance=instance, resources=resources))
             assert materialize([weekly_thing, gate_share], instance=instance, raise_on_error=False)
-            checks = ops_failed_checks(build_sensor_context(instance=instance, resources=resources, cursor=first.cursor))
+            checks = ops_failed_checks(
+                build_sensor_context(instance=instance, resources=resources, cursor=first.cursor)
+            )
             assert int(checks.cursor) > int(first.cursor)
 
             failed = materialize([broken_thing], instance=instance, raise_on_error=False)
