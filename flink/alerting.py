@@ -20,6 +20,7 @@ import hashlib
 import importlib
 import json
 import shutil
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -37,7 +38,7 @@ from flink.sink import INGEST_TABLES, start_offsets
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
 from lake.schemas import ALERTS
-from reasons.live import LiveWatcher, Verdict
+from reasons.live import LiveWatcher, NoLiveModelError, Verdict
 from reasons.pii import redact
 from reasons.sentiment import DissatisfactionRule, load_model
 
@@ -183,6 +184,20 @@ def open_watcher(config, say: Callable[[str], None] = print) -> LiveWatcher:
         say=say,
         dissatisfaction=load_model(config.dissatisfaction_model) if config.dissatisfaction_model else None,
     )
+
+
+def wait_for_live_model(config, poll_s: float = 10.0, say: Callable[[str], None] = print) -> None:
+    """Block until a model is promoted and its election is online (said once while waiting)."""
+    told = False
+    while True:
+        try:
+            open_watcher(config, say=lambda _: None).current()
+            return
+        except NoLiveModelError as exc:
+            if not told:
+                say(f"[alerts] waiting for the first promoted model ({exc}); checking every {poll_s:.0f} s")
+                told = True
+        time.sleep(poll_s)
 
 
 class AlertWriter:

@@ -78,12 +78,39 @@ def up(ctx: click.Context) -> None:
 
 
 @cli.command()
+@click.option("--ui/--no-ui", default=True, show_default=True, help="Also serve the Dagster UI.")
+@click.option("--port", type=int, default=3000, show_default=True, help="The Dagster UI's port.")
+@click.pass_context
+def run(ctx: click.Context, ui: bool, port: int) -> None:
+    """Start the whole living system in the background: the broker, the ingest and alert jobs, the
+    Dagster daemon (schedules, sensors) and UI, supervised (a crashed service is restarted); idempotent.
+    `reasonlake status` shows them, `reasonlake down` stops everything."""
+    from flink import broker
+    from reasonlake import services
+
+    settings = _settings(ctx)
+    if ui and services.read_state(settings) is None:
+        _require_free_port(port)
+    if not settings.bootstrap_servers:
+        info = broker.start(settings)
+        click.echo(f"broker up at {info.bootstrap}")
+    state = services.launch(settings, port if ui else None)
+    click.echo("\n".join(services.describe(settings, state)))
+    if ui:
+        click.echo(f"Dagster UI: http://127.0.0.1:{port}")
+
+
+@cli.command()
 @click.pass_context
 def down(ctx: click.Context) -> None:
-    """Stop the embedded services; idempotent."""
+    """Stop the services of `reasonlake run` and the embedded broker; idempotent."""
     from flink import broker
+    from reasonlake import services
 
-    stopped = broker.stop(_settings(ctx))
+    settings = _settings(ctx)
+    if services.shutdown(settings):
+        click.echo("services stopped")
+    stopped = broker.stop(settings)
     click.echo("broker stopped" if stopped else "broker was not running")
 
 
@@ -113,7 +140,8 @@ def destroy(ctx: click.Context, yes: bool) -> None:
 @cli.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """Print the broker's bootstrap address as host:port (exit 1 when it is down)."""
+    """Print the broker's bootstrap address as host:port (exit 1 when it is down), then the services of
+    `reasonlake run` when they run (pid, up since, restarts, last progress)."""
     from flink import broker
 
     settings = _settings(ctx)
@@ -125,6 +153,11 @@ def status(ctx: click.Context) -> None:
         click.echo("down", err=True)
         sys.exit(1)
     click.echo(info.bootstrap)
+    from reasonlake import services
+
+    state = services.read_state(settings)
+    if state is not None:  # the services of `reasonlake run`
+        click.echo("\n".join(services.describe(settings, state)))
 
 
 # ---- produce -------------------------------------------------------------------------------
@@ -271,6 +304,11 @@ def ingest(ctx: click.Context, until_idle: float | None, batch_size: int | None,
     help="The Kafka source's long-poll [default: 50, or Kafka's 500 on the embedded broker's s3 storage].",
 )
 @click.option("--fresh", is_flag=True, help="Ignore the job's saved state: start after what ingestion committed.")
+@click.option(
+    "--wait-for-model",
+    is_flag=True,
+    help="Before the first weekly run, wait for a promoted model instead of failing (`reasonlake run` does).",
+)
 @click.pass_context
 def alerts(
     ctx: click.Context,
@@ -282,6 +320,7 @@ def alerts(
     window_s: float,
     fetch_max_wait_ms: int | None,
     fresh: bool,
+    wait_for_model: bool,
 ) -> None:
     """Run the PyFlink alert job on the live (newest promoted) model and election; it reloads both by
     itself when a new week is promoted, and keeps its state across restarts."""
@@ -301,6 +340,10 @@ def alerts(
         source=replace(config.source, fetch_max_wait_ms=fetch_max_wait_ms or config.source.fetch_max_wait_ms),
     )
 
+    if wait_for_model:
+        from flink.alerting import wait_for_live_model
+
+        wait_for_live_model(config, poll_s=10.0)
     summary = run_alerts(settings, config, until_idle_s=until_idle)  # NoLiveModelError: one line, exit 5
     counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
     click.echo(f"alert job finished: {summary.messages} messages, {counts}; state saved: {summary.savepoint or 'no'}")

@@ -1,10 +1,13 @@
 """The daily maintenance job and its schedule (02:30 UTC)."""
 
-from dagster import ScheduleDefinition, define_asset_job
+from dagster import DefaultScheduleStatus, ScheduleDefinition, define_asset_job
 
 from dagster_project.maintenance.assets import RAW_FEEDBACK_MAINTENANCE
 
 maintenance_job = define_asset_job("raw_maintenance", selection=[RAW_FEEDBACK_MAINTENANCE])
 maintenance_schedule = ScheduleDefinition(
-    name="raw_maintenance_schedule", job=maintenance_job, cron_schedule="30 2 * * *"
+    name="raw_maintenance_schedule",
+    job=maintenance_job,
+    cron_schedule="30 2 * * *",
+    default_status=DefaultScheduleStatus.RUNNING,  # on as soon as a daemon runs
 )
