@@ -7,7 +7,21 @@ from reasonlake.cli import cli
 
 def test_help_documents_every_command():
     out = CliRunner().invoke(cli, ["--help"]).output
-    for command in ("up", "down", "status", "produce", "ingest", "weekly", "alerts", "audit", "demo", "ui", "docs"):
+    for command in (
+        "run",
+        "up",
+        "down",
+        "status",
+        "produce",
+        "ingest",
+        "weekly",
+        "report",
+        "alerts",
+        "audit",
+        "demo",
+        "ui",
+        "docs",
+    ):
         assert f"  {command} " in out, command
 
 
