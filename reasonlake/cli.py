@@ -250,6 +250,11 @@ def ingest(ctx: click.Context, until_idle: float | None, batch_size: int | None,
     config = replace(config, batch=replace(config.batch, **{k: v for k, v in chosen.items() if v is not None}))
     summary = run_ingest(settings, config, until_idle_s=until_idle)
     click.echo(f"ingest finished: {summary}")
+    from reasonlake.weekly import report_ingestion
+
+    click.echo(
+        f"{report_ingestion(settings)} ingest commit(s) reported to Dagster (raw/feedback, raw/feedback_rejected)"
+    )
 
 
 @cli.command()

@@ -112,6 +112,9 @@ def _ingest(settings: Settings, echo: Callable[[str], None]) -> None:
     config = IngestJobConfig.from_settings(settings)
     config = replace(config, batch=replace(config.batch, flush_interval_s=2.0))
     print(f"    {run_ingest(settings, config, until_idle_s=8)}")
+    from reasonlake.weekly import report_ingestion
+
+    print(f"    {report_ingestion(settings)} ingest commit(s) reported to Dagster")
 
 
 def _alert_on_fresh_messages(

@@ -60,6 +60,18 @@ def dagster_home(settings: Settings) -> Path:
     return path
 
 
+def report_ingestion(settings: Settings) -> int:
+    """Report the ingest commits the home's Dagster instance has not seen as materializations of the
+    raw tables (the daemon's ``raw_feedback_commits`` sensor does the same while it runs)."""
+    from dagster import DagsterInstance
+
+    from dagster_project.ingestion.sensors import report_commits
+    from lake import catalog
+
+    with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
+        return report_commits(instance, catalog.load(settings))
+
+
 def definitions_for(settings: Settings):
     """The project's domains with the shared resource built from ``settings``."""
     from dagster import Definitions

@@ -47,3 +47,77 @@ def test_demo_elects_the_surge_and_alerts_only_on_elected_reasons(tmp_path, monk
     assert len(report.pii) >= 20
     assert len(present_in_raw(settings, report.pii)) >= 20  # the history's (fresh ones only reach alerting)
     assert leaks(settings, report.pii) == {}
+
+    # the real UI backend on the demo's home: the webserver's GraphQL API (what the UI's client asks)
+    graph = dagster_graphql(settings)
+    nodes = {"/".join(n["assetKey"]["path"]): n for n in graph["assetNodes"]}
+    for key in ("kafka/feedback", "raw/feedback", "marts/fct_feedback_messages", "ml/topic_model", "ml/elections"):
+        assert key in nodes, sorted(nodes)
+    upstream = {k: {"/".join(d["path"]) for d in n["dependencyKeys"]} for k, n in nodes.items()}
+    assert "kafka/feedback" in upstream["raw/feedback"] and "ml/elections" in upstream["feast/reasons"]
+    assert "feast/reasons" in upstream["alerts/alerts"]
+    assert nodes["raw/feedback"]["assetMaterializations"], "the ingest commits are reported to Dagster"
+    checks = {
+        c["name"]: c["executionForLatestMaterialization"]["status"]
+        for n in nodes.values()
+        for c in n["assetChecksOrError"].get("checks", [])
+        if c["executionForLatestMaterialization"] is not None
+    }
+    assert checks["gate_outlier_share"] == "SUCCEEDED" and checks["online_matches_election"] == "SUCCEEDED", checks
+
+
+GRAPHQL = """
+{ assetNodes {
+    assetKey { path }
+    dependencyKeys { path }
+    assetMaterializations(limit: 1) { timestamp }
+    assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization { status } } } }
+} }
+"""
+
+
+def dagster_graphql(settings: Settings) -> dict:
+    """Start `dagster-webserver` on the home's instance and answer :data:`GRAPHQL` through its API."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from reasonlake.weekly import dagster_home
+    from tests.support.paths import REPO
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = str(Path(sys.executable).parent / "dagster-webserver")
+    env = settings.child_env(DAGSTER_HOME=str(dagster_home(settings)))
+    log = open(settings.logs_dir / "webserver-test.log", "wb")  # noqa: SIM115 (closed below)
+    server = subprocess.Popen(
+        [exe, "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)], cwd=REPO, env=env, stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5).read()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, (
+                    settings.logs_dir / "webserver-test.log"
+                ).read_text()[-3000:]
+                time.sleep(1)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/graphql",
+            data=json.dumps({"query": GRAPHQL}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        answer = json.loads(urllib.request.urlopen(request, timeout=120).read())
+        assert "errors" not in answer, answer["errors"]
+        return answer["data"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
