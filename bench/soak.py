@@ -107,6 +107,7 @@ class Producer(threading.Thread):
             if pause > 0:
                 time.sleep(pause)
         p.flush(60)
+        del p  # librdkafka would go on reconnecting to the stopped broker
 
 
 def main() -> None:
