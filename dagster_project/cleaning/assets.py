@@ -6,9 +6,10 @@ Asset keys mirror storage: dbt sources are the Iceberg tables ``["raw", "feedbac
 """
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, Output
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.dbt_project import using_dagster_dev
 
@@ -57,4 +58,35 @@ def dbt_cleaning(context: AssetExecutionContext, dbt: DbtCliResource, reasonlake
     dbt as ``--vars``."""
     settings = reasonlake.settings()
     prepare(settings)
-    yield from dbt.cli(["build", *vars_args(settings)], context=context).stream()
+    # the build's events once it is done, each model's with its row count (`dagster/row_count`, shown in
+    # the UI), counted on a read-only connection of our own: dagster-dbt's fetch_row_counts keeps a
+    # DuckDB connection open in this process that the later steps of an in-process run cannot share
+    events = []
+    try:
+        for event in dbt.cli(["build", *vars_args(settings)], context=context).stream():
+            events.append(event)
+    except Exception:
+        yield from events  # what dbt built before it failed stays materialized
+        raise
+    keys = {e.output_name: context.asset_key_for_output(e.output_name) for e in events if isinstance(e, Output)}
+    counts = row_counts(settings.duckdb_path, list(keys.values()))
+    for event in events:
+        if isinstance(event, Output) and keys[event.output_name] in counts:
+            event = event.with_metadata({**event.metadata, "dagster/row_count": counts[keys[event.output_name]]})
+        yield event
+
+
+def row_counts(duckdb_path: Path, keys: list[AssetKey]) -> dict[AssetKey, int]:
+    """Rows of each ``[schema, table]`` model in the dbt DuckDB file (those it cannot count are left out)."""
+    import duckdb
+
+    out: dict[AssetKey, int] = {}
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        for key in keys:
+            schema, table = key.path[-2], key.path[-1]
+            try:
+                row = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
+                out[key] = int(row[0]) if row else 0
+            except duckdb.Error:
+                continue
+    return out

@@ -95,6 +95,12 @@ def test_dbt_assets_materialize(tmp_path):
     )
     assert result.success
     assert {e.asset_key for e in result.get_asset_materialization_events()} == MODELS
+    counts = {
+        e.asset_key.path[-1]: e.materialization.metadata["dagster/row_count"].value
+        for e in result.get_asset_materialization_events()
+        if "dagster/row_count" in e.materialization.metadata
+    }
+    assert counts["fct_feedback_messages"] == 1 and counts["stg_raw__feedback_messages"] == 2, counts
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
