@@ -408,6 +408,16 @@ def weekly(ctx: click.Context, week: str | None) -> None:
         parse_week(week)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--week") from None
+    from dagster_project.partitions import weekly_partitions
+    from lake.weeks import week_of, week_to_partition_key
+
+    keys = weekly_partitions.get_partition_keys()
+    if week_to_partition_key(week) not in keys:
+        first, last = week_of(datetime.fromisoformat(keys[0])), week_of(datetime.fromisoformat(keys[-1]))
+        raise click.BadParameter(
+            f"{week} is not a weekly partition: they run from {first} to {last}, the last complete week",
+            param_hint="--week",
+        )
     _step(f"weekly graph for {week}")
     result = materialize_week(settings, week)
     if not result.success:  # one line saying which asset failed and why (the run's log has the rest)

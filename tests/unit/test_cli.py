@@ -76,6 +76,15 @@ def test_weekly_rejects_a_bad_week(tmp_path):
     assert result.exit_code == 2 and "ISO" in result.output
 
 
+def test_weekly_says_which_weeks_it_can_run(tmp_path):
+    """A week outside the weekly partitions (an archive from 2015, a week not over yet) is a usage error
+    naming the range, not Dagster's unknown-partition traceback."""
+    for week in ("2015-W08", "2099-W01"):
+        result = CliRunner().invoke(cli, ["--home", str(tmp_path), "weekly", "--week", week])
+        assert result.exit_code == 2, result.output
+        assert f"{week} is not a weekly partition: they run from 2024-W01 to" in " ".join(result.output.split())
+
+
 def test_destroy_needs_an_explicit_home_and_yes(tmp_path):
     home = tmp_path / "home"
     (home / "warehouse").mkdir(parents=True)
