@@ -28,26 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+
+from ingest import WORDS  # noqa: E402
+
 from lake import catalog as lake_catalog  # noqa: E402
 from lake.settings import Settings  # noqa: E402
 
 FIRST_DAY = datetime(2026, 10, 1, tzinfo=UTC)
-WORDS = [
-    "refund",
-    "late",
-    "delivery",
-    "app",
-    "crash",
-    "login",
-    "password",
-    "support",
-    "slow",
-    "charged",
-    "twice",
-    "card",
-    "blocked",
-    "never",
-]
 
 PROBE = """
 import json, resource, sys, time

@@ -167,17 +167,21 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
-def run_job(settings: Settings, records: list[tuple[str, bytes]], args) -> dict:
-    info = broker.start(settings)
-    # the topics exist before the job starts (a job started on a broker without any feedback topic
-    # does not open its Python operator until one appears)
+def create_topics(bootstrap: str, partitions: int = 3) -> None:
+    """The feedback topics, before the job starts (a job started on a broker without any feedback topic
+    does not open its Python operator until one appears)."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": info.bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_topics(
-        [NewTopic(f"feedback.{s}", num_partitions=3, replication_factor=1) for s in SOURCES]
+        [NewTopic(f"feedback.{s}", num_partitions=partitions, replication_factor=1) for s in SOURCES]
     ).values():
         future.result(30)
+
+
+def run_job(settings: Settings, records: list[tuple[str, bytes]], args) -> dict:
+    info = broker.start(settings)
+    create_topics(info.bootstrap)
     env = settings.child_env()
     # idle 15 s: the s3 broker can stall that long under a trickle, and the job would stop early
     cmd = [

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest import SOURCES, WORDS  # noqa: E402
+from ingest import SOURCES, WORDS, create_topics  # noqa: E402
 
 from flink import broker, kafka_io  # noqa: E402
 from lake import catalog as lake_catalog  # noqa: E402
@@ -123,13 +123,7 @@ def main() -> None:
         settings = Settings(home=Path(tmp) / "home")
         settings.ensure_dirs()
         info = broker.start(settings)
-        from confluent_kafka.admin import AdminClient, NewTopic
-
-        admin = AdminClient({"bootstrap.servers": info.bootstrap})
-        for future in admin.create_topics(
-            [NewTopic(f"feedback.{s}", num_partitions=3, replication_factor=1) for s in SOURCES]
-        ).values():
-            future.result(30)
+        create_topics(info.bootstrap)
         cat = lake_catalog.load(settings)
         lake_catalog.ensure_all(cat)
         log = open(settings.logs_dir / "soak-ingest.log", "wb")  # noqa: SIM115 (closed with the process)

@@ -393,21 +393,28 @@ def feast(ctx: click.Context, args: tuple[str, ...]) -> None:
     sys.exit(subprocess.run([exe, *args], cwd=FEATURE_STORE_YAML.parent, env=env).returncode)
 
 
+def _week(week: str | None) -> str:
+    """The ``--week`` given (checked: ISO ``YYYY-Www``, else a usage error) or the last complete week."""
+    from lake.weeks import last_complete_week, parse_week
+
+    week = week or last_complete_week(datetime.now(UTC))
+    try:
+        parse_week(week)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from None
+    return week
+
+
 @cli.command()
 @click.option("--week", default=None, help="ISO week YYYY-Www of created_at [default: last complete week].")
 @click.pass_context
 def weekly(ctx: click.Context, week: str | None) -> None:
     """Materialize the weekly asset graph through Dagster for one ISO week:
     dbt cleaning -> topic fit -> message topics -> election -> Feast."""
-    from lake.weeks import last_complete_week, parse_week
     from reasonlake.weekly import materialize_week
 
     settings = _settings(ctx)
-    week = week or last_complete_week(datetime.now(UTC))
-    try:
-        parse_week(week)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--week") from None
+    week = _week(week)
     from dagster_project.partitions import weekly_partitions
     from lake.weeks import week_of, week_to_partition_key
 
@@ -435,16 +442,11 @@ def weekly(ctx: click.Context, week: str | None) -> None:
 def report(ctx: click.Context, week: str | None) -> None:
     """Print a week's report (markdown): elected reasons, counts, change, examples, sources, charts;
     rewrites <home>/reports/<week>.md and .html."""
-    from lake.weeks import last_complete_week, parse_week
     from reasons.election.weekly_report import write_report
     from reasons.weekly.election import week_report
 
     settings = _settings(ctx)
-    week = week or last_complete_week(datetime.now(UTC))
-    try:
-        parse_week(week)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--week") from None
+    week = _week(week)
     built = week_report(settings, week)
     md, page = write_report(built, settings.reports_dir)
     click.echo(built.markdown)
