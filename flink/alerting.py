@@ -189,9 +189,10 @@ def open_watcher(config, say: Callable[[str], None] = print) -> LiveWatcher:
 def wait_for_live_model(config, poll_s: float = 10.0, say: Callable[[str], None] = print) -> None:
     """Block until a model is promoted and its election is online (said once while waiting)."""
     told = False
+    watcher = open_watcher(config, say=lambda _: None)  # one online store handle for every check
     while True:
         try:
-            open_watcher(config, say=lambda _: None).current()
+            watcher.current()  # with nothing live yet, every call reads the pointer and the store again
             return
         except NoLiveModelError as exc:
             if not told:

@@ -43,6 +43,7 @@ def _failure_of(exc: BaseException) -> Failure:
     from lake.errors import CatalogBusyError, LakeError
     from lake.settings import SettingsError
     from reasons.election.policy import PolicyError
+    from reasons.election.weekly_report import NoElectionError
     from reasons.live import NoLiveModelError
     from reasons.marts import MartNotBuiltError
     from reasons.topics.params import CorpusTooSmallError
@@ -56,6 +57,7 @@ def _failure_of(exc: BaseException) -> Failure:
         ((DbtRunError,), Failure(DATA, "dbt", "the dbt log above says which model or test failed")),
         ((ManifestMissingError,), Failure(DATA, "dbt", "run `make setup` to parse the dbt project")),
         ((MartNotBuiltError,), Failure(DATA, "data", "run `reasonlake weekly` (or the dbt assets) first")),
+        ((NoElectionError,), Failure(DATA, "data", "run `reasonlake weekly` for that week first")),
         ((NoLiveModelError,), Failure(DATA, "data", "run `reasonlake weekly` to promote a model first")),
         ((CorpusTooSmallError,), Failure(DATA, "data", "the week has too few messages to fit")),
         (

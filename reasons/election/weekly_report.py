@@ -19,6 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 
+class NoElectionError(LookupError):
+    """The week has no rows in ``ml.elections`` yet (its weekly run has not elected)."""
+
+
 @dataclass(frozen=True)
 class Report:
     week: str

@@ -16,7 +16,7 @@ from lake.weeks import shift_week
 from reasons.election.elect import elect
 from reasons.election.plots import election_chart, topics_over_time_chart
 from reasons.election.policy import ElectionPolicy, PromotionGates, load_policy
-from reasons.election.weekly_report import Report, build_report, write_report
+from reasons.election.weekly_report import NoElectionError, Report, build_report, write_report
 from reasons.marts import MartNotBuiltError, read_week_messages
 from reasons.topics.params import OUTLIER
 from reasons.weekly.tables import read_at_snapshot, write_week
@@ -114,7 +114,7 @@ def week_report(settings: Settings, week: str) -> Report:
     cat = lake_catalog.load(settings)
     elections = lake_catalog.read(cat, ML_ELECTIONS.identifier, row_filter=EqualTo("week", week)).to_pandas()
     if elections.empty:
-        raise MartNotBuiltError(f"no election for {week} in ml.elections: run `reasonlake weekly --week {week}`")
+        raise NoElectionError(f"no election for {week} in ml.elections: run `reasonlake weekly --week {week}`")
     out = settings.plots_dir / "elections" / week
     charts = {"This week": out / "election.png", "Over time": out / "topics_over_time.png"}
     return build_report(elections, example_texts(settings, week), charts)
