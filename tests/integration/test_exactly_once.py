@@ -20,35 +20,20 @@ import pytest
 from flink import kafka_io
 from lake import catalog as lake_catalog
 from lake.settings import Settings
+from tests.support.feedback import feedback_records
 from tests.support.paths import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 MESSAGES = 20_000
 INVALID_EVERY = 97
-SOURCES = ("crm", "support_portal", "review_portal")
 KILLS = 3
 MAX_PER_RUN = MESSAGES // (KILLS + 1)  # each killed run commits at most about this many (plus a batch)
 SEED = 20260311
 
 
 def corpus() -> list[tuple[str, bytes]]:
-    out = []
-    for i in range(MESSAGES):
-        source = SOURCES[i % len(SOURCES)]
-        if i % INVALID_EVERY == 0:
-            value = f"not json #{i}".encode()
-        else:
-            value = json.dumps(
-                {
-                    "message_id": f"{source}-{i}",
-                    "source": source,
-                    "text": f"slow refund number {i}",
-                    "created_at": "2026-01-05T10:00:00Z",
-                }
-            ).encode()
-        out.append((f"feedback.{source}", value))
-    return out
+    return feedback_records(0, MESSAGES, INVALID_EVERY)
 
 
 def start_job(settings: Settings, log: Path) -> subprocess.Popen:

@@ -27,29 +27,12 @@ from flink import broker as broker_mod
 from flink import kafka_io
 from lake import catalog as lake_catalog
 from lake.settings import Settings
+from tests.support.feedback import feedback_records
 from tests.support.paths import REPO
 
-SOURCES = ("crm", "support_portal", "review_portal")
 
-
-def records(start: int, n: int, invalid_every: int = 101) -> list[tuple[str, bytes]]:
-    out = []
-    for i in range(start, start + n):
-        source = SOURCES[i % len(SOURCES)]
-        value = (
-            f"not json #{i}".encode()
-            if i % invalid_every == 0
-            else json.dumps(
-                {
-                    "message_id": f"{source}-{i}",
-                    "source": source,
-                    "text": f"the refund number {i} never arrived",
-                    "created_at": "2026-01-05T10:00:00Z",
-                }
-            ).encode()
-        )
-        out.append((f"feedback.{source}", value))
-    return out
+def records(start: int, n: int) -> list[tuple[str, bytes]]:
+    return feedback_records(start, n, invalid_every=101)
 
 
 def committed_total(settings: Settings) -> int:
