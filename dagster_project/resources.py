@@ -36,6 +36,8 @@ class ReasonlakeResource(ConfigurableResource):
     policy_file: str = ""
     raw_retention_days: str = ""
     ops_webhook_url: str = ""
+    first_week: str = ""
+    contract_max_age_days: str = "3650"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReasonlakeResource:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import uuid
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 from flink.contract import ContractLimits
@@ -136,7 +137,8 @@ class IngestJobConfig:
             python_mode=settings.flink_python_mode or "thread",
             checkpoint_interval_s=INGEST_CHECKPOINT_INTERVAL_S,
         )
-        return replace(cls(settings=settings, source=source, runtime=runtime), **overrides)
+        limits = ContractLimits(max_age=timedelta(days=settings.contract_max_age_days))
+        return replace(cls(settings=settings, source=source, runtime=runtime, limits=limits), **overrides)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,10 @@ what it accepts (:class:`SettingsError`).
                                    too (they always go to the ``feedback.ops`` topic)
 ``REASONLAKE_POLICY_FILE``         the election policy (default ``reasons/election/policy.yaml``),
                                    used by the election, its gates and checks, and serving
+``REASONLAKE_FIRST_WEEK``          the first weekly partition, ``YYYY-Www`` (default: the first
+                                   week of ``raw.feedback``'s data when the definitions load)
+``REASONLAKE_CONTRACT_MAX_AGE_DAYS``  a message older than this (by ``created_at``) is rejected
+                                   as ``timestamp_out_of_range`` (default 3650)
 =================================  ===========================================================
 """
 
@@ -73,6 +77,8 @@ ENV_VARS: dict[str, str] = {
     "policy_file": "REASONLAKE_POLICY_FILE",
     "raw_retention_days": "REASONLAKE_RAW_RETENTION_DAYS",
     "ops_webhook_url": "REASONLAKE_OPS_WEBHOOK_URL",
+    "first_week": "REASONLAKE_FIRST_WEEK",
+    "contract_max_age_days": "REASONLAKE_CONTRACT_MAX_AGE_DAYS",
 }
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
@@ -87,7 +93,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    home: Path = Path(".reasonlake")
+    home: Path = Field(default=Path(".reasonlake"), validate_default=True)  # made absolute
     bootstrap_servers: str | None = None
     broker_storage: Literal["s3", "memory"] = "s3"
     catalog_uri: str | None = None
@@ -106,6 +112,12 @@ class Settings(BaseModel):
     raw_retention_days: int | None = Field(default=None, ge=1)
     # failed runs and failed gates are also POSTed (JSON) here; None: only the feedback.ops topic
     ops_webhook_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    # the first weekly partition (ISO week); None: the first week of raw.feedback's data when the
+    # Dagster definitions load (dagster_project.partitions.first_week)
+    first_week: str | None = None
+    # the contract rejects a message whose created_at is older than this many days (an archive
+    # replay needs it large enough; flink.contract.ContractLimits.max_age)
+    contract_max_age_days: int = Field(default=3650, ge=1)
 
     # ---- validation ------------------------------------------------------------------------------
     @field_validator("home")
@@ -119,6 +131,15 @@ class Settings(BaseModel):
         if value is not None and not value.expanduser().is_file():
             raise ValueError("expected the path of an existing election policy YAML file")
         return None if value is None else value.expanduser().absolute()
+
+    @field_validator("first_week")
+    @classmethod
+    def _first_week(cls, value: str | None) -> str | None:
+        if value is not None:
+            from lake.weeks import parse_week
+
+            parse_week(value)  # ValueError: "week ... is not ISO YYYY-Www"
+        return value
 
     @field_validator("online_store")
     @classmethod

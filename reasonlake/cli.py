@@ -415,14 +415,16 @@ def weekly(ctx: click.Context, week: str | None) -> None:
 
     settings = _settings(ctx)
     week = _week(week)
-    from dagster_project.partitions import weekly_partitions
+    from dagster_project.partitions import first_week, weekly_partitions
     from lake.weeks import week_of, week_to_partition_key
 
-    keys = weekly_partitions.get_partition_keys()
+    first = first_week(settings)
+    keys = weekly_partitions(first).get_partition_keys()
     if week_to_partition_key(week) not in keys:
-        first, last = week_of(datetime.fromisoformat(keys[0])), week_of(datetime.fromisoformat(keys[-1]))
+        last = week_of(datetime.fromisoformat(keys[-1])) if keys else "none yet"
         raise click.BadParameter(
-            f"{week} is not a weekly partition: they run from {first} to {last}, the last complete week",
+            f"{week} is not a weekly partition: they run from {first} (REASONLAKE_FIRST_WEEK, else the first "
+            f"week of the ingested data) to {last}, the last complete week",
             param_hint="--week",
         )
     _step(f"weekly graph for {week}")

@@ -74,14 +74,10 @@ def report_ingestion(settings: Settings) -> int:
 
 def definitions_for(settings: Settings):
     """The project's domains with the shared resource built from ``settings``."""
-    from dagster import Definitions
-
-    from dagster_project.definitions import DOMAINS
+    from dagster_project.definitions import compose
     from dagster_project.resources import ReasonlakeResource
 
-    return Definitions.merge(
-        *DOMAINS, Definitions(resources={"reasonlake": ReasonlakeResource.from_settings(settings)})
-    )
+    return compose(settings, ReasonlakeResource.from_settings(settings))
 
 
 def _failure(event) -> str:

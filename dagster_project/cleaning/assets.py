@@ -9,12 +9,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Output
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Output, WeeklyPartitionsDefinition
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.dbt_project import using_dagster_dev
 
 from dagster_project.cleaning.resources import DBT_PROJECT, manifest_path, parse_manifest, prepare, vars_args
-from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 
 GROUP = "cleaning"
@@ -41,39 +40,44 @@ TRANSLATOR = ReasonlakeDbtTranslator(
 MANIFEST_PATH = parse_manifest() if using_dagster_dev() else manifest_path()
 
 
-# Weekly-partitioned so that the weekly job (one ISO week a run, dbt -> topic fit -> election)
-# can hold them with the downstream weekly assets. The models are full-refresh tables over all of
-# raw, so any partition rebuilds every week: idempotent (a backfill of N weeks rebuilds N times;
-# materializing the latest week is enough).
-@dbt_assets(
-    manifest=MANIFEST_PATH,
-    project=DBT_PROJECT,
-    dagster_dbt_translator=TRANSLATOR,
-    name="dbt_cleaning",
-    partitions_def=weekly_partitions,
-)
-def dbt_cleaning(context: AssetExecutionContext, dbt: DbtCliResource, reasonlake: ReasonlakeResource):
-    """``dbt build`` of the selected models: the raw Iceberg tables are read through pyiceberg, the
-    models land in ``Settings.duckdb_path``; dbt tests run as asset checks. The home's settings reach
-    dbt as ``--vars``."""
-    settings = reasonlake.settings()
-    prepare(settings)
-    # the build's events once it is done, each model's with its row count (`dagster/row_count`, shown in
-    # the UI), counted on a read-only connection of our own: dagster-dbt's fetch_row_counts keeps a
-    # DuckDB connection open in this process that the later steps of an in-process run cannot share
-    events = []
-    try:
-        for event in dbt.cli(["build", *vars_args(settings)], context=context).stream():
-            events.append(event)
-    except Exception:
-        yield from events  # what dbt built before it failed stays materialized
-        raise
-    keys = {e.output_name: context.asset_key_for_output(e.output_name) for e in events if isinstance(e, Output)}
-    counts = row_counts(settings.duckdb_path, list(keys.values()))
-    for event in events:
-        if isinstance(event, Output) and keys[event.output_name] in counts:
-            event = event.with_metadata({**event.metadata, "dagster/row_count": counts[keys[event.output_name]]})
-        yield event
+def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
+    """The dbt models as assets over the weekly partitions ``weeks``."""
+
+    # Weekly-partitioned so that the weekly job (one ISO week a run, dbt -> topic fit -> election)
+    # can hold them with the downstream weekly assets. The models are full-refresh tables over all of
+    # raw, so any partition rebuilds every week: idempotent (a backfill of N weeks rebuilds N times;
+    # materializing the latest week is enough).
+    @dbt_assets(
+        manifest=MANIFEST_PATH,
+        project=DBT_PROJECT,
+        dagster_dbt_translator=TRANSLATOR,
+        name="dbt_cleaning",
+        partitions_def=weeks,
+    )
+    def dbt_cleaning(context: AssetExecutionContext, dbt: DbtCliResource, reasonlake: ReasonlakeResource):
+        """``dbt build`` of the selected models: the raw Iceberg tables are read through pyiceberg, the
+        models land in ``Settings.duckdb_path``; dbt tests run as asset checks. The home's settings reach
+        dbt as ``--vars``."""
+        settings = reasonlake.settings()
+        prepare(settings)
+        # the build's events once it is done, each model's with its row count (`dagster/row_count`, shown in
+        # the UI), counted on a read-only connection of our own: dagster-dbt's fetch_row_counts keeps a
+        # DuckDB connection open in this process that the later steps of an in-process run cannot share
+        events = []
+        try:
+            for event in dbt.cli(["build", *vars_args(settings)], context=context).stream():
+                events.append(event)
+        except Exception:
+            yield from events  # what dbt built before it failed stays materialized
+            raise
+        keys = {e.output_name: context.asset_key_for_output(e.output_name) for e in events if isinstance(e, Output)}
+        counts = row_counts(settings.duckdb_path, list(keys.values()))
+        for event in events:
+            if isinstance(event, Output) and keys[event.output_name] in counts:
+                event = event.with_metadata({**event.metadata, "dagster/row_count": counts[keys[event.output_name]]})
+            yield event
+
+    return [dbt_cleaning]
 
 
 def row_counts(duckdb_path: Path, keys: list[AssetKey]) -> dict[AssetKey, int]:

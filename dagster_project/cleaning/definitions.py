@@ -1,7 +1,8 @@
-from dagster import Definitions
+from dagster import Definitions, WeeklyPartitionsDefinition
 
-from dagster_project.cleaning.assets import dbt_cleaning
+from dagster_project.cleaning import assets
 from dagster_project.cleaning.resources import build_dbt_resource
 
-# The shared "reasonlake" resource is provided once by dagster_project/definitions.py.
-defs = Definitions(assets=[dbt_cleaning], resources={"dbt": build_dbt_resource()})
+
+def build_defs(weeks: WeeklyPartitionsDefinition) -> Definitions:
+    return Definitions(assets=assets.build(weeks), resources={"dbt": build_dbt_resource()})

@@ -4,9 +4,17 @@ import base64
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    WeeklyPartitionsDefinition,
+    asset,
+)
 
-from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 from lake.weeks import partition_key_to_week
 from reasons.election.policy import ElectionPolicy
@@ -44,46 +52,51 @@ def _png_markdown(path: Path, title: str) -> str:
     return f"![{title}](data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})"
 
 
-@asset(
-    key=ELECTIONS,
-    deps=[AssetKey(["ml", "message_topics"]), AssetKey(["ml", "topics"]), AssetKey(["ml", "reasons"])],
-    partitions_def=weekly_partitions,
-    group_name="elections",
-    kinds={"iceberg"},
-    description="ml.elections: every candidate reason of the week ranked by (source-weighted) dissatisfied "
-    "messages, the top ones elected under the versioned policy, each with why. Written in shadow: "
-    "the blocking gates must pass before feast/reasons serves it.",
-)
-def elections(
-    context: AssetExecutionContext, config: ElectionConfig, reasonlake: ReasonlakeResource
-) -> MaterializeResult:
-    week = partition_key_to_week(context.partition_key)
-    policy = config.policy(reasonlake.policy()[0])
-    outcome = run_election(reasonlake.settings(), week, policy)
-    rows = outcome.elections
-    elected = rows[rows["elected"]]
-    context.log.info(
-        f"{week}: elected {list(elected['label'])} from {len(rows)} candidates (policy {policy.policy_version})"
+def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
+    """ml/elections over the weekly partitions ``weeks``."""
+
+    @asset(
+        key=ELECTIONS,
+        deps=[AssetKey(["ml", "message_topics"]), AssetKey(["ml", "topics"]), AssetKey(["ml", "reasons"])],
+        partitions_def=weeks,
+        group_name="elections",
+        kinds={"iceberg"},
+        description="ml.elections: every candidate reason of the week ranked by (source-weighted) dissatisfied "
+        "messages, the top ones elected under the versioned policy, each with why. Written in shadow: "
+        "the blocking gates must pass before feast/reasons serves it.",
     )
-    return MaterializeResult(
-        metadata={
-            "week": week,
-            "model_version": outcome.model_version,
-            "policy_version": policy.policy_version,
-            "policy": MetadataValue.json(
-                {k: (dict(v) if k == "source_weights" else v) for k, v in policy.__dict__.items()}
-            ),
-            "snapshot_ids": MetadataValue.json({k: v for k, v in outcome.snapshot_ids.items()}),
-            "dagster/row_count": len(rows),
-            "elected": len(elected),
-            "dissatisfied_messages": int(rows["message_count"].sum()),
-            "top_reasons": MetadataValue.md(top_reasons_markdown(rows)),
-            "explanation": MetadataValue.md(explanation_markdown(rows)),
-            "election_chart": MetadataValue.path(str(outcome.election_png)),
-            "election_chart_preview": MetadataValue.md(_png_markdown(outcome.election_png, f"election {week}")),
-            "topics_over_time_chart": MetadataValue.path(str(outcome.over_time_png)),
-            "topics_over_time_preview": MetadataValue.md(_png_markdown(outcome.over_time_png, "reasons over time")),
-            "report": MetadataValue.path(str(outcome.report_paths[1])),
-            "report_markdown": MetadataValue.path(str(outcome.report_paths[0])),
-        }
-    )
+    def elections(
+        context: AssetExecutionContext, config: ElectionConfig, reasonlake: ReasonlakeResource
+    ) -> MaterializeResult:
+        week = partition_key_to_week(context.partition_key)
+        policy = config.policy(reasonlake.policy()[0])
+        outcome = run_election(reasonlake.settings(), week, policy)
+        rows = outcome.elections
+        elected = rows[rows["elected"]]
+        context.log.info(
+            f"{week}: elected {list(elected['label'])} from {len(rows)} candidates (policy {policy.policy_version})"
+        )
+        return MaterializeResult(
+            metadata={
+                "week": week,
+                "model_version": outcome.model_version,
+                "policy_version": policy.policy_version,
+                "policy": MetadataValue.json(
+                    {k: (dict(v) if k == "source_weights" else v) for k, v in policy.__dict__.items()}
+                ),
+                "snapshot_ids": MetadataValue.json({k: v for k, v in outcome.snapshot_ids.items()}),
+                "dagster/row_count": len(rows),
+                "elected": len(elected),
+                "dissatisfied_messages": int(rows["message_count"].sum()),
+                "top_reasons": MetadataValue.md(top_reasons_markdown(rows)),
+                "explanation": MetadataValue.md(explanation_markdown(rows)),
+                "election_chart": MetadataValue.path(str(outcome.election_png)),
+                "election_chart_preview": MetadataValue.md(_png_markdown(outcome.election_png, f"election {week}")),
+                "topics_over_time_chart": MetadataValue.path(str(outcome.over_time_png)),
+                "topics_over_time_preview": MetadataValue.md(_png_markdown(outcome.over_time_png, "reasons over time")),
+                "report": MetadataValue.path(str(outcome.report_paths[1])),
+                "report_markdown": MetadataValue.path(str(outcome.report_paths[0])),
+            }
+        )
+
+    return [elections]

@@ -1,10 +1,15 @@
 """Checks of the weekly election, read back from ml.elections for the checked week."""
 
-from dagster import AssetCheckExecutionContext, AssetCheckResult, asset_check
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    WeeklyPartitionsDefinition,
+    asset_check,
+)
 from pyiceberg.expressions import EqualTo
 
 from dagster_project.elections.assets import ELECTIONS
-from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 from lake import catalog as lake_catalog
 from lake.weeks import partition_key_to_week
@@ -16,81 +21,90 @@ def _week_rows(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResour
     return week, lake_catalog.read(reasonlake.catalog(), "ml.elections", row_filter=EqualTo("week", week)).to_pylist()
 
 
-@asset_check(
-    asset=ELECTIONS,
-    partitions_def=weekly_partitions,
-    description="At least one reason is elected when the week has dissatisfied messages.",
-)
-def elected_when_dissatisfied(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource) -> AssetCheckResult:
-    week, rows = _week_rows(context, reasonlake)
-    dissatisfied = sum(r["message_count"] for r in rows)
-    elected = [r["label"] for r in rows if r["elected"]]
-    return AssetCheckResult(
-        passed=bool(elected) or dissatisfied == 0,
-        metadata={"week": week, "dissatisfied": dissatisfied, "elected": ", ".join(elected)},
+def build(weeks: WeeklyPartitionsDefinition) -> list[AssetChecksDefinition]:
+    """The election's checks and its blocking promotion gates over ``weeks``."""
+
+    @asset_check(
+        asset=ELECTIONS,
+        partitions_def=weeks,
+        description="At least one reason is elected when the week has dissatisfied messages.",
     )
-
-
-@asset_check(
-    asset=ELECTIONS,
-    partitions_def=weekly_partitions,
-    description="Ranks run 1..n, outliers are never elected, shares sum to at most 1.",
-)
-def election_is_consistent(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource) -> AssetCheckResult:
-    week, rows = _week_rows(context, reasonlake)
-    problems = []
-    if sorted(r["rank"] for r in rows) != list(range(1, len(rows) + 1)):
-        problems.append("ranks are not 1..n")
-    if any(r["elected"] and r["topic_id"] == OUTLIER for r in rows):
-        problems.append("the outlier topic is elected")
-    if sum(r["share"] for r in rows) > 1 + 1e-9:
-        problems.append("shares sum above 1")
-    return AssetCheckResult(passed=not problems, metadata={"week": week, "problems": "; ".join(problems) or "none"})
-
-
-# ---- promotion gates: blocking, so a failing one keeps feast/reasons (and the alert job) on last week ----
-
-
-def _gate(name: str):
-    def check(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource) -> AssetCheckResult:
-        from reasons.weekly.election import evaluate_gates
-
-        week = partition_key_to_week(context.partition_key)
-        _, gates = reasonlake.policy()
-        [gate] = [g for g in evaluate_gates(reasonlake.settings(), week, gates) if g.gate == name]
-        why = gate.why if gate.passed else f"{gate.why}: NOT promoted, last week's reasons stay live"
+    def elected_when_dissatisfied(
+        context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource
+    ) -> AssetCheckResult:
+        week, rows = _week_rows(context, reasonlake)
+        dissatisfied = sum(r["message_count"] for r in rows)
+        elected = [r["label"] for r in rows if r["elected"]]
         return AssetCheckResult(
-            passed=gate.passed,
-            metadata={
-                "week": week,
-                "value": gate.value if gate.value is not None else float("nan"),
-                "limit": gate.limit if gate.limit is not None else "off",
-                "why": why,
-            },
+            passed=bool(elected) or dissatisfied == 0,
+            metadata={"week": week, "dissatisfied": dissatisfied, "elected": ", ".join(elected)},
         )
 
-    return check
+    @asset_check(
+        asset=ELECTIONS,
+        partitions_def=weeks,
+        description="Ranks run 1..n, outliers are never elected, shares sum to at most 1.",
+    )
+    def election_is_consistent(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource) -> AssetCheckResult:
+        week, rows = _week_rows(context, reasonlake)
+        problems = []
+        if sorted(r["rank"] for r in rows) != list(range(1, len(rows) + 1)):
+            problems.append("ranks are not 1..n")
+        if any(r["elected"] and r["topic_id"] == OUTLIER for r in rows):
+            problems.append("the outlier topic is elected")
+        if sum(r["share"] for r in rows) > 1 + 1e-9:
+            problems.append("shares sum above 1")
+        return AssetCheckResult(passed=not problems, metadata={"week": week, "problems": "; ".join(problems) or "none"})
 
+    # ---- promotion gates: blocking, so a failing one keeps feast/reasons (and the alert job) on last week ----
 
-gate_outlier_share = asset_check(
-    asset=ELECTIONS,
-    name="gate_outlier_share",
-    partitions_def=weekly_partitions,
-    blocking=True,
-    description="Gate: the week's outlier share is at most the policy's max_outlier_share.",
-)(_gate("outlier_share"))
-gate_covered_share = asset_check(
-    asset=ELECTIONS,
-    name="gate_covered_share",
-    partitions_def=weekly_partitions,
-    blocking=True,
-    description="Gate: at least min_covered_share of dissatisfied messages fall in a reason (not outliers).",
-)(_gate("covered_share"))
-gate_change_against_last_week = asset_check(
-    asset=ELECTIONS,
-    name="gate_change_against_last_week",
-    partitions_def=weekly_partitions,
-    blocking=True,
-    description="Gate: at most max_new_reason_share of non-outlier messages are in reasons born this week "
-    "(a refit must not rename the world).",
-)(_gate("change_against_last_week"))
+    def _gate(name: str):
+        def check(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource) -> AssetCheckResult:
+            from reasons.weekly.election import evaluate_gates
+
+            week = partition_key_to_week(context.partition_key)
+            _, gates = reasonlake.policy()
+            [gate] = [g for g in evaluate_gates(reasonlake.settings(), week, gates) if g.gate == name]
+            why = gate.why if gate.passed else f"{gate.why}: NOT promoted, last week's reasons stay live"
+            return AssetCheckResult(
+                passed=gate.passed,
+                metadata={
+                    "week": week,
+                    "value": gate.value if gate.value is not None else float("nan"),
+                    "limit": gate.limit if gate.limit is not None else "off",
+                    "why": why,
+                },
+            )
+
+        return check
+
+    gate_outlier_share = asset_check(
+        asset=ELECTIONS,
+        name="gate_outlier_share",
+        partitions_def=weeks,
+        blocking=True,
+        description="Gate: the week's outlier share is at most the policy's max_outlier_share.",
+    )(_gate("outlier_share"))
+    gate_covered_share = asset_check(
+        asset=ELECTIONS,
+        name="gate_covered_share",
+        partitions_def=weeks,
+        blocking=True,
+        description="Gate: at least min_covered_share of dissatisfied messages fall in a reason (not outliers).",
+    )(_gate("covered_share"))
+    gate_change_against_last_week = asset_check(
+        asset=ELECTIONS,
+        name="gate_change_against_last_week",
+        partitions_def=weeks,
+        blocking=True,
+        description="Gate: at most max_new_reason_share of non-outlier messages are in reasons born this week "
+        "(a refit must not rename the world).",
+    )(_gate("change_against_last_week"))
+
+    return [
+        elected_when_dissatisfied,
+        election_is_consistent,
+        gate_outlier_share,
+        gate_covered_share,
+        gate_change_against_last_week,
+    ]

@@ -1,21 +1,7 @@
-from dagster import Definitions
+from dagster import Definitions, WeeklyPartitionsDefinition
 
-from dagster_project.elections.assets import elections
-from dagster_project.elections.checks import (
-    elected_when_dissatisfied,
-    election_is_consistent,
-    gate_change_against_last_week,
-    gate_covered_share,
-    gate_outlier_share,
-)
+from dagster_project.elections import assets, checks
 
-defs = Definitions(
-    assets=[elections],
-    asset_checks=[
-        elected_when_dissatisfied,
-        election_is_consistent,
-        gate_outlier_share,
-        gate_covered_share,
-        gate_change_against_last_week,
-    ],
-)
+
+def build_defs(weeks: WeeklyPartitionsDefinition) -> Definitions:
+    return Definitions(assets=assets.build(weeks), asset_checks=checks.build(weeks))

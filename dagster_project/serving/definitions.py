@@ -1,6 +1,7 @@
-from dagster import Definitions
+from dagster import Definitions, WeeklyPartitionsDefinition
 
-from dagster_project.serving.assets import reasons
-from dagster_project.serving.checks import online_matches_election
+from dagster_project.serving import assets, checks
 
-defs = Definitions(assets=[reasons], asset_checks=[online_matches_election])
+
+def build_defs(weeks: WeeklyPartitionsDefinition) -> Definitions:
+    return Definitions(assets=assets.build(weeks), asset_checks=checks.build(weeks))

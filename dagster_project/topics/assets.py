@@ -12,16 +12,17 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
     AssetSpec,
     Config,
     MaterializeResult,
     MetadataValue,
     TimeWindowPartitionMapping,
+    WeeklyPartitionsDefinition,
     asset,
     multi_asset,
 )
 
-from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 from lake.weeks import partition_key_to_week
 from reasons.embedding import backends
@@ -75,105 +76,6 @@ class EmbedConfig(Config):
     batch_size: int = _P.embed_batch_size
 
 
-@asset(
-    key=EMBEDDINGS,
-    deps=[MART],
-    partitions_def=weekly_partitions,
-    group_name="topics",
-    kinds={"iceberg", "pyflink"},
-    description="ml.embeddings of the week's cleaned messages: those not stored yet are staged in "
-    "ml.embedding_inputs and embedded by the PyFlink job in BATCH mode (flink/embed_job.py), one task "
-    "per staged file, spread over REASONLAKE_FLINK_PARALLELISM subtasks (on REASONLAKE_FLINK_ADDRESS "
-    "when set).",
-)
-def message_embeddings(
-    context: AssetExecutionContext, config: EmbedConfig, reasonlake: ReasonlakeResource
-) -> MaterializeResult:
-    from flink.batch_embedding import stage_week
-    from flink.embed_job import run_embed_job
-    from flink.jobconfig import EmbedJobConfig
-
-    settings = reasonlake.settings()
-    week = partition_key_to_week(context.partition_key)
-    messages = read_week_messages(settings, week)
-    model_id = backends.model_id(settings.embedding_backend)
-    staged = stage_week(settings, week, messages, model_id, rows_per_file=config.rows_per_file)
-    context.log.info(f"{week}: {staged.messages} cleaned messages, {staged.staged} to embed in {staged.files} file(s)")
-    job = EmbedJobConfig.from_settings(
-        settings,
-        week,
-        embedding_model=model_id,
-        embedding_backend=settings.embedding_backend,
-        batch_size=config.batch_size,
-    )
-    summary = run_embed_job(settings, job)
-    context.log.info(f"{week}: {summary}")
-    return MaterializeResult(
-        metadata={
-            "week": week,
-            "embedding_model": model_id,
-            "n_messages": staged.messages,
-            "embeddings_reused": staged.messages - staged.staged,
-            "embeddings_computed": summary.embedded,
-            "already_stored_at_run": summary.skipped,
-            "file_tasks": summary.files,
-            "parallelism": summary.parallelism,
-            "flink": settings.flink_address or "local mini-cluster",
-            "job_seconds": summary.seconds,
-        }
-    )
-
-
-@asset(
-    key=TOPIC_MODEL,
-    deps=[MART, EMBEDDINGS],
-    partitions_def=weekly_partitions,
-    group_name="topics",
-    kinds={"python"},
-    description="BERTopic model of the week's messages (artefact under models/topics/<week>/<model_version>/, "
-    "with the week's per-message assignments and embeddings).",
-)
-def topic_model(
-    context: AssetExecutionContext, config: TopicFitConfig, reasonlake: ReasonlakeResource
-) -> MaterializeResult:
-    settings = reasonlake.settings()
-    week = partition_key_to_week(context.partition_key)
-    messages = read_week_messages(settings, week)
-    context.log.info(f"{week}: {len(messages)} cleaned messages")
-    backend = settings.embedding_backend
-    result = fit_week(
-        messages,
-        week,
-        backends.load_embedder(backend),
-        settings,
-        config.params(),
-        config.rule(),
-        log=context.log.info,
-        embedding_model=backends.model_id(backend),
-    )
-    fit = result.fit
-    labels = pd.DataFrame(
-        [
-            {"topic_id": t.topic_id, "label": t.label, "size": t.size, "keywords": ", ".join(t.keywords[:6])}
-            for t in fit.topics
-        ]
-    )
-    return MaterializeResult(
-        metadata={
-            "week": week,
-            "model_version": result.model_version,
-            "path": MetadataValue.path(str(result.artifact_path)),
-            "n_messages": fit.n_documents,
-            "n_topics": len(fit.topics),
-            "outlier_share": fit.outlier_share,
-            "embeddings_reused": result.embeddings_reused,
-            "embeddings_computed": result.embeddings_computed,
-            "min_topic_size": fit.resolved.min_topic_size,
-            "labels": MetadataValue.md(labels.to_markdown(index=False) if len(labels) else "_no topics_"),
-        }
-    )
-
-
 class RegistryConfig(Config):
     match_threshold: float = _G.match_threshold
     death_after_weeks: int = _G.death_after_weeks
@@ -198,123 +100,228 @@ class RegistryConfig(Config):
         )
 
 
-@multi_asset(
-    name="reason_registry",
-    specs=[
-        AssetSpec(
-            REASONS,
-            # the registry carries the previous week's forward: a backfill materializes weeks in order
-            deps=[TOPIC_MODEL, AssetDep(REASONS, partition_mapping=TimeWindowPartitionMapping(-1, -1))],
-            kinds={"iceberg"},
-            group_name="topics",
-            description="ml.reasons: the reason registry after the week (stable ids across refits).",
-        ),
-        AssetSpec(
-            REASON_MAPPINGS,
-            deps=[TOPIC_MODEL],
-            kinds={"iceberg"},
-            group_name="topics",
-            description="ml.reason_mappings: (week, model_version, topic_id) -> reason_id.",
-        ),
-        AssetSpec(
-            REASON_EVENTS,
-            deps=[TOPIC_MODEL],
-            kinds={"iceberg"},
-            group_name="topics",
-            description="ml.reason_events: births, matches, deaths, merges and splits of the week.",
-        ),
-    ],
-    partitions_def=weekly_partitions,
-)
-def reason_registry(context: AssetExecutionContext, config: RegistryConfig, reasonlake: ReasonlakeResource):
-    week = partition_key_to_week(context.partition_key)
-    out = resolve_reasons(reasonlake.settings(), week, config.params(), labels_file=config.labels_file)
-    upd = out.update
-    by_id = upd.by_id()
-    table = pd.DataFrame(
-        [
-            {
-                "topic_id": m.topic_id,
-                "reason_id": m.reason_id,
-                "label": out.labels.get(m.reason_id, ""),
-                "match": m.event,
-                "similarity": round(m.similarity, 3),
-                "born_week": by_id[m.reason_id].born_week if m.reason_id in by_id else "",
+def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
+    """The weekly topic assets over the weekly partitions ``weeks``."""
+
+    @asset(
+        key=EMBEDDINGS,
+        deps=[MART],
+        partitions_def=weeks,
+        group_name="topics",
+        kinds={"iceberg", "pyflink"},
+        description="ml.embeddings of the week's cleaned messages: those not stored yet are staged in "
+        "ml.embedding_inputs and embedded by the PyFlink job in BATCH mode (flink/embed_job.py), one task "
+        "per staged file, spread over REASONLAKE_FLINK_PARALLELISM subtasks (on REASONLAKE_FLINK_ADDRESS "
+        "when set).",
+    )
+    def message_embeddings(
+        context: AssetExecutionContext, config: EmbedConfig, reasonlake: ReasonlakeResource
+    ) -> MaterializeResult:
+        from flink.batch_embedding import stage_week
+        from flink.embed_job import run_embed_job
+        from flink.jobconfig import EmbedJobConfig
+
+        settings = reasonlake.settings()
+        week = partition_key_to_week(context.partition_key)
+        messages = read_week_messages(settings, week)
+        model_id = backends.model_id(settings.embedding_backend)
+        staged = stage_week(settings, week, messages, model_id, rows_per_file=config.rows_per_file)
+        context.log.info(
+            f"{week}: {staged.messages} cleaned messages, {staged.staged} to embed in {staged.files} file(s)"
+        )
+        job = EmbedJobConfig.from_settings(
+            settings,
+            week,
+            embedding_model=model_id,
+            embedding_backend=settings.embedding_backend,
+            batch_size=config.batch_size,
+        )
+        summary = run_embed_job(settings, job)
+        context.log.info(f"{week}: {summary}")
+        return MaterializeResult(
+            metadata={
+                "week": week,
+                "embedding_model": model_id,
+                "n_messages": staged.messages,
+                "embeddings_reused": staged.messages - staged.staged,
+                "embeddings_computed": summary.embedded,
+                "already_stored_at_run": summary.skipped,
+                "file_tasks": summary.files,
+                "parallelism": summary.parallelism,
+                "flink": settings.flink_address or "local mini-cluster",
+                "job_seconds": summary.seconds,
             }
-            for m in upd.mappings
-        ]
-    )
-    counts = {e: upd.count(e) for e in ("born", "matched", "died", "merged", "split")}
-    counts_topics = {
-        "topics": len(upd.mappings),
-        "topics_not_a_reason": sum(1 for m in upd.mappings if m.event == "not_a_reason"),
-    }
-    context.log.info(f"{week}: registry from {out.previous_week or 'empty'}: {counts}")
-    yield MaterializeResult(
-        asset_key=REASONS,
-        metadata={
-            "week": week,
-            "model_version": out.model_version,
-            "previous_snapshot": out.previous_week or "none",
-            "alive": sum(1 for r in upd.reasons if r.status == "alive"),
-            "dagster/row_count": len(upd.reasons),
-            **{f"events_{k}": v for k, v in counts.items()},
-            **counts_topics,
-            "mapping": MetadataValue.md(table.to_markdown(index=False) if len(table) else "_no topics_"),
-        },
-    )
-    yield MaterializeResult(asset_key=REASON_MAPPINGS, metadata={"week": week, "dagster/row_count": len(upd.mappings)})
-    events = pd.DataFrame(
-        [
-            {"event": e.event, "reasons": ", ".join(e.reason_ids), "detail": e.detail}
-            for e in upd.events
-            if e.event != "matched"
-        ]
-    )
-    yield MaterializeResult(
-        asset_key=REASON_EVENTS,
-        metadata={
-            "week": week,
-            "dagster/row_count": len(upd.events),
-            "events": MetadataValue.md(events.to_markdown(index=False) if len(events) else "_only matches_"),
-        },
-    )
+        )
 
+    @asset(
+        key=TOPIC_MODEL,
+        deps=[MART, EMBEDDINGS],
+        partitions_def=weeks,
+        group_name="topics",
+        kinds={"python"},
+        description="BERTopic model of the week's messages (artefact under models/topics/<week>/<model_version>/, "
+        "with the week's per-message assignments and embeddings).",
+    )
+    def topic_model(
+        context: AssetExecutionContext, config: TopicFitConfig, reasonlake: ReasonlakeResource
+    ) -> MaterializeResult:
+        settings = reasonlake.settings()
+        week = partition_key_to_week(context.partition_key)
+        messages = read_week_messages(settings, week)
+        context.log.info(f"{week}: {len(messages)} cleaned messages")
+        backend = settings.embedding_backend
+        result = fit_week(
+            messages,
+            week,
+            backends.load_embedder(backend),
+            settings,
+            config.params(),
+            config.rule(),
+            log=context.log.info,
+            embedding_model=backends.model_id(backend),
+        )
+        fit = result.fit
+        labels = pd.DataFrame(
+            [
+                {"topic_id": t.topic_id, "label": t.label, "size": t.size, "keywords": ", ".join(t.keywords[:6])}
+                for t in fit.topics
+            ]
+        )
+        return MaterializeResult(
+            metadata={
+                "week": week,
+                "model_version": result.model_version,
+                "path": MetadataValue.path(str(result.artifact_path)),
+                "n_messages": fit.n_documents,
+                "n_topics": len(fit.topics),
+                "outlier_share": fit.outlier_share,
+                "embeddings_reused": result.embeddings_reused,
+                "embeddings_computed": result.embeddings_computed,
+                "min_topic_size": fit.resolved.min_topic_size,
+                "labels": MetadataValue.md(labels.to_markdown(index=False) if len(labels) else "_no topics_"),
+            }
+        )
 
-@multi_asset(
-    name="topic_tables",
-    specs=[
-        AssetSpec(
-            TOPICS,
-            deps=[TOPIC_MODEL, REASONS, REASON_MAPPINGS],
-            kinds={"iceberg"},
-            group_name="topics",
-            description="ml.topics: the week's topics with registry reason ids, labels and keywords.",
-        ),
-        AssetSpec(
-            MESSAGE_TOPICS,
-            deps=[TOPIC_MODEL, REASON_MAPPINGS],
-            kinds={"iceberg"},
-            group_name="topics",
-            description="ml.message_topics: each message's topic, reason, sentiment and dissatisfaction.",
-        ),
-    ],
-    partitions_def=weekly_partitions,
-)
-def topic_tables(context: AssetExecutionContext, reasonlake: ReasonlakeResource):
-    week = partition_key_to_week(context.partition_key)
-    topics, mt = write_topic_tables(reasonlake.settings(), week)
-    version = str(topics["model_version"].iloc[0]) if len(topics) else ""
-    yield MaterializeResult(
-        asset_key=TOPICS, metadata={"week": week, "model_version": version, "dagster/row_count": len(topics)}
+    @multi_asset(
+        name="reason_registry",
+        specs=[
+            AssetSpec(
+                REASONS,
+                # the registry carries the previous week's forward: a backfill materializes weeks in order
+                deps=[TOPIC_MODEL, AssetDep(REASONS, partition_mapping=TimeWindowPartitionMapping(-1, -1))],
+                kinds={"iceberg"},
+                group_name="topics",
+                description="ml.reasons: the reason registry after the week (stable ids across refits).",
+            ),
+            AssetSpec(
+                REASON_MAPPINGS,
+                deps=[TOPIC_MODEL],
+                kinds={"iceberg"},
+                group_name="topics",
+                description="ml.reason_mappings: (week, model_version, topic_id) -> reason_id.",
+            ),
+            AssetSpec(
+                REASON_EVENTS,
+                deps=[TOPIC_MODEL],
+                kinds={"iceberg"},
+                group_name="topics",
+                description="ml.reason_events: births, matches, deaths, merges and splits of the week.",
+            ),
+        ],
+        partitions_def=weeks,
     )
-    yield MaterializeResult(
-        asset_key=MESSAGE_TOPICS,
-        metadata={
-            "week": week,
-            "model_version": version,
-            "dagster/row_count": len(mt),
-            "dissatisfied": int(mt["dissatisfied"].sum()),
-            "outliers": int((mt["topic_id"] == OUTLIER).sum()),
-        },
+    def reason_registry(context: AssetExecutionContext, config: RegistryConfig, reasonlake: ReasonlakeResource):
+        week = partition_key_to_week(context.partition_key)
+        out = resolve_reasons(reasonlake.settings(), week, config.params(), labels_file=config.labels_file)
+        upd = out.update
+        by_id = upd.by_id()
+        table = pd.DataFrame(
+            [
+                {
+                    "topic_id": m.topic_id,
+                    "reason_id": m.reason_id,
+                    "label": out.labels.get(m.reason_id, ""),
+                    "match": m.event,
+                    "similarity": round(m.similarity, 3),
+                    "born_week": by_id[m.reason_id].born_week if m.reason_id in by_id else "",
+                }
+                for m in upd.mappings
+            ]
+        )
+        counts = {e: upd.count(e) for e in ("born", "matched", "died", "merged", "split")}
+        counts_topics = {
+            "topics": len(upd.mappings),
+            "topics_not_a_reason": sum(1 for m in upd.mappings if m.event == "not_a_reason"),
+        }
+        context.log.info(f"{week}: registry from {out.previous_week or 'empty'}: {counts}")
+        yield MaterializeResult(
+            asset_key=REASONS,
+            metadata={
+                "week": week,
+                "model_version": out.model_version,
+                "previous_snapshot": out.previous_week or "none",
+                "alive": sum(1 for r in upd.reasons if r.status == "alive"),
+                "dagster/row_count": len(upd.reasons),
+                **{f"events_{k}": v for k, v in counts.items()},
+                **counts_topics,
+                "mapping": MetadataValue.md(table.to_markdown(index=False) if len(table) else "_no topics_"),
+            },
+        )
+        yield MaterializeResult(
+            asset_key=REASON_MAPPINGS, metadata={"week": week, "dagster/row_count": len(upd.mappings)}
+        )
+        events = pd.DataFrame(
+            [
+                {"event": e.event, "reasons": ", ".join(e.reason_ids), "detail": e.detail}
+                for e in upd.events
+                if e.event != "matched"
+            ]
+        )
+        yield MaterializeResult(
+            asset_key=REASON_EVENTS,
+            metadata={
+                "week": week,
+                "dagster/row_count": len(upd.events),
+                "events": MetadataValue.md(events.to_markdown(index=False) if len(events) else "_only matches_"),
+            },
+        )
+
+    @multi_asset(
+        name="topic_tables",
+        specs=[
+            AssetSpec(
+                TOPICS,
+                deps=[TOPIC_MODEL, REASONS, REASON_MAPPINGS],
+                kinds={"iceberg"},
+                group_name="topics",
+                description="ml.topics: the week's topics with registry reason ids, labels and keywords.",
+            ),
+            AssetSpec(
+                MESSAGE_TOPICS,
+                deps=[TOPIC_MODEL, REASON_MAPPINGS],
+                kinds={"iceberg"},
+                group_name="topics",
+                description="ml.message_topics: each message's topic, reason, sentiment and dissatisfaction.",
+            ),
+        ],
+        partitions_def=weeks,
     )
+    def topic_tables(context: AssetExecutionContext, reasonlake: ReasonlakeResource):
+        week = partition_key_to_week(context.partition_key)
+        topics, mt = write_topic_tables(reasonlake.settings(), week)
+        version = str(topics["model_version"].iloc[0]) if len(topics) else ""
+        yield MaterializeResult(
+            asset_key=TOPICS, metadata={"week": week, "model_version": version, "dagster/row_count": len(topics)}
+        )
+        yield MaterializeResult(
+            asset_key=MESSAGE_TOPICS,
+            metadata={
+                "week": week,
+                "model_version": version,
+                "dagster/row_count": len(mt),
+                "dissatisfied": int(mt["dissatisfied"].sum()),
+                "outliers": int((mt["topic_id"] == OUTLIER).sum()),
+            },
+        )
+
+    return [message_embeddings, topic_model, reason_registry, topic_tables]

@@ -1,6 +1,8 @@
-from dagster import Definitions
+from dagster import Definitions, WeeklyPartitionsDefinition
 
-from dagster_project.weekly.schedules import weekly_job, weekly_schedule
-from dagster_project.weekly.sensors import weekly_on_closed_week
+from dagster_project.weekly import schedules, sensors
 
-defs = Definitions(jobs=[weekly_job], schedules=[weekly_schedule], sensors=[weekly_on_closed_week])
+
+def build_defs(weeks: WeeklyPartitionsDefinition) -> Definitions:
+    weekly_job, weekly_schedule = schedules.build(weeks)
+    return Definitions(jobs=[weekly_job], schedules=[weekly_schedule], sensors=[sensors.build(weeks, weekly_job)])

@@ -7,37 +7,64 @@ runs the weeks of an archive replayed into Kafka, oldest first."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
-
-from dagster_project.partitions import weekly_partitions
-from dagster_project.resources import ReasonlakeResource
-from dagster_project.weekly.schedules import weekly_job
-from lake import catalog as lake_catalog
-from lake.weeks import closed_weeks, week_to_partition_key
-
-
-@sensor(
-    name="weekly_on_closed_week",
-    job=weekly_job,
-    minimum_interval_seconds=60,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Requests the weekly run of every week raw.feedback has moved past (once per week).",
+from dagster import (
+    DefaultSensorStatus,
+    RunRequest,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    WeeklyPartitionsDefinition,
+    sensor,
 )
-def weekly_on_closed_week(context: SensorEvaluationContext, reasonlake: ReasonlakeResource) -> SensorResult:
-    requested = set(json.loads(context.cursor)) if context.cursor else set()
-    table = lake_catalog.ensure_table(reasonlake.catalog(), "raw.feedback")
-    known = set(weekly_partitions.get_partition_keys(dynamic_partitions_store=None))
-    runs, outside = [], []
-    for week in closed_weeks(lake_catalog.partition_days(table, "created_at")):
-        if week in requested:
-            continue
-        key = week_to_partition_key(week)
-        requested.add(week)  # asked for once (a week outside the partitions is said once)
-        if key not in known:
-            outside.append(week)
-            continue
-        runs.append(RunRequest(partition_key=key, run_key=f"weekly-{week}", tags={"reasonlake/trigger": "closed-week"}))
-    if outside:
-        context.log.warning(f"weeks outside the weekly partitions, not run: {', '.join(outside)}")
-    return SensorResult(run_requests=runs, cursor=json.dumps(sorted(requested)))
+
+from dagster_project.resources import ReasonlakeResource
+from lake import catalog as lake_catalog
+from lake.weeks import closed_weeks, partition_key_to_week, week_to_partition_key
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+
+def build(weeks: WeeklyPartitionsDefinition, weekly_job: UnresolvedAssetJobDefinition) -> SensorDefinition:
+    """The sensor requesting ``weekly_job`` for each closed week among ``weeks``."""
+
+    @sensor(
+        name="weekly_on_closed_week",
+        job=weekly_job,
+        minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Requests the weekly run of every week raw.feedback has moved past (once per week).",
+    )
+    def weekly_on_closed_week(context: SensorEvaluationContext, reasonlake: ReasonlakeResource) -> SensorResult:
+        state = json.loads(context.cursor) if context.cursor else {}
+        if isinstance(state, list):  # the cursor of earlier versions: the requested weeks
+            state = {"requested": state}
+        requested, said = set(state.get("requested", [])), set(state.get("outside", []))
+        table = lake_catalog.ensure_table(reasonlake.catalog(), "raw.feedback")
+        known = set(weeks.get_partition_keys())
+        runs, outside = [], []
+        for week in closed_weeks(lake_catalog.partition_days(table, "created_at")):
+            if week in requested:
+                continue
+            key = week_to_partition_key(week)
+            if key not in known:  # said once; run once the partitions cover it (definitions reloaded)
+                if week not in said:
+                    outside.append(week)
+                continue
+            requested.add(week)
+            runs.append(
+                RunRequest(partition_key=key, run_key=f"weekly-{week}", tags={"reasonlake/trigger": "closed-week"})
+            )
+        if outside:
+            first = partition_key_to_week(weeks.start.date().isoformat())
+            context.log.warning(
+                f"weeks outside the weekly partitions (from {first}), not run: {', '.join(outside)}; "
+                "set REASONLAKE_FIRST_WEEK, or restart `reasonlake run` (the partitions start at the data's "
+                "first week when the definitions load), to run them"
+            )
+        cursor = {"requested": sorted(requested), "outside": sorted(said | set(outside))}
+        return SensorResult(run_requests=runs, cursor=json.dumps(cursor))
+
+    return weekly_on_closed_week

@@ -22,14 +22,15 @@ import pytest
 from dagster import materialize
 from pyiceberg.expressions import EqualTo
 
-from dagster_project.elections.definitions import defs as elections_defs
+from dagster_project.elections.definitions import build_defs as elections_defs
+from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
-from dagster_project.serving.definitions import defs as serving_defs
+from dagster_project.serving.definitions import build_defs as serving_defs
 from dagster_project.topics import assets as topic_assets
-from dagster_project.topics.definitions import defs as topics_defs
+from dagster_project.topics.definitions import build_defs as topics_defs
 from lake import catalog
 from lake.settings import Settings
-from lake.weeks import week_of, week_to_partition_key
+from lake.weeks import shift_week, week_of, week_to_partition_key
 from reasonlake.synthetic import ISSUES, SyntheticSpec, generate, topic_issues
 from reasons.election import policy as policy_module
 from reasons.registry import NOT_A_REASON_ID
@@ -70,7 +71,9 @@ def feedback():
 
 
 def _materialize(settings, week, raise_on_error=True):
-    all_defs = [d for defs in (topics_defs, elections_defs, serving_defs) for d in (*defs.assets, *defs.asset_checks)]
+    weeks = weekly_partitions(shift_week(week, -4))
+    domains = [build(weeks) for build in (topics_defs, elections_defs, serving_defs)]
+    all_defs = [d for defs in domains for d in (*defs.assets, *defs.asset_checks)]
     return materialize(
         all_defs,
         partition_key=week_to_partition_key(week),

@@ -8,9 +8,11 @@ import duckdb
 import pytest
 from dagster import AssetKey
 
-from dagster_project.cleaning.assets import TRANSLATOR, dbt_cleaning
+from dagster_project.cleaning import assets as cleaning_assets
+from dagster_project.cleaning.assets import TRANSLATOR
 from dagster_project.cleaning.resources import build_dbt_resource
 from dagster_project.ingestion.definitions import defs as ingestion_defs
+from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 from lake import catalog as lake_catalog
 from lake.settings import Settings
@@ -23,6 +25,8 @@ MODELS = {
     AssetKey(["marts", "fct_feedback_messages"]),
     AssetKey(["marts", "fct_feedback_rejections_daily"]),
 }
+
+[dbt_cleaning] = cleaning_assets.build(weekly_partitions("2025-W40"))
 
 
 def test_translator_maps_sources_to_the_raw_assets():

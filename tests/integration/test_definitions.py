@@ -1,16 +1,25 @@
 """Smoke test: the Dagster definitions load with the full lineage from Kafka to Feast."""
 
-from dagster import AssetKey
+import pytest
+from dagster import AssetKey, Definitions
 
-from dagster_project.definitions import defs
+from dagster_project.definitions import compose
+from dagster_project.resources import ReasonlakeResource
+from lake.settings import Settings
 from tests.support.paths import REPO
+
+
+@pytest.fixture(scope="module")
+def defs(tmp_path_factory) -> Definitions:
+    home = tmp_path_factory.mktemp("home")
+    return compose(Settings(home=home, first_week="2024-W01"), ReasonlakeResource(home=str(home)))
 
 
 def _deps(graph, key):
     return set(graph.get(AssetKey(key)).parent_keys)
 
 
-def test_definitions_load_with_full_lineage():
+def test_definitions_load_with_full_lineage(defs):
     graph = defs.resolve_asset_graph()
     keys = {k.path[0] + "/" + k.path[-1] for k in graph.get_all_asset_keys()}
     for expected in (
@@ -42,7 +51,7 @@ def test_definitions_load_with_full_lineage():
     } <= seen
 
 
-def test_the_weekly_job_selects_its_groups_and_the_registry_follows_the_previous_week():
+def test_the_weekly_job_selects_its_groups_and_the_registry_follows_the_previous_week(defs):
     from dagster import TimeWindowPartitionMapping
 
     graph = defs.resolve_asset_graph()
@@ -57,7 +66,7 @@ def test_the_weekly_job_selects_its_groups_and_the_registry_follows_the_previous
     assert isinstance(mapping, TimeWindowPartitionMapping) and (mapping.start_offset, mapping.end_offset) == (-1, -1)
 
 
-def test_weekly_job_and_schedule():
+def test_weekly_job_and_schedule(defs):
     job = defs.resolve_job_def("weekly")
     assert job.partitions_def is not None
     assert job.partitions_def.get_partition_keys()[0] == "2024-01-01"
@@ -83,7 +92,7 @@ def test_workspace_loads_as_the_ui_loads_it():
     assert "All code locations passed validation" in result.stdout + result.stderr
 
 
-def test_the_homes_instance_runs_one_weekly_run_and_one_backfill_run_at_a_time(tmp_path):
+def test_the_homes_instance_runs_one_weekly_run_and_one_backfill_run_at_a_time(tmp_path, defs):
     from dagster import DagsterInstance
 
     from lake.settings import Settings

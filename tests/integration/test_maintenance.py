@@ -116,9 +116,11 @@ def test_compaction_of_an_empty_table_is_a_no_op(settings) -> None:
 def test_maintenance_asset_through_dagster(settings) -> None:
     from dagster import AssetKey, materialize
 
-    from dagster_project.definitions import defs
+    from dagster_project.definitions import compose
     from dagster_project.maintenance.assets import raw_feedback_maintenance
     from dagster_project.resources import ReasonlakeResource
+
+    defs = compose(settings, ReasonlakeResource.from_settings(settings))
 
     graph = defs.resolve_asset_graph()
     assert set(graph.get(AssetKey(["raw", "feedback_maintenance"])).parent_keys) == {

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from dagster import AssetKey, DagsterInstance, build_sensor_context
 
+from dagster_project.definitions import compose, defs
 from dagster_project.ingestion.sensors import raw_feedback_commits
+from dagster_project.partitions import first_week, weekly_partitions
 from dagster_project.resources import ReasonlakeResource
-from dagster_project.weekly.sensors import weekly_on_closed_week
+from dagster_project.weekly import definitions as weekly_domain
 from lake import catalog as lake_catalog
 
 FEEDBACK = AssetKey(["raw", "feedback"])
@@ -75,7 +77,12 @@ def test_every_ingest_commit_becomes_a_materialization_of_the_raw_tables_once(se
         assert raw_feedback_commits(context).asset_events == []
 
 
+def _weekly_sensor(first: str):
+    return weekly_domain.build_defs(weekly_partitions(first)).resolve_sensor_def("weekly_on_closed_week")
+
+
 def test_the_weekly_run_is_requested_once_a_week_has_closed_and_its_data_is_in(settings) -> None:
+    weekly_on_closed_week = _weekly_sensor("2026-W01")
     resource = ReasonlakeResource.from_settings(settings)
     w45 = datetime(2026, 11, 4, 12, tzinfo=UTC)  # 2026-W45 (Mon 2 Nov .. Sun 8 Nov)
     commit(settings, [w45, w45 + timedelta(days=3)], 0)
@@ -96,9 +103,41 @@ def test_the_weekly_run_is_requested_once_a_week_has_closed_and_its_data_is_in(s
         assert third.run_requests == []  # once per week
 
 
-def test_the_sensors_and_freshness_checks_are_in_the_definitions() -> None:
-    from dagster_project.definitions import defs
+def test_an_archive_older_than_the_partitions_is_said_once_then_run_once_they_cover_it(settings, monkeypatch) -> None:
+    """The partitions start at REASONLAKE_FIRST_WEEK, else at the data's first week when the definitions
+    load: an archive from 2015 ingested into a running system is named (once) until they load again."""
+    resource = ReasonlakeResource.from_settings(settings)
+    assert first_week(settings.replace(first_week="2015-W02")) == "2015-W02"
+    commit(settings, [datetime(2026, 11, 4, tzinfo=UTC), datetime(2026, 11, 10, tzinfo=UTC)], 0)
+    assert first_week(settings) == "2026-W45"  # the data's first week
+    live = _weekly_sensor(first_week(settings))
+    archive = datetime(2015, 2, 17, 12, tzinfo=UTC)  # 2015-W08, closed by the 2026 messages
+    commit(settings, [archive, archive + timedelta(days=1)], 2)
 
+    with DagsterInstance.ephemeral() as instance:
+        first = live(build_sensor_context(instance=instance, resources={"reasonlake": resource}))
+        assert [r.partition_key for r in first.run_requests] == ["2026-11-02"]  # W45; 2015-W08 is outside
+        again = live(build_sensor_context(instance=instance, resources={"reasonlake": resource}, cursor=first.cursor))
+        assert again.run_requests == []  # said once, not requested
+
+        # the definitions load again (a restart, or Reload in the UI): the partitions start at 2015-W08 now
+        assert first_week(settings) == "2015-W08"
+        reloaded = _weekly_sensor(first_week(settings))
+        cursor = again.cursor
+        after = reloaded(build_sensor_context(instance=instance, resources={"reasonlake": resource}, cursor=cursor))
+        assert [(r.partition_key, r.run_key) for r in after.run_requests] == [("2015-02-16", "weekly-2015-W08")]
+
+    # the UI's code location reads the same settings from the environment when it loads
+    for name, value in settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    keys = defs().resolve_job_def("weekly").partitions_def.get_partition_keys()
+    assert keys[0] == "2015-02-16" and "2026-11-02" in keys
+    monkeypatch.setenv("REASONLAKE_FIRST_WEEK", "2026-W40")
+    assert defs().resolve_job_def("weekly").partitions_def.get_partition_keys()[0] == "2026-09-28"
+
+
+def test_the_sensors_and_freshness_checks_are_in_the_definitions(settings) -> None:
+    defs = compose(settings, ReasonlakeResource.from_settings(settings))
     assert defs.resolve_sensor_def("raw_feedback_commits") and defs.resolve_sensor_def("weekly_on_closed_week")
     assert defs.resolve_sensor_def("raw_freshness")
     checks = {k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key in (FEEDBACK, REJECTED)}

@@ -77,12 +77,23 @@ def test_weekly_rejects_a_bad_week(tmp_path):
 
 
 def test_weekly_says_which_weeks_it_can_run(tmp_path):
-    """A week outside the weekly partitions (an archive from 2015, a week not over yet) is a usage error
-    naming the range, not Dagster's unknown-partition traceback."""
+    """A week outside the weekly partitions (an archive week before the first week, a week not over
+    yet) is a usage error naming the range, not Dagster's unknown-partition traceback. The partitions
+    start at REASONLAKE_FIRST_WEEK, else at the data's first week (an empty home: the last complete week)."""
+    from datetime import UTC, datetime
+
+    from lake.weeks import last_complete_week
+
     for week in ("2015-W08", "2099-W01"):
         result = CliRunner().invoke(cli, ["--home", str(tmp_path), "weekly", "--week", week])
         assert result.exit_code == 2, result.output
-        assert f"{week} is not a weekly partition: they run from 2024-W01 to" in " ".join(result.output.split())
+        first = last_complete_week(datetime.now(UTC))
+        assert f"{week} is not a weekly partition: they run from {first} " in " ".join(result.output.split())
+        assert f"to {first}, the last complete week" in " ".join(result.output.split())
+    configured = CliRunner().invoke(
+        cli, ["--home", str(tmp_path), "weekly", "--week", "2015-W08"], env={"REASONLAKE_FIRST_WEEK": "2024-W01"}
+    )
+    assert configured.exit_code == 2 and "they run from 2024-W01 " in " ".join(configured.output.split())
 
 
 def test_destroy_needs_an_explicit_home_and_yes(tmp_path):

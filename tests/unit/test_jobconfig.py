@@ -91,3 +91,25 @@ def test_python_execution_mode_per_job_unless_the_settings_choose(tmp_path) -> N
     assert Settings.from_env(chosen.to_env()).flink_python_mode == "process"
     with pytest.raises(ValueError, match="python_mode"):
         FlinkRuntime(python_mode="threads")
+
+
+def test_the_contracts_maximum_age_is_a_setting(tmp_path) -> None:
+    """An archive older than ten years is rejected by default and accepted once the setting allows it."""
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from flink.contract import Accepted, KafkaEnvelope, Reason, Rejected, validate
+
+    default = IngestJobConfig.from_settings(Settings(home=tmp_path), bootstrap_servers="x:1")
+    archive = IngestJobConfig.from_settings(
+        Settings.from_env({"REASONLAKE_CONTRACT_MAX_AGE_DAYS": "7300"}, home=tmp_path), bootstrap_servers="x:1"
+    )
+    assert default.limits.max_age == timedelta(days=3650) and archive.limits.max_age == timedelta(days=7300)
+    now = datetime(2026, 12, 3, tzinfo=UTC)
+    body = {"message_id": "a1", "source": "crm", "text": "card blocked abroad", "created_at": "2015-02-17T12:00:00Z"}
+    record = KafkaEnvelope(
+        topic="feedback.crm", partition=0, offset=0, timestamp_ms=1_773_000_000_000, value=json.dumps(body).encode()
+    )
+    rejected = validate(record, now, default.limits)
+    assert isinstance(rejected, Rejected) and rejected.reason == Reason.TIMESTAMP_OUT_OF_RANGE
+    assert isinstance(validate(record, now, archive.limits), Accepted)
