@@ -9,12 +9,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Output, WeeklyPartitionsDefinition
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Config, Output, WeeklyPartitionsDefinition
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.dbt_project import using_dagster_dev
 
-from dagster_project.cleaning.resources import DBT_PROJECT, manifest_path, parse_manifest, prepare, vars_args
+from dagster_project.cleaning.resources import (
+    DBT_PROJECT,
+    manifest_path,
+    parse_manifest,
+    prepare,
+    vars_args,
+    week_vars,
+)
 from dagster_project.resources import ReasonlakeResource
+from lake.weeks import partition_key_to_week
 
 GROUP = "cleaning"
 
@@ -40,13 +48,19 @@ TRANSLATOR = ReasonlakeDbtTranslator(
 MANIFEST_PATH = parse_manifest() if using_dagster_dev() else manifest_path()
 
 
+class CleaningConfig(Config):
+    """Run config of the dbt build: ``full_refresh`` rebuilds every week from the whole raw table."""
+
+    full_refresh: bool = False
+
+
 def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
     """The dbt models as assets over the weekly partitions ``weeks``."""
 
-    # Weekly-partitioned so that the weekly job (one ISO week a run, dbt -> topic fit -> election)
-    # can hold them with the downstream weekly assets. The models are full-refresh tables over all of
-    # raw, so any partition rebuilds every week: idempotent (a backfill of N weeks rebuilds N times;
-    # materializing the latest week is enough).
+    # Weekly-partitioned, and incremental per week: a partition's run scans only its week's day
+    # partitions of raw.feedback and replaces that week's rows in the staging model and the mart
+    # (idempotent; a backfill of N weeks does N weeks' work, not N full rebuilds). The first build of a
+    # DuckDB file, or a run with `full_refresh: true`, rebuilds every week from the whole table.
     @dbt_assets(
         manifest=MANIFEST_PATH,
         project=DBT_PROJECT,
@@ -54,18 +68,26 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
         name="dbt_cleaning",
         partitions_def=weeks,
     )
-    def dbt_cleaning(context: AssetExecutionContext, dbt: DbtCliResource, reasonlake: ReasonlakeResource):
+    def dbt_cleaning(
+        context: AssetExecutionContext, config: CleaningConfig, dbt: DbtCliResource, reasonlake: ReasonlakeResource
+    ):
         """``dbt build`` of the selected models: the raw Iceberg tables are read through pyiceberg, the
-        models land in ``Settings.duckdb_path``; dbt tests run as asset checks. The home's settings reach
-        dbt as ``--vars``."""
+        models land in ``Settings.duckdb_path``; dbt tests run as asset checks. The home's settings and
+        the partition's week reach dbt as ``--vars``."""
         settings = reasonlake.settings()
         prepare(settings)
+        week = partition_key_to_week(context.partition_key)
+        full = config.full_refresh or not mart_exists(settings.duckdb_path)
+        args = ["build", *vars_args(settings, **({} if full else week_vars(week)))]
+        if full:
+            args.append("--full-refresh")
+        context.log.info(f"dbt build: {'every week (full refresh)' if full else f'{week} only (incremental)'}")
         # the build's events once it is done, each model's with its row count (`dagster/row_count`, shown in
         # the UI), counted on a read-only connection of our own: dagster-dbt's fetch_row_counts keeps a
         # DuckDB connection open in this process that the later steps of an in-process run cannot share
         events = []
         try:
-            for event in dbt.cli(["build", *vars_args(settings)], context=context).stream():
+            for event in dbt.cli(args, context=context).stream():
                 events.append(event)
         except Exception:
             yield from events  # what dbt built before it failed stays materialized
@@ -78,6 +100,20 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
             yield event
 
     return [dbt_cleaning]
+
+
+def mart_exists(duckdb_path: Path) -> bool:
+    """Whether the DuckDB file holds the mart already (else the first build is a full one)."""
+    import duckdb
+
+    if not duckdb_path.exists():
+        return False
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        found = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'marts' "
+            "and table_name = 'fct_feedback_messages'"
+        ).fetchone()
+    return bool(found and found[0])
 
 
 def row_counts(duckdb_path: Path, keys: list[AssetKey]) -> dict[AssetKey, int]:

@@ -29,6 +29,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from lake import catalog as lake_catalog
 from lake.schemas import RAW_FEEDBACK, RAW_FEEDBACK_REJECTED
 from lake.settings import CATALOG_NAME, Settings
+from lake.weeks import week_bounds
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -72,6 +73,16 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
 def vars_args(settings: Settings, **extra: Any) -> list[str]:
     """``--vars <json>`` for a dbt command: the profile's variables plus ``extra`` project vars."""
     return ["--vars", json.dumps({**dbt_vars(settings), **extra}, sort_keys=True)]
+
+
+def week_vars(week: str) -> dict[str, str]:
+    """The project vars of one week's incremental build: the week, and the pyiceberg row filter that
+    scans only its days of ``raw.feedback`` (``_raw__sources.yml``)."""
+    start, end = week_bounds(week)
+    return {
+        "reasonlake_week": week,
+        "reasonlake_raw_filter": f"created_at >= '{start.isoformat()}' and created_at < '{end.isoformat()}'",
+    }
 
 
 def prepare(settings: Settings) -> None:

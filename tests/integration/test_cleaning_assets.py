@@ -111,3 +111,43 @@ def test_dbt_assets_materialize(tmp_path):
         assert con.execute("select message_id, text_normalized, week from marts.fct_feedback_messages").fetchall() == [
             ("m1", "late delivery", "2026-W02")
         ]
+
+    # the next weeks are incremental: a week's run scans only that week's days of raw.feedback and
+    # replaces only that week's rows; full_refresh rebuilds every week from the whole table
+    from datetime import timedelta
+
+    def run(partition_key: str, **config):
+        return dagster.materialize(
+            [dbt_cleaning],
+            resources={"dbt": build_dbt_resource(), "reasonlake": ReasonlakeResource(home=str(tmp_path))},
+            partition_key=partition_key,
+            run_config={"ops": {"dbt_cleaning": {"config": config}}} if config else None,
+        )
+
+    def mart_and_scan():
+        with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+            mart = con.execute("select week, message_id from marts.fct_feedback_messages order by 1, 2").fetchall()
+            scanned = con.execute("select message_id from raw.feedback order by 1").fetchall()
+        return mart, [m for (m,) in scanned]
+
+    w03 = T0 + timedelta(days=7)
+    lake_catalog.append(
+        lake_catalog.ensure_table(catalog, "raw.feedback"),
+        lake_catalog.to_arrow(
+            "raw.feedback",
+            [
+                {**row, "message_id": "m2", "created_at": w03, "kafka_offset": 2},
+                {**row, "message_id": "m3", "created_at": T0 + timedelta(hours=1), "kafka_offset": 3},  # late, W02
+            ],
+        ),
+    )
+    assert run("2026-01-12").success  # 2026-W03
+    mart, scanned = mart_and_scan()
+    assert scanned == ["m2"]  # only W03's days were read from Iceberg
+    assert mart == [("2026-W02", "m1"), ("2026-W03", "m2")]  # W02 untouched: its late message waits for W02's run
+    assert run("2026-01-05").success  # W02 again: its rows replaced, late message included
+    mart, scanned = mart_and_scan()
+    assert scanned == ["m1", "m1", "m3"] and mart == [("2026-W02", "m1"), ("2026-W02", "m3"), ("2026-W03", "m2")]
+    assert run("2026-01-12", full_refresh=True).success
+    mart, scanned = mart_and_scan()
+    assert len(scanned) == 4 and mart == [("2026-W02", "m1"), ("2026-W02", "m3"), ("2026-W03", "m2")]

@@ -1,3 +1,7 @@
+-- Incremental by ISO week, like its staging model: a weekly run replaces its week's rows (messages
+-- whose first ingested copy lies in that week), a run without the var rebuilds every week.
+{{ config(materialized='incremental', unique_key='week', incremental_strategy='delete+insert') }}
+
 with
 
 messages as (
@@ -35,3 +39,6 @@ final as (
 )
 
 select * from final
+{% if is_incremental() and var('reasonlake_week', none) %}
+where week = '{{ var("reasonlake_week") }}'
+{% endif %}

@@ -1,3 +1,8 @@
+-- Incremental by ISO week: a weekly run (var reasonlake_week, set by the Dagster asset with a matching
+-- scan filter on the source) replaces that week's rows only; without the var, every week present in the
+-- source is rebuilt; `--full-refresh` rebuilds the table from scratch.
+{{ config(materialized='incremental', unique_key='week', incremental_strategy='delete+insert') }}
+
 with
 
 source as (
@@ -71,3 +76,6 @@ renamed as (
 )
 
 select * from renamed
+{% if is_incremental() and var('reasonlake_week', none) %}
+where week = '{{ var("reasonlake_week") }}'
+{% endif %}
