@@ -105,6 +105,34 @@ def topic_partitions(bootstrap: str, topics: Iterable[str], timeout_s: float = 1
         c.close()
 
 
+def end_offsets(
+    bootstrap: str, prefix: str, exclude: Iterable[str] = (), group: str | None = None, timeout_s: float = 10.0
+) -> dict[tuple[str, int], tuple[int, int | None]]:
+    """``(topic, partition) -> (end offset, group's committed offset or None)`` of every topic named
+    ``prefix*`` but not in ``exclude``. The end offset is the broker's high watermark (the embedded
+    Tansu reports the last batch's base offset + 1: a lower bound)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group or f"reasonlake-meta-{uuid.uuid4().hex[:8]}"})
+    try:
+        topics = c.list_topics(timeout=timeout_s).topics
+        parts = [
+            TopicPartition(name, p)
+            for name, meta in sorted(topics.items())
+            if name.startswith(prefix) and name not in set(exclude) and meta.error is None
+            for p in sorted(meta.partitions)
+        ]
+        committed = (
+            {(tp.topic, tp.partition): tp.offset for tp in c.committed(parts, timeout=timeout_s)} if group else {}
+        )
+        out: dict[tuple[str, int], tuple[int, int | None]] = {}
+        for tp in parts:
+            _, high = c.get_watermark_offsets(tp, timeout=timeout_s, cached=False)
+            done = committed.get((tp.topic, tp.partition))
+            out[(tp.topic, tp.partition)] = (high, done if done is not None and done >= 0 else None)
+        return out
+    finally:
+        c.close()
+
+
 def consume(
     bootstrap: str,
     topics: Iterable[str],

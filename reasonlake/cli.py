@@ -156,8 +156,13 @@ def status(ctx: click.Context) -> None:
     from reasonlake import services
 
     state = services.read_state(settings)
-    if state is not None:  # the services of `reasonlake run`
-        click.echo("\n".join(services.describe(settings, state)))
+    if state is not None:  # the services of `reasonlake run`, with the jobs' consumer lag
+        try:
+            lag = services.consumer_lag(settings, info.bootstrap)
+        except Exception as exc:
+            click.echo(f"(consumer lag unknown: {type(exc).__name__}: {exc})", err=True)
+            lag = None
+        click.echo("\n".join(services.describe(settings, state, lag)))
 
 
 # ---- produce -------------------------------------------------------------------------------

@@ -272,13 +272,45 @@ def last_progress(settings: Settings, name: str) -> str:
     return f"{counts or 'records ' + str(latest.get('records_seen', 0))} at {at}"
 
 
-def describe(settings: Settings, state: dict) -> list[str]:
-    """One line per service for ``reasonlake status``."""
+@dataclass(frozen=True)
+class Lag:
+    """Records on the feedback topics a job has not consumed yet."""
+
+    records: int
+    lower_bound: bool  # the embedded broker's end offsets are lower bounds
+
+    def __str__(self) -> str:
+        return f"lag {'>= ' if self.lower_bound else ''}{self.records} records"
+
+
+def consumer_lag(settings: Settings, bootstrap: str) -> dict[str, Lag]:
+    """The lag of the ingest job (the broker's end offsets against the offsets committed in
+    ``raw.feedback``: exact) and of the alert job (against its consumer group's committed offsets,
+    which Flink commits at each checkpoint). A partition never consumed counts from offset 0."""
+    from flink import kafka_io
+    from lake import catalog as lake_catalog
+    from lake.settings import PIPELINE_TOPICS, TOPIC_PREFIX
+
+    embedded = not settings.bootstrap_servers
+    catalog = lake_catalog.load(settings)
+    ingested = (
+        lake_catalog.committed_offsets(catalog.load_table("raw.feedback"))
+        if catalog.table_exists("raw.feedback")
+        else {}
+    )
+    ends = kafka_io.end_offsets(bootstrap, TOPIC_PREFIX, PIPELINE_TOPICS, group="reasonlake-alerts")
+    ingest = sum(max(0, end - (ingested[tp] + 1 if tp in ingested else 0)) for tp, (end, _) in ends.items())
+    alerts = sum(max(0, end - (done or 0)) for end, done in ends.values())
+    return {"ingest": Lag(ingest, embedded), "alerts": Lag(alerts, embedded)}
+
+
+def describe(settings: Settings, state: dict, lag: dict[str, Lag] | None = None) -> list[str]:
+    """One line per service for ``reasonlake status`` (with its consumer lag where known)."""
     lines = [f"supervisor pid {state['pid']} since {state['started']} (logs: {settings.logs_dir})"]
     for name, s in state["services"].items():
         up = f"pid {s['pid']} up since {s['up_since']}" if s["pid"] else f"restarting (last exit {s['last_exit']})"
-        progress = last_progress(settings, name)
-        lines.append(f"  {name:18s} {up}; restarts {s['restarts']}{'; ' + progress if progress else ''}")
+        notes = [n for n in (last_progress(settings, name), str((lag or {}).get(name, ""))) if n]
+        lines.append(f"  {name:18s} {up}; restarts {s['restarts']}{''.join('; ' + n for n in notes)}")
     return lines
 
 
