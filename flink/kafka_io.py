@@ -106,28 +106,19 @@ def topic_partitions(bootstrap: str, topics: Iterable[str], timeout_s: float = 1
 
 
 def end_offsets(
-    bootstrap: str, prefix: str, exclude: Iterable[str] = (), group: str | None = None, timeout_s: float = 10.0
-) -> dict[tuple[str, int], tuple[int, int | None]]:
-    """``(topic, partition) -> (end offset, group's committed offset or None)`` of every topic named
-    ``prefix*`` but not in ``exclude``. The end offset is the broker's high watermark (the embedded
-    Tansu reports the last batch's base offset + 1: a lower bound)."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group or f"reasonlake-meta-{uuid.uuid4().hex[:8]}"})
+    bootstrap: str, prefix: str, exclude: Iterable[str] = (), timeout_s: float = 10.0
+) -> dict[tuple[str, int], int]:
+    """``(topic, partition) -> end offset`` of every topic named ``prefix*`` but not in ``exclude``: the
+    broker's high watermark (the embedded Tansu reports the last batch's base offset + 1, a lower bound)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reasonlake-meta-{uuid.uuid4().hex[:8]}"})
     try:
-        topics = c.list_topics(timeout=timeout_s).topics
-        parts = [
-            TopicPartition(name, p)
-            for name, meta in sorted(topics.items())
-            if name.startswith(prefix) and name not in set(exclude) and meta.error is None
-            for p in sorted(meta.partitions)
-        ]
-        committed = (
-            {(tp.topic, tp.partition): tp.offset for tp in c.committed(parts, timeout=timeout_s)} if group else {}
-        )
-        out: dict[tuple[str, int], tuple[int, int | None]] = {}
-        for tp in parts:
-            _, high = c.get_watermark_offsets(tp, timeout=timeout_s, cached=False)
-            done = committed.get((tp.topic, tp.partition))
-            out[(tp.topic, tp.partition)] = (high, done if done is not None and done >= 0 else None)
+        skip = set(exclude)
+        out: dict[tuple[str, int], int] = {}
+        for name, meta in sorted(c.list_topics(timeout=timeout_s).topics.items()):
+            if not name.startswith(prefix) or name in skip or meta.error is not None:
+                continue
+            for p in sorted(meta.partitions):
+                out[(name, p)] = c.get_watermark_offsets(TopicPartition(name, p), timeout=timeout_s, cached=False)[1]
         return out
     finally:
         c.close()

@@ -239,12 +239,17 @@ class ClassifyFunction(FlatMapFunction):
             self.reporter.failed(exc)
             raise
         state = self.reporter.state
+        positions = dict(state.positions)
+        for e in envelopes:  # what `reasonlake status` compares with the broker's end offsets (the lag)
+            key = f"{e.topic}#{e.partition}"
+            positions[key] = max(positions.get(key, -1), e.offset)
         self.reporter.update(
             force=True,
             pending=0,
             records_seen=state.records_seen + len(envelopes),
             last_record_at=time.time(),
             counts=dict(self.engine.counts),
+            positions=positions,
         )
         return iter(lines)
 

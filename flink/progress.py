@@ -27,9 +27,10 @@ class Progress:
     records_seen: int = 0
     duplicates_skipped: int = 0  # already in the table (replay), not written again
     counts: Mapping[str, int] = field(default_factory=dict)  # e.g. accepted / rejected / alerts
+    positions: Mapping[str, int] = field(default_factory=dict)  # "topic#partition" -> highest offset done
 
     def to_json(self) -> str:
-        return json.dumps({**asdict(self), "counts": dict(self.counts)})
+        return json.dumps({**asdict(self), "counts": dict(self.counts), "positions": dict(self.positions)})
 
     @classmethod
     def from_json(cls, text: str) -> Progress:

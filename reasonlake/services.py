@@ -285,8 +285,9 @@ class Lag:
 
 def consumer_lag(settings: Settings, bootstrap: str) -> dict[str, Lag]:
     """The lag of the ingest job (the broker's end offsets against the offsets committed in
-    ``raw.feedback``: exact) and of the alert job (against its consumer group's committed offsets,
-    which Flink commits at each checkpoint). A partition never consumed counts from offset 0."""
+    ``raw.feedback``; a partition never ingested counts from offset 0) and of the alert job (against
+    the positions its classify subtasks last reported; partitions it has not reported are left out,
+    so a lower bound)."""
     from flink import kafka_io
     from lake import catalog as lake_catalog
     from lake.settings import PIPELINE_TOPICS, TOPIC_PREFIX
@@ -298,10 +299,25 @@ def consumer_lag(settings: Settings, bootstrap: str) -> dict[str, Lag]:
         if catalog.table_exists("raw.feedback")
         else {}
     )
-    ends = kafka_io.end_offsets(bootstrap, TOPIC_PREFIX, PIPELINE_TOPICS, group="reasonlake-alerts")
-    ingest = sum(max(0, end - (ingested[tp] + 1 if tp in ingested else 0)) for tp, (end, _) in ends.items())
-    alerts = sum(max(0, end - (done or 0)) for end, done in ends.values())
-    return {"ingest": Lag(ingest, embedded), "alerts": Lag(alerts, embedded)}
+    ends = kafka_io.end_offsets(bootstrap, TOPIC_PREFIX, PIPELINE_TOPICS)
+    ingest = sum(max(0, end - ingested.get(tp, -1) - 1) for tp, end in ends.items())
+    alerted = _positions(settings.run_dir.joinpath(*PROGRESS_DIRS["alerts"]))
+    alerts = sum(max(0, end - alerted[tp] - 1) for tp, end in ends.items() if tp in alerted)
+    return {"ingest": Lag(ingest, embedded), "alerts": Lag(alerts, embedded or set(ends) - set(alerted) != set())}
+
+
+def _positions(progress_dir: Path) -> dict[tuple[str, int], int]:
+    """The highest offset per partition any progress file of ``progress_dir`` reports."""
+    out: dict[tuple[str, int], int] = {}
+    for path in progress_dir.glob("progress-*.json"):
+        try:
+            positions = json.loads(path.read_text()).get("positions", {})
+        except (OSError, ValueError):
+            continue
+        for key, offset in positions.items():
+            topic, _, partition = key.rpartition("#")
+            out[(topic, int(partition))] = max(out.get((topic, int(partition)), -1), int(offset))
+    return out
 
 
 def describe(settings: Settings, state: dict, lag: dict[str, Lag] | None = None) -> list[str]:
