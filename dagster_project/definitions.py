@@ -7,7 +7,7 @@ lazily) adds the shared ``reasonlake`` resource bound to the environment variabl
 from the command's settings (``reasonlake.weekly.definitions_for``).
 """
 
-from dagster import Definitions, definitions
+from dagster import Definitions, definitions, in_process_executor
 
 from dagster_project.alerting import definitions as alerting
 from dagster_project.cleaning import definitions as cleaning
@@ -40,8 +40,13 @@ def domains(first: str) -> list[Definitions]:
 
 
 def compose(settings: Settings, resource: ReasonlakeResource) -> Definitions:
-    """The domains over the home's first week (``partitions.first_week``), with ``resource``."""
-    return Definitions.merge(*domains(first_week(settings)), Definitions(resources={"reasonlake": resource}))
+    """The domains over the home's first week (``partitions.first_week``), with ``resource``. Runs execute
+    in process: the weekly graph is a chain (dbt -> embeddings -> fit -> registry -> election -> Feast),
+    so a process per step would only load the model and the libraries again for each step."""
+    return Definitions.merge(
+        *domains(first_week(settings)),
+        Definitions(resources={"reasonlake": resource}, executor=in_process_executor),
+    )
 
 
 @definitions

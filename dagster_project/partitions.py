@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dagster import WeeklyPartitionsDefinition
+from dagster import BackfillPolicy, WeeklyPartitionsDefinition
 
 from lake import catalog as lake_catalog
 from lake.settings import Settings
 from lake.weeks import last_complete_week, week_of, week_to_partition_key
+
+#: every weekly asset's: a backfill runs each week in its own run, and the assets of one week can share it
+ONE_WEEK_A_RUN = BackfillPolicy.multi_run(1)
 
 
 def weekly_partitions(first_week: str) -> WeeklyPartitionsDefinition:

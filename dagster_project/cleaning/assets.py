@@ -9,7 +9,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Config, Output, WeeklyPartitionsDefinition
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    Config,
+    Output,
+    WeeklyPartitionsDefinition,
+)
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.dbt_project import using_dagster_dev
 
@@ -21,6 +28,7 @@ from dagster_project.cleaning.resources import (
     vars_args,
     week_vars,
 )
+from dagster_project.partitions import ONE_WEEK_A_RUN
 from dagster_project.resources import ReasonlakeResource
 from lake.weeks import partition_key_to_week
 
@@ -67,6 +75,9 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
         dagster_dbt_translator=TRANSLATOR,
         name="dbt_cleaning",
         partitions_def=weeks,
+        # dagster-dbt's default for time partitions is one run over the whole range, which a week-by-week
+        # incremental build cannot serve
+        backfill_policy=ONE_WEEK_A_RUN,
     )
     def dbt_cleaning(
         context: AssetExecutionContext, config: CleaningConfig, dbt: DbtCliResource, reasonlake: ReasonlakeResource

@@ -15,6 +15,7 @@ from dagster import (
     asset,
 )
 
+from dagster_project.partitions import ONE_WEEK_A_RUN
 from dagster_project.resources import ReasonlakeResource
 from lake.weeks import partition_key_to_week
 from reasons.election.policy import ElectionPolicy
@@ -59,6 +60,7 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
         key=ELECTIONS,
         deps=[AssetKey(["ml", "message_topics"]), AssetKey(["ml", "topics"]), AssetKey(["ml", "reasons"])],
         partitions_def=weeks,
+        backfill_policy=ONE_WEEK_A_RUN,
         group_name="elections",
         kinds={"iceberg"},
         description="ml.elections: every candidate reason of the week ranked by (source-weighted) dissatisfied "

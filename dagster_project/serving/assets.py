@@ -18,6 +18,7 @@ from dagster import (
     asset,
 )
 
+from dagster_project.partitions import ONE_WEEK_A_RUN
 from dagster_project.resources import ReasonlakeResource
 from lake import catalog as lake_catalog
 from lake.weeks import partition_key_to_week
@@ -42,6 +43,7 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
         key=REASONS,
         deps=[AssetKey(["ml", "elections"])],
         partitions_def=weeks,
+        backfill_policy=ONE_WEEK_A_RUN,
         group_name="serving",
         kinds={"feast", "sqlite"},
         description="Feature view 'reasons' online (entity reason_id): every candidate reason of the newest promoted "

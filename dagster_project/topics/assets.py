@@ -23,6 +23,7 @@ from dagster import (
     multi_asset,
 )
 
+from dagster_project.partitions import ONE_WEEK_A_RUN
 from dagster_project.resources import ReasonlakeResource
 from lake.weeks import partition_key_to_week
 from reasons.embedding import backends
@@ -107,6 +108,7 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
         key=EMBEDDINGS,
         deps=[MART],
         partitions_def=weeks,
+        backfill_policy=ONE_WEEK_A_RUN,
         group_name="topics",
         kinds={"iceberg", "pyflink"},
         description="ml.embeddings of the week's cleaned messages: those not stored yet are staged in "
@@ -157,6 +159,7 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
         key=TOPIC_MODEL,
         deps=[MART, EMBEDDINGS],
         partitions_def=weeks,
+        backfill_policy=ONE_WEEK_A_RUN,
         group_name="topics",
         kinds={"python"},
         description="BERTopic model of the week's messages (artefact under models/topics/<week>/<model_version>/, "
@@ -229,6 +232,7 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
             ),
         ],
         partitions_def=weeks,
+        backfill_policy=ONE_WEEK_A_RUN,
     )
     def reason_registry(context: AssetExecutionContext, config: RegistryConfig, reasonlake: ReasonlakeResource):
         week = partition_key_to_week(context.partition_key)
@@ -305,6 +309,7 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
             ),
         ],
         partitions_def=weeks,
+        backfill_policy=ONE_WEEK_A_RUN,
     )
     def topic_tables(context: AssetExecutionContext, reasonlake: ReasonlakeResource):
         week = partition_key_to_week(context.partition_key)

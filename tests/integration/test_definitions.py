@@ -66,6 +66,18 @@ def test_the_weekly_job_selects_its_groups_and_the_registry_follows_the_previous
     assert isinstance(mapping, TimeWindowPartitionMapping) and (mapping.start_offset, mapping.end_offset) == (-1, -1)
 
 
+def test_every_weekly_asset_runs_one_week_a_run_in_a_backfill(defs):
+    """dagster-dbt gives time-partitioned dbt assets one run over the whole range: a UI backfill of the
+    weekly graph then failed in dbt_cleaning (partition_key of a range). One policy across the graph
+    also lets a week's assets share a run."""
+    from dagster import BackfillPolicy
+
+    graph = defs.resolve_asset_graph()
+    weekly = [graph.get(k) for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None]
+    assert len(weekly) >= 12
+    assert {node.backfill_policy for node in weekly} == {BackfillPolicy.multi_run(1)}
+
+
 def test_weekly_job_and_schedule(defs):
     job = defs.resolve_job_def("weekly")
     assert job.partitions_def is not None
