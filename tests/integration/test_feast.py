@@ -14,20 +14,7 @@ import pandas as pd
 import pytest
 
 from lake.settings import Settings
-from reasons.election.elect import elect
-from reasons.election.policy import ElectionPolicy
-
-
-def _election(week: str, version: str, at: datetime) -> pd.DataFrame:
-    topics = pd.DataFrame({"topic_id": [0] * 12 + [1] * 7 + [2] * 2 + [-1] * 3, "dissatisfied": True})
-    return elect(
-        topics,
-        {0: "card declined payment", 1: "refund waiting weeks", 2: "app crashes update"},
-        ElectionPolicy(),
-        week,
-        version,
-        elected_at=at,
-    )
+from tests.support.elections import election
 
 
 def test_the_pipeline_reads_the_repos_feature_store_yaml_with_the_homes_paths(tmp_path):
@@ -54,8 +41,8 @@ def published(tmp_path_factory):
     from feature_repo.publish import publish_reasons
 
     settings = Settings(home=tmp_path_factory.mktemp("home"))
-    w45 = _election("2026-W45", "2026-W45-aaaa1111", datetime(2026, 11, 9, 3, tzinfo=UTC))
-    w46 = _election("2026-W46", "2026-W46-bbbb2222", datetime(2026, 11, 16, 3, tzinfo=UTC))
+    w45 = election("2026-W45", "2026-W45-aaaa1111", datetime(2026, 11, 9, 3, tzinfo=UTC))
+    w46 = election("2026-W46", "2026-W46-bbbb2222", datetime(2026, 11, 16, 3, tzinfo=UTC))
     publish_reasons(settings, pd.concat([w45, w46], ignore_index=True), "2026-W46", valid_weeks=2)
     return settings
 
