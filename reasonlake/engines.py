@@ -1,10 +1,18 @@
 """The scale-out engines a home can run beside the embedded defaults, started by the project itself.
 
-So far: **Redis** as Feast's online store (``REASONLAKE_ONLINE_STORE=redis://127.0.0.1:<port>``).
-:func:`ensure_debian_package` installs the Debian package when its program is missing (``apt-get``,
-as root, like the rest of the set-up); :func:`start_redis` runs one ``redis-server`` under
-``<home>/engines/redis`` on a free port (its data, log and pid file there) and returns its URL;
-:func:`stop_redis` stops it. A home's Redis keeps its port across restarts (``port`` file).
+So far:
+
+* **Redis** as Feast's online store (``REASONLAKE_ONLINE_STORE=redis://127.0.0.1:<port>``):
+  :func:`start_redis` runs one ``redis-server`` under ``<home>/engines/redis`` (its data, log and pid
+  file there) and :func:`stop_redis` stops it;
+* **PostgreSQL** as the Iceberg SQL catalog (``REASONLAKE_CATALOG_URI=postgresql+psycopg://…``):
+  :func:`start_postgres` initialises a cluster under ``<home>/engines/postgres`` (trust authentication,
+  listening on 127.0.0.1 only) and starts it, :func:`create_database` adds a database,
+  :func:`stop_postgres` stops it. PostgreSQL refuses to run as root: as root, the cluster runs as
+  Debian's ``postgres`` user, which must be able to reach the home (every folder above it searchable).
+
+:func:`ensure_debian_package` installs a Debian package when its program is missing (``apt-get``, as
+root, like the rest of the set-up). Each engine keeps its port across restarts (``port`` file).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +34,11 @@ class EngineError(RuntimeError):
     """An engine could not be installed or started; the message says which and why, in one line."""
 
 
-def ensure_debian_package(program: str, package: str) -> str:
-    """The path of ``program``, installing Debian's ``package`` first when it is missing."""
-    found = shutil.which(program)
+def ensure_debian_package(program: str, package: str, find: Callable[[], str | None] | None = None) -> str:
+    """The path of ``program`` (``find()``, default: on PATH), installing Debian's ``package`` first when
+    it is missing."""
+    find = find or (lambda: shutil.which(program))
+    found = find()
     if found:
         return found
     if shutil.which("apt-get") is None or os.geteuid() != 0:
@@ -44,9 +55,9 @@ def ensure_debian_package(program: str, package: str) -> str:
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise EngineError(f"apt-get install {package} failed: {tail[0]}")
-    found = shutil.which(program)
+    found = find()
     if not found:
-        raise EngineError(f"apt-get installed {package} but {program} is still not on PATH")
+        raise EngineError(f"apt-get installed {package} but {program} is still not found")
     return found
 
 
@@ -122,4 +133,91 @@ def stop_redis(settings: Settings, timeout_s: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout_s
     while _answers(running.port) and time.monotonic() < deadline:
         time.sleep(0.1)
+    return True
+
+
+# ---- PostgreSQL -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Postgres:
+    port: int
+
+    def url(self, database: str = "reasonlake") -> str:
+        """The SQLAlchemy URI of ``database`` (``REASONLAKE_CATALOG_URI``)."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+
+def postgres_dir(settings: Settings) -> Path:
+    return settings.home / "engines" / "postgres"
+
+
+def _postgres_bin() -> Path:
+    def find() -> str | None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+        return str(found[-1]) if found else None
+
+    return Path(ensure_debian_package("initdb", "postgresql", find)).parent
+
+
+def _as_postgres() -> list[str]:
+    """PostgreSQL will not run as root: as root, its commands run as the ``postgres`` user."""
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def _pg(args: list[str], what: str, log: Path | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run([*_as_postgres(), *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip() or (log.read_text()[-500:] if log and log.exists() else "")
+        raise EngineError(f"PostgreSQL: {what} failed: {' '.join(detail.split())[-400:]}")
+    return proc
+
+
+def start_postgres(settings: Settings) -> Postgres:
+    """The home's PostgreSQL (with a ``reasonlake`` database), initialised and started when needed."""
+    folder, bin_dir = postgres_dir(settings), _postgres_bin()
+    data, log = folder / "data", folder / "postgres.log"
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        import pwd
+
+        user = pwd.getpwnam("postgres")
+        for path in (folder, *folder.rglob("*")):
+            os.chown(path, user.pw_uid, user.pw_gid)
+        if subprocess.run([*_as_postgres(), "test", "-w", str(folder)]).returncode != 0:
+            raise EngineError(
+                f"PostgreSQL runs as the postgres user, which cannot reach {folder}: make every folder above "
+                "the home searchable (chmod o+x), or use a home outside a private folder"
+            )
+    if not (data / "PG_VERSION").exists():
+        _pg([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"], "initdb")
+    try:
+        port = int((folder / "port").read_text())
+    except (OSError, ValueError):
+        port = _free_port()
+        (folder / "port").write_text(str(port))
+    ready = [str(bin_dir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)]
+    if subprocess.run(ready).returncode != 0:
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+        _pg([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o", options, "start"], "start", log)
+    server = Postgres(port)
+    create_database(server, "reasonlake")
+    return server
+
+
+def create_database(server: Postgres, name: str) -> None:
+    """Create database ``name`` unless it exists."""
+    import psycopg
+
+    with psycopg.connect(f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True) as con:
+        if con.execute("select 1 from pg_database where datname = %s", (name,)).fetchone() is None:
+            con.execute(f'create database "{name}"')
+
+
+def stop_postgres(settings: Settings) -> bool:
+    """Stop the home's PostgreSQL (fast shutdown); False when it was not running."""
+    data = postgres_dir(settings) / "data"
+    if not (data / "postmaster.pid").exists():
+        return False
+    _pg([str(_postgres_bin() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], "stop")
     return True

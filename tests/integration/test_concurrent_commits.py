@@ -1,9 +1,17 @@
 """Two writers committing to the same Iceberg table at once: conflicts are retried, nothing is lost,
-each partition's offset ends at its maximum and never moves back."""
+each partition's offset ends at its maximum and never moves back. On the default SQLite catalog and on
+a real PostgreSQL SQL catalog (Debian's postgresql, started by ``reasonlake.engines``; marker scaleout)."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import shutil
+import tempfile
 import threading
+from pathlib import Path
+
+import pytest
 
 from flink.jobconfig import BatchPolicy
 from flink.sink import IcebergBatchSink
@@ -12,9 +20,43 @@ from tests.integration.test_sink import batch
 
 COMMITS = 8
 PER_COMMIT = 25
+_databases = itertools.count()
 
 
-def test_two_sinks_commit_concurrently_without_losing_rows(settings) -> None:
+@pytest.fixture(scope="module")
+def postgres():
+    from lake.settings import Settings
+    from reasonlake.engines import EngineError, start_postgres, stop_postgres
+
+    folder = Path(tempfile.mkdtemp(prefix="reasonlake-pg-", dir="/tmp"))  # reachable by the postgres user
+    os.chmod(folder, 0o755)
+    engines = Settings(home=folder)
+    try:
+        server = start_postgres(engines)
+    except EngineError as exc:
+        pytest.skip(f"PostgreSQL cannot be started here: {exc}")
+    yield server
+    stop_postgres(engines)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=[pytest.mark.scaleout, pytest.mark.slow])])
+def catalog_settings(request, settings):
+    """The test's home on the default SQLite catalog, or on a fresh database of the PostgreSQL server."""
+    if request.param == "sqlite":
+        return settings
+    from reasonlake.engines import create_database
+
+    server = request.getfixturevalue("postgres")
+    name = f"catalog_{os.getpid()}_{next(_databases)}"
+    create_database(server, name)
+    on_postgres = settings.replace(catalog_uri=server.url(name))
+    assert on_postgres.catalog_properties()["uri"].startswith("postgresql+psycopg://")
+    return on_postgres
+
+
+def test_two_sinks_commit_concurrently_without_losing_rows(catalog_settings) -> None:
+    settings = catalog_settings
     errors: list[BaseException] = []
     barrier = threading.Barrier(2, timeout=60)
     for identifier in ("raw.feedback", "raw.feedback_rejected"):  # creation is not what this test is about
@@ -49,9 +91,11 @@ def test_two_sinks_commit_concurrently_without_losing_rows(settings) -> None:
         table = cat.load_table(identifier)
         assert lake_catalog.committed_offsets(table) == expected
         assert len(table.snapshots()) == 2 * COMMITS
+    assert (settings.home / "catalog.db").exists() == (settings.catalog_uri is None)  # no SQLite beside PostgreSQL
 
 
-def test_a_stale_writer_cannot_move_an_offset_back(settings) -> None:
+def test_a_stale_writer_cannot_move_an_offset_back(catalog_settings) -> None:
+    settings = catalog_settings
     cat = lake_catalog.load(settings)
     table = lake_catalog.ensure_table(cat, "raw.feedback")
     stale = lake_catalog.ensure_table(lake_catalog.load(settings), "raw.feedback")  # loaded before the commit
