@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from pathlib import Path
 from typing import Any
 
 from pyiceberg.catalog import Catalog
@@ -205,25 +204,31 @@ def referenced_files(table: Table) -> set[str]:
 def remove_orphan_files(table: Table, older_than: datetime) -> OrphanReport:
     """Delete files under the table's location that no snapshot references and that were last
     written before ``older_than`` (a writer's files are orphans until its commit: keep the grace
-    period longer than any commit takes). Local warehouses only (``file://``); elsewhere nothing is
-    deleted."""
-    from urllib.parse import urlparse
+    period longer than any commit takes). Through the table's own pyarrow file system, so a local
+    and an ``s3://`` warehouse alike; with another FileIO nothing is deleted."""
+    from pyarrow.fs import FileSelector, FileType
+    from pyiceberg.io.pyarrow import PyArrowFileIO
 
     name = ".".join(table.name()[-2:])
-    location = urlparse(table.location())
-    if location.scheme not in ("", "file"):
+    if not isinstance(table.io, PyArrowFileIO):
         return OrphanReport(name, 0, 0)
-    keep = {urlparse(p).path if p.startswith("file:") else p for p in referenced_files(table)}
-    root = Path(location.path)
-    cutoff = older_than.timestamp()
+    scheme, netloc, root = PyArrowFileIO.parse_location(table.location())
+    fs = table.io.fs_by_scheme(scheme, netloc)
+    keep = {PyArrowFileIO.parse_location(p)[2] for p in referenced_files(table)}
     deleted = size = 0
-    for path in root.rglob("*"):
-        if not path.is_file() or str(path) in keep or path.stat().st_mtime >= cutoff:
+    for info in fs.get_file_info(FileSelector(root, recursive=True, allow_not_found=True)):
+        if info.type != FileType.File or info.path in keep or info.mtime is None or info.mtime >= older_than:
             continue
-        if path.suffix not in (".parquet", ".avro", ".json"):
+        if not info.path.endswith((".parquet", ".avro", ".json")):
             continue  # only the kinds of file Iceberg writes
-        size += path.stat().st_size
-        path.unlink()
+        try:
+            fs.delete_file(info.path)
+        except OSError:
+            # pyarrow's S3 file system then writes a "folder/" marker object, which some S3 servers (the
+            # local one among them) refuse: the object itself is gone all the same
+            if fs.get_file_info(info.path).type != FileType.NotFound:
+                raise
+        size += info.size or 0
         deleted += 1
     return OrphanReport(name, deleted, size)
 

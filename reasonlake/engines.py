@@ -5,6 +5,9 @@ So far:
 * **Redis** as Feast's online store (``REASONLAKE_ONLINE_STORE=redis://127.0.0.1:<port>``):
   :func:`start_redis` runs one ``redis-server`` under ``<home>/engines/redis`` (its data, log and pid
   file there) and :func:`stop_redis` stops it;
+* **an S3 object store** for the Iceberg warehouse (``REASONLAKE_CATALOG_WAREHOUSE=s3://…`` with
+  :func:`s3_properties` in ``REASONLAKE_CATALOG_PROPERTIES``): :func:`start_object_store` is the home's
+  local ``localbucket`` S3 server, the one the embedded broker's ``s3`` storage runs on;
 * **PostgreSQL** as the Iceberg SQL catalog (``REASONLAKE_CATALOG_URI=postgresql+psycopg://…``):
   :func:`start_postgres` initialises a cluster under ``<home>/engines/postgres`` (trust authentication,
   listening on 127.0.0.1 only) and starts it, :func:`create_database` adds a database,
@@ -221,3 +224,44 @@ def stop_postgres(settings: Settings) -> bool:
         return False
     _pg([str(_postgres_bin() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], "stop")
     return True
+
+
+# ---- an S3 object store -------------------------------------------------------------------------
+
+
+def start_object_store(settings: Settings, bucket: str = "warehouse") -> str:
+    """The endpoint of the home's local S3 server (started when needed; the embedded broker's own),
+    with ``bucket`` created."""
+    import urllib.error
+    import urllib.request
+
+    from flink.broker import S3Storage
+    from flink.errors import BrokerStartError
+
+    try:
+        _, env = S3Storage().prepare(settings)
+    except BrokerStartError as exc:
+        raise EngineError(str(exc)) from None
+    endpoint = env["AWS_ENDPOINT"]
+    try:
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/{bucket}", method="PUT"), timeout=10).close()
+    except urllib.error.HTTPError as exc:
+        if exc.code != 409:  # already there
+            raise EngineError(f"cannot create bucket {bucket!r} at {endpoint}: HTTP {exc.code}") from None
+    return endpoint
+
+
+def stop_object_store(settings: Settings) -> None:
+    from flink.broker import S3Storage
+
+    S3Storage().release(settings)
+
+
+def s3_properties(endpoint: str) -> dict[str, str]:
+    """pyiceberg's S3 FileIO properties for the local S3 server (its fixed development credentials)."""
+    return {
+        "s3.endpoint": endpoint,
+        "s3.access-key-id": "reasonlake",
+        "s3.secret-access-key": "reasonlake",
+        "s3.region": "us-east-1",
+    }
