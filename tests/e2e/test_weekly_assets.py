@@ -135,7 +135,7 @@ def test_weekly_graph_elects_the_surge_and_serves_it(tmp_path, monkeypatch, feed
     broken = artifact_path(settings, surge, surge_version) / ARTIFACT_FILE
     broken.write_text(broken.read_text()[:500])  # a truncated write
     corrupt = materialize(
-        list(serving_defs.assets),
+        list(serving_defs(weekly_partitions(shift_week(surge, -4))).assets),
         partition_key=week_to_partition_key(surge),
         resources={"reasonlake": ReasonlakeResource.from_settings(settings)},
         raise_on_error=False,
