@@ -13,12 +13,9 @@ daemon works through the backfill (two cores, two sequential streams of work).
 from __future__ import annotations
 
 import itertools
-import json
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +33,7 @@ from lake.weeks import week_to_partition_key
 from reasonlake.synthetic import SyntheticSpec, generate
 from reasonlake.weekly import dagster_home
 from tests.support.paths import REPO
+from tests.support.ui import Ui
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -64,45 +62,6 @@ def registry(settings: Settings) -> list[dict]:
     return sorted(
         ({k: v for k, v in r.items() if k != "updated_at"} for r in rows), key=lambda r: (r["week"], r["reason_id"])
     )
-
-
-class Ui:
-    """The home's webserver (the UI's backend) and its GraphQL API."""
-
-    def __init__(self, settings: Settings) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.log = settings.logs_dir / "webserver-backfill.log"
-        self.proc = subprocess.Popen(
-            [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(self.port)],
-            cwd=REPO,
-            env=settings.child_env(DAGSTER_HOME=str(dagster_home(settings))),
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/server_info", timeout=5).read()
-                return
-            except OSError:
-                assert self.proc.poll() is None and time.monotonic() < deadline, self.log.read_text()[-3000:]
-                time.sleep(1)
-
-    def query(self, query: str, **variables) -> dict:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/graphql",
-            data=json.dumps({"query": query, "variables": variables}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        answer = json.loads(urllib.request.urlopen(request, timeout=120).read())
-        assert "errors" not in answer, answer["errors"]
-        return answer["data"]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 SENSORS = "{ repositoriesOrError { ... on RepositoryConnection { nodes { sensors { id name } } } } }"

@@ -78,46 +78,10 @@ GRAPHQL = """
 
 def dagster_graphql(settings: Settings) -> dict:
     """Start `dagster-webserver` on the home's instance and answer :data:`GRAPHQL` through its API."""
-    import json
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-    from pathlib import Path
+    from tests.support.ui import Ui
 
-    from reasonlake.weekly import dagster_home
-    from tests.support.paths import REPO
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    exe = str(Path(sys.executable).parent / "dagster-webserver")
-    env = settings.child_env(DAGSTER_HOME=str(dagster_home(settings)))
-    log = open(settings.logs_dir / "webserver-test.log", "wb")  # noqa: SIM115 (closed below)
-    server = subprocess.Popen(
-        [exe, "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)], cwd=REPO, env=env, stdout=log, stderr=log
-    )
+    ui = Ui(settings)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5).read()
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, (
-                    settings.logs_dir / "webserver-test.log"
-                ).read_text()[-3000:]
-                time.sleep(1)
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/graphql",
-            data=json.dumps({"query": GRAPHQL}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        answer = json.loads(urllib.request.urlopen(request, timeout=120).read())
-        assert "errors" not in answer, answer["errors"]
-        return answer["data"]
+        return ui.query(GRAPHQL)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+        ui.stop()
