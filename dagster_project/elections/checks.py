@@ -21,6 +21,36 @@ def _week_rows(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResour
     return week, lake_catalog.read(reasonlake.catalog(), "ml.elections", row_filter=EqualTo("week", week)).to_pylist()
 
 
+#: the promotion gates (reasons.weekly.election.evaluate_gates), each a blocking check ``gate_<name>``
+GATES = {
+    "outlier_share": "Gate: the week's outlier share is at most the policy's max_outlier_share.",
+    "covered_share": "Gate: at least min_covered_share of dissatisfied messages fall in a reason (not outliers).",
+    "change_against_last_week": "Gate: at most max_new_reason_share of non-outlier messages are in reasons born "
+    "this week (a refit must not rename the world).",
+}
+
+
+def _gate(name: str):
+    def check(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource) -> AssetCheckResult:
+        from reasons.weekly.election import evaluate_gates
+
+        week = partition_key_to_week(context.partition_key)
+        _, gates = reasonlake.policy()
+        [gate] = [g for g in evaluate_gates(reasonlake.settings(), week, gates) if g.gate == name]
+        why = gate.why if gate.passed else f"{gate.why}: NOT promoted, last week's reasons stay live"
+        return AssetCheckResult(
+            passed=gate.passed,
+            metadata={
+                "week": week,
+                "value": gate.value if gate.value is not None else float("nan"),
+                "limit": gate.limit if gate.limit is not None else "off",
+                "why": why,
+            },
+        )
+
+    return check
+
+
 def build(weeks: WeeklyPartitionsDefinition) -> list[AssetChecksDefinition]:
     """The election's checks and its blocking promotion gates over ``weeks``."""
 
@@ -57,54 +87,10 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetChecksDefinition]:
         return AssetCheckResult(passed=not problems, metadata={"week": week, "problems": "; ".join(problems) or "none"})
 
     # ---- promotion gates: blocking, so a failing one keeps feast/reasons (and the alert job) on last week ----
-
-    def _gate(name: str):
-        def check(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResource) -> AssetCheckResult:
-            from reasons.weekly.election import evaluate_gates
-
-            week = partition_key_to_week(context.partition_key)
-            _, gates = reasonlake.policy()
-            [gate] = [g for g in evaluate_gates(reasonlake.settings(), week, gates) if g.gate == name]
-            why = gate.why if gate.passed else f"{gate.why}: NOT promoted, last week's reasons stay live"
-            return AssetCheckResult(
-                passed=gate.passed,
-                metadata={
-                    "week": week,
-                    "value": gate.value if gate.value is not None else float("nan"),
-                    "limit": gate.limit if gate.limit is not None else "off",
-                    "why": why,
-                },
-            )
-
-        return check
-
-    gate_outlier_share = asset_check(
-        asset=ELECTIONS,
-        name="gate_outlier_share",
-        partitions_def=weeks,
-        blocking=True,
-        description="Gate: the week's outlier share is at most the policy's max_outlier_share.",
-    )(_gate("outlier_share"))
-    gate_covered_share = asset_check(
-        asset=ELECTIONS,
-        name="gate_covered_share",
-        partitions_def=weeks,
-        blocking=True,
-        description="Gate: at least min_covered_share of dissatisfied messages fall in a reason (not outliers).",
-    )(_gate("covered_share"))
-    gate_change_against_last_week = asset_check(
-        asset=ELECTIONS,
-        name="gate_change_against_last_week",
-        partitions_def=weeks,
-        blocking=True,
-        description="Gate: at most max_new_reason_share of non-outlier messages are in reasons born this week "
-        "(a refit must not rename the world).",
-    )(_gate("change_against_last_week"))
-
-    return [
-        elected_when_dissatisfied,
-        election_is_consistent,
-        gate_outlier_share,
-        gate_covered_share,
-        gate_change_against_last_week,
+    gates = [
+        asset_check(asset=ELECTIONS, name=f"gate_{gate}", partitions_def=weeks, blocking=True, description=why)(
+            _gate(gate)
+        )
+        for gate, why in GATES.items()
     ]
+    return [elected_when_dissatisfied, election_is_consistent, *gates]
