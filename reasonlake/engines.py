@@ -185,8 +185,7 @@ def start_postgres(settings: Settings) -> Postgres:
         import pwd
 
         user = pwd.getpwnam("postgres")
-        for path in (folder, *folder.rglob("*")):
-            os.chown(path, user.pw_uid, user.pw_gid)
+        os.chown(folder, user.pw_uid, user.pw_gid)  # initdb creates the rest as that user
         if subprocess.run([*_as_postgres(), "test", "-w", str(folder)]).returncode != 0:
             raise EngineError(
                 f"PostgreSQL runs as the postgres user, which cannot reach {folder}: make every folder above "
