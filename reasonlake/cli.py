@@ -64,17 +64,39 @@ def cli(ctx: click.Context, home: Path | None, bootstrap_servers: str | None, de
 
 # ---- services ------------------------------------------------------------------------------
 @cli.command()
+@click.option(
+    "--profile",
+    type=click.Choice(["embedded", "cluster"]),
+    default="embedded",
+    show_default=True,
+    help="cluster: also a standalone Flink cluster (two TaskManagers), PostgreSQL, Redis and an S3 warehouse.",
+)
 @click.pass_context
-def up(ctx: click.Context) -> None:
-    """Start the embedded services (the Tansu Kafka broker) in the background; idempotent."""
+def up(ctx: click.Context, profile: str) -> None:
+    """Start the embedded services (the Tansu Kafka broker) in the background; idempotent. With
+    `--profile cluster`, also the scale-out engines under the home, and print the settings that use
+    them as `export` lines: `eval "$(reasonlake up --profile cluster)"`."""
     from flink import broker
 
     settings = _settings(ctx)
     if settings.bootstrap_servers:
-        click.echo(f"external Kafka configured ({settings.bootstrap_servers}): nothing to start")
-        return
-    info = broker.start(settings)
-    click.echo(f"broker up at {info.bootstrap} (pid {info.pid}, storage {info.storage}, home {settings.home})")
+        click.echo(f"external Kafka configured ({settings.bootstrap_servers}): nothing to start", err=True)
+    else:
+        info = broker.start(settings)
+        message = f"broker up at {info.bootstrap} (pid {info.pid}, storage {info.storage}, home {settings.home})"
+        click.echo(message, err=profile == "cluster")
+    if profile == "cluster":
+        import shlex
+
+        from reasonlake import engines
+
+        scaled = engines.start_cluster_profile(settings)
+        click.echo(f"Flink cluster at {scaled.flink_address}, PostgreSQL, Redis and S3 warehouse up", err=True)
+        before, after = settings.to_env(), scaled.to_env()
+        for name, value in after.items():
+            if before[name] != value:
+                click.echo(f"export {name}={shlex.quote(value)}")
+        click.echo(f"export REASONLAKE_HOME={shlex.quote(str(settings.home.absolute()))}")
 
 
 @cli.command()
@@ -103,15 +125,18 @@ def run(ctx: click.Context, ui: bool, port: int) -> None:
 @cli.command()
 @click.pass_context
 def down(ctx: click.Context) -> None:
-    """Stop the services of `reasonlake run` and the embedded broker; idempotent."""
+    """Stop the services of `reasonlake run`, the embedded broker and the scale-out engines of
+    `up --profile cluster`; idempotent."""
     from flink import broker
-    from reasonlake import services
+    from reasonlake import engines, services
 
     settings = _settings(ctx)
     if services.shutdown(settings):
         click.echo("services stopped")
     stopped = broker.stop(settings)
     click.echo("broker stopped" if stopped else "broker was not running")
+    for name in engines.stop_cluster_profile(settings):
+        click.echo(f"{name} stopped")
 
 
 @cli.command()

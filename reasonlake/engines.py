@@ -264,3 +264,247 @@ def s3_properties(endpoint: str) -> dict[str, str]:
         "s3.secret-access-key": "reasonlake",
         "s3.region": "us-east-1",
     }
+
+
+# ---- a standalone Flink cluster -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlinkCluster:
+    rest_port: int
+    jobmanager_pid: int
+    taskmanager_pids: tuple[int, ...]
+
+    @property
+    def address(self) -> str:
+        """``host:port`` of the JobManager's REST endpoint (``REASONLAKE_FLINK_ADDRESS``)."""
+        return f"127.0.0.1:{self.rest_port}"
+
+
+def flink_dir(settings: Settings) -> Path:
+    return settings.home / "engines" / "flink"
+
+
+def _flink_home() -> Path:
+    import pyflink
+
+    return Path(pyflink.__file__).parent
+
+
+def _flink_env(folder: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "FLINK_CONF_DIR": str(folder / "conf"),
+        "FLINK_LOG_DIR": str(folder / "log"),
+        "FLINK_PID_DIR": str(folder),
+    }
+
+
+def _flink_config(rpc_port: int, rest_port: int, slots: int, python: str) -> str:
+    """The cluster's config.yaml: loopback only, this environment's Python for the workers, slots spread
+    over the TaskManagers, and a lost TaskManager noticed within seconds."""
+    import yaml
+
+    base = yaml.safe_load((_flink_home() / "conf" / "config.yaml").read_text()) or {}
+    config = {
+        "env": base.get("env", {}),
+        "jobmanager": {
+            "bind-host": "127.0.0.1",
+            "rpc": {"address": "127.0.0.1", "port": rpc_port},
+            "memory": {"process": {"size": "1024m"}},
+            "execution": {"failover-strategy": "region"},
+        },
+        "taskmanager": {
+            "bind-host": "127.0.0.1",
+            "host": "127.0.0.1",
+            "numberOfTaskSlots": slots,
+            "memory": {"process": {"size": "2048m"}},
+            "load-balance": {"mode": "SLOTS"},  # spread a job's subtasks over the TaskManagers
+        },
+        "rest": {"address": "127.0.0.1", "bind-address": "127.0.0.1", "port": rest_port},
+        "heartbeat": {"interval": 2000, "timeout": 10000},
+        "python": {"executable": python, "client": {"executable": python}},
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def _flink_pids(folder: Path, kind: str) -> list[int]:
+    """The live pids flink-daemon.sh recorded for ``kind`` (``standalonesession`` or ``taskexecutor``)."""
+    pids = []
+    for pid_file in folder.glob(f"flink-*-{kind}.pid"):
+        for line in pid_file.read_text().split():
+            if line.isdigit() and _alive(int(line)):
+                pids.append(int(line))
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is not alive
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _registered_taskmanagers(rest_port: int) -> int | None:
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{rest_port}/taskmanagers", timeout=2) as response:
+            return len(json.load(response).get("taskmanagers", []))
+    except (OSError, ValueError):
+        return None
+
+
+def running_flink_cluster(settings: Settings) -> FlinkCluster | None:
+    """The home's Flink cluster when its JobManager is up, else None."""
+    folder = flink_dir(settings)
+    try:
+        rest_port = int((folder / "rest.port").read_text())
+    except (OSError, ValueError):
+        return None
+    jobmanagers = _flink_pids(folder, "standalonesession")
+    if not jobmanagers or _registered_taskmanagers(rest_port) is None:
+        return None
+    return FlinkCluster(rest_port, jobmanagers[0], tuple(_flink_pids(folder, "taskexecutor")))
+
+
+def start_flink_cluster(
+    settings: Settings, taskmanagers: int = 2, slots: int = 4, timeout_s: float = 120.0
+) -> FlinkCluster:
+    """The home's standalone Flink cluster (pyflink's own ``jobmanager.sh``/``taskmanager.sh``): one
+    JobManager and ``taskmanagers`` TaskManagers of ``slots`` slots each under ``<home>/engines/flink``
+    (config, logs, pids), started when needed; its workers run this environment's Python. Jobs reach it
+    with ``REASONLAKE_FLINK_ADDRESS`` (:attr:`FlinkCluster.address`); they bring their own jars."""
+    import sys
+
+    folder = flink_dir(settings)
+    (folder / "conf").mkdir(parents=True, exist_ok=True)
+    (folder / "log").mkdir(exist_ok=True)
+    running = running_flink_cluster(settings)
+    if running is None:
+        ports = {}
+        for name in ("rpc", "rest"):
+            try:
+                ports[name] = int((folder / f"{name}.port").read_text())
+            except (OSError, ValueError):
+                ports[name] = _free_port()
+                (folder / f"{name}.port").write_text(str(ports[name]))
+        for name in ("log4j.properties", "log4j-console.properties", "log4j-cli.properties"):
+            shutil.copy(_flink_home() / "conf" / name, folder / "conf" / name)
+        config = _flink_config(ports["rpc"], ports["rest"], slots, sys.executable)
+        (folder / "conf" / "config.yaml").write_text(config)
+        for pid_file in folder.glob("flink-*.pid"):  # left by a killed cluster
+            pid_file.unlink()
+        _flink_script("jobmanager.sh", ["start"], folder)
+    cluster = _wait_for(settings, taskmanagers=0, timeout_s=timeout_s)
+    for _ in range(taskmanagers - len(cluster.taskmanager_pids)):
+        _flink_script("taskmanager.sh", ["start"], folder)
+    return _wait_for(settings, taskmanagers=max(taskmanagers, len(cluster.taskmanager_pids)), timeout_s=timeout_s)
+
+
+def _flink_script(script: str, args: list[str], folder: Path) -> None:
+    proc = subprocess.run(
+        ["bash", str(_flink_home() / "bin" / script), *args], capture_output=True, text=True, env=_flink_env(folder)
+    )
+    if proc.returncode != 0:
+        raise EngineError(f"Flink {script} {' '.join(args)} failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
+
+
+def _wait_for(settings: Settings, taskmanagers: int, timeout_s: float) -> FlinkCluster:
+    """The cluster once its JobManager answers and ``taskmanagers`` TaskManagers have registered."""
+    folder = flink_dir(settings)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        cluster = running_flink_cluster(settings)
+        if cluster is not None and (_registered_taskmanagers(cluster.rest_port) or 0) >= taskmanagers:
+            return cluster
+        if time.monotonic() > deadline:
+            logs = sorted((folder / "log").glob("*.log"))
+            tail = " ".join(logs[-1].read_text()[-300:].split()) if logs else "no log"
+            raise EngineError(
+                f"the Flink cluster did not come up with {taskmanagers} TaskManager(s) within {timeout_s:.0f} s: {tail}"
+            )
+        time.sleep(0.5)
+
+
+def kill_taskmanager(settings: Settings, pid: int) -> None:
+    """SIGKILL one TaskManager (and the Python workers it started): a machine lost, for fault tests."""
+    import psutil
+
+    try:
+        tree = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for proc in tree:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(tree, timeout=30)
+
+
+def stop_flink_cluster(settings: Settings, timeout_s: float = 60.0) -> bool:
+    """Stop the home's Flink cluster (TaskManagers, then the JobManager); False when none was running."""
+    folder = flink_dir(settings)
+    pids = _flink_pids(folder, "taskexecutor") + _flink_pids(folder, "standalonesession")
+    if not pids:
+        return False
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout_s
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in pids:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    for pid_file in folder.glob("flink-*.pid"):
+        pid_file.unlink()
+    return True
+
+
+# ---- every engine at once: the "cluster" profile --------------------------------------------------
+
+
+def start_cluster_profile(settings: Settings, parallelism: int = 4) -> Settings:
+    """Start every scale-out engine of the home (a Flink cluster of two TaskManagers, PostgreSQL, Redis,
+    the S3 object store) and return ``settings`` pointed at them: what ``reasonlake up --profile cluster``
+    prints as environment variables."""
+    cluster = start_flink_cluster(settings)
+    postgres = start_postgres(settings)
+    redis = start_redis(settings)
+    endpoint = start_object_store(settings)
+    return settings.replace(
+        flink_address=cluster.address,
+        flink_parallelism=parallelism,
+        catalog_uri=postgres.url(),
+        catalog_warehouse="s3://warehouse/reasonlake",
+        catalog_extra={**settings.catalog_extra, **s3_properties(endpoint)},
+        online_store=redis.url,
+    )
+
+
+def stop_cluster_profile(settings: Settings) -> list[str]:
+    """Stop the home's scale-out engines; the names of those that were running."""
+    stopped = []
+    if stop_flink_cluster(settings):
+        stopped.append("Flink cluster")
+    if stop_postgres(settings):
+        stopped.append("PostgreSQL")
+    if stop_redis(settings):
+        stopped.append("Redis")
+    from flink.broker import S3Storage
+
+    if S3Storage().running(settings) is not None:
+        stop_object_store(settings)
+        stopped.append("S3 object store")
+    return stopped
