@@ -1,6 +1,7 @@
 """Weekly topic-fit benchmark (a script, not a test): where the time and memory of a fit go.
 
     .venv/bin/python bench/fit.py [--sizes 10000,50000,100000] [--backend fp32|int8-onnx|both] [--sample N]
+    .venv/bin/python bench/fit.py --flink-embedding 1,2,4 [--flink-cluster] [--sizes 8000] [--rows-per-file 1000]
 
 For every size and backend, in a fresh child process (so peak RSS is that run's own):
 
@@ -22,6 +23,13 @@ each text's two embeddings (mean/min) and NMI/ARI of a default fit on each backe
 ``--sample N`` fits on a seeded sample of N messages and assigns the rest by nearest topic centroid
 (``TopicModelParams.fit_sample``, default the pipeline's 20,000; ``--sample 0`` fits everything);
 sizes at or below N fit everything.
+
+``--flink-embedding 1,2,4`` measures the embedding stage as the pipeline runs it instead: the week's
+messages staged in ``ml.embedding_inputs`` (``--rows-per-file`` rows per file, one task each) and the
+PyFlink BATCH embedding job (``flink/embed_job.py``) at each parallelism, in a fresh home each, printed
+as texts/s and the ratio to the first; with ``--flink-cluster`` on a standalone Flink cluster of two
+TaskManagers (``reasonlake.engines``), else on the local mini-cluster. Each subtask loads the model
+once (its load time is part of the figure, as in the pipeline).
 """
 
 from __future__ import annotations
@@ -238,6 +246,51 @@ def print_run(r: dict) -> None:
     )
 
 
+def run_flink_embedding(size: int, parallelisms: list[int], on_cluster: bool, rows_per_file: int, seed: int) -> list:
+    """The batch embedding job on ``size`` staged messages at each of ``parallelisms``: its summaries."""
+    import tempfile
+
+    import pandas as pd
+
+    from flink.batch_embedding import stage_week
+    from flink.embed_job import run_embed_job
+    from flink.jobconfig import EmbedJobConfig
+    from lake.settings import Settings
+    from reasonlake import engines
+
+    frame, week = corpus(size, seed)
+    frame = frame.assign(created_at=pd.Timestamp(NOW))
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="reasonlake-bench-embed-") as tmp:
+        engine_home = Settings(home=Path(tmp) / "engines")
+        address = engines.start_flink_cluster(engine_home).address if on_cluster else None
+        try:
+            for parallelism in parallelisms:
+                settings = Settings(home=Path(tmp) / f"p{parallelism}", flink_parallelism=parallelism)
+                settings = settings.replace(flink_address=address)
+                settings.ensure_dirs()
+                config = EmbedJobConfig.from_settings(settings, week)
+                staged = stage_week(settings, week, frame, config.embedding_model, rows_per_file=rows_per_file)
+                summary = run_embed_job(settings, config)
+                runs.append(summary)
+                print(
+                    f"  p{parallelism}: {summary.embedded} texts in {summary.seconds:.1f} s = "
+                    f"{summary.embedded / summary.seconds:.0f} texts/s ({summary.files} files of {staged.staged} staged rows; files per "
+                    f"subtask {summary.files_per_subtask})",
+                    flush=True,
+                )
+        finally:
+            if on_cluster:
+                engines.stop_flink_cluster(engine_home)
+    first = runs[0]
+    print(f"\nSUMMARY embedding job, {size} texts on {'the Flink cluster' if on_cluster else 'the mini-cluster'}")
+    print("| parallelism | seconds | texts/s | ratio to p" + str(first.parallelism) + " |")
+    print("|---:|---:|---:|---:|")
+    for r in runs:
+        print(f"| {r.parallelism} | {r.seconds:.1f} | {r.embedded / r.seconds:.0f} | {first.seconds / r.seconds:.2f} |")
+    return runs
+
+
 def main() -> None:
     from reasons.topics.params import TopicModelParams
 
@@ -260,6 +313,11 @@ def main() -> None:
     parser.add_argument("--banking77", type=Path, default=BANKING77, help="Banking77 test.csv (backend comparison)")
     parser.add_argument("--no-quality", action="store_true", help="skip the Banking77 backend comparison")
     parser.add_argument("--json", type=Path, default=None, help="also write all results to this file")
+    parser.add_argument(
+        "--flink-embedding", default=None, help="comma-separated parallelisms: time the PyFlink embedding job only"
+    )
+    parser.add_argument("--flink-cluster", action="store_true", help="with --flink-embedding: on a Flink cluster")
+    parser.add_argument("--rows-per-file", type=int, default=1000, help="with --flink-embedding: one task per file")
     parser.add_argument("--_one", nargs=2, metavar=("SIZE", "BACKEND"), help=argparse.SUPPRESS)
     parser.add_argument("--_quality", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -277,6 +335,11 @@ def main() -> None:
         return
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.flink_embedding:
+        parallelisms = [int(p) for p in args.flink_embedding.split(",")]
+        for size in sizes:
+            run_flink_embedding(size, parallelisms, args.flink_cluster, args.rows_per_file, args.seed)
+        return
     backends = list(BACKENDS) if args.backend == "both" else [args.backend]
     print(
         f"fit benchmark: sizes {sizes}, backend(s) {', '.join(backends)}, sample {args.sample or 'off'}, "

@@ -1,6 +1,7 @@
 """Ingestion benchmark (a script, not a test): the real PyFlink ingest job against a plain baseline.
 
     .venv/bin/python bench/ingest.py [--messages 200000] [--rate 0] [--batch-size 50000] [--flush-interval 20] [--days 14] [--linger-ms 100]
+    .venv/bin/python bench/ingest.py --flink-cluster --parallelism 1,2,4 --messages 100000 --batch-size 10000 --no-baseline
 
 1. Starts a fresh home's embedded broker (default storage: durable s3), starts the ingest job
    (``reasonlake ingest``) in a subprocess, produces the first 1% of the N messages (1%
@@ -15,6 +16,11 @@
    beginning, validating with :mod:`flink.contract` and appending with the same
    :class:`flink.sink.IcebergBatchSink` and batch size into a separate catalog; prints its rate and
    the ratio job / baseline.
+4. Scaling: ``--parallelism 1,2,4`` runs the job once per parallelism (a fresh home and broker each,
+   three topics of three partitions) and prints each rate as a ratio to the first; with
+   ``--flink-cluster`` on a standalone Flink cluster of two TaskManagers (``reasonlake.engines``,
+   what ``reasonlake up --profile cluster`` starts), else on the local mini-cluster. On a cluster the
+   peak RSS is the driver's only (the TaskManagers are not its children).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from flink.sink import IcebergBatchSink  # noqa: E402
 from lake import catalog as lake_catalog  # noqa: E402
 from lake.maintenance import data_files  # noqa: E402
 from lake.settings import Settings  # noqa: E402
+from reasonlake import engines  # noqa: E402
 
 SOURCES = ("crm", "support_portal", "review_portal")
 WORDS = (
@@ -328,45 +335,70 @@ def main() -> None:
         help="PyFlink python.execution-mode of the job (the ingest job's default: thread)",
     )
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--parallelism", default="1", help="comma-separated job parallelisms, one run each")
+    parser.add_argument(
+        "--flink-cluster", action="store_true", help="run the job on a standalone Flink cluster (2 TaskManagers)"
+    )
     args = parser.parse_args()
 
     tmp = None if args.home else tempfile.TemporaryDirectory(prefix="reasonlake-bench-")
     base = args.home or Path(tmp.name)
-    job_settings = Settings(home=base / "job", broker_storage=args.storage, flink_python_mode=args.python_mode)
-    job_settings.ensure_dirs()
+    parallelisms = [int(p) for p in args.parallelism.split(",")]
     records = messages(args.messages, days=args.days)
     print(
         f"benchmark: {args.messages} messages ({sum(len(v) for _, v in records) / len(records):.0f} B avg), "
         f"rate {'burst' if args.rate <= 0 else f'{args.rate} (linger {args.linger_ms} ms)'}, batch {args.batch_size}/{args.flush_interval}s, "
         f"created_at over {args.days} day(s), broker storage {args.storage}, python mode {args.python_mode}, "
+        f"parallelism {args.parallelism} on {'a standalone Flink cluster' if args.flink_cluster else 'the mini-cluster'}, "
         f"{os.cpu_count()} CPUs",
         flush=True,
     )
+    engine_home = Settings(home=base / "engines")
+    address = engines.start_flink_cluster(engine_home).address if args.flink_cluster else None
+    jobs: dict[int, dict] = {}
+    baseline: dict | None = None
     try:
-        job = run_job(job_settings, records, args)
-        print(json.dumps({"job": job}, indent=2, default=str), flush=True)
-        if not args.no_baseline:
-            base_settings = Settings(home=base / "baseline").replace(bootstrap_servers=job["bootstrap"])
-            base_settings.ensure_dirs()
-            baseline = run_baseline(base_settings, job["bootstrap"], args.messages, args.batch_size)
-            print(json.dumps({"baseline": baseline}, indent=2), flush=True)
-        print(
-            f"\nSUMMARY job: {job['sustained_msg_s']:.0f} msg/s sustained ({job['drain_msg_s']:.0f} msg/s to the "
-            f"last commit, the final partial batch included), lag p50 {job['lag_p50_s']:.2f} s / "
-            f"p99 {job['lag_p99_s']:.2f} s, {job['files']} files (median {job['median_file_mb']:.2f} MB), "
-            f"peak RSS driver {job['peak_rss_mb']['driver']:.0f} MB, JVM {job['peak_rss_mb']['jvm']:.0f} MB, "
-            f"Python workers {job['peak_rss_mb']['python_workers']:.0f} MB"
-        )
-        if not args.no_baseline:
-            print(
-                f"SUMMARY baseline: {baseline['msg_s']:.0f} msg/s; ratio job/baseline "
-                f"{job['sustained_msg_s'] / baseline['msg_s']:.2f}"
+        for parallelism in parallelisms:
+            job_settings = Settings(
+                home=base / f"job-p{parallelism}",
+                broker_storage=args.storage,
+                flink_python_mode=args.python_mode,
+                flink_parallelism=parallelism,
+                flink_address=address,
             )
+            job_settings.ensure_dirs()
+            try:
+                job = jobs[parallelism] = run_job(job_settings, records, args)
+                print(json.dumps({"job": job, "parallelism": parallelism}, indent=2, default=str), flush=True)
+                if baseline is None and not args.no_baseline:
+                    base_settings = Settings(home=base / "baseline").replace(bootstrap_servers=job["bootstrap"])
+                    base_settings.ensure_dirs()
+                    baseline = run_baseline(base_settings, job["bootstrap"], args.messages, args.batch_size)
+                    print(json.dumps({"baseline": baseline}, indent=2), flush=True)
+            finally:
+                broker.stop(job_settings)
+                progress.clear_progress(job_settings.run_dir / "ingest")
     finally:
-        broker.stop(job_settings)
-        progress.clear_progress(job_settings.run_dir / "ingest")
+        if args.flink_cluster:
+            engines.stop_flink_cluster(engine_home)
         if tmp is not None:
             tmp.cleanup()
+    print()
+    first = jobs[parallelisms[0]]
+    for parallelism, job in jobs.items():
+        print(
+            f"SUMMARY job p{parallelism}: {job['sustained_msg_s']:.0f} msg/s sustained "
+            f"({job['drain_msg_s']:.0f} msg/s to the last commit, the final partial batch included), "
+            f"x{job['sustained_msg_s'] / first['sustained_msg_s']:.2f} of p{parallelisms[0]}, lag p50 "
+            f"{job['lag_p50_s']:.2f} s / p99 {job['lag_p99_s']:.2f} s, {job['files']} files (median "
+            f"{job['median_file_mb']:.2f} MB), peak RSS driver {job['peak_rss_mb']['driver']:.0f} MB, JVM "
+            f"{job['peak_rss_mb']['jvm']:.0f} MB, Python workers {job['peak_rss_mb']['python_workers']:.0f} MB"
+        )
+    if baseline is not None:
+        print(
+            f"SUMMARY baseline: {baseline['msg_s']:.0f} msg/s; ratio job/baseline "
+            f"{first['sustained_msg_s'] / baseline['msg_s']:.2f} (p{parallelisms[0]})"
+        )
 
 
 if __name__ == "__main__":

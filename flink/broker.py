@@ -372,8 +372,18 @@ def stop(settings: Settings) -> bool:
             stopped = True
         _state_file(settings).unlink(missing_ok=True)
         for storage in STORAGES.values():  # also what a broker that died before writing its state left
-            storage.release(settings)
+            if not _holds_warehouse(storage, settings):
+                storage.release(settings)
         return stopped
+
+
+def _holds_warehouse(storage: BrokerStorage, settings: Settings) -> bool:
+    """Whether ``storage`` runs the S3 server the home's Iceberg warehouse is on (``reasonlake up
+    --profile cluster``): it stays up without the broker (``reasonlake down`` stops it)."""
+    if not isinstance(storage, S3Storage) or not (settings.catalog_warehouse or "").startswith("s3://"):
+        return False
+    state = storage.running(settings)
+    return state is not None and settings.catalog_extra.get("s3.endpoint") == f"http://{HOST}:{state['port']}"
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:

@@ -126,6 +126,9 @@ def _flink_python_jar() -> list[str]:
 
 
 # ---- driver ------------------------------------------------------------------------------------
+UNOPENED_GRACE_S = 30.0
+
+
 def run_until_idle(
     env: StreamExecutionEnvironment,
     job_name: str,
@@ -140,7 +143,9 @@ def run_until_idle(
 ) -> tuple[progress_mod.Totals, str | None]:
     """Submit the job, watch its progress files (``progress``: each reporting operator's folder and
     subtask count), stop it once idle (or on Ctrl-C); before the first record it waits at least
-    ``first_record_wait_s`` (see :func:`flink.progress.is_idle`).
+    ``first_record_wait_s`` (see :func:`flink.progress.is_idle`). Idle needs every subtask to have
+    reported, or :data:`UNOPENED_GRACE_S` more quiet time: a subtask no record reached may never open
+    (a keyed operator at parallelism 4 with three keys).
 
     With ``savepoint_dir`` the job stops with a savepoint there (its state kept for the next run;
     the savepoint's path is returned), else it is cancelled. Raises :class:`JobFailedError` if the
@@ -153,10 +158,12 @@ def run_until_idle(
     client = env.execute_async(job_name)
     last_print = 0.0
     watch = OutageWatch(job_name, outage)
-    expected = sum(n for _, n in progress)
 
     def read() -> progress_mod.Totals:
         return progress_mod.totals([p for folder, _ in progress for p in progress_mod.read_progress(folder, run_id)])
+
+    def all_open() -> bool:  # every subtask of every reporting operator has reported
+        return all(len(progress_mod.read_progress(folder, run_id)) >= n for folder, n in progress)
 
     totals = progress_mod.totals([])
     try:
@@ -182,7 +189,8 @@ def run_until_idle(
             if (
                 until_idle_s is not None
                 and watch.quiet_for(now) >= until_idle_s
-                and progress_mod.is_idle(totals, expected, now, until_idle_s, first_record_wait_s)
+                and progress_mod.is_idle(totals, 0, now, until_idle_s, first_record_wait_s)
+                and (all_open() or progress_mod.is_idle(totals, 0, now, until_idle_s + UNOPENED_GRACE_S))
             ):
                 break
     except KeyboardInterrupt:

@@ -1,7 +1,5 @@
 """The scale-out engines a home can run beside the embedded defaults, started by the project itself.
 
-So far:
-
 * **Redis** as Feast's online store (``REASONLAKE_ONLINE_STORE=redis://127.0.0.1:<port>``):
   :func:`start_redis` runs one ``redis-server`` under ``<home>/engines/redis`` (its data, log and pid
   file there) and :func:`stop_redis` stops it;
@@ -12,7 +10,14 @@ So far:
   :func:`start_postgres` initialises a cluster under ``<home>/engines/postgres`` (trust authentication,
   listening on 127.0.0.1 only) and starts it, :func:`create_database` adds a database,
   :func:`stop_postgres` stops it. PostgreSQL refuses to run as root: as root, the cluster runs as
-  Debian's ``postgres`` user, which must be able to reach the home (every folder above it searchable).
+  Debian's ``postgres`` user, which must be able to reach the home (every folder above it searchable);
+* **a standalone Flink cluster** (``REASONLAKE_FLINK_ADDRESS=127.0.0.1:<rest port>``):
+  :func:`start_flink_cluster` runs pyflink's ``jobmanager.sh`` and ``taskmanager.sh`` (one JobManager,
+  two TaskManagers) on a config under ``<home>/engines/flink``, :func:`stop_flink_cluster` stops them,
+  :func:`kill_taskmanager` SIGKILLs one (a fault test).
+
+:func:`start_cluster_profile` starts all of them and returns the settings that use them (what
+``reasonlake up --profile cluster`` prints); :func:`stop_cluster_profile` stops them.
 
 :func:`ensure_debian_package` installs a Debian package when its program is missing (``apt-get``, as
 root, like the rest of the set-up). Each engine keeps its port across restarts (``port`` file).

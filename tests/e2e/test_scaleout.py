@@ -1,0 +1,101 @@
+"""The whole pipeline on the scale-out engines, as `eval "$(reasonlake up --profile cluster)"` sets them
+up: produce → the ingest job at parallelism 4 on a standalone Flink cluster of two TaskManagers →
+the weekly graph (the batch embedding job on the same cluster, the Iceberg catalog on PostgreSQL, the
+warehouse on S3) → Feast on Redis → the alert job on the cluster, reading Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lake import catalog as lake_catalog
+from lake.settings import Settings
+from reasonlake.demo import run_demo
+from tests.support.paths import REPO
+
+pytestmark = [pytest.mark.scaleout, pytest.mark.slow, pytest.mark.timeout(1500)]
+
+
+def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "reasonlake", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture
+def cluster_profile() -> Iterator[Settings]:
+    """The settings README's `eval "$(reasonlake up --profile cluster)"` exports, on a fresh home;
+    `reasonlake down` at the end stops every engine."""
+    # PostgreSQL runs as Debian's postgres user: the home must be reachable by it (pytest's tmp is not)
+    folder = Path(tempfile.mkdtemp(prefix="reasonlake-scaleout-", dir="/tmp"))
+    os.chmod(folder, 0o755)
+    home = folder / "home"
+    env = Settings(home=home).child_env()
+    up = cli(["--home", str(home), "up", "--profile", "cluster"], env)
+    if up.returncode != 0:
+        cli(["--home", str(home), "down"], env)
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"a scale-out engine cannot be started here: {up.stderr.strip()[-500:]}")
+    exported = dict(shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in up.stdout.splitlines())
+    assert exported["REASONLAKE_HOME"] == str(home.absolute())
+    try:
+        yield Settings.from_env({**env, **exported})
+    finally:
+        down = cli(["--home", str(home), "down"], env)
+        shutil.rmtree(folder, ignore_errors=True)
+    assert down.returncode == 0, down.stderr
+    for engine in ("Flink cluster", "PostgreSQL", "Redis"):
+        assert f"{engine} stopped" in down.stdout, down.stdout
+
+
+def flink_jobs(address: str) -> list[dict]:
+    with urllib.request.urlopen(f"http://{address}/jobs/overview", timeout=10) as response:
+        return json.load(response)["jobs"]
+
+
+def test_the_demo_runs_on_flink_cluster_postgres_redis_and_s3(cluster_profile: Settings) -> None:
+    from feature_repo.online import ReasonLookup
+
+    settings = cluster_profile
+    assert settings.flink_address and settings.catalog_uri and settings.catalog_uri.startswith("postgresql+psycopg")
+    assert settings.online_store and settings.online_store.startswith("redis://")
+    # one week (two are the embedded end-to-end test's): the engines are the point here
+    report = run_demo(settings, messages=1200, weeks=1, seed=21, incoming=40, echo=print)
+    assert report.ok, report
+    assert report.alert_kinds[report.surge_issue] >= 0.6 * report.fresh_kinds[report.surge_issue]
+    assert report.alert_kinds["praise"] == 0 and report.alert_kinds["neutral"] == 0
+
+    # every Flink job ran on the cluster: ingestion, one embedding job per week, the alert job
+    jobs = flink_jobs(settings.flink_address)
+    assert not [j for j in jobs if j["state"] == "FAILED"], jobs
+    assert sorted(j["name"].split("-")[1] for j in jobs) == ["alerts", "embed", "ingest"], jobs  # + the week's
+    assert all(j["state"] in {"FINISHED", "CANCELED"} for j in jobs), jobs
+
+    # the catalog is PostgreSQL's, the data files are on S3 (its server outlived the demo's broker)
+    assert not (settings.home / "catalog.db").exists()
+    cat = lake_catalog.load(settings)
+    for name in ("raw.feedback", "raw.feedback_rejected", "ml.elections", "ml.topics", "alerts.alerts"):
+        table = cat.load_table(name)
+        assert table.metadata_location.startswith("s3://warehouse/reasonlake/"), table.metadata_location
+        files = table.inspect.files().column("file_path").to_pylist()
+        assert files and all(f.startswith("s3://warehouse/reasonlake/") for f in files), name
+    assert report.ingested == lake_catalog.read(cat, "raw.feedback", selected_fields=("message_id",)).num_rows
+
+    # the elected reasons are served from Redis (Feast's SQLite file was never made)
+    elections = lake_catalog.read(cat, "ml.elections").to_pandas()
+    latest = elections[elections["week"] == elections["week"].max()]
+    elected = latest[latest["elected"]]["reason_id"].tolist()
+    assert elected
+    online = ReasonLookup(settings).get(elected)
+    assert all(online[r] is not None and online[r]["elected"] for r in elected), online
+    assert not (settings.feast_dir / "online.db").exists()
