@@ -302,7 +302,20 @@ def _flink_env(folder: Path) -> dict[str, str]:
         "FLINK_CONF_DIR": str(folder / "conf"),
         "FLINK_LOG_DIR": str(folder / "log"),
         "FLINK_PID_DIR": str(folder),
+        "FLINK_LIB_DIR": str(folder / "lib"),
     }
+
+
+def _flink_lib(folder: Path) -> None:
+    """``<folder>/lib``: pyflink's ``lib/`` jars and its ``opt/`` flink-python jar (the Python operators),
+    as Flink's docs set up a cluster for PyFlink. In the cluster's class path, pemja (Python embedded in
+    the task JVM, ``thread`` mode) loads its native library once per TaskManager: shipped with each job
+    instead, a second job's copy cannot load it again (``NoSuchFieldException: loadedLibraryNames``)."""
+    lib = folder / "lib"
+    shutil.rmtree(lib, ignore_errors=True)
+    lib.mkdir()
+    for jar in [*(_flink_home() / "lib").glob("*.jar"), *(_flink_home() / "opt").glob("flink-python*.jar")]:
+        (lib / jar.name).symlink_to(jar)
 
 
 def _flink_config(rpc_port: int, rest_port: int, slots: int, python: str) -> str:
@@ -329,6 +342,8 @@ def _flink_config(rpc_port: int, rest_port: int, slots: int, python: str) -> str
         "rest": {"address": "127.0.0.1", "bind-address": "127.0.0.1", "port": rest_port},
         "heartbeat": {"interval": 2000, "timeout": 10000},
         "python": {"executable": python, "client": {"executable": python}},
+        # the jobs ship flink-python too (a plain cluster lacks it): take pemja from the class path
+        "classloader": {"parent-first-patterns": {"additional": "pemja."}},
     }
     return yaml.safe_dump(config, sort_keys=False)
 
@@ -407,6 +422,7 @@ def start_flink_cluster(
         (folder / "conf" / "config.yaml").write_text(config)
         for pid_file in folder.glob("flink-*.pid"):  # left by a killed cluster
             pid_file.unlink()
+        _flink_lib(folder)
         _flink_script("jobmanager.sh", ["start"], folder)
     cluster = _wait_for(settings, taskmanagers=0, timeout_s=timeout_s)
     for _ in range(taskmanagers - len(cluster.taskmanager_pids)):

@@ -37,6 +37,26 @@ def cluster(settings: Settings) -> Iterator[engines.FlinkCluster]:
         engines.stop_flink_cluster(settings)
 
 
+def split_positions(produced) -> tuple[set, set]:
+    """The Kafka positions of the valid records and of the malformed ones."""
+    invalid = {(r.topic, r.partition, r.offset) for r in produced if r.value.startswith(b"not json")}
+    return {(r.topic, r.partition, r.offset) for r in produced} - invalid, invalid
+
+
+def assert_exactly_once(settings: Settings, valid: set, invalid: set) -> None:
+    """Every valid record's Kafka position once in raw.feedback, every invalid one once in the rejected table."""
+    cat = lake_catalog.load(settings)
+    raw = lake_catalog.read(cat, "raw.feedback", selected_fields=("kafka_topic", "kafka_partition", "kafka_offset"))
+    positions = Counter((r["kafka_topic"], r["kafka_partition"], r["kafka_offset"]) for r in raw.to_pylist())
+    assert positions.most_common(1)[0][1] == 1, "a record was written twice"
+    assert set(positions) == valid, f"{len(valid - set(positions))} records lost"
+    rejected = lake_catalog.read(
+        cat, "raw.feedback_rejected", selected_fields=("kafka_topic", "kafka_partition", "kafka_offset")
+    ).to_pylist()
+    rejected_positions = Counter((r["kafka_topic"], r["kafka_partition"], r["kafka_offset"]) for r in rejected)
+    assert rejected_positions.most_common(1)[0][1] == 1 and set(rejected_positions) == invalid
+
+
 def rest(cluster: engines.FlinkCluster, path: str) -> dict:
     with urllib.request.urlopen(f"http://{cluster.address}{path}", timeout=10) as response:
         return json.load(response)
@@ -59,12 +79,7 @@ def test_a_taskmanager_killed_during_ingestion_loses_and_doubles_nothing(
     records = feedback_records(0, MESSAGES, INVALID_EVERY)
     kafka_io.produce(broker.bootstrap, records)
     produced = kafka_io.consume(broker.bootstrap, sorted({t for t, _ in records}), max_idle_s=3.0)
-    valid = {
-        (r.topic, r.partition, r.offset): json.loads(r.value)["message_id"]
-        for r in produced
-        if not r.value.startswith(b"not json")
-    }
-    invalid = {(r.topic, r.partition, r.offset) for r in produced if r.value.startswith(b"not json")}
+    valid, invalid = split_positions(produced)
     assert len(produced) == MESSAGES
 
     on_cluster = settings.model_copy(update={"flink_address": cluster.address, "flink_parallelism": 4})
@@ -100,19 +115,18 @@ def test_a_taskmanager_killed_during_ingestion_loses_and_doubles_nothing(
     exceptions = rest(cluster, f"/jobs/{job_id}/exceptions")
     assert exceptions.get("exceptionHistory", {}).get("entries"), "Flink saw no failure: the kill landed nowhere"
 
-    cat = lake_catalog.load(settings)
-    raw = lake_catalog.read(
-        cat, "raw.feedback", selected_fields=("message_id", "kafka_topic", "kafka_partition", "kafka_offset")
-    ).to_pylist()
-    positions = Counter((r["kafka_topic"], r["kafka_partition"], r["kafka_offset"]) for r in raw)
-    assert positions.most_common(1)[0][1] == 1, "a record was written twice"
-    assert set(positions) == set(valid), f"{len(set(valid) - set(positions))} records lost"
-    rejected = lake_catalog.read(
-        cat, "raw.feedback_rejected", selected_fields=("kafka_topic", "kafka_partition", "kafka_offset")
-    ).to_pylist()
-    rejected_positions = Counter((r["kafka_topic"], r["kafka_partition"], r["kafka_offset"]) for r in rejected)
-    assert rejected_positions.most_common(1)[0][1] == 1 and set(rejected_positions) == invalid
+    assert_exactly_once(settings, valid, invalid)
+
+    # a second job on the same cluster: the survivor's task JVM already hosts Python (thread mode)
+    more = feedback_records(MESSAGES, 600, INVALID_EVERY)
+    kafka_io.produce(broker.bootstrap, more)
+    produced = kafka_io.consume(broker.bootstrap, sorted({t for t, _ in records}), max_idle_s=3.0)
+    valid, invalid = split_positions(produced)
+    assert len(produced) == MESSAGES + 600
+    again = subprocess.run(cmd, cwd=REPO, env=on_cluster.child_env(), capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert_exactly_once(settings, valid, invalid)
     assert engines.stop_flink_cluster(settings)
     assert engines.running_flink_cluster(settings) is None
     assert not engines.stop_flink_cluster(settings)  # idempotent
-    print(f"TaskManager killed at {at_kill} committed records; {len(raw)} + {len(rejected)} landed once")
+    print(f"TaskManager killed at {at_kill} committed records; all {len(produced)} landed once")
