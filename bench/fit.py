@@ -257,9 +257,15 @@ def run_flink_embedding(size: int, parallelisms: list[int], on_cluster: bool, ro
     from flink.jobconfig import EmbedJobConfig
     from lake.settings import Settings
     from reasonlake import engines
+    from reasons.embedding.backends import load_embedder
+    from reasons.embedding.vectors import embed
 
     frame, week = corpus(size, seed)
     frame = frame.assign(created_at=pd.Timestamp(NOW))
+    started = time.perf_counter()  # the baseline: the same texts embedded in this process, model load included
+    embed(load_embedder(), frame["text"].tolist(), batch_size=EmbedJobConfig.batch_size)
+    baseline_s = time.perf_counter() - started
+    print(f"  in-process baseline: {size} texts in {baseline_s:.1f} s = {size / baseline_s:.0f} texts/s", flush=True)
     runs = []
     with tempfile.TemporaryDirectory(prefix="reasonlake-bench-embed-") as tmp:
         engine_home = Settings(home=Path(tmp) / "engines")
@@ -284,10 +290,14 @@ def run_flink_embedding(size: int, parallelisms: list[int], on_cluster: bool, ro
                 engines.stop_flink_cluster(engine_home)
     first = runs[0]
     print(f"\nSUMMARY embedding job, {size} texts on {'the Flink cluster' if on_cluster else 'the mini-cluster'}")
-    print("| parallelism | seconds | texts/s | ratio to p" + str(first.parallelism) + " |")
-    print("|---:|---:|---:|---:|")
+    print(f"| parallelism | seconds | texts/s | ratio to p{first.parallelism} | ratio to in-process |")
+    print("|---:|---:|---:|---:|---:|")
+    print(f"| in-process | {baseline_s:.1f} | {size / baseline_s:.0f} | – | 1.00 |")
     for r in runs:
-        print(f"| {r.parallelism} | {r.seconds:.1f} | {r.embedded / r.seconds:.0f} | {first.seconds / r.seconds:.2f} |")
+        print(
+            f"| {r.parallelism} | {r.seconds:.1f} | {r.embedded / r.seconds:.0f} | {first.seconds / r.seconds:.2f} "
+            f"| {baseline_s / r.seconds:.2f} |"
+        )
     return runs
 
 

@@ -61,10 +61,15 @@ class AlertSummary:
 
 
 def run_alerts(
-    settings: Settings, config: AlertJobConfig | None = None, until_idle_s: float | None = None, verbose: bool = True
+    settings: Settings,
+    config: AlertJobConfig | None = None,
+    until_idle_s: float | None = None,
+    verbose: bool = True,
+    min_messages: int = 0,
 ) -> AlertSummary:
     """Run the alert job until nothing arrived for ``until_idle_s`` and all is written (``None``: until
-    Ctrl-C). Raises :class:`reasons.live.NoLiveModelError` before starting when nothing is live yet."""
+    Ctrl-C); with ``min_messages``, not idle before that many were read (see
+    :func:`flink.runtime.run_until_idle`). Raises :class:`reasons.live.NoLiveModelError` before starting when nothing is live yet."""
     started = time.monotonic()
     config = config or AlertJobConfig.from_settings(settings)
     settings.ensure_dirs()
@@ -98,6 +103,7 @@ def run_alerts(
         outage=functools.partial(broker.unreachable, config.source.bootstrap_servers),
         on_progress=runtime.print_totals("alerts", COUNTERS) if verbose else None,
         savepoint_dir=config.state_dir + "/savepoints",
+        min_records=min_messages,
     )
     return AlertSummary(
         sent=totals.count("sent"),

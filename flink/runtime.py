@@ -127,6 +127,7 @@ def _flink_python_jar() -> list[str]:
 
 # ---- driver ------------------------------------------------------------------------------------
 UNOPENED_GRACE_S = 30.0
+MIN_RECORDS_WAIT_S = 120.0
 
 
 def run_until_idle(
@@ -140,12 +141,16 @@ def run_until_idle(
     savepoint_dir: str | None = None,
     first_record_wait_s: float = 20.0,
     outage: Callable[[], str | None] | None = None,
+    min_records: int = 0,
 ) -> tuple[progress_mod.Totals, str | None]:
     """Submit the job, watch its progress files (``progress``: each reporting operator's folder and
     subtask count), stop it once idle (or on Ctrl-C); before the first record it waits at least
     ``first_record_wait_s`` (see :func:`flink.progress.is_idle`). Idle needs every subtask to have
     reported, or :data:`UNOPENED_GRACE_S` more quiet time: a subtask no record reached may never open
-    (a keyed operator at parallelism 4 with three keys).
+    (a keyed operator at parallelism 4 with three keys). With ``min_records`` (a caller that knows how
+    many records wait, e.g. the demo) idle also needs that many records seen, or
+    :data:`MIN_RECORDS_WAIT_S` of quiet: the embedded broker can be slow to serve a partition's first
+    fetch, and quiet alone would stop the job before it came.
 
     With ``savepoint_dir`` the job stops with a savepoint there (its state kept for the next run;
     the savepoint's path is returned), else it is cancelled. Raises :class:`JobFailedError` if the
@@ -191,6 +196,10 @@ def run_until_idle(
                 and watch.quiet_for(now) >= until_idle_s
                 and progress_mod.is_idle(totals, 0, now, until_idle_s, first_record_wait_s)
                 and (all_open() or progress_mod.is_idle(totals, 0, now, until_idle_s + UNOPENED_GRACE_S))
+                and (
+                    totals.records_seen >= min_records
+                    or progress_mod.is_idle(totals, 0, now, until_idle_s + MIN_RECORDS_WAIT_S)
+                )
             ):
                 break
     except KeyboardInterrupt:

@@ -14,6 +14,7 @@ needs, and every table deletes its old metadata files on commit (``TABLE_PROPERT
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform, IdentityTransform
 
 from lake import catalog as lake_catalog
-from lake.errors import UnsupportedPartitioningError
+from lake.errors import CommitConflictError, UnsupportedPartitioningError
+
+log = logging.getLogger(__name__)
 
 MAINTENANCE_SUMMARY_KEY = "reasonlake.maintenance"
 RAW_TABLES = ("raw.feedback", "raw.feedback_rejected")
@@ -56,6 +59,7 @@ class CompactionReport:
     files_before: int
     files_after: int
     rows: int
+    partitions_deferred: int = 0  # still conflicting with other writers' commits: left for the next run
 
 
 @dataclass(frozen=True)
@@ -102,11 +106,14 @@ def _key(partition: dict[str, Any]) -> tuple:
     return tuple(sorted((k, str(v)) for k, v in (partition or {}).items()))
 
 
-def compact(table: Table, target_file_mb: float = 64.0, min_files: int = 2, retries: int = 20) -> CompactionReport:
+def compact(table: Table, target_file_mb: float = 64.0, min_files: int = 2, retries: int = 5) -> CompactionReport:
     """Rewrite every partition holding at least ``min_files`` data files smaller than ``target_file_mb``
     into as few files as pyiceberg writes (``write.target-file-size-bytes``, 512 MB by default).
 
-    Reads a whole partition into memory (a day of ``raw.feedback``); retried on commit conflicts.
+    Reads a whole partition into memory (a day of ``raw.feedback``); retried on commit conflicts. A
+    rewrite commits only if nothing else committed since it read the partition, so a partition the
+    ingest job keeps committing to (every second) can lose every time: after ``retries`` conflicts it
+    is deferred to the next run (counted in the report) instead of failing the maintenance.
     """
     small = target_file_mb * 1024 * 1024
     files = data_files(table)
@@ -118,16 +125,21 @@ def compact(table: Table, target_file_mb: float = 64.0, min_files: int = 2, retr
         for fs in groups.values()
         if sum(f["file_size_in_bytes"] < small for f in fs) >= min_files
     ]
-    rows = 0
+    rows, deferred = 0, 0
     for partition in todo:
-        rows += _rewrite_partition(table, _partition_filter(table, partition), retries)
+        try:
+            rows += _rewrite_partition(table, _partition_filter(table, partition), retries)
+        except CommitConflictError as exc:
+            log.warning("compaction deferred to the next run: %s", exc)
+            deferred += 1
     table.refresh()
     return CompactionReport(
         table=".".join(table.name()[-2:]),
-        partitions_compacted=len(todo),
+        partitions_compacted=len(todo) - deferred,
         files_before=len(files),
         files_after=len(data_files(table)),
         rows=rows,
+        partitions_deferred=deferred,
     )
 
 

@@ -547,7 +547,9 @@ def maintain(
     for compaction, expiry, retained, orphans in reports:
         kept = f"{retained.rows_deleted} row(s) older than {days} days deleted; " if days else ""
         click.echo(
-            f"{compaction.table}: {kept}{compaction.partitions_compacted} partition(s) compacted, data files "
+            f"{compaction.table}: {kept}{compaction.partitions_compacted} partition(s) compacted"
+            + (f" ({compaction.partitions_deferred} busy, deferred)" if compaction.partitions_deferred else "")
+            + ", data files "
             f"{compaction.files_before} -> {compaction.files_after}; snapshots "
             f"{expiry.snapshots_before} -> {expiry.snapshots_after}; {orphans.files_deleted} unreferenced "
             f"file(s) deleted ({orphans.bytes_deleted / 1e6:.1f} MB)"

@@ -137,7 +137,8 @@ def _alert_on_fresh_messages(
         incoming, seed=seed + 1, now=datetime.now(UTC), surge_issue=truth.surge["issue"], pii_rate=pii_rate, pii=pii
     )
     kafka_io.produce(broker.bootstrap_servers(settings), ((r.topic, r.value) for r in fresh))
-    print(f"    {run_alerts(settings, AlertJobConfig.from_settings(settings), until_idle_s=8)}")
+    summary = run_alerts(settings, AlertJobConfig.from_settings(settings), until_idle_s=8, min_messages=len(fresh))
+    print(f"    {summary}")
     return fresh_labels
 
 

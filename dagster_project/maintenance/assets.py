@@ -53,6 +53,7 @@ def raw_feedback_maintenance(
         metadata.update(
             {
                 f"{name}_partitions_compacted": compaction.partitions_compacted,
+                f"{name}_partitions_deferred": compaction.partitions_deferred,
                 f"{name}_files_before": compaction.files_before,
                 f"{name}_files_after": compaction.files_after,
                 f"{name}_snapshots_before": expiry.snapshots_before,
