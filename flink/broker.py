@@ -221,7 +221,17 @@ def _reap(pid: int) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """``pid`` has exited and waits for its parent to reap it: another process's child (the broker a
+    test process started, stopped by ``reasonlake down``) stays a zombie until that parent waits."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def _is_tansu(pid: int) -> bool:

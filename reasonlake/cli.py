@@ -551,7 +551,8 @@ def maintain(
             + (f" ({compaction.partitions_deferred} busy, deferred)" if compaction.partitions_deferred else "")
             + ", data files "
             f"{compaction.files_before} -> {compaction.files_after}; snapshots "
-            f"{expiry.snapshots_before} -> {expiry.snapshots_after}; {orphans.files_deleted} unreferenced "
+            f"{expiry.snapshots_before} -> {expiry.snapshots_after}{' (busy, expiry deferred)' if expiry.deferred else ''}; "
+            f"{orphans.files_deleted} unreferenced "
             f"file(s) deleted ({orphans.bytes_deleted / 1e6:.1f} MB)"
         )
 
