@@ -221,10 +221,10 @@ def _reap(pid: int) -> bool:
         return True
     except PermissionError:
         return False
-    return _zombie(pid)
+    return is_zombie(pid)
 
 
-def _zombie(pid: int) -> bool:
+def is_zombie(pid: int) -> bool:
     """``pid`` has exited and waits for its parent to reap it: another process's child (the broker a
     test process started, stopped by ``reasonlake down``) stays a zombie until that parent waits."""
     try:

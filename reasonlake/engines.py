@@ -365,10 +365,9 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    try:  # a zombie is not alive
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
+    from flink.broker import is_zombie
+
+    return not is_zombie(pid)
 
 
 def _registered_taskmanagers(rest_port: int) -> int | None:
