@@ -119,8 +119,8 @@ def test_the_demo_runs_on_flink_cluster_postgres_redis_and_s3(cluster_profile: S
     bootstrap = broker.start(settings).bootstrap  # the demo stopped it; its s3 storage kept the topics
     stop = threading.Event()
 
-    def trickle() -> None:  # 5 messages a second while the others run (at most 3 minutes): commits all along
-        for start in range(0, 900, 5):
+    def trickle() -> None:  # 5 messages a second while the others run (at most 2 minutes): commits all along
+        for start in range(0, 600, 5):
             kafka_io.produce(bootstrap, feedback_records(start, 5, 97))
             if stop.wait(1.0):
                 return
@@ -129,7 +129,7 @@ def test_the_demo_runs_on_flink_cluster_postgres_redis_and_s3(cluster_profile: S
     producer.start()
     started = time.time()
     try:
-        ingest = launch(["ingest", "--until-idle", "8", "--batch-size", "300", "--flush-interval", "1"], settings)
+        ingest = launch(["ingest", "--until-idle", "8", "--batch-size", "300", "--flush-interval", "5"], settings)
         maintain = launch(["maintain", "--expire-older-than", "0", "--retain-last", "1"], settings)
         weekly = launch(["weekly", "--week", week], settings)
         for run, log in (weekly, maintain):
