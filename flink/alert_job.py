@@ -69,7 +69,8 @@ def run_alerts(
 ) -> AlertSummary:
     """Run the alert job until nothing arrived for ``until_idle_s`` and all is written (``None``: until
     Ctrl-C); with ``min_messages``, not idle before that many were read (see
-    :func:`flink.runtime.run_until_idle`). Raises :class:`reasons.live.NoLiveModelError` before starting when nothing is live yet."""
+    :func:`flink.runtime.run_until_idle`). Raises :class:`reasons.live.NoLiveModelError` before
+    starting when nothing is live yet."""
     started = time.monotonic()
     config = config or AlertJobConfig.from_settings(settings)
     settings.ensure_dirs()

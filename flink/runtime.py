@@ -130,6 +130,15 @@ UNOPENED_GRACE_S = 30.0
 MIN_RECORDS_WAIT_S = 120.0
 
 
+def _extra_quiet_s(all_open: bool, totals: progress_mod.Totals, min_records: int) -> float:
+    """Quiet time idle needs beyond ``until_idle_s``: more while a subtask never reported, or while
+    fewer than ``min_records`` records were seen (see :func:`run_until_idle`)."""
+    return max(
+        0.0 if all_open else UNOPENED_GRACE_S,
+        0.0 if totals.records_seen >= min_records else MIN_RECORDS_WAIT_S,
+    )
+
+
 def run_until_idle(
     env: StreamExecutionEnvironment,
     job_name: str,
@@ -164,11 +173,13 @@ def run_until_idle(
     last_print = 0.0
     watch = OutageWatch(job_name, outage)
 
-    def read() -> progress_mod.Totals:
-        return progress_mod.totals([p for folder, _ in progress for p in progress_mod.read_progress(folder, run_id)])
+    all_open = False  # every subtask of every reporting operator has reported
 
-    def all_open() -> bool:  # every subtask of every reporting operator has reported
-        return all(len(progress_mod.read_progress(folder, run_id)) >= n for folder, n in progress)
+    def read() -> progress_mod.Totals:
+        nonlocal all_open
+        per_operator = [(progress_mod.read_progress(folder, run_id), n) for folder, n in progress]
+        all_open = all(len(reported) >= n for reported, n in per_operator)
+        return progress_mod.totals([p for reported, _ in per_operator for p in reported])
 
     totals = progress_mod.totals([])
     try:
@@ -194,11 +205,8 @@ def run_until_idle(
             if (
                 until_idle_s is not None
                 and watch.quiet_for(now) >= until_idle_s
-                and progress_mod.is_idle(totals, 0, now, until_idle_s, first_record_wait_s)
-                and (all_open() or progress_mod.is_idle(totals, 0, now, until_idle_s + UNOPENED_GRACE_S))
-                and (
-                    totals.records_seen >= min_records
-                    or progress_mod.is_idle(totals, 0, now, until_idle_s + MIN_RECORDS_WAIT_S)
+                and progress_mod.is_idle(
+                    totals, 0, now, until_idle_s + _extra_quiet_s(all_open, totals, min_records), first_record_wait_s
                 )
             ):
                 break

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from typing import Any
+from typing import Any, TypeVar
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo, GreaterThanOrEqual, IsNull, LessThan
@@ -31,6 +31,7 @@ from lake import catalog as lake_catalog
 from lake.errors import CommitConflictError, UnsupportedPartitioningError
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 MAINTENANCE_SUMMARY_KEY = "reasonlake.maintenance"
 RAW_TABLES = ("raw.feedback", "raw.feedback_rejected")
@@ -128,11 +129,9 @@ def compact(table: Table, target_file_mb: float = 64.0, min_files: int = 2, retr
     ]
     rows, deferred = 0, 0
     for partition in todo:
-        try:
-            rows += _rewrite_partition(table, _partition_filter(table, partition), retries)
-        except CommitConflictError as exc:
-            log.warning("compaction deferred to the next run: %s", exc)
-            deferred += 1
+        done = _unless_busy(table, _rewrite_attempt(_partition_filter(table, partition)), "compaction", retries)
+        rows += done or 0
+        deferred += done is None
     table.refresh()
     return CompactionReport(
         table=".".join(table.name()[-2:]),
@@ -144,7 +143,17 @@ def compact(table: Table, target_file_mb: float = 64.0, min_files: int = 2, retr
     )
 
 
-def _rewrite_partition(table: Table, row_filter: BooleanExpression, retries: int) -> int:
+def _unless_busy(table: Table, attempt: Callable[[Table], R], what: str, retries: int) -> R | None:
+    """:func:`lake.catalog.commit_retrying`, or None (logged) when other writers' commits still win
+    after ``retries`` attempts: maintenance leaves that work for its next run instead of failing."""
+    try:
+        return lake_catalog.commit_retrying(table, attempt, what, retries)
+    except CommitConflictError as exc:
+        log.warning("%s deferred to the next run: %s", what, exc)
+        return None
+
+
+def _rewrite_attempt(row_filter: BooleanExpression) -> Callable[[Table], int]:
     def attempt(t: Table) -> int:
         t.refresh()
         snapshot = t.current_snapshot()
@@ -154,7 +163,7 @@ def _rewrite_partition(table: Table, row_filter: BooleanExpression, retries: int
         t.overwrite(data, overwrite_filter=row_filter, snapshot_properties={MAINTENANCE_SUMMARY_KEY: "compact"})
         return data.num_rows
 
-    return lake_catalog.commit_retrying(table, attempt, "compaction", retries)
+    return attempt
 
 
 def expire_snapshots(table: Table, older_than: datetime, retain_last: int = 5, retries: int = 5) -> ExpireReport:
@@ -167,7 +176,7 @@ def expire_snapshots(table: Table, older_than: datetime, retain_last: int = 5, r
     before = len(table.snapshots())
     cutoff_ms = int(older_than.timestamp() * 1000)
 
-    def attempt(t: Table) -> None:
+    def attempt(t: Table) -> bool:
         t.refresh()
         snapshots = sorted(t.snapshots(), key=lambda s: s.timestamp_ms)
         keep = {s.snapshot_id for s in snapshots[-retain_last:]}
@@ -177,13 +186,9 @@ def expire_snapshots(table: Table, older_than: datetime, retain_last: int = 5, r
         expire = [s.snapshot_id for s in snapshots if s.timestamp_ms < cutoff_ms and s.snapshot_id not in keep]
         if expire:
             t.maintenance.expire_snapshots().by_ids(expire).commit()
+        return True
 
-    deferred = False
-    try:
-        lake_catalog.commit_retrying(table, attempt, "snapshot expiry", retries)
-    except CommitConflictError as exc:
-        log.warning("snapshot expiry deferred to the next run: %s", exc)
-        deferred = True
+    deferred = _unless_busy(table, attempt, "snapshot expiry", retries) is None
     table.refresh()
     return ExpireReport(
         table=".".join(table.name()[-2:]),
