@@ -233,11 +233,15 @@ class Settings(BaseModel):
 
         A PyFlink job run in this process on a local mini-cluster hosts its Python worker here
         (loopback mode), and the worker copies its parameters into ``os.environ``, among them
-        ``PYFLINK_GATEWAY_DISABLED``: a PyFlink driver started with it refuses to start.
+        ``PYFLINK_GATEWAY_DISABLED``: a PyFlink driver started with it refuses to start. A worker of a
+        standalone TaskManager may also bring an empty ``JAVA_HOME`` (Flink's scripts export one when
+        none is set), with which a PyFlink driver runs ``bin/java``: an empty one is dropped.
         """
         inherited = dict(os.environ)
         if "PYFLINK_GATEWAY_DISABLED" in inherited:  # the leak's mark; PYTHONPATH is the user's otherwise
             inherited = {key: value for key, value in inherited.items() if not _is_pyflink_worker_var(key)}
+        if not inherited.get("JAVA_HOME", "x"):
+            del inherited["JAVA_HOME"]
         return {**inherited, **self.to_env(), **extra}
 
     # ---- derived locations (all under the home) ---------------------------------------------------

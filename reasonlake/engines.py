@@ -296,9 +296,22 @@ def _flink_home() -> Path:
     return Path(pyflink.__file__).parent
 
 
+def _java_home() -> str | None:
+    """The JDK of the ``java`` on the PATH (``JAVA_HOME`` when set)."""
+    if os.environ.get("JAVA_HOME"):
+        return os.environ["JAVA_HOME"]
+    java = shutil.which("java")
+    return str(Path(java).resolve().parent.parent) if java else None
+
+
 def _flink_env(folder: Path) -> dict[str, str]:
+    """The environment of the cluster's scripts. ``JAVA_HOME`` is explicit: without it Flink's scripts
+    export an empty ``JAVA_HOME`` into the TaskManagers, which their Python workers hand on (a loopback
+    worker copies it into the submitting process, whose next PyFlink start then runs ``bin/java``)."""
+    java_home = _java_home()
     return {
         **os.environ,
+        **({"JAVA_HOME": java_home} if java_home else {}),
         "FLINK_CONF_DIR": str(folder / "conf"),
         "FLINK_LOG_DIR": str(folder / "log"),
         "FLINK_PID_DIR": str(folder),

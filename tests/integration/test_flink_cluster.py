@@ -75,6 +75,9 @@ def test_a_taskmanager_killed_during_ingestion_loses_and_doubles_nothing(
     assert engines.start_flink_cluster(settings, taskmanagers=2, slots=4) == cluster  # nothing new started
     overview = rest(cluster, "/overview")
     assert overview["taskmanagers"] == 2 and overview["slots-total"] == 8
+    for pid in cluster.taskmanager_pids:  # what their Python workers hand on: a JDK, not an empty JAVA_HOME
+        environ = dict(v.split("=", 1) for v in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in v)
+        assert (Path(environ["JAVA_HOME"]) / "bin" / "java").exists(), environ.get("JAVA_HOME")
 
     records = feedback_records(0, MESSAGES, INVALID_EVERY)
     kafka_io.produce(broker.bootstrap, records)

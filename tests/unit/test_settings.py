@@ -65,6 +65,11 @@ def test_child_env_drops_what_an_in_process_pyflink_worker_leaked(tmp_path, monk
     leaked = settings.child_env()
     assert not {"PYFLINK_GATEWAY_DISABLED", "PYTHONPATH", "_PYTHON_WORKING_DIR", "BOOT_LOG_DIR"} & set(leaked)
     assert leaked["KEEP_ME"] == "1" and leaked["REASONLAKE_HOME"] == str(tmp_path)
+    # a standalone TaskManager's worker brings the empty JAVA_HOME Flink's scripts exported
+    monkeypatch.setenv("JAVA_HOME", "")
+    assert "JAVA_HOME" not in settings.child_env()
+    monkeypatch.setenv("JAVA_HOME", "/usr/lib/jvm/mine")
+    assert settings.child_env()["JAVA_HOME"] == "/usr/lib/jvm/mine"
 
 
 @pytest.mark.parametrize(
