@@ -6,7 +6,7 @@ through the model as the alert job would (``reasons.evaluation``). Figures: benc
 
 import pytest
 
-from reasons.corpora import CFPB_STOP_WORDS, cfpb_frame
+from reasons.corpora import CFPB_FAMILIES, CFPB_STOP_WORDS, cfpb_frame
 from reasons.election.policy import load_policy
 from reasons.embedding.backends import load_embedder
 from reasons.embedding.vectors import embed
@@ -26,16 +26,26 @@ def cfpb():
     return frame, embed(load_embedder(), frame["text"].tolist())
 
 
-@pytest.fixture(scope="module")
-def weeks(cfpb):
+def _evaluate(cfpb, families=None):
     frame, embeddings = cfpb
     policy, _ = load_policy()
     stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS
-    return evaluate_weeks(frame, embeddings, policy, stop_words=stop, log=print)
+    return evaluate_weeks(frame, embeddings, policy, stop_words=stop, families=families, log=print)
+
+
+@pytest.fixture(scope="module")
+def weeks(cfpb):
+    return _evaluate(cfpb)
+
+
+@pytest.fixture(scope="module")
+def family_weeks(cfpb):
+    """The same fits, the three overlapping credit-report issues counted as one (``CFPB_FAMILIES``)."""
+    return _evaluate(cfpb, CFPB_FAMILIES)
 
 
 # Measured (bench/RESULTS.md): before issue 12 mean hits 1.50, 1 week with 2+ hits, alert precision 0.29,
-# purity 0.30; now 2.25, 3 weeks, 0.53, 0.53. The floors sit a little under today's figures.
+# purity 0.30; now 2.00, 3 weeks, 0.65, 0.63. The floors sit a little under today's figures.
 def test_most_of_the_true_top_reasons_are_elected(weeks):
     s = summary(weeks)
     print(s)
@@ -46,11 +56,20 @@ def test_most_of_the_true_top_reasons_are_elected(weeks):
 
 def test_alerts_on_the_following_week_are_more_precise_than_a_catch_all(weeks):
     s = summary(weeks)
-    assert s["alert_precision"] >= 0.45, s
+    assert s["alert_precision"] >= 0.6, s
     assert all(q.alerts > 0 for q in weeks)
 
 
+# A consumer picks one of CFPB's three credit-report issues for the same complaint (the corpus README's
+# top three): at that grain an alert names the right complaint at least 8 times in 10 (the issue's floor).
+# Measured: 0.89 (0.73 while catch-alls were refused only under half the median coherence).
+def test_alerts_name_the_right_complaint_family(family_weeks):
+    s = summary(family_weeks)
+    assert s["alert_precision"] >= 0.8, s
+    assert all(q.alerts > 0 for q in family_weeks)
+
+
 def test_reasons_are_purer_and_no_catch_all_holds_the_week(weeks):
-    assert summary(weeks)["purity"] >= 0.45
+    assert summary(weeks)["purity"] >= 0.55
     for q in weeks[:3]:  # the three large weeks (the last has 550 messages)
         assert q.reasons >= 5, q

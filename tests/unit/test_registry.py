@@ -133,7 +133,7 @@ def test_a_catch_all_is_split_or_refused():
     kept, refused, _ = reason_candidates([*coherent, *pair], RegistryParams(group_threshold=0.9))
     assert (5, 6) not in [c.topic_ids for c in kept] and {c.topic_ids for c in refused} == {(5,), (6,)}
     kept, refused, _ = reason_candidates(
-        [*coherent, *(TopicIn(t.topic_id, t.label, t.embedding, 30, 1.0, 0.5) for t in pair)],
+        [*coherent, *(TopicIn(t.topic_id, t.label, t.embedding, 30, 1.0, 0.6) for t in pair)],
         RegistryParams(group_threshold=0.9),
     )
     assert (5, 6) in [c.topic_ids for c in kept] and refused == []
