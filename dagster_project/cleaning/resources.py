@@ -5,7 +5,8 @@ through the environment: ``dbt/profiles.yml`` reads two variables,
 
 * ``reasonlake_duckdb_path``: ``Settings.duckdb_path`` (``<home>/dbt/reasonlake.duckdb``);
 * ``reasonlake_iceberg``: ``{"catalog": "reasonlake", **Settings.catalog_properties()}``, the config
-  of dbt-duckdb's built-in ``iceberg`` plugin (``pyiceberg.catalog.load_catalog``).
+  of dbt-duckdb's ``iceberg`` plugin (``pyiceberg.catalog.load_catalog``), its secret properties
+  replaced by a file only the owner reads (:func:`dbt_vars`).
 
 ``DbtCliResource`` runs the venv's ``dbt`` (dagster-dbt would otherwise look for ``dbt`` on PATH).
 The manifest is parsed once at set-up (``make setup``) and again by ``dagster dev`` on every load;
@@ -62,11 +63,48 @@ def build_dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=dbt_executable())
 
 
+_SECRET_WORDS = ("secret", "password", "token", "credential")
+
+
+def split_secrets(properties: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Catalog properties split into (public, secret): a secret's name holds one of ``_SECRET_WORDS``
+    (``s3.secret-access-key``, ``token``, ...), or it is a URI with a password (``postgresql://u:pw@h``)."""
+    public: dict[str, str] = {}
+    secret: dict[str, str] = {}
+    for key, value in properties.items():
+        hidden = any(word in key.lower() for word in _SECRET_WORDS) or _has_password(value)
+        (secret if hidden else public)[key] = value
+    return public, secret
+
+
+def _has_password(value: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        return "://" in value and urlsplit(value).password is not None
+    except ValueError:
+        return False
+
+
+def secrets_path(settings: Settings) -> Path:
+    return settings.home / "dbt" / "catalog-secrets.json"
+
+
 def dbt_vars(settings: Settings) -> dict[str, Any]:
-    """What ``dbt/profiles.yml`` reads, derived from ``settings``."""
+    """What ``dbt/profiles.yml`` reads, derived from ``settings``. The catalog's secret properties are
+    not among them (dbt's command line is logged): they go to a file only the owner reads
+    (:func:`secrets_path`), which the profile's iceberg plugin reads (``reasonlake/dbt_iceberg.py``)."""
+    public, secret = split_secrets(settings.catalog_properties())
+    if secret:
+        path = secrets_path(settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(json.dumps(secret, sort_keys=True))
+        public["secrets_file"] = str(path)
     return {
         "reasonlake_duckdb_path": str(settings.duckdb_path),
-        "reasonlake_iceberg": {"catalog": CATALOG_NAME, **settings.catalog_properties()},
+        "reasonlake_iceberg": {"catalog": CATALOG_NAME, **public},
     }
 
 
