@@ -25,6 +25,7 @@ from pyiceberg.exceptions import (
     NamespaceAlreadyExistsError,
     NoSuchTableError,
     TableAlreadyExistsError,
+    ValidationException,
 )
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression, EqualTo
 from pyiceberg.table import Table
@@ -155,8 +156,9 @@ def _catalog_locked(exc: OperationalError) -> bool:
 def commit_retrying(table: Table, attempt: Callable[[Table], R], what: str = "commit", retries: int = 20) -> R:
     """``attempt(table)`` (which reads the table afresh and commits) until it goes through.
 
-    * A concurrent commit (``CommitFailedException``): retried with backoff, ``retries`` times,
-      then :class:`CommitConflictError`.
+    * A concurrent commit (``CommitFailedException``, or pyiceberg's ``ValidationException`` when its
+      own retry of an overwrite finds files another writer added under the overwrite's filter):
+      retried with backoff, ``retries`` times, then :class:`CommitConflictError`.
     * A SQL catalog another writer holds locked (SQLite's "database is locked", after SQLite's own
       5 s wait): retried for the catalog's busy timeout (``REASONLAKE_CATALOG_BUSY_TIMEOUT_S``),
       then :class:`CatalogBusyError`. The catalog's pointer never moved, so nothing was committed
@@ -166,7 +168,7 @@ def commit_retrying(table: Table, attempt: Callable[[Table], R], what: str = "co
     while True:
         try:
             return attempt(table)
-        except CommitFailedException:
+        except (CommitFailedException, ValidationException):
             conflicts += 1
             if conflicts >= retries:
                 raise CommitConflictError(

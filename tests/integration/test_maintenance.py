@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flink.contract import KafkaEnvelope, validate
+from flink.contract import Accepted, KafkaEnvelope, validate
 from flink.jobconfig import BatchPolicy
 from flink.sink import IcebergBatchSink, start_offsets
 from lake import catalog as lake_catalog
@@ -255,3 +255,36 @@ def test_disk_stays_bounded_metadata_on_commit_and_unreferenced_files_by_maintai
     maintenance.remove_orphan_files(table, older_than=datetime.now(UTC) + timedelta(seconds=1))
     assert not stray.exists()
     assert snapshot_of(cat, "raw.feedback") == before
+
+
+def test_a_partition_another_writer_keeps_committing_to_is_deferred_then_compacted(settings, monkeypatch) -> None:
+    """Compaction commits only if main did not move since it read the partition: a writer that commits
+    before every rewrite wins each time, and the partition is deferred (nothing lost, nothing doubled);
+    the next run, without the race, compacts it."""
+    from pyiceberg.table import Table
+
+    cat = lake_catalog.load(settings)
+    fill(cat)
+    other = IcebergBatchSink(lake_catalog.load(settings), BatchPolicy(batch_size=10_000))
+    raced: list = []
+    overwrite = Table.overwrite
+
+    def racing(self, *args, **kwargs):  # the ingest job's commit lands between the read and the rewrite
+        raced.extend(outcomes(1000 + len(raced), 3))
+        other.add_all(raced[-3:])
+        other.flush()
+        return overwrite(self, *args, **kwargs)
+
+    monkeypatch.setattr(Table, "overwrite", racing)
+    report = maintenance.compact(cat.load_table("raw.feedback"), retries=2)
+    assert (report.partitions_compacted, report.partitions_deferred) == (0, 3), report
+    monkeypatch.undo()
+    assert len(raced) == 3 * 2 * 3  # 3 partitions × 2 attempts, 3 records each
+    rows, offsets = snapshot_of(cat, "raw.feedback")
+    accepted = [o for o in [*outcomes(0, 180), *raced] if isinstance(o, Accepted)]
+    assert max(rows.values()) == 1 and len(rows) == len(accepted)  # nothing lost, nothing doubled
+    assert offsets == {("feedback.crm", 0): 1016, ("feedback.crm", 1): 1017}
+
+    again = maintenance.compact(cat.load_table("raw.feedback"))
+    assert again.partitions_deferred == 0 and again.partitions_compacted == 3, again
+    assert snapshot_of(cat, "raw.feedback") == (rows, offsets)
