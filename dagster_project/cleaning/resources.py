@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dagster_dbt import DbtCliResource, DbtProject
 
@@ -78,8 +79,6 @@ def split_secrets(properties: dict[str, str]) -> tuple[dict[str, str], dict[str,
 
 
 def _has_password(value: str) -> bool:
-    from urllib.parse import urlsplit
-
     try:
         return "://" in value and urlsplit(value).password is not None
     except ValueError:

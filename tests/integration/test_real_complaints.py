@@ -45,7 +45,7 @@ def family_weeks(cfpb):
 
 
 # Measured (bench/RESULTS.md): before issue 12 mean hits 1.50, 1 week with 2+ hits, alert precision 0.29,
-# purity 0.30; now 2.00, 3 weeks, 0.65, 0.63. The floors sit a little under today's figures.
+# purity 0.30; now 2.00, 3 weeks, 0.64, 0.63. The floors sit a little under today's figures.
 def test_most_of_the_true_top_reasons_are_elected(weeks):
     s = summary(weeks)
     print(s)
