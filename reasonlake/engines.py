@@ -304,19 +304,21 @@ def _java_home() -> str | None:
     return str(Path(java).resolve().parent.parent) if java else None
 
 
-def _flink_env(folder: Path) -> dict[str, str]:
-    """The environment of the cluster's scripts. ``JAVA_HOME`` is explicit: without it Flink's scripts
-    export an empty ``JAVA_HOME`` into the TaskManagers, which their Python workers hand on (a loopback
-    worker copies it into the submitting process, whose next PyFlink start then runs ``bin/java``)."""
+def _flink_env(settings: Settings) -> dict[str, str]:
+    """The environment of the cluster's scripts: :meth:`Settings.child_env` (what every child process
+    gets, without what an in-process PyFlink run leaked) plus Flink's folders. ``JAVA_HOME`` is explicit:
+    without it Flink's scripts export an empty ``JAVA_HOME`` into the TaskManagers, which their Python
+    workers hand on (a loopback worker copies it into the submitting process, whose next PyFlink start
+    then runs ``bin/java``)."""
+    folder = flink_dir(settings)
     java_home = _java_home()
-    return {
-        **os.environ,
+    return settings.child_env(
         **({"JAVA_HOME": java_home} if java_home else {}),
-        "FLINK_CONF_DIR": str(folder / "conf"),
-        "FLINK_LOG_DIR": str(folder / "log"),
-        "FLINK_PID_DIR": str(folder),
-        "FLINK_LIB_DIR": str(folder / "lib"),
-    }
+        FLINK_CONF_DIR=str(folder / "conf"),
+        FLINK_LOG_DIR=str(folder / "log"),
+        FLINK_PID_DIR=str(folder),
+        FLINK_LIB_DIR=str(folder / "lib"),
+    )
 
 
 def _flink_lib(folder: Path) -> None:
@@ -435,16 +437,16 @@ def start_flink_cluster(
         for pid_file in folder.glob("flink-*.pid"):  # left by a killed cluster
             pid_file.unlink()
         _flink_lib(folder)
-        _flink_script("jobmanager.sh", ["start"], folder)
+        _flink_script("jobmanager.sh", ["start"], settings)
     cluster = _wait_for(settings, taskmanagers=0, timeout_s=timeout_s)
     for _ in range(taskmanagers - len(cluster.taskmanager_pids)):
-        _flink_script("taskmanager.sh", ["start"], folder)
+        _flink_script("taskmanager.sh", ["start"], settings)
     return _wait_for(settings, taskmanagers=max(taskmanagers, len(cluster.taskmanager_pids)), timeout_s=timeout_s)
 
 
-def _flink_script(script: str, args: list[str], folder: Path) -> None:
+def _flink_script(script: str, args: list[str], settings: Settings) -> None:
     proc = subprocess.run(
-        ["bash", str(_flink_home() / "bin" / script), *args], capture_output=True, text=True, env=_flink_env(folder)
+        ["bash", str(_flink_home() / "bin" / script), *args], capture_output=True, text=True, env=_flink_env(settings)
     )
     if proc.returncode != 0:
         raise EngineError(f"Flink {script} {' '.join(args)} failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
