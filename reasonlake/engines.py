@@ -25,11 +25,13 @@ root, like the rest of the set-up). Each engine keeps its port across restarts (
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,14 +54,24 @@ def ensure_debian_package(program: str, package: str, find: Callable[[], str | N
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         raise EngineError(f"{program} is missing: install the Debian package {package} (apt-get, as root)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    wait = ["-o", "DPkg::Lock::Timeout=600"]  # another apt-get (not ours) holding dpkg's lock: wait for it
 
     def install() -> subprocess.CompletedProcess:
-        return subprocess.run(["apt-get", "install", "-y", "-q", package], capture_output=True, text=True, env=env)
+        return subprocess.run(
+            ["apt-get", *wait, "install", "-y", "-q", package], capture_output=True, text=True, env=env
+        )
 
-    proc = install()
-    if proc.returncode != 0:  # stale package lists: update them, then once more
-        subprocess.run(["apt-get", "update", "-q"], capture_output=True, text=True, env=env)
+    # One install at a time among this project's processes (parallel test workers start engines together);
+    # the one that waited finds the program the other installed.
+    with open(Path(tempfile.gettempdir()) / "reasonlake-apt.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = find()
+        if found:
+            return found
         proc = install()
+        if proc.returncode != 0:  # stale package lists: update them, then once more
+            subprocess.run(["apt-get", *wait, "update", "-q"], capture_output=True, text=True, env=env)
+            proc = install()
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise EngineError(f"apt-get install {package} failed: {tail[0]}")
