@@ -86,7 +86,7 @@ def configs():
 def run_cfpb(name: str, cache: Path) -> dict:
     from reasons.corpora import CFPB_FAMILIES, CFPB_STOP_WORDS, cfpb_frame
     from reasons.election.policy import load_policy
-    from reasons.evaluation import evaluate_weeks, summary
+    from reasons.evaluation import evaluate_grains, summary
     from reasons.text import brand_terms
 
     params, registry, brands = configs()[name]
@@ -94,22 +94,22 @@ def run_cfpb(name: str, cache: Path) -> dict:
     embeddings = embeddings_for(frame["text"].tolist(), cache)
     policy, _ = load_policy()
     stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS if brands else ()
+    print(f"CFPB, {name} (issues and families):", flush=True)
+    grains = evaluate_grains(
+        frame,
+        embeddings,
+        policy,
+        {"issues": None, "families": CFPB_FAMILIES},
+        params,
+        registry,
+        stop_words=stop,
+        log=lambda line: print("  " + line, flush=True),
+        embed=phrase_embedder() if params.phrase_labels else None,
+    )
     out = {}
-    for grain, families in (("issues", None), ("families", CFPB_FAMILIES)):
-        print(f"CFPB, {name}, {grain}:", flush=True)
-        weeks = evaluate_weeks(
-            frame,
-            embeddings,
-            policy,
-            params,
-            registry,
-            stop_words=stop,
-            families=families,
-            log=lambda line: print("  " + line, flush=True),
-            embed=phrase_embedder() if params.phrase_labels else None,
-        )
+    for grain, weeks in grains.items():
         for q in weeks:
-            print(f"    {q.week} elected {list(q.elected_labels[:3])}", flush=True)
+            print(f"    [{grain}] {q.week} elected {list(q.elected_labels[:3])}", flush=True)
         out[grain] = {"summary": summary(weeks), "weeks": [asdict(q) for q in weeks]}
         print(f"  {grain}: {out[grain]['summary']}", flush=True)
     return out

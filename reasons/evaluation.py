@@ -15,8 +15,8 @@ messages carry (its majority label). Measured per week:
 - **label naming**: the share of topics whose label names the topic's majority label (:func:`names_issue`,
   a shared content word), for the fit's labels and for plain keyword labels (the labels before phrases).
 
-``families`` optionally maps labels onto coarser ones (overlapping human labels such as CFPB's three
-credit-report issues) before counting.
+:func:`evaluate_grains` counts the same fits at several grains, e.g. labels mapped onto coarser families
+(overlapping human labels such as CFPB's three credit-report issues).
 """
 
 from __future__ import annotations
@@ -73,29 +73,46 @@ def evaluate_weeks(
     params: TopicModelParams = TopicModelParams(),
     registry: RegistryParams = RegistryParams(),
     stop_words: Sequence[str] = (),
-    families: Mapping[str, str] | None = None,
     log: Callable[[str], None] = lambda _: None,
     embed: Callable[[list[str]], np.ndarray] | None = None,
 ) -> list[WeekQuality]:
-    """One :class:`WeekQuality` per week of ``frame`` but the last (which only receives alerts).
+    """One :class:`WeekQuality` per week of ``frame`` but the last (which only receives alerts), counted
+    on ``frame``'s own labels: :func:`evaluate_grains` with one grain."""
+    grains = {"labels": None}
+    return evaluate_grains(frame, embeddings, policy, grains, params, registry, stop_words, log, embed)["labels"]
+
+
+def evaluate_grains(
+    frame: pd.DataFrame,
+    embeddings: np.ndarray,
+    policy: ElectionPolicy,
+    grains: Mapping[str, Mapping[str, str] | None],
+    params: TopicModelParams = TopicModelParams(),
+    registry: RegistryParams = RegistryParams(),
+    stop_words: Sequence[str] = (),
+    log: Callable[[str], None] = lambda _: None,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
+) -> dict[str, list[WeekQuality]]:
+    """Per grain, one :class:`WeekQuality` per week of ``frame`` but the last (which only receives alerts).
 
     ``frame`` has ``week``, ``text`` (what keywords come from), ``label`` (the human issue) and
-    ``dissatisfied``; ``embeddings`` are its rows' raw embeddings in order. ``embed`` (the embedding
-    model) re-ranks label phrases as the weekly fit does."""
+    ``dissatisfied``; ``embeddings`` are its rows' raw embeddings in order. ``grains`` names label
+    mappings (``None``: the labels as they are; a mapping: labels onto coarser families, unmapped ones
+    kept): the weeks are fitted, registered and elected once, and counted at every grain. ``embed`` (the
+    embedding model) re-ranks label phrases as the weekly fit does."""
     missing = set(COLUMNS) - set(frame.columns)
     if missing:
         raise ValueError(f"frame lacks columns {sorted(missing)}")
-    frame = frame.reset_index(drop=True).copy()
-    if families:
-        frame["label"] = frame["label"].map(lambda v: families.get(v, v))
+    frame = frame.reset_index(drop=True)
+    labels = {g: frame["label"].map(lambda v, m=m: m.get(v, v)) if m else frame["label"] for g, m in grains.items()}
     weeks = sorted(frame["week"].unique())
     known: list[Reason] = []
-    out = []
+    out: dict[str, list[WeekQuality]] = {g: [] for g in grains}
     for week, following in pairwise(weeks):
         idx = np.flatnonzero(frame["week"].to_numpy() == week)
+        nxt = np.flatnonzero(frame["week"].to_numpy() == following)
         part = frame.iloc[idx].reset_index(drop=True)
         fit = fit_topics(part["text"].astype(str).tolist(), embeddings[idx], params, stop_words=stop_words, embed=embed)
-        naming = label_naming(fit, part["label"])
         topics = topics_in(fit, part["dissatisfied"])
         update = update_registry(known, topics, week, registry)
         known = list(update.reasons)
@@ -105,31 +122,34 @@ def evaluate_weeks(
             mt, fit.labels(), policy, week, "eval", elected_at=datetime.now(UTC), reason_ids=reason_of
         ).query("elected")
         election = election.sort_values("rank")
-        issue_of = _majority_issues(part.assign(reason_id=[reason_of.get(int(t)) for t in fit.doc_topics]))
         elected_ids = list(election["reason_id"])
-        elected = tuple(issue_of.get(r, "?") for r in elected_ids)
-        unhappy = part[part["dissatisfied"]]
-        truth = tuple(label for label, _ in Counter(unhappy["label"]).most_common(3))
-        quality = WeekQuality(
-            week=week,
-            messages=len(part),
-            topics=len(fit.topics),
-            reasons=len({m.reason_id for m in update.mappings if m.reason_id != NOT_A_REASON_ID}),
-            refused=update.count("refused"),
-            group_threshold=group_threshold(topics, registry),
-            truth=truth,
-            elected=elected,
-            elected_labels=tuple(str(v) for v in election["label"]),
-            hits=len(set(elected[:3]) & set(truth)),
-            **_cluster_scores(part["label"], fit.doc_topics, reason_of),  # type: ignore[arg-type]
-            label_naming=naming["labels"],
-            keyword_label_naming=naming["keywords"],
-        )
-        nxt = np.flatnonzero(frame["week"].to_numpy() == following)
         model = TopicArtifact(path=None, meta=artifact_meta(fit, week, "eval"))  # type: ignore[arg-type]
-        quality = _alerts(quality, frame.iloc[nxt], embeddings[nxt], model, reason_of, issue_of, set(elected_ids))
-        log(_line(quality))
-        out.append(quality)
+        for grain, label in labels.items():
+            part = part.assign(label=label.iloc[idx].to_numpy())
+            naming = label_naming(fit, part["label"])
+            issue_of = _majority_issues(part.assign(reason_id=[reason_of.get(int(t)) for t in fit.doc_topics]))
+            elected = tuple(issue_of.get(r, "?") for r in elected_ids)
+            unhappy = part[part["dissatisfied"]]
+            truth = tuple(issue for issue, _ in Counter(unhappy["label"]).most_common(3))
+            quality = WeekQuality(
+                week=week,
+                messages=len(part),
+                topics=len(fit.topics),
+                reasons=len({m.reason_id for m in update.mappings if m.reason_id != NOT_A_REASON_ID}),
+                refused=update.count("refused"),
+                group_threshold=group_threshold(topics, registry),
+                truth=truth,
+                elected=elected,
+                elected_labels=tuple(str(v) for v in election["label"]),
+                hits=len(set(elected[:3]) & set(truth)),
+                **_cluster_scores(part["label"], fit.doc_topics, reason_of),  # type: ignore[arg-type]
+                label_naming=naming["labels"],
+                keyword_label_naming=naming["keywords"],
+            )
+            following_part = frame.iloc[nxt].assign(label=label.iloc[nxt].to_numpy())
+            quality = _alerts(quality, following_part, embeddings[nxt], model, reason_of, issue_of, set(elected_ids))
+            log(_line(quality) if len(grains) == 1 else f"[{grain}] {_line(quality)}")
+            out[grain].append(quality)
     return out
 
 
