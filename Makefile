@@ -12,10 +12,9 @@ demo: setup
 	@rm -rf $(DEMO_HOME)
 	.venv/bin/reasonlake --home $(DEMO_HOME) demo
 
-# What CI runs (.ci/run): the linters, then every test layer (unit, integration, e2e), a file's tests on
-# one of two workers (pytest-xdist): most tests wait on engines much of the time, two cores stay busy.
+# What CI runs (.ci/run): the linters, then every test layer (unit, integration, e2e).
 test: setup lint
-	PYTHONHASHSEED=0 $(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	PYTHONHASHSEED=0 $(PY) -m pytest -q
 
 # The quick local loop: the pure unit tests only (well under a minute).
 test-fast: setup

@@ -11,12 +11,6 @@ from flink.broker import BrokerInfo
 from lake.settings import Settings
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``long`` (minutes each) first, the rest in their order: ``make test`` runs the files
-    on two workers (pytest-xdist, ``--dist loadfile``), and the long ones started first end together."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
-
-
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     """Settings of a fresh home under the test's temp dir (SQLite catalog, local warehouse)."""

@@ -27,7 +27,7 @@ from reasonlake.weekly import materialize_week
 from reasons.election.policy import POLICY_FILE
 from reasons.topics.artifact import TopicArtifact, current_artifact_path
 
-pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.slow, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 def alerts_so_far(bootstrap: str) -> list[dict]:

@@ -35,7 +35,7 @@ from reasonlake.weekly import dagster_home
 from tests.support.paths import REPO
 from tests.support.ui import Ui
 
-pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SELECTION = [["ml", "topic_model"], ["ml", "reasons"], ["ml", "reason_mappings"], ["ml", "reason_events"]]
 REASONS = AssetKey(["ml", "reasons"])

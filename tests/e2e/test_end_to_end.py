@@ -8,7 +8,7 @@ from lake.settings import Settings
 from reasonlake.demo import run_demo
 from tests.support.leaks import leaks, present_in_raw
 
-pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_demo_elects_the_surge_and_alerts_only_on_elected_reasons(tmp_path, monkeypatch):

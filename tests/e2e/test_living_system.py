@@ -23,7 +23,7 @@ from reasonlake import services
 from reasonlake.synthetic import SyntheticSpec, generate, incoming
 from reasons.topics.artifact import current_artifact_path
 
-pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.slow, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 EXE = str(Path(sys.executable).with_name("reasonlake"))
 

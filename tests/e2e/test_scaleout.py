@@ -28,7 +28,7 @@ from reasonlake.demo import run_demo
 from tests.support.feedback import feedback_records
 from tests.support.paths import REPO
 
-pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.scaleout, pytest.mark.slow, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.e2e, pytest.mark.scaleout, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:

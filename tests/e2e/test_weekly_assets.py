@@ -36,7 +36,7 @@ from reasons.election import policy as policy_module
 from reasons.registry import NOT_A_REASON_ID
 from reasons.topics.artifact import ARTIFACT_FILE, TopicArtifact, artifact_path, current_artifact_path
 
-pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 SURGE = "hidden_fees"

@@ -14,7 +14,7 @@ from reasons.evaluation import evaluate_grains, summary
 from reasons.text import brand_terms
 from tests.support.paths import CFPB
 
-pytestmark = [pytest.mark.long, pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")
