@@ -17,22 +17,30 @@ class Embedder(Protocol):
 def embed(
     embedder: Embedder, texts: Sequence[str], batch_size: int = 128, progress: Callable[[int, int], None] | None = None
 ) -> np.ndarray:
-    """Unit-norm embeddings (float32, one row per text), in batches; ``progress(done, total)`` after each."""
+    """Unit-norm embeddings (float32, one row per text, in ``texts``' order), in batches of texts of
+    similar length (longest first, as sentence-transformers orders one call): a batch is padded to its
+    longest text, so batches of mixed lengths spend most of their work on padding (real complaints: the
+    same vectors in about two thirds of the time, ``bench/RESULTS.md``); ``progress(done, total)`` after
+    each batch."""
     texts = list(texts)
-    parts = []
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    out: np.ndarray | None = None
     for start in range(0, len(texts), batch_size):
-        batch = texts[start : start + batch_size]
-        parts.append(
-            np.asarray(
-                embedder.encode(batch, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False),
-                dtype=np.float32,
-            )
+        rows = order[start : start + batch_size]
+        vectors = np.asarray(
+            embedder.encode(
+                [texts[i] for i in rows], batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+            ),
+            dtype=np.float32,
         )
+        if out is None:
+            out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+        out[rows] = vectors
         if progress:
-            progress(start + len(batch), len(texts))
-    if not parts:
+            progress(start + len(rows), len(texts))
+    if out is None:
         return np.zeros((0, 0), dtype=np.float32)
-    return normalize(np.vstack(parts))
+    return normalize(out)
 
 
 def normalize(x: np.ndarray) -> np.ndarray:

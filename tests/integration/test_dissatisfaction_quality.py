@@ -28,7 +28,7 @@ from reasons.sentiment import (
     score_messages,
     sentiment,
 )
-from tests.support.paths import CFPB, REPO
+from tests.support.paths import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -72,12 +72,11 @@ def test_held_out_precision_and_recall_of_dissatisfied(held_out):
     assert new["f1"] > old["f1"]
 
 
-def test_real_complaints_are_dissatisfied(embed_texts):
-    if not CFPB.exists():
-        pytest.skip(f"the CFPB complaints are not there ({CFPB}): ../shared/data/cfpb ships beside the checkout")
-    complaints = pd.read_csv(CFPB).sample(CFPB_SAMPLE, random_state=0)
+def test_real_complaints_are_dissatisfied(cfpb):
+    frame, embeddings = cfpb  # the session's CFPB embeddings (tests/integration/conftest.py)
+    complaints = frame.sample(CFPB_SAMPLE, random_state=0)
     messages = complaints.assign(text=complaints["narrative"].astype(str))
-    scored = score_messages(messages, embed_texts(messages["text"].tolist()))
+    scored = score_messages(messages, embeddings[complaints.index.to_numpy()])
     recall = float(scored["dissatisfied"].mean())
     print(
         f"CFPB recall on {len(messages)} narratives: {recall:.3f} (VADER rule {(scored['sentiment'] < -0.05).mean():.3f})"
