@@ -61,8 +61,8 @@ def ensure_debian_package(program: str, package: str, find: Callable[[], str | N
             ["apt-get", *wait, "install", "-y", "-q", package], capture_output=True, text=True, env=env
         )
 
-    # One install at a time among this project's processes (parallel test workers start engines together);
-    # the one that waited finds the program the other installed.
+    # One install at a time among this project's processes (two commands or tests starting an engine at
+    # once); the one that waited finds the program the other installed.
     with open(Path(tempfile.gettempdir()) / "reasonlake-apt.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         found = find()

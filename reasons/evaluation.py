@@ -125,15 +125,15 @@ def evaluate_grains(
         elected_ids = list(election["reason_id"])
         model = TopicArtifact(path=None, meta=artifact_meta(fit, week, "eval"))  # type: ignore[arg-type]
         for grain, label in labels.items():
-            part = part.assign(label=label.iloc[idx].to_numpy())
-            naming = label_naming(fit, part["label"])
-            issue_of = _majority_issues(part.assign(reason_id=[reason_of.get(int(t)) for t in fit.doc_topics]))
+            counted = part.assign(label=label.iloc[idx].to_numpy())
+            naming = label_naming(fit, counted["label"])
+            issue_of = _majority_issues(counted.assign(reason_id=[reason_of.get(int(t)) for t in fit.doc_topics]))
             elected = tuple(issue_of.get(r, "?") for r in elected_ids)
-            unhappy = part[part["dissatisfied"]]
+            unhappy = counted[counted["dissatisfied"]]
             truth = tuple(issue for issue, _ in Counter(unhappy["label"]).most_common(3))
             quality = WeekQuality(
                 week=week,
-                messages=len(part),
+                messages=len(counted),
                 topics=len(fit.topics),
                 reasons=len({m.reason_id for m in update.mappings if m.reason_id != NOT_A_REASON_ID}),
                 refused=update.count("refused"),
@@ -142,7 +142,7 @@ def evaluate_grains(
                 elected=elected,
                 elected_labels=tuple(str(v) for v in election["label"]),
                 hits=len(set(elected[:3]) & set(truth)),
-                **_cluster_scores(part["label"], fit.doc_topics, reason_of),  # type: ignore[arg-type]
+                **_cluster_scores(counted["label"], fit.doc_topics, reason_of),  # type: ignore[arg-type]
                 label_naming=naming["labels"],
                 keyword_label_naming=naming["keywords"],
             )
