@@ -1,6 +1,7 @@
 """The weekly topic fit: BERTopic on precomputed embeddings, fixed seeds, outliers reduced. Pure.
 
-The heavy libraries (BERTopic, UMAP, HDBSCAN) are imported inside :func:`fit_topics` only.
+The heavy libraries (BERTopic, UMAP, HDBSCAN) are imported inside :func:`fit_topics` only, after
+:func:`reasons.topics.compiled.keep_compiled_code` (UMAP's numba code compiled once, then loaded).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from lake.weeks import parse_week
 from reasons.embedding.backends import EMBEDDING_MODEL
 from reasons.embedding.vectors import normalize
+from reasons.topics.compiled import keep_compiled_code
 from reasons.topics.labels import keyword_label, phrase_candidates, phrase_label, rerank_by_embedding
 from reasons.topics.params import OUTLIER, CorpusTooSmallError, FitResult, ResolvedParams, Topic, TopicModelParams
 
@@ -181,6 +183,7 @@ def _vectorizer(stop_words: tuple[str, ...] = ()) -> Any:
 
 
 def _ctfidf() -> Any:
+    keep_compiled_code()  # before bertopic imports UMAP
     from bertopic.vectorizers import ClassTfidfTransformer
 
     return ClassTfidfTransformer(reduce_frequent_words=True)
@@ -188,6 +191,7 @@ def _ctfidf() -> Any:
 
 def _bertopic(params: TopicModelParams, r: ResolvedParams, stop_words: tuple[str, ...] = ()) -> Any:
     """An unfitted BERTopic on precomputed embeddings: seeded UMAP, HDBSCAN, c-TF-IDF keywords."""
+    keep_compiled_code()  # before bertopic imports UMAP
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
     from umap import UMAP
