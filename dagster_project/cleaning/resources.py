@@ -22,11 +22,13 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from dagster_dbt import DbtCliResource, DbtProject
+from packaging import version
 
 from lake import catalog as lake_catalog
 from lake.schemas import RAW_FEEDBACK, RAW_FEEDBACK_REJECTED
@@ -60,8 +62,27 @@ def dbt_executable() -> str:
     return found
 
 
+class VenvDbtCliResource(DbtCliResource):
+    """``DbtCliResource`` that knows the venv's dbt version without running it. dagster-dbt otherwise runs
+    ``dbt --version`` once per resource instance, that is once per Dagster run: a 5-7 s process (it
+    imports dbt, then asks PyPI for the newest release). The venv's ``dbt`` is this interpreter's
+    dbt-core package; another executable is still asked."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        if Path(self.dbt_executable) == Path(sys.executable).parent / "dbt":
+            from dbt.version import __version__
+
+            return version.parse(__version__)
+        return super()._cli_version
+
+
 def build_dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=dbt_executable())
+    return VenvDbtCliResource(
+        project_dir=str(DBT_PROJECT.project_dir),
+        profiles_dir=str(DBT_PROJECT.profiles_dir),
+        dbt_executable=dbt_executable(),
+    )
 
 
 _SECRET_WORDS = ("secret", "password", "token", "credential")

@@ -10,7 +10,7 @@ from dagster import AssetKey
 
 from dagster_project.cleaning import assets as cleaning_assets
 from dagster_project.cleaning.assets import TRANSLATOR
-from dagster_project.cleaning.resources import build_dbt_resource
+from dagster_project.cleaning.resources import DBT_PROJECT_DIR, VenvDbtCliResource, build_dbt_resource
 from dagster_project.ingestion.definitions import defs as ingestion_defs
 from dagster_project.partitions import weekly_partitions
 from dagster_project.resources import ReasonlakeResource
@@ -63,6 +63,23 @@ def test_ingestion_assets_feed_the_dbt_sources():
     columns = [c.name for c in raw.metadata["dagster/column_schema"].columns]
     assert columns[:3] == ["message_id", "source", "text"]
     assert graph.get(AssetKey(["raw", "feedback_rejected"])).parent_keys == {AssetKey(["kafka", "feedback"])}
+
+
+def test_the_venvs_dbt_version_is_known_without_running_dbt(monkeypatch, tmp_path):
+    import dagster_dbt.core.resource as dagster_dbt_resource
+    from dbt.version import __version__
+    from packaging import version
+
+    ran = []
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", lambda args: ran.append(args) or b"installed: 9.9.9")
+    assert build_dbt_resource()._cli_version == version.parse(__version__)
+    assert ran == []
+    # another dbt executable is still asked
+    other = tmp_path / "dbt"
+    other.write_text("")
+    other.chmod(0o755)
+    resource = VenvDbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=str(other))
+    assert resource._cli_version == version.parse("9.9.9") and ran == [[str(other), "--version"]]
 
 
 @pytest.mark.slow
