@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -182,8 +185,8 @@ def run_until_idle(
         return progress_mod.totals([p for reported, _ in per_operator for p in reported])
 
     totals = progress_mod.totals([])
-    try:
-        while True:
+    with ctrl_c_as_request() as stop_requested:
+        while not stop_requested.is_set():
             time.sleep(poll_s)
             try:
                 status = client.get_job_status().result()
@@ -210,8 +213,8 @@ def run_until_idle(
                 )
             ):
                 break
-    except KeyboardInterrupt:
-        log.info("interrupted: stopping %s", job_name)
+        else:
+            log.info("interrupted: stopping %s", job_name)
     savepoint = _stop_with_savepoint(client, savepoint_dir) if savepoint_dir else None
     if savepoint is None:
         _cancel(client)
@@ -251,12 +254,31 @@ class OutageWatch:
         return 0.0 if self.since is not None else now - self.ended
 
 
-def _stop_with_savepoint(client, savepoint_dir: str) -> str | None:
-    """Stop the job keeping its state (no drain: pending batches and timers stay in the savepoint)."""
+@contextmanager
+def ctrl_c_as_request() -> Iterator[threading.Event]:
+    """Ctrl-C (SIGINT) sets the yielded event instead of raising ``KeyboardInterrupt`` wherever the driver
+    happens to be: raised inside a py4j call, it left the gateway's answer unread and the driver never
+    reached the stop (a job still running minutes after Ctrl-C). The watch loop checks the event after
+    each poll. Outside the main thread (no signal handler can be set there) the event is never set."""
+    requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield requested
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: requested.set())
+    try:
+        yield requested
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop_with_savepoint(client, savepoint_dir: str, timeout_s: float = 120.0) -> str | None:
+    """Stop the job keeping its state (no drain: pending batches and timers stay in the savepoint); a
+    savepoint not taken within ``timeout_s`` counts as failed (the job is then cancelled)."""
     # PyFlink 2.3's JobClient.stop_with_savepoint calls a Java signature Flink 2 removed: call Java directly
     formats = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType
     try:
-        return str(client._j_job_client.stopWithSavepoint(False, savepoint_dir, formats.CANONICAL).get())
+        stopping = client._j_job_client.stopWithSavepoint(False, savepoint_dir, formats.CANONICAL)
+        return str(stopping.get(int(timeout_s), get_gateway().jvm.java.util.concurrent.TimeUnit.SECONDS))
     except Exception as exc:  # the job cannot take a savepoint right now: cancel it (its checkpoints remain)
         log.warning("stop with savepoint failed (%s): cancelling", str(exc).splitlines()[0] if str(exc) else exc)
         return None
