@@ -37,12 +37,16 @@ BANKING77 = SHARED / "banking77" / "test.csv"
 
 
 def embeddings_for(texts: list[str], cache: Path):
+    import inspect
+
     import numpy as np
 
     from reasons.embedding.backends import EMBEDDING_MODEL, load_embedder
-    from reasons.embedding.vectors import embed
+    from reasons.embedding.vectors import BATCH_SIZE, embed
 
-    key = hashlib.sha256(json.dumps([EMBEDDING_MODEL, texts]).encode()).hexdigest()[:16]
+    # how embed() batches moves the vectors by float rounding, and the figures with them: part of the key
+    batching = [inspect.getsource(embed), BATCH_SIZE]
+    key = hashlib.sha256(json.dumps([EMBEDDING_MODEL, batching, texts]).encode()).hexdigest()[:16]
     path = cache / f"embeddings-{key}.npy"
     if path.exists():
         return np.load(path)

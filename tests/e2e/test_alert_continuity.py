@@ -120,13 +120,15 @@ def test_one_alert_job_keeps_alerting_across_promotions_and_a_replay(tmp_path):
         same = [a for a in alerts_so_far(bootstrap) if a.get("message_id") == alerted["message_id"]]
         assert len(same) == 1, same
     finally:
-        if job is not None and job.poll() is None:
-            os.kill(job.pid, signal.SIGINT)  # Ctrl-C to the driver: the job stops with a savepoint
-            try:
-                code = job.wait(timeout=180)
-            except subprocess.TimeoutExpired:
-                os.killpg(job.pid, signal.SIGKILL)
-                raise
-            output = (tmp_path / "alerts.log").read_text()
-            assert code == 0 and "state saved: file:" in output, output[-3000:]
-        broker_mod.stop(settings)
+        try:
+            if job is not None and job.poll() is None:
+                os.kill(job.pid, signal.SIGINT)  # Ctrl-C to the driver: the job stops with a savepoint
+                try:
+                    code = job.wait(timeout=180)
+                except subprocess.TimeoutExpired:
+                    os.killpg(job.pid, signal.SIGKILL)
+                    raise
+                output = (tmp_path / "alerts.log").read_text()
+                assert code == 0 and "state saved: file:" in output, output[-3000:]
+        finally:  # the broker stops even when the job did not (later tests must not find it running)
+            broker_mod.stop(settings)
