@@ -1,9 +1,9 @@
 """Embedding batches by length vs in arrival order, and batch sizes, on real complaints (CFPB narratives).
 
 A batch is padded to its longest text. ``reasons.embedding.vectors.embed`` puts texts of similar length
-in one batch (longest first), embeds each distinct text once and returns the rows in the caller's
-order; the baseline, in the same run, is what it did first: batches of 128 texts as they came. Then
-``embed`` at each of ``--batch-sizes`` (its default is ``vectors.BATCH_SIZE``). Prints seconds, the
+in one batch (longest first) and returns the rows in the caller's order; the baseline, in the same
+run, is what it did first: batches of 128 texts as they came. Then ``embed`` at each of
+``--batch-sizes`` (its default is 128). Prints seconds, the
 ratio to the baseline, and how far each set of vectors is from the baseline's (the same vectors but
 for float rounding).
 

@@ -42,10 +42,11 @@ def embeddings_for(texts: list[str], cache: Path):
     import numpy as np
 
     from reasons.embedding.backends import EMBEDDING_MODEL, load_embedder
-    from reasons.embedding.vectors import BATCH_SIZE, embed
+    from reasons.embedding.vectors import embed
 
-    # how embed() batches moves the vectors by float rounding, and the figures with them: part of the key
-    batching = [inspect.getsource(embed), BATCH_SIZE]
+    # how embed() batches (its code, default batch size included) moves the vectors by float rounding,
+    # and the figures with them: part of the key
+    batching = inspect.getsource(embed)
     key = hashlib.sha256(json.dumps([EMBEDDING_MODEL, batching, texts]).encode()).hexdigest()[:16]
     path = cache / f"embeddings-{key}.npy"
     if path.exists():

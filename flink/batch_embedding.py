@@ -33,7 +33,7 @@ from lake.schemas import ML_EMBEDDING_INPUTS
 from lake.settings import Settings
 from lake.weeks import parse_week
 from reasons.embedding.store import append_embeddings, message_keys, unstored
-from reasons.embedding.vectors import BATCH_SIZE, embed
+from reasons.embedding.vectors import embed
 
 INPUT_COLUMNS = ("source", "message_id", "text", "created_at")
 
@@ -166,7 +166,7 @@ def read_file_task(table: Table, task: FileTask) -> pd.DataFrame:
 class EmbedWorker:
     """One subtask's embedder and catalog, opened once; :meth:`process` runs a :class:`FileTask`."""
 
-    def __init__(self, settings: Settings, embedder, embedding_model: str, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(self, settings: Settings, embedder, embedding_model: str, batch_size: int = 128) -> None:
         self.settings = settings
         self.embedder = embedder
         self.embedding_model = embedding_model

@@ -14,7 +14,6 @@ from pathlib import Path
 from flink.contract import ContractLimits
 from lake.settings import ALERTS_TOPIC, Settings
 from reasons.embedding.backends import EMBEDDING_MODEL
-from reasons.embedding.vectors import BATCH_SIZE
 from reasons.sentiment import DissatisfactionRule
 
 # Every feedback.<source> topic except the alerts output (java.util.regex syntax).
@@ -227,7 +226,7 @@ class EmbedJobConfig:
     runtime: FlinkRuntime = field(default_factory=FlinkRuntime)
     embedding_model: str = EMBEDDING_MODEL  # the key of the vectors in ml.embeddings: names the embedder's model
     embedding_backend: str | None = None  # passed to ``load_embedder`` when set; None = its default
-    batch_size: int = BATCH_SIZE  # texts per encode call
+    batch_size: int = 128  # texts per encode call
     # Module providing ``load_embedder`` (tests substitute a fake shipped with ``runtime.python_files``).
     embedder_module: str = "reasons.embedding.backends"
     job_name: str = "reasonlake-embed"

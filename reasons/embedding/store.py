@@ -26,7 +26,7 @@ from lake import catalog as lake_catalog
 from lake.schemas import ML_EMBEDDINGS
 from lake.settings import Settings
 from reasons.embedding.backends import EMBEDDING_MODEL
-from reasons.embedding.vectors import BATCH_SIZE, Embedder, embed
+from reasons.embedding.vectors import Embedder, embed
 
 KEY = ("source", "message_id", "text_sha256")  # within one embedding_model
 
@@ -148,7 +148,7 @@ def embed_with_store(
     messages: pd.DataFrame,
     embedder: Embedder,
     embedding_model: str = EMBEDDING_MODEL,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int = 128,
     log: Callable[[str], None] = lambda _: None,
     progress: Callable[[int, int], None] | None = None,
     now: datetime | None = None,

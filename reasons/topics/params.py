@@ -7,8 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from reasons.embedding.vectors import BATCH_SIZE
-
 OUTLIER = -1
 OUTLIER_LABEL = "(outliers)"
 
@@ -58,7 +56,7 @@ class TopicModelParams:
     # (``reasons.topics.labels``); False: the first ``label_words`` keywords ("card declined payment").
     phrase_labels: bool = True
     min_documents: int = 30
-    embed_batch_size: int = BATCH_SIZE
+    embed_batch_size: int = 128
     # Large weeks: fit on a seeded sample of this many messages, assign the rest to the nearest topic centroid
     # (below ``outlier_threshold`` → outlier), then recompute centroids over all. None: fit every message.
     # 20,000 keeps the non-embedding time of a 100k week under half the embedding time at no measured

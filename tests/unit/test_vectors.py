@@ -38,15 +38,3 @@ def test_rows_keep_the_callers_order_and_batches_hold_texts_of_similar_length():
 
 def test_no_text_no_vector():
     assert embed(RecordingEmbedder([]), []).shape == (0, 0)
-
-
-def test_a_repeated_text_is_embedded_once_and_gets_the_same_row():
-    texts = ["refund please", "card declined", "refund please", "app crashes", "card declined", "refund please"]
-    model = RecordingEmbedder(texts)
-    seen = []
-    vectors = embed(model, texts, batch_size=2, progress=lambda done, total: seen.append((done, total)))
-    sent = [t for batch in model.batches for t in batch]
-    assert sorted(sent) == ["app crashes", "card declined", "refund please"]
-    assert np.array_equal(vectors[0], vectors[2]) and np.array_equal(vectors[0], vectors[5])
-    assert np.array_equal(vectors[1], vectors[4]) and not np.array_equal(vectors[0], vectors[1])
-    assert seen[-1] == (3, 3)
