@@ -3,9 +3,8 @@
 A batch is padded to its longest text. ``reasons.embedding.vectors.embed`` puts texts of similar length
 in one batch (longest first) and returns the rows in the caller's order; the baseline, in the same
 run, is what it did first: batches of 128 texts as they came. Then ``embed`` at each of
-``--batch-sizes`` (its default is 128). Prints seconds, the
-ratio to the baseline, and how far each set of vectors is from the baseline's (the same vectors but
-for float rounding).
+``--batch-sizes`` (its default is 128). Prints seconds, the ratio to the baseline, and how far each
+set of vectors is from the baseline's (the same vectors but for float rounding).
 
     PYTHONHASHSEED=0 .venv/bin/python bench/batching.py [--n 800] [--batch-sizes 128,32,16]
 """
