@@ -183,7 +183,6 @@ def _vectorizer(stop_words: tuple[str, ...] = ()) -> Any:
 
 
 def _ctfidf() -> Any:
-    keep_compiled_code()  # before bertopic imports UMAP
     from bertopic.vectorizers import ClassTfidfTransformer
 
     return ClassTfidfTransformer(reduce_frequent_words=True)
