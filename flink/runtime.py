@@ -257,9 +257,9 @@ class OutageWatch:
 @contextmanager
 def ctrl_c_as_request() -> Iterator[threading.Event]:
     """Ctrl-C (SIGINT) sets the yielded event instead of raising ``KeyboardInterrupt`` wherever the driver
-    happens to be: raised inside a py4j call, it left the gateway's answer unread and the driver never
-    reached the stop (a job still running minutes after Ctrl-C). The watch loop checks the event after
-    each poll. Outside the main thread (no signal handler can be set there) the event is never set."""
+    happens to be (an alert job once ran on minutes after Ctrl-C and never reached its stop; the likely
+    cause, not reproduced on demand, is the exception landing inside a py4j call). The watch loop checks
+    the event after each poll. Outside the main thread (no signal handler can be set there) the event is never set."""
     requested = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield requested

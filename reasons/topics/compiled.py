@@ -1,8 +1,8 @@
 """Numba's compiled code kept on disk for UMAP and PyNNDescent.
 
-UMAP and PyNNDescent compile about a hundred numba functions the first time a process fits: ~25 s of
-a small week's ~27 s, paid again by every process that fits (each weekly run, each Dagster run
-process, each test process). Numba stores a function's machine code on disk only when it is declared
+UMAP and PyNNDescent compile about a hundred numba functions the first time a process fits: ~23 s
+(``bench/compiled.py``: a fresh process's 600-message fit 44 s, 21 s once stored), paid again by every
+process that fits (each weekly run, each Dagster run process, each test process). Numba stores a function's machine code on disk only when it is declared
 ``cache=True``, which these libraries mostly do not declare. :func:`keep_compiled_code`, called before
 they are imported, makes ``cache=True`` the default of ``numba.njit`` and ``numba.jit``: the first
 process compiles and stores, the next ones load (``bench/compiled.py`` measures it).
