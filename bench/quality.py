@@ -1,6 +1,6 @@
 """Reason quality on real, human-labelled data (a script, not a test): before and after issue 12.
 
-    .venv/bin/python bench/quality.py [--configs baseline,current] [--json]
+    .venv/bin/python bench/quality.py [--configs baseline,current] [--seeds 42,7,2026] [--json]
 
 Corpora (read from ``../shared/data``, never copied):
 
@@ -14,8 +14,11 @@ Corpora (read from ``../shared/data``, never copied):
 Configurations: ``baseline`` is the fit and grouping before issue 12 (raw embeddings, a fixed 0.68
 grouping threshold, no catch-all check, every topic member alerts, no brand words); ``current`` the
 defaults; ``coherence-R`` the defaults with catch-alls refused under R × the week's median topic
-coherence (R in 0.5, 0.85, 0.9, 0.95; the default is 0.7). Embeddings are cached under ``--cache``
-(keyed by the texts and the model).
+coherence (R in 0.5, 0.85, 0.9, 0.95; the default is 0.7); ``split-off`` the defaults without splitting
+catch-alls in the fit, ``split-all`` splitting every catch-all whatever its size (the default splits only
+those holding half the week), ``split-all-0.85`` that with catch-alls refused under 0.85. ``--seeds``
+fits CFPB once per seed (UMAP's and the sampling's) and prints the mean: one seed's figures move by about
+±0.1 (bench/RESULTS.md). Embeddings are cached under ``--cache`` (keyed by the texts and the model).
 """
 
 from __future__ import annotations
@@ -85,21 +88,31 @@ def configs():
         f"coherence-{ratio}": (TopicModelParams(), RegistryParams(min_coherence_ratio=ratio), True)
         for ratio in (0.5, 0.85, 0.9, 0.95)
     }
-    return {"baseline": baseline, "current": current, **sweep}
+    split = {
+        "split-off": (replace(TopicModelParams(), split_coherence_ratio=None), RegistryParams(), True),
+        "split-all": (replace(TopicModelParams(), split_min_share=0.0), RegistryParams(), True),
+        "split-all-0.85": (
+            replace(TopicModelParams(), split_min_share=0.0),
+            RegistryParams(min_coherence_ratio=0.85),
+            True,
+        ),
+    }
+    return {"baseline": baseline, "current": current, **sweep, **split}
 
 
-def run_cfpb(name: str, cache: Path) -> dict:
+def run_cfpb(name: str, cache: Path, seed: int | None = None) -> dict:
     from reasons.corpora import CFPB_FAMILIES, CFPB_STOP_WORDS, cfpb_frame
     from reasons.election.policy import load_policy
     from reasons.evaluation import evaluate_grains, summary
     from reasons.text import brand_terms
 
     params, registry, brands = configs()[name]
+    params = params if seed is None else replace(params, seed=seed)
     frame = cfpb_frame(CFPB)
     embeddings = embeddings_for(frame["text"].tolist(), cache)
     policy, _ = load_policy()
     stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS if brands else ()
-    print(f"CFPB, {name} (issues and families):", flush=True)
+    print(f"CFPB, {name}, seed {params.seed} (issues and families):", flush=True)
     grains = evaluate_grains(
         frame,
         embeddings,
@@ -153,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--configs", default="baseline,current")
     parser.add_argument("--corpora", default="cfpb,banking77")
     parser.add_argument("--cache", type=Path, default=ROOT / ".reasonlake" / "bench-cache")
+    parser.add_argument("--seeds", default="42", help="CFPB fitted once per seed (comma-separated)")
     parser.add_argument("--json", type=Path, help="write every figure here")
     args = parser.parse_args(argv)
     missing = [p for p in (CFPB, BANKING77) if not p.exists()]
@@ -160,27 +174,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"missing shared data: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
     results: dict = {}
+    seeds = [int(v) for v in args.seeds.split(",")]
     for name in args.configs.split(","):
         if "cfpb" in args.corpora:
-            results.setdefault(name, {})["cfpb"] = run_cfpb(name, args.cache)
+            results.setdefault(name, {})["cfpb"] = {seed: run_cfpb(name, args.cache, seed) for seed in seeds}
         if "banking77" in args.corpora:
             results.setdefault(name, {})["banking77"] = run_banking77(name, args.cache)
     print(
-        "\nconfig     grain     mean top-3 hits  weeks ≥2 hits  alert precision  alert recall  purity  NMI"
-        "  labels naming the issue (keyword labels)"
+        "\nconfig          grain     seed  mean top-3 hits  weeks ≥2 hits  all 3  alert precision  alert recall  purity"
+        "  NMI  labels naming the issue (keyword labels)"
     )
     for name, result in results.items():
-        for grain, figures in result.get("cfpb", {}).items():
-            s = figures["summary"]
-            print(
-                f"{name:<10} {grain:<9} {s['mean_hits']:>15.2f} {s['weeks_with_2_hits']:>14d} "
-                f"{s['alert_precision']:>16.2f} {s['alert_recall']:>13.2f} {s['purity']:>7.2f} {s['nmi']:>4.2f}"
-                f"  {s['label_naming']:.2f} ({s['keyword_label_naming']:.2f})"
-            )
+        by_seed = result.get("cfpb", {})
+        for grain in next(iter(by_seed.values()), {}):
+            rows = [(str(seed), figures[grain]["summary"]) for seed, figures in by_seed.items()]
+            if len(rows) > 1:
+                rows.append(("mean", {k: sum(s[k] for _, s in rows) / len(rows) for k in rows[0][1]}))
+            for seed, s in rows:
+                print(
+                    f"{name:<15} {grain:<9} {seed:>4} {s['mean_hits']:>16.2f} {s['weeks_with_2_hits']:>14.2f} "
+                    f"{s['weeks_all_3']:>6.2f} {s['alert_precision']:>16.3f} {s['alert_recall']:>13.2f} "
+                    f"{s['purity']:>7.2f} {s['nmi']:>4.2f}  {s['label_naming']:.2f} ({s['keyword_label_naming']:.2f})"
+                )
         if "banking77" in result:
             b = result["banking77"]
             print(
-                f"{name:<10} banking77 NMI {b['nmi']:.3f}, ARI {b['ari']:.3f}, labels naming the intent "
+                f"{name:<15} banking77 NMI {b['nmi']:.3f}, ARI {b['ari']:.3f}, labels naming the intent "
                 f"{b['label_naming']:.2f} (keyword labels {b['keyword_label_naming']:.2f})"
             )
     if args.json:

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from lake.weeks import parse_week, shift_week, week_start
+from reasons.topics.params import coherence_floor
 
 ALIVE, DEAD, MERGED = "alive", "dead", "merged"
 OUTLIER_REASON_ID = "outliers"  # the outlier topic (-1) of every week: never a reason, never elected
@@ -226,7 +227,7 @@ def reason_candidates(
     topics = [t for t in topics if t.topic_id >= 0]
     threshold = group_threshold(topics, params)
     known = [t.coherence for t in topics if t.coherence is not None]
-    floor = params.min_coherence_ratio * float(np.median(known)) if known else None
+    floor = coherence_floor(known, params.min_coherence_ratio)
     kept: list[Candidate] = []
     refused: list[Candidate] = []
     for candidate in group_topics(topics, threshold):

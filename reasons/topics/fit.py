@@ -21,7 +21,15 @@ from reasons.embedding.backends import EMBEDDING_MODEL
 from reasons.embedding.vectors import normalize
 from reasons.topics.compiled import keep_compiled_code
 from reasons.topics.labels import keyword_label, phrase_candidates, phrase_label, rerank_by_embedding
-from reasons.topics.params import OUTLIER, CorpusTooSmallError, FitResult, ResolvedParams, Topic, TopicModelParams
+from reasons.topics.params import (
+    OUTLIER,
+    CorpusTooSmallError,
+    FitResult,
+    ResolvedParams,
+    Topic,
+    TopicModelParams,
+    coherence_floor,
+)
 
 
 def model_version_for(
@@ -149,6 +157,7 @@ def _fit_whole(
     log(f"BERTopic: {len(set(topics) - {OUTLIER})} topics, outlier share {np.mean(topics == OUTLIER):.1%}")
     topics = _merge_near_duplicates(model, texts, topics, embeddings, params, log)
     topics = _reduce_outliers(model, texts, topics, embeddings, params, log, stop_words)
+    topics = _split_catch_alls(model, texts, topics, embeddings, params, log, stop_words)
     topic_ids, centroids, doc_sims = _centroids_and_similarities(
         model, topics, embeddings, outlier_row=bool((topics == OUTLIER).any())
     )
@@ -259,21 +268,79 @@ def _reduce_outliers(
         )
     )
     if not np.array_equal(reduced, topics):
-        bertopic_logger = logging.getLogger("BERTopic")
-        level = bertopic_logger.level
-        bertopic_logger.setLevel(logging.ERROR)  # its warning about custom topics is expected here
-        try:
-            model.update_topics(
-                texts,
-                topics=list(reduced),
-                top_n_words=params.top_n_words,
-                vectorizer_model=_vectorizer(stop_words),
-                ctfidf_model=_ctfidf(),
-            )
-        finally:
-            bertopic_logger.setLevel(level)
+        _set_topics(model, texts, reduced, params, stop_words)
     log(f"outliers reduced (threshold {params.outlier_threshold}): outlier share {np.mean(reduced == OUTLIER):.1%}")
     return reduced
+
+
+def _set_topics(
+    model: Any, texts: list[str], topics: np.ndarray, params: TopicModelParams, stop_words: tuple[str, ...]
+) -> None:
+    """``model``'s topics set to ``topics`` (one per text), its sizes and c-TF-IDF keywords computed again."""
+    bertopic_logger = logging.getLogger("BERTopic")
+    level = bertopic_logger.level
+    bertopic_logger.setLevel(logging.ERROR)  # its warning about custom topics is expected here
+    try:
+        model.update_topics(
+            texts,
+            topics=list(topics),
+            top_n_words=params.top_n_words,
+            vectorizer_model=_vectorizer(stop_words),
+            ctfidf_model=_ctfidf(),
+        )
+    finally:
+        bertopic_logger.setLevel(level)
+
+
+def _split_catch_alls(
+    model: Any,
+    texts: list[str],
+    topics: np.ndarray,
+    embeddings: np.ndarray,
+    params: TopicModelParams,
+    log: Callable[[str], None],
+    stop_words: tuple[str, ...] = (),
+) -> np.ndarray:
+    """Each catch-all topic (coherence under :func:`coherence_floor` of the week's topics) that holds at
+    least ``params.split_min_share`` of the messages clustered again on its own messages, their mean removed (what they share is what made them one topic): the topics
+    found there take new ids, the messages they leave keep the catch-all's id. Topic ids are then
+    renumbered 0, 1, … in order (the catch-all's rest first, its sub-topics at the end) and ``model``'s
+    keywords computed again. One level: a sub-topic is never split again."""
+    if params.split_coherence_ratio is None:
+        return topics
+    ids, centroids = _centroids(topics, embeddings)
+    coherence = {t: float((embeddings[topics == t] @ c).mean()) for t, c in zip(ids, centroids)}
+    floor = coherence_floor(list(coherence.values()), params.split_coherence_ratio)
+    size = params.for_corpus(len(topics)).min_topic_size  # a sub-topic is a topic of the week: the week's size
+    sub_params = replace(params, split_coherence_ratio=None, min_topic_size=size)
+    out, next_id, split = topics.copy(), max(ids, default=0) + 1, []
+    for t in ids:
+        members = np.flatnonzero(topics == t)
+        large = len(members) >= max(params.split_min_share * len(topics), 2 * size, params.min_documents)
+        if floor is None or coherence[t] >= floor or not large:
+            continue
+        sub = _fit_whole(
+            [texts[i] for i in members],
+            normalize(embeddings[members] - embeddings[members].mean(axis=0)),
+            sub_params,
+            log,
+            None,
+            stop_words,
+        )
+        if len(sub.topics) < 2:
+            continue
+        for s in sub.topics:
+            out[members[sub.doc_topics == s.topic_id]] = next_id
+            next_id += 1
+        split.append((t, len(members), len(sub.topics)))
+    if not split:
+        return topics
+    renumber = {old: new for new, old in enumerate(sorted(set(out.tolist()) - {OUTLIER}))}
+    out = np.array([renumber.get(int(t), OUTLIER) for t in out], dtype=int)
+    _set_topics(model, texts, out, params, stop_words)
+    described = ", ".join(f"topic {t} ({n} messages, coherence {coherence[t]:.2f}) into {k}" for t, n, k in split)
+    log(f"split catch-alls under coherence {floor:.2f}: {described}; {len(renumber)} topics")
+    return out
 
 
 def _labelled_topics(

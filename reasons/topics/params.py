@@ -35,6 +35,15 @@ class TopicModelParams:
     # kind, so a surging issue worded many ways does not split its votes over near-duplicate topics (None: off).
     merge_similarity: float | None = 0.8
     merge_linkage: str = "average"  # of the centroid clustering: "average", "complete" or "single"
+    # A catch-all topic (its messages' mean cosine to its centroid under this × the week's median topic
+    # coherence, :func:`coherence_floor`: the registry's ``min_coherence_ratio`` rule) that holds at least
+    # ``split_min_share`` of the week is clustered again on its own messages: the topics found there replace
+    # it, what they leave stays in it (the registry refuses it if it is still a catch-all). Refused whole, it
+    # would leave most of the week in no reason (CFPB's 2023-W25: one topic of 471 of 550 complaints, the
+    # week's one reason a template letter). Smaller catch-alls are refused, not split: their pieces were
+    # less pure and lowered the alerts' precision (bench/RESULTS.md, "Catch-alls split"). None: never split.
+    split_coherence_ratio: float | None = 0.7
+    split_min_share: float = 0.5
     # Outliers whose embedding is at least this cosine-similar to a topic centroid join that topic.
     outlier_threshold: float = 0.4
     # Below this similarity ``TopicArtifact.assign`` answers the outlier topic (None → outlier_threshold).
@@ -81,6 +90,13 @@ class TopicModelParams:
     @property
     def min_similarity(self) -> float:
         return self.outlier_threshold if self.assign_min_similarity is None else self.assign_min_similarity
+
+
+def coherence_floor(coherences: list[float], ratio: float) -> float | None:
+    """The coherence under which a topic (or a group of topics) of a week is a catch-all: ``ratio`` × the
+    median of the week's topic ``coherences`` (None without any). Coherence: the mean cosine of a topic's
+    messages to its centroid; in one domain every topic is close to every other, so the bar is relative."""
+    return ratio * float(np.median(coherences)) if coherences else None
 
 
 @dataclass(frozen=True)

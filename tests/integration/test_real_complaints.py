@@ -37,14 +37,15 @@ def family_weeks(grains):
 
 
 # Measured (bench/RESULTS.md): before issue 12 mean hits 1.50, 1 week with 2+ hits, alert precision 0.29,
-# purity 0.30; now 2.00, 3 weeks, 0.64–0.73, 0.63–0.67 (the range: the same vectors but for float rounding,
-# 1e-7, cluster a little differently; RESULTS, "How much the figures move"). The floors sit under the range.
+# purity 0.30; now, over seeds 42, 7 and 2026 (UMAP's), 2.25–2.50, 4 weeks, 0.54–0.72 (0.72 at the default
+# seed 42), 0.56–0.61 (RESULTS, "Catch-alls split"; float rounding of 1e-7 moves them as much: "How much
+# the figures move"). The floors sit under the default seed's figures.
 def test_most_of_the_true_top_reasons_are_elected(weeks):
     s = summary(weeks)
     print(s)
     assert len(weeks) == 4
-    assert s["mean_hits"] >= 1.75, [(q.week, q.truth, q.elected) for q in weeks]
-    assert s["weeks_with_2_hits"] >= 2, [(q.week, q.truth, q.elected) for q in weeks]
+    assert s["mean_hits"] >= 2.0, [(q.week, q.truth, q.elected) for q in weeks]
+    assert s["weeks_with_2_hits"] >= 3, [(q.week, q.truth, q.elected) for q in weeks]
 
 
 def test_alerts_on_the_following_week_are_more_precise_than_a_catch_all(weeks):
@@ -62,7 +63,9 @@ def test_alerts_name_the_right_complaint_family(family_weeks):
     assert all(q.alerts > 0 for q in family_weeks)
 
 
+# Every week has several reasons: in 2023-W25 one incoherent topic held 471 of 550 complaints; refused
+# whole it left the week one reason, split (it holds over half the week) it gives 9–10.
 def test_reasons_are_purer_and_no_catch_all_holds_the_week(weeks):
     assert summary(weeks)["purity"] >= 0.55
-    for q in weeks[:3]:  # the three large weeks (the last has 550 messages)
+    for q in weeks:
         assert q.reasons >= 5, q

@@ -202,3 +202,50 @@ def test_the_live_reasons_outlast_a_missing_or_corrupt_online_store_and_promoted
     assert [s for s in said if "cannot load the promoted model" in s and "keeping the live one" in s]
     text = frame["text"].iloc[0]
     assert watcher.current().classify([text], [1], config.dissatisfaction, datetime(2026, 11, 20, tzinfo=UTC))
+
+
+# Four intents given to one topic, eleven to a topic each: the four-intent topic is a catch-all (its
+# messages sit far from its centroid). Holding at least ``split_min_share`` of the week, it is clustered
+# again on its own messages and its pieces are the intents; the coherent topics are left as they are.
+# Under that share (the default 0.5; it holds 27%) it is left whole, for the registry to refuse.
+CATCH_ALL = ["card_arrival", "exchange_rate", "change_pin", "age_limit"]
+
+
+def test_a_catch_all_holding_much_of_the_week_is_split_into_its_reasons(tmp_path, corpus):
+    from bertopic import BERTopic
+
+    from reasons.embedding.vectors import normalize
+    from reasons.topics.fit import _bertopic, _centroids_and_similarities, _split_catch_alls
+
+    frame, embeddings = corpus
+    texts = frame["text"].tolist()
+    work = normalize(embeddings - embeddings.mean(axis=0))  # the fit's centred space
+    given = np.where(
+        frame["category"].isin(CATCH_ALL),
+        0,
+        frame["category"].map({c: i + 1 for i, c in enumerate(c for c in INTENTS if c not in CATCH_ALL)}),
+    ).astype(int)
+    params = TopicModelParams(split_min_share=0.25)
+    model = _bertopic(params, params.for_corpus(len(texts)))
+    model.fit_transform(texts, embeddings=work)
+    lines: list[str] = []
+    topics = _split_catch_alls(model, texts, given, work, params, lines.append)
+    assert any("split catch-alls" in line for line in lines), lines
+    kept = ~frame["category"].isin(CATCH_ALL).to_numpy()
+    # the coherent topics keep their messages together (renumbered), none joins a piece of the catch-all
+    assert normalized_mutual_info_score(given[kept], topics[kept]) == pytest.approx(1.0)
+    pieces = topics[~kept]
+    assert not set(pieces) & set(topics[kept])
+    categories = frame["category"].to_numpy()[~kept]
+    assert len(set(pieces) - {OUTLIER}) >= 3
+    assert normalized_mutual_info_score(categories, pieces) >= 0.7
+    assert sorted(set(topics) - {OUTLIER}) == list(range(len(set(topics) - {OUTLIER})))  # ids 0, 1, …
+    assert {w for t in set(topics) - {OUTLIER} for w, _ in model.get_topic(t)}  # keywords computed again
+    # the model saves and loads (as the artefact saves it, less the embedding model's name) with the new topics
+    _centroids_and_similarities(model, topics, work, outlier_row=False)
+    model.save(str(tmp_path / "bertopic"), "safetensors", save_ctfidf=True, save_embedding_model=False)
+    loaded = BERTopic.load(str(tmp_path / "bertopic"))
+    assert sorted(t for t in loaded.get_topics() if t != OUTLIER) == sorted(set(topics) - {OUTLIER})
+    # under the default share, or with the split turned off: the topics as given
+    for params in (TopicModelParams(), TopicModelParams(split_coherence_ratio=None)):
+        assert np.array_equal(_split_catch_alls(model, texts, given, work, params, lines.append), given)
