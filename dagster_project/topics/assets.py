@@ -54,6 +54,7 @@ class TopicFitConfig(Config):
     min_topic_share: float = _P.min_topic_share
     outlier_threshold: float = _P.outlier_threshold
     fit_sample: int | None = _P.fit_sample
+    split_min_share: float = _P.split_min_share  # a catch-all topic holding this share of the week is split
     max_rating: int = _R.max_rating
     dissatisfaction_threshold: float = _R.threshold  # P(dissatisfied) of a message without a rating
 
@@ -64,6 +65,7 @@ class TopicFitConfig(Config):
             min_topic_share=self.min_topic_share,
             outlier_threshold=self.outlier_threshold,
             fit_sample=self.fit_sample,
+            split_min_share=self.split_min_share,
         )
 
     def rule(self) -> DissatisfactionRule:

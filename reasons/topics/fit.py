@@ -301,10 +301,11 @@ def _split_catch_alls(
     log: Callable[[str], None],
     stop_words: tuple[str, ...] = (),
 ) -> np.ndarray:
-    """Each catch-all topic (coherence under :func:`coherence_floor` of the week's topics) that holds at
-    least ``params.split_min_share`` of the messages clustered again on its own messages, their mean removed (what they share is what made them one topic): the topics
-    found there take new ids, the messages they leave keep the catch-all's id. Topic ids are then
-    renumbered 0, 1, … in order (the catch-all's rest first, its sub-topics at the end) and ``model``'s
+    """Each catch-all topic (coherence under :func:`coherence_floor` of the week's topics) holding at least
+    ``params.split_min_share`` of the messages, clustered again on its own messages with their mean removed
+    (what they share is what made them one topic) and the week's minimum topic size: the topics found
+    there take new ids, the messages they leave keep the catch-all's id. Topic ids are then renumbered
+    0, 1, … in order (the catch-all's rest where it was, its sub-topics at the end) and ``model``'s
     keywords computed again. One level: a sub-topic is never split again."""
     if params.split_coherence_ratio is None:
         return topics

@@ -1,0 +1,27 @@
+"""The weekly assets' run config maps onto the core's parameters: defaults equal, each field passed on."""
+
+from dataclasses import asdict
+
+from dagster_project.topics.assets import RegistryConfig, TopicFitConfig
+from reasons.registry import RegistryParams
+from reasons.topics.params import TopicModelParams
+
+
+def test_fit_config_defaults_are_the_cores_and_every_field_is_passed_on():
+    assert TopicFitConfig().params() == TopicModelParams()
+    changed = TopicFitConfig(
+        seed=7, min_topic_size=9, min_topic_share=0.02, outlier_threshold=0.5, fit_sample=None, split_min_share=0.3
+    ).params()
+    assert {k: v for k, v in asdict(changed).items() if v != asdict(TopicModelParams())[k]} == {
+        "seed": 7,
+        "min_topic_size": 9,
+        "min_topic_share": 0.02,
+        "outlier_threshold": 0.5,
+        "fit_sample": None,
+        "split_min_share": 0.3,
+    }
+
+
+def test_registry_config_defaults_are_the_cores():
+    assert RegistryConfig().params() == RegistryParams()
+    assert RegistryConfig(min_coherence_ratio=0.5).params().min_coherence_ratio == 0.5
