@@ -69,3 +69,23 @@ def test_reasons_are_purer_and_no_catch_all_holds_the_week(weeks):
     assert summary(weeks)["purity"] >= 0.55
     for q in weeks:
         assert q.reasons >= 5, q
+
+
+# bench/ceiling.py: how far CFPB's exact issues can be told apart with the labels themselves (a supervised
+# probe, bench/RESULTS.md "The ceiling of exact issues"): abstaining below a probability buys precision.
+def test_the_supervised_ceiling_script_prints_precision_that_rises_as_it_abstains():
+    import subprocess
+    import sys
+
+    from tests.support.paths import CFPB
+
+    if not CFPB.exists():
+        pytest.skip(f"{CFPB} is missing (shared data beside the checkout)")
+    out = subprocess.run(
+        [sys.executable, "bench/ceiling.py", "--thresholds", "0,0.8"], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert [r[0] for r in rows] == ["0.00", "0.80"], out.stdout
+    (_, n_all, p_all, r_all), (_, n_sure, p_sure, r_sure) = rows
+    assert int(n_sure) < int(n_all) and float(p_sure) > float(p_all) and float(r_sure) < float(r_all)
