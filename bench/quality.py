@@ -16,7 +16,9 @@ grouping threshold, no catch-all check, every topic member alerts, no brand word
 defaults; ``coherence-R`` the defaults with catch-alls refused under R × the week's median topic
 coherence (R in 0.5, 0.85, 0.9, 0.95; the default is 0.7); ``split-off`` the defaults without splitting
 catch-alls in the fit, ``split-all`` splitting every catch-all whatever its size (the default splits only
-those holding half the week), ``split-all-0.85`` that with catch-alls refused under 0.85. ``--seeds``
+those holding half the week), ``split-all-0.85`` that with catch-alls refused under 0.85;
+``alert-floor-F`` the defaults alerting only at a cosine of at least F (0.5, 0.6, 0.7) to the topic's
+centroid, besides the topic's own core. ``--seeds``
 fits CFPB once per seed (UMAP's and the sampling's) and prints the mean: one seed's figures move by about
 ±0.1 (bench/RESULTS.md). Embeddings are cached under ``--cache`` (keyed by the texts and the model).
 """
@@ -97,7 +99,20 @@ def configs():
             True,
         ),
     }
-    return {"baseline": baseline, "current": current, **sweep, **split}
+    # alerts only at or above an absolute cosine to the topic's centroid besides the topic's own core
+    # (``assign_min_similarity``; the default is the outlier threshold, 0.4): precision traded for recall
+    floors = {
+        f"alert-floor-{floor}": (replace(TopicModelParams(), assign_min_similarity=floor), RegistryParams(), True)
+        for floor in (0.5, 0.6, 0.7)
+    } | {
+        f"alert-coherence-{ratio}": (
+            replace(TopicModelParams(), alert_coherence_ratio=ratio),
+            RegistryParams(),
+            True,
+        )
+        for ratio in (1.0, 1.15, 1.3)
+    }
+    return {"baseline": baseline, "current": current, **sweep, **split, **floors}
 
 
 def run_cfpb(name: str, cache: Path, seed: int | None = None) -> dict:

@@ -55,6 +55,8 @@ class TopicFitConfig(Config):
     outlier_threshold: float = _P.outlier_threshold
     fit_sample: int | None = _P.fit_sample
     split_min_share: float = _P.split_min_share  # a catch-all topic holding this share of the week is split
+    # alerts only at this × the week's median topic coherence or closer (precision for recall; None: off)
+    alert_coherence_ratio: float | None = _P.alert_coherence_ratio
     max_rating: int = _R.max_rating
     dissatisfaction_threshold: float = _R.threshold  # P(dissatisfied) of a message without a rating
 
@@ -66,6 +68,7 @@ class TopicFitConfig(Config):
             outlier_threshold=self.outlier_threshold,
             fit_sample=self.fit_sample,
             split_min_share=self.split_min_share,
+            alert_coherence_ratio=self.alert_coherence_ratio,
         )
 
     def rule(self) -> DissatisfactionRule:

@@ -92,7 +92,7 @@ def fit_topics(
         fitted,
         center=center,
         raw_topic_embeddings=raw_centroids,
-        alert_similarities=_alert_similarities(fitted, params.alert_quantile),
+        alert_similarities=_alert_similarities(fitted, params.alert_quantile, params.alert_coherence_ratio),
     )
     if params.phrase_labels:
         began = time.perf_counter()
@@ -125,13 +125,18 @@ def _with_phrase_labels(
     return replace(fit, topics=tuple(topics))
 
 
-def _alert_similarities(fit: FitResult, quantile: float) -> tuple[float, ...]:
-    """Per topic, the ``quantile`` of its members' cosines to its centroid (at least ``min_similarity``)."""
+def _alert_similarities(fit: FitResult, quantile: float, coherence_ratio: float | None) -> tuple[float, ...]:
+    """Per topic, the cosine a message needs to alert on it: the ``quantile`` of its members' cosines to its
+    centroid (its core), at least ``coherence_ratio`` × the week's median topic coherence (when set) and
+    ``min_similarity``."""
+    floor = fit.params.min_similarity
+    if coherence_ratio is not None:
+        floor = max(floor, coherence_floor(list(fit.coherences().values()), coherence_ratio) or 0.0)
     out = []
     for t in fit.topics:
         sims = fit.doc_similarities[fit.doc_topics == t.topic_id]
         q = float(np.quantile(sims, quantile)) if quantile > 0 and len(sims) else 0.0
-        out.append(round(max(q, fit.params.min_similarity), 6))
+        out.append(round(max(q, floor), 6))
     return tuple(out)
 
 

@@ -58,6 +58,9 @@ class TopicModelParams:
     # A message alerts on its topic only if its cosine to the centroid reaches this quantile of the topic's
     # own members' cosines (the topic's core, not its fringe); 0 → only ``min_similarity`` applies.
     alert_quantile: float = 0.25
+    # ... and at least this × the week's median topic coherence (:func:`coherence_floor`): in a loose topic
+    # even the core is loose, and its alerts name the wrong issue more often. None: no such floor.
+    alert_coherence_ratio: float | None = None
     top_n_words: int = 10
     label_words: int = 3
     # Labels as short phrases of the topic's messages ("card payment was declined"), best first by a

@@ -10,7 +10,13 @@ from reasons.topics.params import TopicModelParams
 def test_fit_config_defaults_are_the_cores_and_every_field_is_passed_on():
     assert TopicFitConfig().params() == TopicModelParams()
     changed = TopicFitConfig(
-        seed=7, min_topic_size=9, min_topic_share=0.02, outlier_threshold=0.5, fit_sample=None, split_min_share=0.3
+        seed=7,
+        min_topic_size=9,
+        min_topic_share=0.02,
+        outlier_threshold=0.5,
+        fit_sample=None,
+        split_min_share=0.3,
+        alert_coherence_ratio=1.3,
     ).params()
     assert {k: v for k, v in asdict(changed).items() if v != asdict(TopicModelParams())[k]} == {
         "seed": 7,
@@ -19,6 +25,7 @@ def test_fit_config_defaults_are_the_cores_and_every_field_is_passed_on():
         "outlier_threshold": 0.5,
         "fit_sample": None,
         "split_min_share": 0.3,
+        "alert_coherence_ratio": 1.3,
     }
 
 
