@@ -107,3 +107,26 @@ def test_assignment_removes_the_fits_centre_and_alerts_need_the_topics_core():
     artifact = TopicArtifact(path=None, meta=meta)
     assert artifact.assign_embeddings(message[None])[0].topic_id == 1
     assert artifact.alert_similarity(0) == 0.7 and artifact.alert_similarity(1) == 0.2  # default: min_similarity
+
+
+def test_alerts_need_a_topics_core_and_optionally_a_share_of_the_weeks_median_coherence():
+    from reasons.topics.fit import _alert_similarities
+    from reasons.topics.params import FitResult, ResolvedParams, Topic
+
+    # three tight topics (members at 0.8–0.9 of their centroid) and a loose one (0.3–0.6)
+    sims = {0: [0.8, 0.85, 0.9, 0.9], 1: [0.8, 0.85, 0.9, 0.9], 2: [0.8, 0.85, 0.9, 0.9], 3: [0.3, 0.4, 0.5, 0.6]}
+    fit = FitResult(
+        model=None,
+        params=TopicModelParams(),
+        resolved=ResolvedParams(5, 2, 5, 5),
+        topics=tuple(Topic(t, f"t{t}", (), 4) for t in sims),
+        doc_topics=np.repeat(list(sims), 4),
+        doc_similarities=np.concatenate(list(sims.values())),
+        topic_embeddings=np.eye(4),
+    )
+    core = _alert_similarities(fit, 0.25, None)
+    assert core == pytest.approx([0.8375, 0.8375, 0.8375, 0.4])  # the 25th percentile, at least 0.4
+    median = np.median([np.mean(v) for v in sims.values()])  # 0.8625
+    strict = _alert_similarities(fit, 0.25, 0.8)
+    # the loose topic's bar rises to 0.8 × the median coherence; the tight ones' cores are above it already
+    assert strict == pytest.approx([0.8375, 0.8375, 0.8375, round(0.8 * median, 6)])
