@@ -14,7 +14,7 @@ demo: setup
 
 # What CI runs (.ci/run): the linters, then every test layer (unit, integration, e2e).
 test: setup lint
-	PYTHONHASHSEED=0 $(PY) -m pytest -q
+	PYTHONHASHSEED=0 $(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 # The quick local loop: the pure unit tests only (well under a minute).
 test-fast: setup
