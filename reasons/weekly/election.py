@@ -18,6 +18,7 @@ from reasons.election.plots import election_chart, topics_over_time_chart
 from reasons.election.policy import ElectionPolicy, PromotionGates, load_policy
 from reasons.election.weekly_report import NoElectionError, Report, build_report, write_report
 from reasons.marts import MartNotBuiltError, read_week_messages
+from reasons.registry import NOT_A_REASON_ID, OUTLIER_REASON_ID
 from reasons.topics.params import OUTLIER
 from reasons.weekly.tables import read_at_snapshot, write_week
 
@@ -120,6 +121,9 @@ def week_report(settings: Settings, week: str) -> Report:
     return build_report(elections, example_texts(settings, week), charts)
 
 
+NOT_REASONS = (OUTLIER_REASON_ID, NOT_A_REASON_ID)  # reason ids of messages in no reason
+
+
 @dataclass(frozen=True)
 class GateResult:
     gate: str
@@ -131,7 +135,6 @@ class GateResult:
 
 def evaluate_gates(settings: Settings, week: str, gates: PromotionGates | None = None) -> list[GateResult]:
     """The promotion gates of the week's election (shadow) before Feast serves it (live)."""
-    gates = gates or load_policy()[1]
     cat = lake_catalog.load(settings)
     mt = lake_catalog.read(
         cat,
@@ -143,8 +146,15 @@ def evaluate_gates(settings: Settings, week: str, gates: PromotionGates | None =
         cat, "ml.reason_mappings", row_filter=EqualTo("week", week), selected_fields=("reason_id", "match")
     ).to_pandas()
     registry_weeks = set(lake_catalog.read(cat, "ml.reasons", selected_fields=("week",)).column("week").to_pylist())
-    out = []
+    return gate_results(mt, mappings, registry_weeks, week, gates or load_policy()[1])
 
+
+def gate_results(
+    mt: pd.DataFrame, mappings: pd.DataFrame, registry_weeks: set[str], week: str, gates: PromotionGates
+) -> list[GateResult]:
+    """The gates on the week's ``ml.message_topics`` rows (``topic_id``, ``reason_id``, ``dissatisfied``),
+    its ``ml.reason_mappings`` rows (``reason_id``, ``match``) and the weeks ``ml.reasons`` holds."""
+    out = []
     n = len(mt)
     outlier_share = float((mt["topic_id"] == OUTLIER).mean()) if n else 1.0
     limit = gates.max_outlier_share
@@ -158,8 +168,12 @@ def evaluate_gates(settings: Settings, week: str, gates: PromotionGates | None =
         )
     )
 
+    # in a reason: not an outlier, nor in a topic the registry refused (a catch-all) or found mostly satisfied
     unhappy = mt[mt["dissatisfied"].astype(bool)]
-    covered = float((unhappy["topic_id"] != OUTLIER).mean()) if len(unhappy) else 1.0
+    in_reason = (
+        (unhappy["topic_id"] != OUTLIER) & ~unhappy["reason_id"].isin(NOT_REASONS) & unhappy["reason_id"].notna()
+    )
+    covered = float(in_reason.mean()) if len(unhappy) else 1.0
     limit = gates.min_covered_share
     out.append(
         GateResult(
