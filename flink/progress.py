@@ -50,15 +50,16 @@ def write_progress(progress_dir: Path, progress: Progress) -> None:
     os.replace(tmp, path)
 
 
-def read_progress(progress_dir: Path, run_id: str) -> list[Progress]:
-    """The progress of every subtask of run ``run_id`` (files of other runs are ignored)."""
+def read_progress(progress_dir: Path, run_id: str | None = None) -> list[Progress]:
+    """The progress of every subtask of run ``run_id`` (files of other runs are ignored); of any run when
+    ``run_id`` is None (what the last run, or the one still running, left). Unreadable files are skipped."""
     out: list[Progress] = []
     for path in sorted(progress_dir.glob("progress-*.json")):
         try:
             p = Progress.from_json(path.read_text())
         except (OSError, ValueError, TypeError):
             continue
-        if p.run_id == run_id:
+        if run_id is None or p.run_id == run_id:
             out.append(p)
     return out
 

@@ -251,25 +251,18 @@ PROGRESS_DIRS = {"ingest": ("ingest",), "alerts": ("alerts", "classify")}
 
 def last_progress(settings: Settings, name: str) -> str:
     """What a job's progress files last said (``""`` for a service without them)."""
+    from flink.progress import read_progress
+
     parts = PROGRESS_DIRS.get(name)
     if parts is None:
         return ""
-    folder = settings.run_dir.joinpath(*parts)
-    latest: dict = {}
-    for path in folder.glob("progress-*.json"):
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if data.get("updated_at", 0) > latest.get("updated_at", 0):
-            latest = data
-    if not latest:
+    reported = read_progress(settings.run_dir.joinpath(*parts))
+    if not reported:
         return "no progress yet"
-    at = datetime.fromtimestamp(latest["updated_at"], UTC).isoformat(timespec="seconds")
-    counts = ", ".join(
-        f"{k} {v}" for k, v in sorted(latest.get("counts", {}).items()) if k in ("accepted", "rejected", "sent")
-    )
-    return f"{counts or 'records ' + str(latest.get('records_seen', 0))} at {at}"
+    latest = max(reported, key=lambda p: p.updated_at)
+    at = datetime.fromtimestamp(latest.updated_at, UTC).isoformat(timespec="seconds")
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(latest.counts.items()) if k in ("accepted", "rejected", "sent"))
+    return f"{counts or 'records ' + str(latest.records_seen)} at {at}"
 
 
 @dataclass(frozen=True)
@@ -308,13 +301,11 @@ def consumer_lag(settings: Settings, bootstrap: str) -> dict[str, Lag]:
 
 def _positions(progress_dir: Path) -> dict[tuple[str, int], int]:
     """The highest offset per partition any progress file of ``progress_dir`` reports."""
+    from flink.progress import read_progress
+
     out: dict[tuple[str, int], int] = {}
-    for path in progress_dir.glob("progress-*.json"):
-        try:
-            positions = json.loads(path.read_text()).get("positions", {})
-        except (OSError, ValueError):
-            continue
-        for key, offset in positions.items():
+    for progress in read_progress(progress_dir):
+        for key, offset in progress.positions.items():
             topic, _, partition = key.rpartition("#")
             out[(topic, int(partition))] = max(out.get((topic, int(partition)), -1), int(offset))
     return out

@@ -89,3 +89,17 @@ def test_a_task_failure_is_kept_in_one_line_per_subtask_for_its_run_only(tmp_pat
     assert read_failures(tmp_path, "old") == []
     (tmp_path / "file").write_text("not a folder")
     record_failure(tmp_path / "file", "r", 0, RuntimeError("x"))  # best effort: never raises
+
+
+def test_status_says_what_the_latest_progress_file_of_any_run_said(tmp_path):
+    from lake.settings import Settings
+    from reasonlake.services import PROGRESS_DIRS, last_progress
+
+    settings = Settings(home=tmp_path)
+    folder = settings.run_dir.joinpath(*PROGRESS_DIRS["ingest"])
+    assert last_progress(settings, "ingest") == "no progress yet" and last_progress(settings, "supervisor") == ""
+    write_progress(folder, Progress("old-run", 0, 100.0, 100.0, counts={"accepted": 3}))
+    write_progress(folder, Progress("new-run", 1, 200.0, 200.0, counts={"accepted": 7, "rejected": 1, "x": 9}))
+    (folder / "progress-9.json").write_text("{half a file")  # skipped, not an error
+    assert last_progress(settings, "ingest") == "accepted 7, rejected 1 at 1970-01-01T00:03:20+00:00"
+    assert read_progress(folder) == read_progress(folder, "old-run") + read_progress(folder, "new-run")
