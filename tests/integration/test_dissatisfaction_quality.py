@@ -30,7 +30,8 @@ from reasons.sentiment import (
 )
 from tests.support.paths import REPO
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the CFPB embedding: 7 min alone, 12.5 beside another worker
+# the CFPB embedding: 7 min alone, 12.5 beside another worker
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 FLOOR = 0.85
 CFPB_SAMPLE = 600
