@@ -6,6 +6,7 @@ import pytest
 
 from lake.settings import Settings
 from reasonlake.demo import run_demo
+from tests.support.demo_checks import check_alerts
 from tests.support.leaks import leaks, present_in_raw
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -37,8 +38,7 @@ def test_demo_elects_the_surge_and_alerts_only_on_elected_reasons(tmp_path, monk
     assert sum(report.rejected.values()) > 0  # malformed records kept with a reason
     # alerts fire for fresh messages about elected issues, never for praise or questions
     # (a complaint written without any negative word and without a rating is not seen as unhappy)
-    assert report.alert_kinds[report.surge_issue] >= 0.6 * report.fresh_kinds[report.surge_issue]
-    assert report.alert_kinds["praise"] == 0 and report.alert_kinds["neutral"] == 0
+    check_alerts(report)  # the surge alerts, praise and neutral messages never do
     # alerts are for elected reasons; the streaming classifier may confuse a rare message
     off_target = sum(n for kind, n in report.alert_kinds.items() if kind not in report.elected_issues)
     assert off_target <= 0.1 * sum(report.alert_kinds.values()), report.alert_kinds

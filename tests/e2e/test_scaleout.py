@@ -25,6 +25,7 @@ from flink import broker, kafka_io
 from lake import catalog as lake_catalog
 from lake.settings import Settings
 from reasonlake.demo import run_demo
+from tests.support.demo_checks import check_alerts
 from tests.support.feedback import feedback_records
 from tests.support.paths import REPO
 
@@ -85,8 +86,7 @@ def test_the_demo_runs_on_flink_cluster_postgres_redis_and_s3(cluster_profile: S
     # one week (two are the embedded end-to-end test's): the engines are the point here
     report = run_demo(settings, messages=1200, weeks=1, seed=21, incoming=40, echo=print)
     assert report.ok, report
-    assert report.alert_kinds[report.surge_issue] >= 0.6 * report.fresh_kinds[report.surge_issue]
-    assert report.alert_kinds["praise"] == 0 and report.alert_kinds["neutral"] == 0
+    check_alerts(report)  # the surge alerts, praise and neutral messages never do
 
     # every Flink job ran on the cluster: ingestion, one embedding job per week, the alert job
     jobs = flink_jobs(settings.flink_address)
