@@ -52,9 +52,7 @@ class PromotionGates:
     """Blocking checks between the election (shadow) and Feast (live). None switches a gate off."""
 
     max_outlier_share: float | None = 0.25  # of the week's messages
-    min_covered_share: float | None = (
-        0.5  # of dissatisfied messages in a reason (not an outlier, a refused catch-all, not_a_reason)
-    )
+    min_covered_share: float | None = 0.5  # of dissatisfied messages in a reason (no outlier, catch-all)
     max_new_reason_share: float | None = 0.6  # of non-outlier messages in reasons born this week (not on week 1)
     min_stream_batch_agreement: float | None = 0.9  # of non-outlier messages (a warning check, not a gate)
 
