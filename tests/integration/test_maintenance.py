@@ -61,8 +61,10 @@ def test_compaction_and_expiry_keep_rows_and_offsets(settings) -> None:
     raw = cat.load_table("raw.feedback")
     assert len(maintenance.data_files(raw)) == 6 * 3  # one file per commit and day
 
+    # "now" an hour ahead: the compaction's own snapshots, committed inside maintain() (over a second apart
+    # beside another test worker), are older than the cutoff too, so only retain_last keeps snapshots
     reports = maintenance.maintain(
-        cat, expire_older_than=timedelta(0), retain_last=2, now=datetime.now(UTC) + timedelta(seconds=1)
+        cat, expire_older_than=timedelta(0), retain_last=2, now=datetime.now(UTC) + timedelta(hours=1)
     )
     (compaction, expiry, retained, _), _ = reports
     assert (retained.cutoff, retained.rows_deleted) == (None, 0)  # no retention: every row kept
