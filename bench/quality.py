@@ -18,7 +18,9 @@ coherence (R in 0.5, 0.85, 0.9, 0.95; the default is 0.7); ``split-off`` the def
 catch-alls in the fit, ``split-all`` splitting every catch-all whatever its size (the default splits only
 those holding half the week), ``split-all-0.85`` that with catch-alls refused under 0.85;
 ``alert-floor-F`` the defaults alerting only at a cosine of at least F (0.5, 0.6, 0.7) to the topic's
-centroid, besides the topic's own core. ``--seeds``
+centroid, besides the topic's own core; ``quiet-off`` the defaults with every elected reason alerting,
+``quiet-R`` with reasons under R × the week's median topic coherence quiet (0.9, 1.0; the default is 0.8).
+``--seeds``
 fits CFPB once per seed (UMAP's and the sampling's) and prints the mean: one seed's figures move by about
 ±0.1 (bench/RESULTS.md). Embeddings are cached under ``--cache`` (keyed by the texts and the model).
 """
@@ -82,7 +84,7 @@ def configs():
     current = (TopicModelParams(), RegistryParams(), True)
     baseline = (
         replace(TopicModelParams(), center_embeddings=False, alert_quantile=0.0, phrase_labels=False),
-        RegistryParams(group_threshold=0.68, min_coherence_ratio=0.0),
+        RegistryParams(group_threshold=0.68, min_coherence_ratio=0.0, min_alert_coherence_ratio=None),
         False,
     )
     # the catch-all refusal's ratio, as chosen in bench/RESULTS.md (current: RegistryParams' default)
@@ -112,7 +114,12 @@ def configs():
         )
         for ratio in (1.0, 1.15, 1.3)
     }
-    return {"baseline": baseline, "current": current, **sweep, **split, **floors}
+    # reasons too loose to alert on (under R × the week's median topic coherence) elected but quiet
+    quiet = {"quiet-off": (TopicModelParams(), RegistryParams(min_alert_coherence_ratio=None), True)} | {
+        f"quiet-{ratio}": (TopicModelParams(), RegistryParams(min_alert_coherence_ratio=ratio), True)
+        for ratio in (0.9, 1.0)
+    }
+    return {"baseline": baseline, "current": current, **sweep, **split, **floors, **quiet}
 
 
 def run_cfpb(name: str, cache: Path, seed: int | None = None) -> dict:

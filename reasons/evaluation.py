@@ -39,7 +39,7 @@ from reasons.topics.artifact import TopicArtifact, artifact_meta
 from reasons.topics.fit import fit_topics
 from reasons.topics.labels import keyword_label
 from reasons.topics.params import FitResult, TopicModelParams
-from reasons.weekly.reason_ids import topics_in
+from reasons.weekly.reason_ids import topics_in, with_reasons
 
 COLUMNS = ("week", "text", "label", "dissatisfied")
 
@@ -51,6 +51,7 @@ class WeekQuality:
     topics: int
     reasons: int  # candidates that became reasons this week
     refused: int  # catch-all topics refused
+    quiet: int  # reasons too loose to alert on (elected or not)
     group_threshold: float
     truth: tuple[str, ...]  # the true top-3 issues
     elected: tuple[str, ...]  # the majority issue of each elected reason, by rank
@@ -123,7 +124,8 @@ def evaluate_grains(
         ).query("elected")
         election = election.sort_values("rank")
         elected_ids = list(election["reason_id"])
-        model = TopicArtifact(path=None, meta=artifact_meta(fit, week, "eval"))  # type: ignore[arg-type]
+        meta = with_reasons(artifact_meta(fit, week, "eval"), update, {})
+        model = TopicArtifact(path=None, meta=meta)  # type: ignore[arg-type]
         for grain, label in labels.items():
             counted = part.assign(label=label.iloc[idx].to_numpy())
             naming = label_naming(fit, counted["label"])
@@ -137,6 +139,7 @@ def evaluate_grains(
                 topics=len(fit.topics),
                 reasons=len({m.reason_id for m in update.mappings if m.reason_id != NOT_A_REASON_ID}),
                 refused=update.count("refused"),
+                quiet=update.count("quiet"),
                 group_threshold=group_threshold(topics, registry),
                 truth=truth,
                 elected=elected,
@@ -249,7 +252,7 @@ def _line(q: WeekQuality) -> str:
     precision = "-" if q.alert_precision is None else f"{q.alert_precision:.2f}"
     recall = "-" if q.alert_recall is None else f"{q.alert_recall:.2f}"
     return (
-        f"{q.week}: {q.messages} msgs, {q.topics} topics → {q.reasons} reasons ({q.refused} refused); "
+        f"{q.week}: {q.messages} msgs, {q.topics} topics → {q.reasons} reasons ({q.refused} refused, {q.quiet} quiet); "
         f"top-3 hits {q.hits}/3; purity {q.purity:.2f}, NMI {q.nmi:.2f}, ARI {q.ari:.2f}; "
         f"next week {q.alerts} alerts, precision {precision}, recall {recall}"
     )

@@ -27,6 +27,11 @@ Then the candidates are matched to the known reasons by cosine similarity of the
    another reason: two issues became one; the unmatched reason's status becomes ``merged``.
 5. **died** — a live reason unseen for ``death_after_weeks`` weeks becomes ``dead``.
 
+6. **quiet** — a reason whose topics of the week, taken together, sit loosely around their centre (coherence
+   below ``min_alert_coherence_ratio`` × the week's median topic coherence, above the catch-all bar) is
+   counted and can be elected, but its topics do not alert: a message near a loose reason could be any of
+   its mixed complaints, and on real complaints such reasons drew most of the wrong alerts.
+
 Dead reasons can still be matched (the issue came back: event ``matched``, detail ``revived``);
 merged ones cannot. The state after each week is a full snapshot (``ml.reasons`` rows of that week),
 so replaying a week starts from the snapshot of the week before and gives the same answer.
@@ -61,6 +66,10 @@ class RegistryParams:
     # chosen among 0.5, 0.7, 0.85, 0.9, 0.95: the most precise on CFPB that keeps the synthetic reason ids
     # stable (at 0.85 one reason in seven is refused in one sample only; bench/RESULTS.md)
     min_coherence_ratio: float = 0.7
+    # a reason whose topics this week are less coherent than this × the week's median topic is counted and
+    # elected but does not alert: a message near it could be any of its mixed complaints (None: all alert;
+    # chosen on CFPB, bench/RESULTS.md "Loose reasons do not alert")
+    min_alert_coherence_ratio: float | None = 0.8
     min_dissatisfied_share: float = 0.25  # of a candidate's messages, for it to be a reason at all
     death_after_weeks: int = 4  # a live reason unseen this many weeks dies
     embedding_momentum: float = 0.5  # new embedding = normalize(m * old + (1 - m) * topic's)
@@ -121,11 +130,12 @@ class Mapping_:
     reason_id: str
     similarity: float  # topic's candidate to the reason's embedding before the update (1.0 for a birth)
     event: str  # "matched", "born" or "not_a_reason"
+    alerts: bool = True  # False: its reason is too loose this week to alert on (``min_alert_coherence_ratio``)
 
 
 @dataclass(frozen=True)
 class Event:
-    event: str  # born | matched | died | merged | split
+    event: str  # born | matched | died | merged | split | refused | quiet
     reason_ids: tuple[str, ...]
     detail: str
 
@@ -265,11 +275,42 @@ def update(
         mappings.extend(Mapping_(t, NOT_A_REASON_ID, 0.0, NOT_A_REASON_ID) for t in group.topic_ids)
     for group in refused:
         events.append(Event("refused", (), f"{group.describe()}: a catch-all (coherence {group.coherence:.3f})"))
+    mappings = _quieten_loose(mappings, topics, params, events)
     mappings.sort(key=lambda m: m.topic_id)
     _merge_unmatched(by_id, events, found, known, sims, matched, params.match_threshold)
     _bury(by_id, events, week, params.death_after_weeks)
     ordered = tuple(sorted(by_id.values(), key=lambda r: r.reason_id))
     return RegistryUpdate(week=week, reasons=ordered, mappings=tuple(mappings), events=tuple(events))
+
+
+def _quieten_loose(
+    mappings: list[Mapping_], topics: Sequence[TopicIn], params: RegistryParams, events: list[Event]
+) -> list[Mapping_]:
+    """``mappings`` with ``alerts`` off for the reasons whose topics of the week, taken as one group, are less
+    coherent than ``min_alert_coherence_ratio`` × the week's median topic coherence (event ``quiet``)."""
+    known = [t.coherence for t in topics if t.topic_id >= 0 and t.coherence is not None]
+    floor = (
+        None if params.min_alert_coherence_ratio is None else coherence_floor(known, params.min_alert_coherence_ratio)
+    )
+    if floor is None:
+        return mappings
+    by_topic = {t.topic_id: t for t in topics}
+    quiet: set[str] = set()
+    for reason_id in dict.fromkeys(m.reason_id for m in mappings if m.reason_id != NOT_A_REASON_ID):
+        members = sorted(
+            (by_topic[m.topic_id] for m in mappings if m.reason_id == reason_id), key=lambda t: (-t.size, t.topic_id)
+        )
+        group = _candidate(members)
+        if group.coherence is not None and group.coherence < floor:
+            quiet.add(reason_id)
+            events.append(
+                Event(
+                    "quiet",
+                    (reason_id,),
+                    f"{group.describe()}: too loose to alert on (coherence {group.coherence:.3f} < {floor:.3f})",
+                )
+            )
+    return [replace(m, alerts=False) if m.reason_id in quiet else m for m in mappings]
 
 
 def _match(

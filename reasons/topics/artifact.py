@@ -14,6 +14,7 @@ Artefact layout (:func:`save_artifact`)::
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -200,8 +201,12 @@ class TopicArtifact:
         self.min_similarity = float(meta["min_similarity"])
         center = meta.get("center")
         self.center = None if center is None else np.asarray(center, dtype=np.float32)
+        # a topic of a reason too loose to alert on (the registry's ``alerts``: False) never alerts
         self._alert_similarity = {
-            int(t["topic_id"]): float(t.get("alert_similarity", self.min_similarity)) for t in topics
+            int(t["topic_id"]): float(t.get("alert_similarity", self.min_similarity))
+            if t.get("alerts", True)
+            else math.inf
+            for t in topics
         }
 
     @classmethod
@@ -235,7 +240,8 @@ class TopicArtifact:
         return nearest_topics(embeddings, self._centroids, self.topic_ids, self.min_similarity, self.center)
 
     def alert_similarity(self, topic_id: int) -> float:
-        """The cosine a message needs to its topic's centroid to alert on it (the topic's core)."""
+        """The cosine a message needs to its topic's centroid to alert on it (the topic's core; infinite for
+        a topic whose reason is too loose to alert on)."""
         return self._alert_similarity.get(int(topic_id), self.min_similarity)
 
     def assign(self, texts: Sequence[str], batch_size: int = 64) -> list[Assignment]:

@@ -9,6 +9,7 @@ stable reason ids; writes ``ml.reasons`` (the week's snapshot), ``ml.reason_mapp
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,13 +115,21 @@ def resolve_reasons(
     labels = apply_labels({r.reason_id: r.label for r in upd.reasons}, load_label_overrides(labels_file))
     _write_registry(settings, week, version, upd, labels, now)
 
+    write_json(path / ARTIFACT_FILE, with_reasons(meta, upd, labels))
+    return ReasonsOutcome(week=week, model_version=version, previous_week=previous_week, update=upd, labels=labels)
+
+
+def with_reasons(meta: dict, upd: RegistryUpdate, labels: Mapping[str, str]) -> dict:
+    """The artefact's ``meta`` with each topic's reason id, label and whether it alerts: what the alert
+    job reads (``not_a_reason`` topics keep their own label)."""
+    alerts = {m.topic_id: m.alerts for m in upd.mappings}
     reason_of = upd.reason_of()
-    for t in meta["topics"]:  # the alert job reads reason ids and labels from the artefact
+    for t in meta["topics"]:
         t.setdefault("topic_label", t["label"])
         t["reason_id"] = reason_of[int(t["topic_id"])]
-        t["label"] = labels.get(t["reason_id"], t["topic_label"])  # not_a_reason topics keep their own
-    write_json(path / ARTIFACT_FILE, meta)
-    return ReasonsOutcome(week=week, model_version=version, previous_week=previous_week, update=upd, labels=labels)
+        t["label"] = labels.get(t["reason_id"], t["topic_label"])
+        t["alerts"] = alerts[int(t["topic_id"])]
+    return meta
 
 
 def _write_registry(

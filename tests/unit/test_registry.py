@@ -139,6 +139,26 @@ def test_a_catch_all_is_split_or_refused():
     assert (5, 6) in [c.topic_ids for c in kept] and refused == []
 
 
+def test_a_loose_reason_is_kept_and_elected_but_does_not_alert():
+    coherent = [TopicIn(i, f"t{i}", tuple(v), 20, 1.0, 0.6) for i, v in enumerate([E[2], E[3], E[4]])]
+    # above the catch-all bar (0.7 × the median 0.6 = 0.42), under the alert bar (0.8 × 0.6 = 0.48)
+    loose = TopicIn(9, "a bit of everything", tuple(E[5]), 200, 1.0, 0.45)
+    week = update([], [*coherent, loose], "2026-W40")
+    reason_of = week.reason_of()
+    assert reason_of[9] not in (NOT_A_REASON_ID, None) and week.count("refused") == 0
+    assert {m.topic_id: m.alerts for m in week.mappings} == {0: True, 1: True, 2: True, 9: False}
+    (quiet,) = [e for e in week.events if e.event == "quiet"]
+    assert quiet.reason_ids == (reason_of[9],) and "0.450 < 0.480" in quiet.detail
+    # judged as a group: two loose topics of one reason, each 0.45, grouped at cosine 0.95 → 0.45 × 0.99
+    twin = TopicIn(10, "b", tuple(E[5] + 0.33 * E[1]), 200, 1.0, 0.45)
+    week = update([], [*coherent, loose, twin], "2026-W40", RegistryParams(group_threshold=0.9))
+    assert week.reason_of()[9] == week.reason_of()[10] and week.count("quiet") == 1
+    # switched off, or with every topic as coherent as the week: every topic alerts
+    off = update([], [*coherent, loose], "2026-W40", RegistryParams(min_alert_coherence_ratio=None))
+    assert all(m.alerts for m in off.mappings) and off.count("quiet") == 0
+    assert all(m.alerts for m in update([], coherent, "2026-W40").mappings)
+
+
 def test_unseen_reasons_die_and_can_revive():
     p = RegistryParams(death_after_weeks=2)
     w1 = update([], [_t(0, E[0]), _t(1, E[1])], "2026-W40", p)

@@ -107,6 +107,9 @@ def test_assignment_removes_the_fits_centre_and_alerts_need_the_topics_core():
     artifact = TopicArtifact(path=None, meta=meta)
     assert artifact.assign_embeddings(message[None])[0].topic_id == 1
     assert artifact.alert_similarity(0) == 0.7 and artifact.alert_similarity(1) == 0.2  # default: min_similarity
+    # the registry marked topic 0's reason too loose to alert on: no similarity reaches its bar
+    meta["topics"][0]["alerts"] = False
+    assert TopicArtifact(path=None, meta=meta).alert_similarity(0) > 1.0
 
 
 def test_alerts_need_a_topics_core_and_optionally_a_share_of_the_weeks_median_coherence():
