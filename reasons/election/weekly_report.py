@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,9 +47,15 @@ def _examples(row, texts: dict[str, str], limit: int = 3) -> list[str]:
     return [" ".join(texts[i].split())[:300] for i in ids if i in texts][:limit]
 
 
-def build_report(elections: pd.DataFrame, texts: dict[str, str], charts: dict[str, Path]) -> Report:
+QUIET = "Too loose to alert on this week: elected for its count, but its messages are a little of everything, so no alert names it."
+
+
+def build_report(
+    elections: pd.DataFrame, texts: dict[str, str], charts: dict[str, Path], quiet: Collection[str] = ()
+) -> Report:
     """The report of one week's ``ml.elections`` rows; ``texts``: message id → (redacted) text of the
-    examples; ``charts``: title → PNG."""
+    examples; ``charts``: title → PNG; ``quiet``: reason ids too loose to alert on this week (the
+    registry's ``quiet`` events)."""
     week = str(elections["week"].iloc[0]) if len(elections) else "?"
     elected = elections[elections["elected"]].sort_values("rank")
     dissatisfied = int(elections["message_count"].sum())
@@ -69,6 +76,7 @@ def build_report(elections: pd.DataFrame, texts: dict[str, str], charts: dict[st
         md.append("")
         for r in elected.itertuples():
             md += [f"## #{r.rank} {r.label}", "", f"`{r.reason_id}`: {r.why}", ""]
+            md += [f"_{QUIET}_", ""] if r.reason_id in quiet else []
             md += [f"> {text}" + "\n" for text in _examples(r, texts)]
     for name, path in charts.items():
         md += [f"![{name}]({path.as_uri()})", ""]
@@ -98,6 +106,7 @@ def build_report(elections: pd.DataFrame, texts: dict[str, str], charts: dict[st
         for r in elected.itertuples():
             h.append(f"<h2>#{r.rank} {html.escape(r.label)}</h2><p><code>{html.escape(r.reason_id)}</code>: ")
             h.append(f"{html.escape(r.why)}</p>")
+            h += [f"<p><em>{html.escape(QUIET)}</em></p>"] if r.reason_id in quiet else []
             h += [f"<blockquote>{html.escape(text)}</blockquote>" for text in _examples(r, texts)]
     for name, path in charts.items():
         if path.exists():

@@ -10,7 +10,7 @@ import pandas as pd
 from pyiceberg.expressions import EqualTo
 
 from lake import catalog as lake_catalog
-from lake.schemas import ML_ELECTIONS
+from lake.schemas import ML_ELECTIONS, ML_REASON_EVENTS
 from lake.settings import Settings
 from lake.weeks import shift_week
 from reasons.election.elect import elect
@@ -86,7 +86,10 @@ def run_election(
     election_png = election_chart(elections, out / "election.png")
     over_time_png = topics_over_time_chart(history, out / "topics_over_time.png", until_week=week)
     report = build_report(
-        elections, example_texts(settings, week), {"This week": election_png, "Over time": over_time_png}
+        elections,
+        example_texts(settings, week),
+        {"This week": election_png, "Over time": over_time_png},
+        quiet_reasons(settings, week),
     )
     return ElectionOutcome(
         week=week,
@@ -110,6 +113,13 @@ def example_texts(settings: Settings, week: str) -> dict[str, str]:
     return dict(zip(frame["message_id"], frame["text"]))
 
 
+def quiet_reasons(settings: Settings, week: str) -> set[str]:
+    """The reasons the registry found too loose to alert on in ``week`` (its ``quiet`` events)."""
+    cat = lake_catalog.load(settings)
+    events = lake_catalog.read(cat, ML_REASON_EVENTS.identifier, row_filter=EqualTo("week", week)).to_pandas()
+    return {str(r) for ids in events.loc[events["event"] == "quiet", "reason_ids"] for r in ids}
+
+
 def week_report(settings: Settings, week: str) -> Report:
     """The report of a week already elected (``reasonlake report``), rebuilt from ``ml.elections``."""
     cat = lake_catalog.load(settings)
@@ -118,7 +128,7 @@ def week_report(settings: Settings, week: str) -> Report:
         raise NoElectionError(f"no election for {week} in ml.elections: run `reasonlake weekly --week {week}`")
     out = settings.plots_dir / "elections" / week
     charts = {"This week": out / "election.png", "Over time": out / "topics_over_time.png"}
-    return build_report(elections, example_texts(settings, week), charts)
+    return build_report(elections, example_texts(settings, week), charts, quiet_reasons(settings, week))
 
 
 NOT_REASONS = (OUTLIER_REASON_ID, NOT_A_REASON_ID)  # reason ids of messages in no reason

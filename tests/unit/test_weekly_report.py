@@ -65,6 +65,10 @@ def test_the_report_lists_the_elected_reasons_with_change_sources_examples_and_c
     assert "> my card was declined twice at <EMAIL>" in md and "> the app crashes on start" in md
     assert "<img alt='This week' src='data:image/png;base64," in report.html
     assert "&lt;EMAIL&gt;" in report.html  # escaped
+    assert "Too loose to alert on" not in md
+    quiet = build_report(W46, texts, {}, quiet={"R3"})
+    (r1, r3) = quiet.markdown.split("## #")[1:]
+    assert "Too loose to alert on this week" in r3 and "Too loose" not in r1 and "Too loose to alert" in quiet.html
     md_path, html_path = write_report(report, tmp_path / "reports")
     assert (md_path.name, html_path.name) == ("2026-W46.md", "2026-W46.html") and html_path.read_text() == report.html
 
