@@ -90,6 +90,7 @@ class RegistryConfig(Config):
     group_sd: float = _G.group_sd
     group_floor: float = _G.group_floor
     min_coherence_ratio: float = _G.min_coherence_ratio
+    min_alert_coherence_ratio: float | None = _G.min_alert_coherence_ratio  # None: every reason alerts
     min_dissatisfied_share: float = _G.min_dissatisfied_share
     labels_file: str | None = None  # default: reasons/reason_labels.yaml
 
@@ -102,6 +103,7 @@ class RegistryConfig(Config):
             group_sd=self.group_sd,
             group_floor=self.group_floor,
             min_coherence_ratio=self.min_coherence_ratio,
+            min_alert_coherence_ratio=self.min_alert_coherence_ratio,
             min_dissatisfied_share=self.min_dissatisfied_share,
         )
 
@@ -233,7 +235,7 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
                 deps=[TOPIC_MODEL],
                 kinds={"iceberg"},
                 group_name="topics",
-                description="ml.reason_events: births, matches, deaths, merges and splits of the week.",
+                description="ml.reason_events: births, matches, deaths, merges, splits, refused catch-alls and quiet (too loose to alert on) reasons of the week.",
             ),
         ],
         partitions_def=weeks,
@@ -252,12 +254,13 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
                     "label": out.labels.get(m.reason_id, ""),
                     "match": m.event,
                     "similarity": round(m.similarity, 3),
+                    "alerts": m.alerts,
                     "born_week": by_id[m.reason_id].born_week if m.reason_id in by_id else "",
                 }
                 for m in upd.mappings
             ]
         )
-        counts = {e: upd.count(e) for e in ("born", "matched", "died", "merged", "split")}
+        counts = {e: upd.count(e) for e in ("born", "matched", "died", "merged", "split", "refused", "quiet")}
         counts_topics = {
             "topics": len(upd.mappings),
             "topics_not_a_reason": sum(1 for m in upd.mappings if m.event == "not_a_reason"),

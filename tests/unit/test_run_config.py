@@ -32,3 +32,4 @@ def test_fit_config_defaults_are_the_cores_and_every_field_is_passed_on():
 def test_registry_config_defaults_are_the_cores():
     assert RegistryConfig().params() == RegistryParams()
     assert RegistryConfig(min_coherence_ratio=0.5).params().min_coherence_ratio == 0.5
+    assert RegistryConfig(min_alert_coherence_ratio=None).params().min_alert_coherence_ratio is None
