@@ -40,7 +40,10 @@ class Classified(BaseModel):
     label: str | None
     elected: bool = Field(description="the reason is elected in the live election (and it is not stale)")
     alerts: bool = Field(
-        description="the alert job would alert: dissatisfied, elected, and within the core of the reason's topic"
+        description=(
+            "the alert job would alert: dissatisfied, elected, and within the core of the reason's topic "
+            "(never for a reason too loose to alert on this week)"
+        )
     )
     similarity: float
     dissatisfied: bool = Field(description="only dissatisfied messages are matched to a reason")

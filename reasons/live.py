@@ -89,7 +89,8 @@ class Verdict:
     model_version: str
     week: str  # of the live election
     # within its topic's core: cosine to the centroid at least the topic's alert similarity (the fit's
-    # quantile of its own members' cosines); a message on a topic's fringe is classified but raises no alert
+    # quantile of its own members' cosines); a message on a topic's fringe is classified but raises no alert,
+    # nor does any message of a reason the registry found too loose to alert on (``alerts: false`` topics)
     core: bool = True
 
     @property
