@@ -23,5 +23,9 @@ class MissingJarsError(StreamingError):
     """The Flink connector jars are not installed (run ``make setup``)."""
 
 
+class GatewayStartError(StreamingError):
+    """PyFlink's Java gateway (the driver's JVM) did not start; the message carries the JVM's own reason."""
+
+
 class JobFailedError(StreamingError):
     """A Flink job ended in a state other than cancelled-by-us (see the Flink log named in it)."""

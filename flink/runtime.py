@@ -25,7 +25,7 @@ from pyflink.java_gateway import get_gateway
 from pyflink.util.java_utils import add_jars_to_context_class_loader, get_j_env_configuration
 
 from flink import progress as progress_mod
-from flink.errors import JobFailedError
+from flink.errors import GatewayStartError, JobFailedError
 from flink.jars import pipeline_jars
 from flink.jobconfig import FlinkRuntime
 
@@ -85,12 +85,44 @@ _CARRIED = (
 )
 
 
+_GATEWAY_EXITED = "Java gateway process exited before sending its port number"
+
+
+def start_gateway(attempts: int = 3, pause_s: float = 1.0) -> Any:
+    """PyFlink's Java gateway, started (once per process; later calls return it). A JVM that exits before
+    handing over its port is started again, up to ``attempts`` times in all, each failure logged with
+    the JVM's reason; then :class:`GatewayStartError` carries it. (Seen, rarely, in the full test suite
+    on two workers: ``ExecutionException`` in the gateway's ``main``.)"""
+    for attempt in range(1, attempts + 1):
+        try:
+            return get_gateway()
+        except RuntimeError as exc:
+            if _GATEWAY_EXITED not in str(exc):
+                raise
+            reason = _jvm_reason(str(exc))
+            if attempt == attempts:
+                raise GatewayStartError(f"PyFlink's Java gateway did not start ({attempts} tries): {reason}") from exc
+            log.warning("PyFlink's Java gateway did not start (try %d of %d): %s", attempt, attempts, reason)
+            time.sleep(pause_s)
+    raise AssertionError("unreachable")
+
+
+def _jvm_reason(message: str) -> str:
+    """The JVM's own reason in a gateway launch failure: its deepest ``Caused by:`` line, else the line of
+    the exception in ``main``, else the message's first line."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    caused = [line for line in lines if line.startswith("Caused by:")]
+    thrown = [line for line in lines if line.startswith("Exception in thread")]
+    return (caused or thrown or lines or [message])[-1]
+
+
 def create_env(runtime: FlinkRuntime) -> StreamExecutionEnvironment:
     """A local mini-cluster environment, or a remote one when ``runtime.flink_address`` is set.
 
     A remote cluster runs the Python functions with ``runtime.python_executable``: its TaskManagers
     need the same interpreter path with this project installed.
     """
+    start_gateway()  # before anything below touches the JVM
     jars = pipeline_jars()
     conf = _configuration(runtime)
     if runtime.flink_address:

@@ -39,7 +39,14 @@ class Failure:
 
 def _failure_of(exc: BaseException) -> Failure:
     from dagster_project.cleaning.resources import DbtRunError, ManifestMissingError
-    from flink.errors import BrokerNotRunningError, BrokerStartError, DeliveryError, JobFailedError, MissingJarsError
+    from flink.errors import (
+        BrokerNotRunningError,
+        BrokerStartError,
+        DeliveryError,
+        GatewayStartError,
+        JobFailedError,
+        MissingJarsError,
+    )
     from lake.errors import CatalogBusyError, LakeError
     from lake.settings import SettingsError
     from reasons.election.policy import PolicyError
@@ -54,6 +61,7 @@ def _failure_of(exc: BaseException) -> Failure:
         ((BrokerStartError, DeliveryError), Failure(UNAVAILABLE, "broker", "check `reasonlake status` and its log")),
         ((JobFailedError,), Failure(UNAVAILABLE, "Flink job", "the task logs named above have the details")),
         ((MissingJarsError,), Failure(UNAVAILABLE, "Flink", "run `make setup` to install the connector jars")),
+        ((GatewayStartError,), Failure(UNAVAILABLE, "Flink", "the JVM's reason is above; run it again")),
         ((DbtRunError,), Failure(DATA, "dbt", "the dbt log above says which model or test failed")),
         ((ManifestMissingError,), Failure(DATA, "dbt", "run `make setup` to parse the dbt project")),
         ((MartNotBuiltError,), Failure(DATA, "data", "run `reasonlake weekly` (or the dbt assets) first")),

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from flink.errors import JobFailedError
+from flink.errors import GatewayStartError, JobFailedError
 from reasonlake import errors
 from reasonlake.cli import cli
 from reasons.election.policy import PolicyError
@@ -88,6 +88,7 @@ def test_an_unexpected_failure_is_internal_and_debug_shows_the_traceback(tmp_pat
     [
         (ConnectionRefusedError("refused"), errors.UNAVAILABLE),
         (JobFailedError("the ingest job failed: see its log"), errors.UNAVAILABLE),
+        (GatewayStartError("PyFlink's Java gateway did not start (3 tries): Caused by: x"), errors.UNAVAILABLE),
         (MartNotBuiltError("no marts"), errors.DATA),
         (PolicyError("policy.yaml: top_k must be an integer"), errors.CONFIGURATION),
         (FileNotFoundError("x.json"), errors.DATA),
