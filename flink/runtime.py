@@ -28,6 +28,7 @@ from flink import progress as progress_mod
 from flink.errors import GatewayStartError, JobFailedError
 from flink.jars import pipeline_jars
 from flink.jobconfig import FlinkRuntime
+from lake.settings import FLINK_LOCATION_VARS
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,8 @@ def start_gateway(attempts: int = 3, pause_s: float = 1.0) -> Any:
         except RuntimeError as exc:
             if _GATEWAY_EXITED not in str(exc):
                 raise
-            reason = _jvm_reason(str(exc))
+            where = ", ".join(f"{k}={os.environ[k]}" for k in sorted(FLINK_LOCATION_VARS) if k in os.environ)
+            reason = _jvm_reason(str(exc)) + (f" ({where})" if where else "")
             if attempt == attempts:
                 raise GatewayStartError(f"PyFlink's Java gateway did not start ({attempts} tries): {reason}") from exc
             log.warning("PyFlink's Java gateway did not start (try %d of %d): %s", attempt, attempts, reason)

@@ -235,13 +235,17 @@ class Settings(BaseModel):
         (loopback mode), and the worker copies its parameters into ``os.environ``, among them
         ``PYFLINK_GATEWAY_DISABLED``: a PyFlink driver started with it refuses to start. A worker of a
         standalone TaskManager may also bring an empty ``JAVA_HOME`` (Flink's scripts export one when
-        none is set), with which a PyFlink driver runs ``bin/java``: an empty one is dropped.
+        none is set), with which a PyFlink driver runs ``bin/java``: an empty one is dropped. Flink's
+        location variables (:data:`FLINK_LOCATION_VARS`) are never inherited: one pointing at another
+        Flink's folders gave a child's driver a class path without Flink (``ClassNotFoundException:
+        org.apache.flink.util.NetUtils`` in the full test suite).
         """
         inherited = dict(os.environ)
         if "PYFLINK_GATEWAY_DISABLED" in inherited:  # the leak's mark; PYTHONPATH is the user's otherwise
             inherited = {key: value for key, value in inherited.items() if not _is_pyflink_worker_var(key)}
         if not inherited.get("JAVA_HOME", "x"):
             del inherited["JAVA_HOME"]
+        inherited = {key: value for key, value in inherited.items() if key not in FLINK_LOCATION_VARS}
         return {**inherited, **self.to_env(), **extra}
 
     # ---- derived locations (all under the home) ---------------------------------------------------
@@ -324,6 +328,12 @@ def _accepted(name: str, error: Mapping[str, Any]) -> str:
 
 #: what PyFlink's Python worker copies into ``os.environ`` (AbstractPythonEnvironmentManager)
 _PYFLINK_WORKER_VARS = frozenset({"PYFLINK_GATEWAY_DISABLED", "BOOT_LOG_DIR", "PYTHONPATH"})
+# where a PyFlink driver's JVM finds Flink (its class path, its config): PyFlink writes some of them into
+# the environment of any process that started a gateway, a loopback worker copies a JVM's; a child finds
+# its own Flink (the project passes them explicitly to the standalone cluster's scripts)
+FLINK_LOCATION_VARS = frozenset(
+    {"FLINK_HOME", "FLINK_CONF_DIR", "FLINK_LIB_DIR", "FLINK_OPT_DIR", "FLINK_PLUGINS_DIR", "FLINK_BIN_DIR"}
+)
 
 
 def _is_pyflink_worker_var(key: str) -> bool:

@@ -70,6 +70,11 @@ def test_child_env_drops_what_an_in_process_pyflink_worker_leaked(tmp_path, monk
     assert "JAVA_HOME" not in settings.child_env()
     monkeypatch.setenv("JAVA_HOME", "/usr/lib/jvm/mine")
     assert settings.child_env()["JAVA_HOME"] == "/usr/lib/jvm/mine"
+    # Flink's folders of another Flink (PyFlink writes FLINK_HOME into any process that started a gateway)
+    monkeypatch.setenv("FLINK_HOME", "/gone/pyflink")
+    monkeypatch.setenv("FLINK_LIB_DIR", "/gone/cluster/lib")
+    child = settings.child_env(FLINK_CONF_DIR="/cluster/conf")
+    assert "FLINK_HOME" not in child and "FLINK_LIB_DIR" not in child and child["FLINK_CONF_DIR"] == "/cluster/conf"
 
 
 @pytest.mark.parametrize(
