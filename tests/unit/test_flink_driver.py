@@ -12,6 +12,7 @@ import pytest
 
 from flink import runtime
 from flink.errors import GatewayStartError
+from lake.settings import FLINK_LOCATION_VARS
 
 
 class _Future:
@@ -88,13 +89,17 @@ def _launches(monkeypatch, outcomes: list) -> list:
 
 
 def test_a_gateway_that_exits_before_its_port_is_started_again(monkeypatch, caplog) -> None:
+    for key in FLINK_LOCATION_VARS:  # an earlier in-process PyFlink run may have set them for real
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("FLINK_LIB_DIR", "/gone/lib")  # what the JVM's class path came from: told
     calls = _launches(monkeypatch, [RuntimeError(EXITED), "gateway"])
     with caplog.at_level(logging.WARNING, logger=runtime.log.name):
         assert runtime.start_gateway(pause_s=0) == "gateway"
     assert len(calls) == 2
     assert caplog.messages == [
         "PyFlink's Java gateway did not start (try 1 of 3): "
-        "Caused by: java.lang.RuntimeException: Could not find a free permitted port on the machine."
+        "Caused by: java.lang.RuntimeException: Could not find a free permitted port on the machine. "
+        "(FLINK_LIB_DIR=/gone/lib)"
     ]
 
 
