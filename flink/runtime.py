@@ -89,24 +89,19 @@ _CARRIED = (
 _GATEWAY_EXITED = "Java gateway process exited before sending its port number"
 
 
-def start_gateway(attempts: int = 3, pause_s: float = 1.0) -> Any:
+def start_gateway() -> Any:
     """PyFlink's Java gateway, started (once per process; later calls return it). A JVM that exits before
-    handing over its port is started again, up to ``attempts`` times in all, each failure logged with
-    the JVM's reason; then :class:`GatewayStartError` carries it. (Seen, rarely, in the full test suite
-    on two workers: ``ExecutionException`` in the gateway's ``main``.)"""
-    for attempt in range(1, attempts + 1):
-        try:
-            return get_gateway()
-        except RuntimeError as exc:
-            if _GATEWAY_EXITED not in str(exc):
-                raise
-            where = ", ".join(f"{k}={os.environ[k]}" for k in sorted(FLINK_LOCATION_VARS) if k in os.environ)
-            reason = _jvm_reason(str(exc)) + (f" ({where})" if where else "")
-            if attempt == attempts:
-                raise GatewayStartError(f"PyFlink's Java gateway did not start ({attempts} tries): {reason}") from exc
-            log.warning("PyFlink's Java gateway did not start (try %d of %d): %s", attempt, attempts, reason)
-            time.sleep(pause_s)
-    raise AssertionError("unreachable")
+    handing over its port raises :class:`GatewayStartError` with the JVM's own reason and the Flink
+    location variables it was started with (PyFlink's message ends in a Java stack trace, which one CLI
+    line would cut before the cause)."""
+    try:
+        return get_gateway()
+    except RuntimeError as exc:
+        if _GATEWAY_EXITED not in str(exc):
+            raise
+        where = ", ".join(f"{k}={os.environ[k]}" for k in sorted(FLINK_LOCATION_VARS) if k in os.environ)
+        reason = _jvm_reason(str(exc)) + (f" ({where})" if where else "")
+        raise GatewayStartError(f"PyFlink's Java gateway did not start: {reason}") from exc
 
 
 def _jvm_reason(message: str) -> str:

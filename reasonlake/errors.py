@@ -61,7 +61,7 @@ def _failure_of(exc: BaseException) -> Failure:
         ((BrokerStartError, DeliveryError), Failure(UNAVAILABLE, "broker", "check `reasonlake status` and its log")),
         ((JobFailedError,), Failure(UNAVAILABLE, "Flink job", "the task logs named above have the details")),
         ((MissingJarsError,), Failure(UNAVAILABLE, "Flink", "run `make setup` to install the connector jars")),
-        ((GatewayStartError,), Failure(UNAVAILABLE, "Flink", "the JVM's reason is above; run it again")),
+        ((GatewayStartError,), Failure(UNAVAILABLE, "Flink", "the JVM's reason is above")),
         ((DbtRunError,), Failure(DATA, "dbt", "the dbt log above says which model or test failed")),
         ((ManifestMissingError,), Failure(DATA, "dbt", "run `make setup` to parse the dbt project")),
         ((MartNotBuiltError,), Failure(DATA, "data", "run `reasonlake weekly` (or the dbt assets) first")),

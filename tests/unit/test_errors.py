@@ -88,7 +88,7 @@ def test_an_unexpected_failure_is_internal_and_debug_shows_the_traceback(tmp_pat
     [
         (ConnectionRefusedError("refused"), errors.UNAVAILABLE),
         (JobFailedError("the ingest job failed: see its log"), errors.UNAVAILABLE),
-        (GatewayStartError("PyFlink's Java gateway did not start (3 tries): Caused by: x"), errors.UNAVAILABLE),
+        (GatewayStartError("PyFlink's Java gateway did not start: Caused by: x"), errors.UNAVAILABLE),
         (MartNotBuiltError("no marts"), errors.DATA),
         (PolicyError("policy.yaml: top_k must be an integer"), errors.CONFIGURATION),
         (FileNotFoundError("x.json"), errors.DATA),
