@@ -236,8 +236,7 @@ def reason_candidates(
     back into its topics; such a topic on its own is refused."""
     topics = [t for t in topics if t.topic_id >= 0]
     threshold = group_threshold(topics, params)
-    known = [t.coherence for t in topics if t.coherence is not None]
-    floor = coherence_floor(known, params.min_coherence_ratio)
+    floor = _week_floor(topics, params.min_coherence_ratio)
     kept: list[Candidate] = []
     refused: list[Candidate] = []
     for candidate in group_topics(topics, threshold):
@@ -283,15 +282,18 @@ def update(
     return RegistryUpdate(week=week, reasons=ordered, mappings=tuple(mappings), events=tuple(events))
 
 
+def _week_floor(topics: Sequence[TopicIn], ratio: float | None) -> float | None:
+    """``ratio`` × the median coherence of the week's topics (None: no ratio, or no coherence known)."""
+    known = [t.coherence for t in topics if t.topic_id >= 0 and t.coherence is not None]
+    return None if ratio is None else coherence_floor(known, ratio)
+
+
 def _quieten_loose(
     mappings: list[Mapping_], topics: Sequence[TopicIn], params: RegistryParams, events: list[Event]
 ) -> list[Mapping_]:
     """``mappings`` with ``alerts`` off for the reasons whose topics of the week, taken as one group, are less
     coherent than ``min_alert_coherence_ratio`` × the week's median topic coherence (event ``quiet``)."""
-    known = [t.coherence for t in topics if t.topic_id >= 0 and t.coherence is not None]
-    floor = (
-        None if params.min_alert_coherence_ratio is None else coherence_floor(known, params.min_alert_coherence_ratio)
-    )
+    floor = _week_floor(topics, params.min_alert_coherence_ratio)
     if floor is None:
         return mappings
     by_topic = {t.topic_id: t for t in topics}

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import EqualTo
 
 from lake import catalog as lake_catalog
@@ -89,7 +90,7 @@ def run_election(
         elections,
         example_texts(settings, week),
         {"This week": election_png, "Over time": over_time_png},
-        quiet_reasons(settings, week),
+        quiet_reasons(cat, week),
     )
     return ElectionOutcome(
         week=week,
@@ -113,9 +114,8 @@ def example_texts(settings: Settings, week: str) -> dict[str, str]:
     return dict(zip(frame["message_id"], frame["text"]))
 
 
-def quiet_reasons(settings: Settings, week: str) -> set[str]:
+def quiet_reasons(cat: Catalog, week: str) -> set[str]:
     """The reasons the registry found too loose to alert on in ``week`` (its ``quiet`` events)."""
-    cat = lake_catalog.load(settings)
     events = lake_catalog.read(cat, ML_REASON_EVENTS.identifier, row_filter=EqualTo("week", week)).to_pandas()
     return {str(r) for ids in events.loc[events["event"] == "quiet", "reason_ids"] for r in ids}
 
@@ -128,7 +128,7 @@ def week_report(settings: Settings, week: str) -> Report:
         raise NoElectionError(f"no election for {week} in ml.elections: run `reasonlake weekly --week {week}`")
     out = settings.plots_dir / "elections" / week
     charts = {"This week": out / "election.png", "Over time": out / "topics_over_time.png"}
-    return build_report(elections, example_texts(settings, week), charts, quiet_reasons(settings, week))
+    return build_report(elections, example_texts(settings, week), charts, quiet_reasons(cat, week))
 
 
 NOT_REASONS = (OUTLIER_REASON_ID, NOT_A_REASON_ID)  # reason ids of messages in no reason
