@@ -126,18 +126,34 @@ def totals(progress: Iterable[Progress]) -> Totals:
     )
 
 
-def is_idle(t: Totals, expected_subtasks: int, now: float, idle_s: float, first_record_wait_s: float = 0.0) -> bool:
-    """Every subtask reported, nothing is pending, and nothing arrived for ``idle_s`` seconds.
+# More quiet time idle needs while a subtask never reported (one no record reached may never open: a keyed
+# operator at parallelism 4 with three keys), and while fewer records than the caller expects were seen
+# (the embedded broker can be slow to serve a partition's first fetch; quiet alone would stop too early).
+UNOPENED_GRACE_S = 30.0
+MIN_RECORDS_WAIT_S = 120.0
+
+
+def is_idle(
+    t: Totals,
+    now: float,
+    idle_s: float,
+    first_record_wait_s: float = 0.0,
+    *,
+    all_open: bool = True,
+    min_records: int = 0,
+) -> bool:
+    """Nothing is pending and nothing arrived for ``idle_s`` seconds, plus :data:`UNOPENED_GRACE_S` while
+    some subtask never reported (``all_open`` false) or :data:`MIN_RECORDS_WAIT_S` while fewer than
+    ``min_records`` records were seen (the larger of the two).
 
     Before the first record the quiet time is at least ``first_record_wait_s``: a Kafka source's
     group join and Tansu's first fetch from s3 storage can take longer than a short idle time."""
-    limit = idle_s if t.records_seen else max(idle_s, first_record_wait_s)
-    return (
-        t.subtasks >= expected_subtasks
-        and t.pending == 0
-        and t.last_activity_at is not None
-        and now - t.last_activity_at >= limit
+    quiet = idle_s + max(
+        0.0 if all_open else UNOPENED_GRACE_S,
+        0.0 if t.records_seen >= min_records else MIN_RECORDS_WAIT_S,
     )
+    limit = quiet if t.records_seen else max(quiet, first_record_wait_s)
+    return t.pending == 0 and t.last_activity_at is not None and now - t.last_activity_at >= limit
 
 
 class ProgressReporter:

@@ -158,19 +158,6 @@ def _flink_python_jar() -> list[str]:
 
 
 # ---- driver ------------------------------------------------------------------------------------
-UNOPENED_GRACE_S = 30.0
-MIN_RECORDS_WAIT_S = 120.0
-
-
-def _extra_quiet_s(all_open: bool, totals: progress_mod.Totals, min_records: int) -> float:
-    """Quiet time idle needs beyond ``until_idle_s``: more while a subtask never reported, or while
-    fewer than ``min_records`` records were seen (see :func:`run_until_idle`)."""
-    return max(
-        0.0 if all_open else UNOPENED_GRACE_S,
-        0.0 if totals.records_seen >= min_records else MIN_RECORDS_WAIT_S,
-    )
-
-
 def run_until_idle(
     env: StreamExecutionEnvironment,
     job_name: str,
@@ -186,12 +173,8 @@ def run_until_idle(
 ) -> tuple[progress_mod.Totals, str | None]:
     """Submit the job, watch its progress files (``progress``: each reporting operator's folder and
     subtask count), stop it once idle (or on Ctrl-C); before the first record it waits at least
-    ``first_record_wait_s`` (see :func:`flink.progress.is_idle`). Idle needs every subtask to have
-    reported, or :data:`UNOPENED_GRACE_S` more quiet time: a subtask no record reached may never open
-    (a keyed operator at parallelism 4 with three keys). With ``min_records`` (a caller that knows how
-    many records wait, e.g. the demo) idle also needs that many records seen, or
-    :data:`MIN_RECORDS_WAIT_S` of quiet: the embedded broker can be slow to serve a partition's first
-    fetch, and quiet alone would stop the job before it came.
+    ``first_record_wait_s``; while a subtask never reported, or fewer than ``min_records`` records were
+    seen (a caller that knows how many wait, e.g. the demo), it waits longer (:func:`flink.progress.is_idle`).
 
     With ``savepoint_dir`` the job stops with a savepoint there (its state kept for the next run;
     the savepoint's path is returned), else it is cancelled. Raises :class:`JobFailedError` if the
@@ -238,7 +221,7 @@ def run_until_idle(
                 until_idle_s is not None
                 and watch.quiet_for(now) >= until_idle_s
                 and progress_mod.is_idle(
-                    totals, 0, now, until_idle_s + _extra_quiet_s(all_open, totals, min_records), first_record_wait_s
+                    totals, now, until_idle_s, first_record_wait_s, all_open=all_open, min_records=min_records
                 )
             ):
                 break

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flink.progress import Progress, clear_progress, is_idle, read_progress, totals, write_progress
+from flink.progress import (
+    MIN_RECORDS_WAIT_S,
+    UNOPENED_GRACE_S,
+    Progress,
+    clear_progress,
+    is_idle,
+    read_progress,
+    totals,
+    write_progress,
+)
 
 
 def p(subtask: int, started: float = 100.0, last: float | None = None, pending: int = 0, **counts: int) -> Progress:
@@ -31,24 +40,43 @@ def test_totals_add_up_subtasks() -> None:
     assert t.last_activity_at == 120.0
 
 
-def test_idle_needs_every_subtask_nothing_pending_and_quiet_time() -> None:
+def test_idle_needs_nothing_pending_and_quiet_time() -> None:
     quiet = totals([p(0, last=110.0), p(1)])
-    assert is_idle(quiet, expected_subtasks=2, now=115.0, idle_s=5)
-    assert not is_idle(quiet, expected_subtasks=2, now=114.9, idle_s=5)
-    assert not is_idle(quiet, expected_subtasks=3, now=200.0, idle_s=5)  # one not open yet
-    assert not is_idle(totals([p(0, last=110.0, pending=1)]), expected_subtasks=1, now=200.0, idle_s=5)
-    assert not is_idle(totals([]), expected_subtasks=1, now=200.0, idle_s=5)
+    assert is_idle(quiet, now=115.0, idle_s=5)
+    assert not is_idle(quiet, now=114.9, idle_s=5)
+    assert not is_idle(totals([p(0, last=110.0, pending=1)]), now=200.0, idle_s=5)
+    assert not is_idle(totals([]), now=200.0, idle_s=5)  # nothing reported at all
     # a subtask that never received anything counts from when it opened
-    assert is_idle(totals([p(0, started=100.0)]), expected_subtasks=1, now=105.0, idle_s=5)
+    assert is_idle(totals([p(0, started=100.0)]), now=105.0, idle_s=5)
 
 
 def test_before_the_first_record_the_job_waits_longer() -> None:
     nothing_yet = totals([p(0, started=100.0)])
-    assert not is_idle(nothing_yet, expected_subtasks=1, now=105.0, idle_s=5, first_record_wait_s=20)
-    assert is_idle(nothing_yet, expected_subtasks=1, now=120.0, idle_s=5, first_record_wait_s=20)
+    assert not is_idle(nothing_yet, now=105.0, idle_s=5, first_record_wait_s=20)
+    assert is_idle(nothing_yet, now=120.0, idle_s=5, first_record_wait_s=20)
     seen = totals([p(0, started=100.0, last=101.0, accepted=1)])
     assert seen.records_seen == 1
-    assert is_idle(seen, expected_subtasks=1, now=106.0, idle_s=5, first_record_wait_s=20)
+    assert is_idle(seen, now=106.0, idle_s=5, first_record_wait_s=20)
+
+
+def test_a_subtask_that_never_reported_gets_a_grace_then_idle_comes_anyway() -> None:
+    quiet = totals([p(0, last=110.0, accepted=4)])
+    assert is_idle(quiet, now=115.0, idle_s=5, all_open=True)
+    assert not is_idle(quiet, now=115.0 + UNOPENED_GRACE_S - 0.1, idle_s=5, all_open=False)
+    assert is_idle(quiet, now=115.0 + UNOPENED_GRACE_S, idle_s=5, all_open=False)  # it may never open
+
+
+def test_fewer_records_than_expected_wait_longer_then_idle_comes_anyway() -> None:
+    three = totals([p(0, last=110.0, accepted=3)])
+    assert is_idle(three, now=115.0, idle_s=5, min_records=3)
+    assert not is_idle(three, now=115.0 + MIN_RECORDS_WAIT_S - 0.1, idle_s=5, min_records=4)
+    assert is_idle(three, now=115.0 + MIN_RECORDS_WAIT_S, idle_s=5, min_records=4)  # they never came
+    # the larger of the two waits, not their sum
+    assert is_idle(three, now=115.0 + MIN_RECORDS_WAIT_S, idle_s=5, min_records=4, all_open=False)
+    # and before the first record the first-record wait counts from the same quiet time
+    nothing = totals([p(0, started=100.0)])
+    assert not is_idle(nothing, now=100.0 + MIN_RECORDS_WAIT_S + 4, idle_s=5, first_record_wait_s=20, min_records=1)
+    assert is_idle(nothing, now=100.0 + MIN_RECORDS_WAIT_S + 5, idle_s=5, first_record_wait_s=20, min_records=1)
 
 
 def test_files_round_trip_and_clear(tmp_path) -> None:
