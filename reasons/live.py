@@ -148,7 +148,7 @@ class LiveReasons:
             return []
         emb = embed(self.model.embedder, texts)
         scores = [sentiment(t) for t in texts]
-        probability = (self.dissatisfaction or load_model()).score_texts(texts, emb)
+        probability = (self.dissatisfaction or load_model()).score_texts(texts, emb, scores)
         unhappy = [is_dissatisfied(r, p, rule) for r, p in zip(ratings, probability)]
         todo = [i for i, u in enumerate(unhappy) if u]
         assigned = dict(zip(todo, self.model.assign_embeddings(emb[todo]))) if todo else {}

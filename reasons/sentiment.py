@@ -43,11 +43,13 @@ def sentiment(text: str) -> float:
     return float(polarity_scores(text or "")["compound"])
 
 
-def sentence_sentiment(text: str) -> float:
-    """VADER compound of the text's most negative sentence (the classifier's VADER feature)."""
+def sentence_sentiment(text: str, whole: float | None = None) -> float:
+    """VADER compound of the text's most negative sentence (the classifier's VADER feature). ``whole``:
+    the text's own :func:`sentiment` when the caller has it, the answer for a text of one sentence
+    (VADER is then not run on it twice)."""
     sentences = [s for s in _SENTENCE_END.split(text or "") if s.strip()]
     if len(sentences) <= 1:
-        return sentiment(text)
+        return sentiment(text) if whole is None else whole
     return min(sentiment(s) for s in sentences)
 
 
@@ -75,9 +77,13 @@ class DissatisfactionModel:
         z = x @ self.coef + self.vader_coef * v + self.intercept
         return 0.5 * (1.0 + np.tanh(0.5 * z))  # the logistic function, without overflow
 
-    def score_texts(self, texts: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
-        """P(dissatisfied) of ``texts`` whose raw embeddings are ``embeddings`` (same order)."""
-        return self.probability(embeddings, [sentence_sentiment(str(t)) for t in texts])
+    def score_texts(
+        self, texts: Sequence[str], embeddings: np.ndarray, sentiments: Sequence[float] | None = None
+    ) -> np.ndarray:
+        """P(dissatisfied) of ``texts`` whose raw embeddings are ``embeddings`` (same order); ``sentiments``:
+        their whole-text :func:`sentiment` when the caller has computed it."""
+        whole: Sequence[float | None] = [None] * len(texts) if sentiments is None else sentiments
+        return self.probability(embeddings, [sentence_sentiment(str(t), w) for t, w in zip(texts, whole, strict=True)])
 
     def to_json(self) -> dict:
         return {
@@ -163,7 +169,9 @@ def score_messages(
     probability = np.full(len(texts), np.nan, dtype=np.float64)
     unrated = np.flatnonzero(~has_rating)
     if len(unrated):
-        scored = (model or load_model()).score_texts([texts[i] for i in unrated], np.asarray(embeddings)[unrated])
+        scored = (model or load_model()).score_texts(
+            [texts[i] for i in unrated], np.asarray(embeddings)[unrated], compound[unrated].tolist()
+        )
         probability[unrated] = scored
     dissatisfied = np.where(
         has_rating, rating.fillna(0).to_numpy() <= rule.max_rating, np.nan_to_num(probability) >= rule.threshold

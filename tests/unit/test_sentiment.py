@@ -106,6 +106,18 @@ def test_vader_feature_is_the_most_negative_sentence():
     assert sentiment("") == 0.0 and sentence_sentiment("") == 0.0
 
 
+def test_a_known_whole_text_score_spares_vader_a_second_run_on_one_sentence():
+    # the caller's whole-text score is the answer for one sentence (0.123 is no VADER score of it) ...
+    assert sentence_sentiment("just one sentence, awful", whole=0.123) == 0.123
+    # ... and is ignored where the text has several sentences
+    letter = "Thank you for your help. The refund never arrived and I am furious."
+    assert sentence_sentiment(letter, whole=0.123) == sentence_sentiment(letter) < 0
+    texts = ["awful, simply awful", letter]
+    emb = np.array([[1.0, 0.0], [0.0, 1.0]])
+    given = TINY.score_texts(texts, emb, [sentiment(t) for t in texts])
+    assert np.allclose(given, TINY.score_texts(texts, emb))
+
+
 def test_model_json_round_trips():
     data = json.loads(json.dumps(TINY.to_json()))
     back = DissatisfactionModel.from_json({**data, "metrics": {"f1": 0.9}})
