@@ -240,12 +240,8 @@ class Settings(BaseModel):
         Flink's folders gave a child's driver a class path without Flink (``ClassNotFoundException:
         org.apache.flink.util.NetUtils`` in the full test suite).
         """
-        inherited = dict(os.environ)
-        if "PYFLINK_GATEWAY_DISABLED" in inherited:  # the leak's mark; PYTHONPATH is the user's otherwise
-            inherited = {key: value for key, value in inherited.items() if not _is_pyflink_worker_var(key)}
-        if not inherited.get("JAVA_HOME", "x"):
-            del inherited["JAVA_HOME"]
-        inherited = {key: value for key, value in inherited.items() if key not in FLINK_LOCATION_VARS}
+        worker_leak = "PYFLINK_GATEWAY_DISABLED" in os.environ  # the leak's mark; PYTHONPATH is the user's otherwise
+        inherited = {k: v for k, v in os.environ.items() if not _left_behind(k, v, worker_leak)}
         return {**inherited, **self.to_env(), **extra}
 
     # ---- derived locations (all under the home) ---------------------------------------------------
@@ -336,5 +332,11 @@ FLINK_LOCATION_VARS = frozenset(
 )
 
 
-def _is_pyflink_worker_var(key: str) -> bool:
-    return key in _PYFLINK_WORKER_VARS or key.startswith("_PYTHON_")
+def _left_behind(key: str, value: str, worker_leak: bool) -> bool:
+    """Whether an inherited variable is one :meth:`Settings.child_env` never hands on: Flink's locations,
+    an empty ``JAVA_HOME``, and (after a loopback worker ran here) the worker's own."""
+    return (
+        key in FLINK_LOCATION_VARS
+        or (key == "JAVA_HOME" and not value)
+        or (worker_leak and (key in _PYFLINK_WORKER_VARS or key.startswith("_PYTHON_")))
+    )
