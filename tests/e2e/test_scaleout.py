@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pyiceberg.expressions import EqualTo
 
 from flink import broker, kafka_io
 from lake import catalog as lake_catalog
@@ -28,6 +29,7 @@ from reasonlake.demo import run_demo
 from tests.support.demo_checks import check_alerts
 from tests.support.feedback import feedback_records
 from tests.support.paths import REPO
+from tests.support.serving import get, post, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scaleout, pytest.mark.slow, pytest.mark.timeout(1500)]
 
@@ -112,6 +114,20 @@ def test_the_demo_runs_on_flink_cluster_postgres_redis_and_s3(cluster_profile: S
     online = ReasonLookup(settings).get(elected)
     assert all(online[r] is not None and online[r]["elected"] for r in elected), online
     assert not (settings.feast_dir / "online.db").exists()
+
+    # the classify API (`reasonlake serve` with the profile's settings) judges from the same Redis: the
+    # week's own dissatisfied messages of the top reason are that reason again, and elected
+    top = latest[latest["elected"]].sort_values("rank")["reason_id"].iloc[0]
+    members = lake_catalog.read(cat, "ml.message_topics", row_filter=EqualTo("week", str(latest["week"].iloc[0])))
+    ids = {r["message_id"] for r in members.to_pylist() if r["reason_id"] == top and r["dissatisfied"]}
+    rows = [r for r in lake_catalog.read(cat, "raw.feedback").to_pylist() if r["message_id"] in ids][:20]
+    assert len(rows) >= 10, len(rows)
+    with serving(settings) as url:
+        health = get(url + "/health")
+        assert not health["stale"] and health["week"] == latest["week"].iloc[0], health
+        batch = [{"text": r["text"], "rating": r["rating"]} for r in rows]
+        answer = post(url + "/classify", {"messages": batch})["results"]
+        assert sum(r["reason_id"] == top and r["elected"] for r in answer) >= 0.8 * len(rows), answer
 
     # ingestion at parallelism 4, a maintenance run and a weekly run, all committing to the PostgreSQL
     # catalog at once: nothing lost or doubled, the committed offsets at each partition's last record

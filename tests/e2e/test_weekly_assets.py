@@ -5,17 +5,12 @@ The dbt mart reader is replaced by the generator's messages of the week (the col
 """
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -35,6 +30,7 @@ from reasonlake.synthetic import ISSUES, SyntheticSpec, generate, topic_issues
 from reasons.election import policy as policy_module
 from reasons.registry import NOT_A_REASON_ID
 from reasons.topics.artifact import ARTIFACT_FILE, TopicArtifact, artifact_path, current_artifact_path
+from tests.support.serving import get, post, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -270,42 +266,3 @@ def test_weekly_graph_elects_the_surge_and_serves_it(tmp_path, monkeypatch, feed
     live_rows = catalog.read(catalog.load(settings), "ml.elections", row_filter=in_week).to_pylist()
     online = ReasonLookup(settings).get([r["reason_id"] for r in live_rows])
     assert {v["week"] for v in online.values() if v is not None} == {surge}
-
-
-@contextmanager
-def serving(settings):
-    """``reasonlake serve`` on a free port until the block ends; yields its base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    exe = str(Path(sys.executable).with_name("reasonlake"))
-    server = subprocess.Popen(
-        [exe, "--home", str(settings.home), "serve", "--port", str(port), "--reload-interval", "1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                get(url + "/health")
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.5)
-        yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-
-
-def get(url: str):
-    return json.loads(urllib.request.urlopen(url, timeout=30).read())
-
-
-def post(url: str, body: dict):
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    return json.loads(urllib.request.urlopen(request, timeout=60).read())
