@@ -19,7 +19,9 @@ catch-alls in the fit, ``split-all`` splitting every catch-all whatever its size
 those holding half the week), ``split-all-0.85`` that with catch-alls refused under 0.85;
 ``alert-floor-F`` the defaults alerting only at a cosine of at least F (0.5, 0.6, 0.7) to the topic's
 centroid, besides the topic's own core; ``quiet-off`` the defaults with every elected reason alerting,
-``quiet-R`` with reasons under R × the week's median topic coherence quiet (0.9, 1.0; the default is 0.8).
+``quiet-R`` with reasons under R × the week's median topic coherence quiet (0.9, 1.0; the default is 0.8);
+``group-split-off`` keeps loose groups of topics whole, ``group-split-0.9`` splits them under 0.9 × that
+median (the default is 0.8).
 ``--seeds``
 fits CFPB once per seed (UMAP's and the sampling's) and prints the mean: one seed's figures move by about
 ±0.1 (bench/RESULTS.md). Embeddings are cached under ``--cache`` (keyed by the texts and the model).
@@ -84,7 +86,12 @@ def configs():
     current = (TopicModelParams(), RegistryParams(), True)
     baseline = (
         replace(TopicModelParams(), center_embeddings=False, alert_quantile=0.0, phrase_labels=False),
-        RegistryParams(group_threshold=0.68, min_coherence_ratio=0.0, min_alert_coherence_ratio=None),
+        RegistryParams(
+            group_threshold=0.68,
+            min_coherence_ratio=0.0,
+            min_group_coherence_ratio=None,
+            min_alert_coherence_ratio=None,
+        ),
         False,
     )
     # the catch-all refusal's ratio, as chosen in bench/RESULTS.md (current: RegistryParams' default)
@@ -119,7 +126,12 @@ def configs():
         f"quiet-{ratio}": (TopicModelParams(), RegistryParams(min_alert_coherence_ratio=ratio), True)
         for ratio in (0.9, 1.0)
     }
-    return {"baseline": baseline, "current": current, **sweep, **split, **floors, **quiet}
+    # loose groups of topics kept whole (only the catch-all bar splits them) or split under 0.9 × the median
+    groups = {
+        "group-split-off": (TopicModelParams(), RegistryParams(min_group_coherence_ratio=None), True),
+        "group-split-0.9": (TopicModelParams(), RegistryParams(min_group_coherence_ratio=0.9), True),
+    }
+    return {"baseline": baseline, "current": current, **sweep, **split, **floors, **quiet, **groups}
 
 
 def run_cfpb(name: str, cache: Path, seed: int | None = None) -> dict:

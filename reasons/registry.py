@@ -7,9 +7,10 @@ Topic ids change on every refit; reasons must not. Two steps a week:
    centroids are close form one reason candidate, its embedding the size-weighted mean of theirs, its
    label the largest topic's. "Close" adapts to the domain: in one domain every centroid is near every
    other, so the threshold is the week's own mean pairwise centroid cosine plus ``group_sd`` standard
-   deviations (never below ``group_floor``). A group whose messages sit far from its centre (coherence
-   below ``min_coherence_ratio`` × the week's median topic coherence) is a catch-all: a group of several
-   topics is split back into its topics, a single incoherent topic is refused (``not_a_reason``, event
+   deviations (never below ``group_floor``). A group of several topics must hold together about as well
+   as a topic does: less coherent than ``min_group_coherence_ratio`` × the week's median topic coherence,
+   it is split back into its topics. A topic whose messages sit far from its centre (coherence below
+   ``min_coherence_ratio`` × that median) is a catch-all and refused (``not_a_reason``, event
    ``refused``). A candidate whose messages are mostly not dissatisfied (share < ``min_dissatisfied_share``:
    praise, plain questions) is no reason to be unhappy: its topics map to ``not_a_reason`` and never
    enter the registry.
@@ -66,6 +67,11 @@ class RegistryParams:
     # chosen among 0.5, 0.7, 0.85, 0.9, 0.95: the most precise on CFPB that keeps the synthetic reason ids
     # stable (at 0.85 one reason in seven is refused in one sample only; bench/RESULTS.md)
     min_coherence_ratio: float = 0.7
+    # a group of topics less coherent than this × the week's median topic is split back into its topics (each
+    # then judged on its own): grouping joins sub-topics of one issue, not loose neighbours. None: only
+    # ``min_coherence_ratio`` splits. Chosen on CFPB (bench/RESULTS.md, "Loose groups split back"); 0.9 split
+    # the synthetic weeks' sub-topics of one issue apart (top-3 right in 6 of 8 weeks, not 7)
+    min_group_coherence_ratio: float | None = 0.8
     # a reason whose topics this week are less coherent than this × the week's median topic is counted and
     # elected but does not alert: a message near it could be any of its mixed complaints (None: all alert;
     # chosen on CFPB, bench/RESULTS.md "Loose reasons do not alert")
@@ -232,19 +238,22 @@ def reason_candidates(
 ) -> tuple[list[Candidate], list[Candidate], float]:
     """The week's candidates and its catch-alls (refused single topics), and the grouping threshold used.
 
-    A grouped candidate less coherent than ``min_coherence_ratio`` × the median topic coherence is split
-    back into its topics; such a topic on its own is refused."""
+    A grouped candidate less coherent than ``min_group_coherence_ratio`` (or ``min_coherence_ratio``, the
+    higher) × the median topic coherence is split back into its topics; a topic under ``min_coherence_ratio``
+    × that median is refused."""
     topics = [t for t in topics if t.topic_id >= 0]
     threshold = group_threshold(topics, params)
     floor = _week_floor(topics, params.min_coherence_ratio)
+    ratios = [r for r in (params.min_coherence_ratio, params.min_group_coherence_ratio) if r is not None]
+    group_floor = _week_floor(topics, max(ratios))
     kept: list[Candidate] = []
     refused: list[Candidate] = []
     for candidate in group_topics(topics, threshold):
-        if floor is None or candidate.coherence is None or candidate.coherence >= floor:
-            kept.append(candidate)
-            continue
-        for single in (_candidate([t]) for t in candidate.topics) if len(candidate.topics) > 1 else [candidate]:
-            (kept if single.coherence is None or single.coherence >= floor else refused).append(single)
+        loose = group_floor is not None and candidate.coherence is not None and candidate.coherence < group_floor
+        pieces = [_candidate([t]) for t in candidate.topics] if loose and len(candidate.topics) > 1 else [candidate]
+        for piece in pieces:
+            fine = floor is None or piece.coherence is None or piece.coherence >= floor
+            (kept if fine else refused).append(piece)
     kept.sort(key=lambda c: min(c.topic_ids))
     return kept, refused, threshold
 

@@ -139,6 +139,26 @@ def test_a_catch_all_is_split_or_refused():
     assert (5, 6) in [c.topic_ids for c in kept] and refused == []
 
 
+def test_a_group_of_topics_must_hold_together_about_as_well_as_a_topic():
+    coherent = [TopicIn(i, f"t{i}", tuple(v), 20, 1.0, 0.6) for i, v in enumerate([E[2], E[3], E[4]])]
+    joined = RegistryParams(group_threshold=0.5)  # both pairs below are grouped
+    # sub-topics of one issue (centroids at cosine 0.95): the group sits at 0.6 × 0.99, over 0.9 × 0.6
+    near = [TopicIn(5, "a", tuple(E[0]), 30, 1.0, 0.6), TopicIn(6, "b", tuple(E[0] + 0.33 * E[1]), 30, 1.0, 0.6)]
+    kept, refused, _ = reason_candidates([*coherent, *near], joined)
+    assert (5, 6) in [c.topic_ids for c in kept] and refused == []
+    # neighbours (cosine 0.55): 0.6 × 0.88 = 0.53, under 0.54: split back into two reasons, none refused
+    far = [near[0], TopicIn(6, "b", tuple(E[0] + 1.5 * E[1]), 30, 1.0, 0.6)]
+    kept, refused, _ = reason_candidates([*coherent, *far], joined)
+    assert {(5,), (6,)} <= {c.topic_ids for c in kept} and refused == []
+    week = update([], [*coherent, *far], "2026-W40", joined)
+    assert week.reason_of()[5] != week.reason_of()[6] and week.count("refused") == 0
+    # switched off, only the catch-all bar (0.7 × 0.6 = 0.42) splits: the neighbours stay one reason
+    kept, _, _ = reason_candidates(
+        [*coherent, *far], RegistryParams(group_threshold=0.5, min_group_coherence_ratio=None)
+    )
+    assert (5, 6) in [c.topic_ids for c in kept]
+
+
 def test_a_loose_reason_is_kept_and_elected_but_does_not_alert():
     coherent = [TopicIn(i, f"t{i}", tuple(v), 20, 1.0, 0.6) for i, v in enumerate([E[2], E[3], E[4]])]
     # above the catch-all bar (0.7 × the median 0.6 = 0.42), under the alert bar (0.8 × 0.6 = 0.48)
@@ -150,8 +170,10 @@ def test_a_loose_reason_is_kept_and_elected_but_does_not_alert():
     (quiet,) = [e for e in week.events if e.event == "quiet"]
     assert quiet.reason_ids == (reason_of[9],) and "0.450 < 0.480" in quiet.detail
     # judged as a group: two loose topics of one reason, each 0.45, grouped at cosine 0.95 → 0.45 × 0.99
+    # (with loose groups kept whole: by default a group under 0.9 × the median is split back first)
     twin = TopicIn(10, "b", tuple(E[5] + 0.33 * E[1]), 200, 1.0, 0.45)
-    week = update([], [*coherent, loose, twin], "2026-W40", RegistryParams(group_threshold=0.9))
+    whole = RegistryParams(group_threshold=0.9, min_group_coherence_ratio=None)
+    week = update([], [*coherent, loose, twin], "2026-W40", whole)
     assert week.reason_of()[9] == week.reason_of()[10] and week.count("quiet") == 1
     # switched off, or with every topic as coherent as the week: every topic alerts
     off = update([], [*coherent, loose], "2026-W40", RegistryParams(min_alert_coherence_ratio=None))
