@@ -124,8 +124,8 @@ class S3Storage:
 
     def _start_server(self, settings: Settings) -> dict:
         data = self.data_dir(settings)
-        data.mkdir(parents=True, exist_ok=True)
-        settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (data, settings.logs_dir, self.state_file(settings).parent):  # before a server runs
+            folder.mkdir(parents=True, exist_ok=True)
         last = ""
         for _ in range(3):  # the free port may be taken between probing and binding
             port = _free_port()

@@ -21,8 +21,7 @@ AT = datetime(2026, 11, 4, 9, tzinfo=UTC)
 
 @pytest.fixture
 def on_s3(tmp_path):
-    engines = Settings(home=tmp_path / "engines")
-    engines.ensure_dirs()
+    engines = Settings(home=tmp_path / "engines")  # a home without folders: the server makes its own
     try:
         endpoint = start_object_store(engines)
     except EngineError as exc:
