@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -282,11 +283,16 @@ def partition_days(table: Table, column: str) -> set[date]:
 
 
 def replace_week(table: Table, data: pa.Table, week: str, retries: int = 20) -> Table:
-    """Replace the rows of one ISO week (re-materializing a week is idempotent)."""
+    """Replace the rows of one ISO week (re-materializing a week is idempotent). Always an overwrite, even
+    of a week without rows yet: pyiceberg may retry a conflicting append on the newer table by itself, and
+    two first writes of one week would both land; an overwrite's retry finds the other's files instead
+    (``commit_retrying`` then starts again). Its warning that the delete matched nothing is expected."""
 
     def attempt(t: Table) -> Table:
         t.refresh()
-        t.overwrite(data, overwrite_filter=EqualTo("week", week))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+            t.overwrite(data, overwrite_filter=EqualTo("week", week))
         return t
 
     return commit_retrying(table, attempt, f"replacing week {week}", retries)
