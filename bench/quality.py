@@ -161,7 +161,11 @@ def run_cfpb(name: str, cache: Path, seed: int | None = None) -> dict:
     out = {}
     for grain, weeks in grains.items():
         for q in weeks:
-            print(f"    [{grain}] {q.week} elected {list(q.elected_labels[:3])}", flush=True)
+            profile = ", ".join(
+                f"{label!r}: majority {share:.0%}, {tight:.2f} × the week's coherence"
+                for label, share, tight in zip(q.elected_labels, q.elected_majority_share, q.elected_week_coherence)
+            )
+            print(f"    [{grain}] {q.week} elected {profile}", flush=True)
         out[grain] = {"summary": summary(weeks), "weeks": [asdict(q) for q in weeks]}
         print(f"  {grain}: {out[grain]['summary']}", flush=True)
     return out

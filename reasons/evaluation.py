@@ -65,6 +65,10 @@ class WeekQuality:
     keyword_label_naming: float = float("nan")  # the same for keyword labels
     alert_precision: float | None = None
     alert_recall: float | None = None
+    # per elected reason, by rank: its majority issue's share of its dissatisfied messages, and how close its
+    # messages sit to their centre against the whole week's (:func:`week_relative_coherence`)
+    elected_majority_share: tuple[float, ...] = ()
+    elected_week_coherence: tuple[float, ...] = ()
 
 
 def evaluate_weeks(
@@ -129,7 +133,8 @@ def evaluate_grains(
         for grain, label in labels.items():
             counted = part.assign(label=label.iloc[idx].to_numpy())
             naming = label_naming(fit, counted["label"])
-            issue_of = _majority_issues(counted.assign(reason_id=[reason_of.get(int(t)) for t in fit.doc_topics]))
+            counted = counted.assign(reason_id=[reason_of.get(int(t)) for t in fit.doc_topics])
+            issue_of = _majority_issues(counted)
             elected = tuple(issue_of.get(r, "?") for r in elected_ids)
             unhappy = counted[counted["dissatisfied"]]
             truth = tuple(issue for issue, _ in Counter(unhappy["label"]).most_common(3))
@@ -148,6 +153,10 @@ def evaluate_grains(
                 **_cluster_scores(counted["label"], fit.doc_topics, reason_of),  # type: ignore[arg-type]
                 label_naming=naming["labels"],
                 keyword_label_naming=naming["keywords"],
+                elected_majority_share=tuple(_majority_share(counted, r) for r in elected_ids),
+                elected_week_coherence=tuple(
+                    week_relative_coherence(embeddings[idx], counted["reason_id"].to_numpy() == r) for r in elected_ids
+                ),
             )
             following_part = frame.iloc[nxt].assign(label=label.iloc[nxt].to_numpy())
             quality = _alerts(quality, following_part, embeddings[nxt], model, reason_of, issue_of, set(elected_ids))
@@ -204,6 +213,25 @@ def _majority_issues(part: pd.DataFrame) -> dict[str, str]:
     """Reason id → the most frequent label among its dissatisfied messages."""
     unhappy = part[part["dissatisfied"] & part["reason_id"].notna()]
     return {str(r): str(g["label"].value_counts().index[0]) for r, g in unhappy.groupby("reason_id")}
+
+
+def _majority_share(part: pd.DataFrame, reason_id: str) -> float:
+    """The share of ``reason_id``'s dissatisfied messages that carry its majority label."""
+    labels = part.loc[part["dissatisfied"] & (part["reason_id"] == reason_id), "label"]
+    return float(labels.value_counts().iloc[0] / len(labels)) if len(labels) else float("nan")
+
+
+def week_relative_coherence(embeddings: np.ndarray, members: np.ndarray) -> float:
+    """The mean cosine of the ``members`` rows of ``embeddings`` (a week's raw embeddings) to their centre,
+    over the same for all the week's rows: about 1 for a group no tighter than the week itself (a little of
+    everything), above it for a reason."""
+
+    def coherence(x: np.ndarray) -> float:
+        unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+        centre = unit.mean(axis=0)
+        return float((unit @ (centre / np.linalg.norm(centre))).mean())
+
+    return coherence(embeddings[members]) / coherence(embeddings) if members.any() else float("nan")
 
 
 def _cluster_scores(labels: pd.Series, topics: np.ndarray, reason_of: Mapping[int, str]) -> dict[str, float]:

@@ -32,9 +32,15 @@ def test_separable_issues_score_perfectly_and_the_last_week_only_receives_alerts
     assert [q.week for q in weeks] == ["2023-W01", "2023-W02"]
     assert s["mean_hits"] == 3 and s["purity"] == 1.0 and s["alert_precision"] == 1.0
     assert all(q.alerts > 0 for q in weeks)
+    # each elected reason is one issue, far tighter than its week of four issues
+    for q in weeks:
+        assert q.elected_majority_share == (1.0,) * len(q.elected) and len(q.elected) == 3
+        assert all(c > 1.5 for c in q.elected_week_coherence), q.elected_week_coherence
 
 
 def test_issues_the_embeddings_cannot_separate_lower_purity_and_precision():
     frame, vectors = _weeks([0, 0, 2, 3])  # L0 and L1 share one centre
-    s = summary(evaluate_weeks(frame, vectors, load_policy()[0]))
+    weeks = evaluate_weeks(frame, vectors, load_policy()[0])
+    s = summary(weeks)
     assert s["purity"] < 0.9 and s["alert_precision"] < 0.9
+    assert min(share for q in weeks for share in q.elected_majority_share) < 0.9  # the shared centre's reason
