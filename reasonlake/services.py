@@ -15,18 +15,23 @@ minute), and the restart is written to ``<home>/logs/supervisor.log`` and the st
 ``<home>/run/services.json`` (pid, up since, restarts, last exit) that ``reasonlake status`` reads.
 Each service logs to ``<home>/logs/<service>.log``. SIGTERM (``reasonlake down``) stops them all:
 SIGINT to each service (the Flink jobs stop as on Ctrl-C, the alert job with a savepoint), then
-SIGKILL to what is left of its process group (at the latest after 60 s).
+SIGKILL to what is left of its process group (at the latest after 60 s). A supervisor that dies without
+that (SIGKILL, the out-of-memory killer) takes its services with it: each gets SIGINT from the kernel
+(Linux's parent-death signal) and stops as on ``down``, rather than running on beside the next
+``reasonlake run``'s copies.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,10 +101,31 @@ def read_state(settings: Settings) -> dict | None:
         return {**info, "services": {}}
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the kernel send the child SIGINT when this process dies (Linux), or None
+    where prctl is not there. libc is looked up here, in the parent: between fork and exec only the call."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGINT))
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return arm
+
+
 class Supervisor:
     def __init__(self, settings: Settings, services: list[ServiceSpec]) -> None:
         self.settings = settings
         self.services = services
+        self.die_with_me = _parent_death_signal()
         self.procs: dict[str, subprocess.Popen] = {}
         self.states = {s.name: ServiceState(s.name) for s in services}
         self.stopping = False
@@ -119,6 +145,7 @@ class Supervisor:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=self.die_with_me,  # the supervisor runs no other thread: safe between fork and exec
             )
         self.procs[spec.name] = proc
         state.pid, state.started_at = proc.pid, time.monotonic()
