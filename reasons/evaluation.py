@@ -33,6 +33,7 @@ import pandas as pd
 
 from reasons.election.elect import elect
 from reasons.election.policy import ElectionPolicy
+from reasons.embedding.vectors import normalize
 from reasons.registry import NOT_A_REASON_ID, Reason, RegistryParams, group_threshold
 from reasons.registry import update as update_registry
 from reasons.topics.artifact import TopicArtifact, artifact_meta
@@ -130,11 +131,14 @@ def evaluate_grains(
         elected_ids = list(election["reason_id"])
         meta = with_reasons(artifact_meta(fit, week, "eval"), update, {})
         model = TopicArtifact(path=None, meta=meta)  # type: ignore[arg-type]
+        reason_ids = np.array([reason_of.get(int(t)) for t in fit.doc_topics], dtype=object)
+        tightness = tuple(week_relative_coherence(embeddings[idx], reason_ids == r) for r in elected_ids)
         for grain, label in labels.items():
             counted = part.assign(label=label.iloc[idx].to_numpy())
             naming = label_naming(fit, counted["label"])
-            counted = counted.assign(reason_id=[reason_of.get(int(t)) for t in fit.doc_topics])
-            issue_of = _majority_issues(counted)
+            counted = counted.assign(reason_id=reason_ids)
+            majorities = _majorities(counted)
+            issue_of = {r: issue for r, (issue, _) in majorities.items()}
             elected = tuple(issue_of.get(r, "?") for r in elected_ids)
             unhappy = counted[counted["dissatisfied"]]
             truth = tuple(issue for issue, _ in Counter(unhappy["label"]).most_common(3))
@@ -153,10 +157,8 @@ def evaluate_grains(
                 **_cluster_scores(counted["label"], fit.doc_topics, reason_of),  # type: ignore[arg-type]
                 label_naming=naming["labels"],
                 keyword_label_naming=naming["keywords"],
-                elected_majority_share=tuple(_majority_share(counted, r) for r in elected_ids),
-                elected_week_coherence=tuple(
-                    week_relative_coherence(embeddings[idx], counted["reason_id"].to_numpy() == r) for r in elected_ids
-                ),
+                elected_majority_share=tuple(majorities.get(r, ("?", float("nan")))[1] for r in elected_ids),
+                elected_week_coherence=tightness,
             )
             following_part = frame.iloc[nxt].assign(label=label.iloc[nxt].to_numpy())
             quality = _alerts(quality, following_part, embeddings[nxt], model, reason_of, issue_of, set(elected_ids))
@@ -209,16 +211,14 @@ def label_naming(fit: FitResult, labels: pd.Series) -> dict[str, float]:
     return {"labels": rate(mine), "keywords": rate(keywords)}
 
 
-def _majority_issues(part: pd.DataFrame) -> dict[str, str]:
-    """Reason id → the most frequent label among its dissatisfied messages."""
+def _majorities(part: pd.DataFrame) -> dict[str, tuple[str, float]]:
+    """Reason id → the most frequent label among its dissatisfied messages, and that label's share of them."""
     unhappy = part[part["dissatisfied"] & part["reason_id"].notna()]
-    return {str(r): str(g["label"].value_counts().index[0]) for r, g in unhappy.groupby("reason_id")}
-
-
-def _majority_share(part: pd.DataFrame, reason_id: str) -> float:
-    """The share of ``reason_id``'s dissatisfied messages that carry its majority label."""
-    labels = part.loc[part["dissatisfied"] & (part["reason_id"] == reason_id), "label"]
-    return float(labels.value_counts().iloc[0] / len(labels)) if len(labels) else float("nan")
+    out = {}
+    for r, g in unhappy.groupby("reason_id"):
+        counts = g["label"].value_counts()
+        out[str(r)] = (str(counts.index[0]), float(counts.iloc[0] / len(g)))
+    return out
 
 
 def week_relative_coherence(embeddings: np.ndarray, members: np.ndarray) -> float:
@@ -226,12 +226,12 @@ def week_relative_coherence(embeddings: np.ndarray, members: np.ndarray) -> floa
     over the same for all the week's rows: about 1 for a group no tighter than the week itself (a little of
     everything), above it for a reason."""
 
-    def coherence(x: np.ndarray) -> float:
-        unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    def coherence(unit: np.ndarray) -> float:
         centre = unit.mean(axis=0)
         return float((unit @ (centre / np.linalg.norm(centre))).mean())
 
-    return coherence(embeddings[members]) / coherence(embeddings) if members.any() else float("nan")
+    unit = normalize(np.asarray(embeddings))
+    return coherence(unit[members]) / coherence(unit) if members.any() else float("nan")
 
 
 def _cluster_scores(labels: pd.Series, topics: np.ndarray, reason_of: Mapping[int, str]) -> dict[str, float]:

@@ -244,8 +244,7 @@ def reason_candidates(
     topics = [t for t in topics if t.topic_id >= 0]
     threshold = group_threshold(topics, params)
     floor = _week_floor(topics, params.min_coherence_ratio)
-    ratios = [r for r in (params.min_coherence_ratio, params.min_group_coherence_ratio) if r is not None]
-    group_floor = _week_floor(topics, max(ratios))
+    group_floor = _week_floor(topics, max(params.min_coherence_ratio, params.min_group_coherence_ratio or 0.0))
     kept: list[Candidate] = []
     refused: list[Candidate] = []
     for candidate in group_topics(topics, threshold):
