@@ -10,6 +10,11 @@ Corpora (read from ``../shared/data``, never copied):
   and recall, reason purity, NMI/ARI; once with CFPB's 63 issues, once with issue families (the three
   credit-report issues are one family: their labels overlap).
 - **Banking77** test split (3,080 queries, 77 intents): NMI/ARI of one fit.
+- **Airline tweets** (``--airline PATH``, not in ``../shared``: Twitter US Airline Sentiment's
+  ``Tweets.csv``, CC BY-NC-SA 4.0, 14,640 tweets to six US airlines, February 2015, the crowd's reason for
+  each negative one), the kind of corpus issue 12 was filed on: the first ISO week fitted and elected, the
+  second streamed (``--corpora`` without ``cfpb,banking77`` runs it alone); also the dissatisfaction
+  classifier's precision and recall against the crowd's "negative".
 
 Configurations: ``baseline`` is the fit and grouping before issue 12 (raw embeddings, a fixed 0.68
 grouping threshold, no catch-all check, every topic member alerts, no brand words); ``current`` the
@@ -21,7 +26,8 @@ those holding half the week), ``split-all-0.85`` that with catch-alls refused un
 centroid, besides the topic's own core; ``quiet-off`` the defaults with every elected reason alerting,
 ``quiet-R`` with reasons under R × the week's median topic coherence quiet (0.9, 1.0; the default is 0.8);
 ``group-split-off`` keeps loose groups of topics whole, ``group-split-0.9`` splits them under 0.9 × that
-median (the default is 0.8).
+median (the default is 0.8); ``fit-space-R`` also splits groups whose messages sit under R × that median
+from their centre in the fit's own space (0.5, 0.6; off by default).
 ``--seeds``
 fits CFPB once per seed (UMAP's and the sampling's) and prints the mean: one seed's figures move by about
 ±0.1 (bench/RESULTS.md). Embeddings are cached under ``--cache`` (keyed by the texts and the model).
@@ -130,6 +136,9 @@ def configs():
     groups = {
         "group-split-off": (TopicModelParams(), RegistryParams(min_group_coherence_ratio=None), True),
         "group-split-0.9": (TopicModelParams(), RegistryParams(min_group_coherence_ratio=0.9), True),
+    } | {
+        f"fit-space-{ratio}": (TopicModelParams(), RegistryParams(min_group_fit_coherence_ratio=ratio), True)
+        for ratio in (0.5, 0.6)
     }
     return {"baseline": baseline, "current": current, **sweep, **split, **floors, **quiet, **groups}
 
@@ -171,6 +180,50 @@ def run_cfpb(name: str, cache: Path, seed: int | None = None) -> dict:
     return out
 
 
+def run_airline(name: str, cache: Path, path: Path, seed: int | None = None) -> dict:
+    """The issue's first corpus (social-media complaints to several brands), where it was filed: fitted and
+    elected on the first week, the second streamed through the alert job; messages are dissatisfied as
+    the crowd marked them (negative), and the dissatisfaction classifier is measured against that mark."""
+    from reasons.corpora import airline_frame
+    from reasons.election.policy import load_policy
+    from reasons.evaluation import evaluate_grains, summary
+    from reasons.sentiment import binary_metrics, score_messages
+    from reasons.text import brand_terms
+
+    params, registry, brands = configs()[name]
+    params = params if seed is None else replace(params, seed=seed)
+    frame = airline_frame(path)
+    embeddings = embeddings_for(frame["text"].tolist(), cache)
+    judged = score_messages(frame[["text"]], embeddings)
+    dissatisfaction = binary_metrics(frame["dissatisfied"].to_numpy(), judged["dissatisfied"])
+    print(f"Airline tweets: the classifier against the crowd's 'negative': {dissatisfaction}", flush=True)
+    for threshold in (0.5, 0.6, 0.7, 0.8):
+        other = binary_metrics(frame["dissatisfied"].to_numpy(), judged["dissatisfaction"].to_numpy() >= threshold)
+        print(f"  at a threshold of {threshold} instead: {other}", flush=True)
+    policy, _ = load_policy()
+    stop = brand_terms(mentions=frame["mentions"], names=frame["company"].unique()) if brands else ()
+    print(f"Airline tweets, {name}, seed {params.seed}:", flush=True)
+    grains = evaluate_grains(
+        frame,
+        embeddings,
+        policy,
+        {"reasons": None},
+        params,
+        registry,
+        stop_words=stop,
+        log=lambda line: print("  " + line, flush=True),
+        embed=phrase_embedder() if params.phrase_labels else None,
+    )
+    weeks = grains["reasons"]
+    for q in weeks:
+        profile = ", ".join(
+            f"{label!r} ({issue}, majority {share:.0%})"
+            for label, issue, share in zip(q.elected_labels, q.elected, q.elected_majority_share)
+        )
+        print(f"    {q.week} truth {q.truth}; elected {profile}", flush=True)
+    return {"summary": summary(weeks), "weeks": [asdict(q) for q in weeks], "dissatisfaction": dissatisfaction}
+
+
 def run_banking77(name: str, cache: Path) -> dict:
     import pandas as pd
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
@@ -206,8 +259,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=ROOT / ".reasonlake" / "bench-cache")
     parser.add_argument("--seeds", default="42", help="CFPB fitted once per seed (comma-separated)")
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument(
+        "--airline", type=Path, help="Twitter US Airline Sentiment's Tweets.csv (not shipped: CC BY-NC-SA 4.0)"
+    )
     args = parser.parse_args(argv)
-    missing = [p for p in (CFPB, BANKING77) if not p.exists()]
+    needed = {"cfpb": CFPB, "banking77": BANKING77}
+    missing = [p for name, p in needed.items() if name in args.corpora and not p.exists()]
+    if args.airline and not args.airline.exists():
+        missing.append(args.airline)
     if missing:
         print(f"missing shared data: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
@@ -218,11 +277,23 @@ def main(argv: list[str] | None = None) -> int:
             results.setdefault(name, {})["cfpb"] = {seed: run_cfpb(name, args.cache, seed) for seed in seeds}
         if "banking77" in args.corpora:
             results.setdefault(name, {})["banking77"] = run_banking77(name, args.cache)
+        if args.airline:
+            results.setdefault(name, {})["airline"] = {
+                seed: run_airline(name, args.cache, args.airline, seed) for seed in seeds
+            }
     print(
         "\nconfig          grain     seed  mean top-3 hits  weeks ≥2 hits  all 3  alert precision  alert recall  purity"
         "  NMI  labels naming the issue (keyword labels)"
     )
     for name, result in results.items():
+        for seed, a in result.get("airline", {}).items():
+            s, d = a["summary"], a["dissatisfaction"]
+            print(
+                f"{name:<15} airline   {seed:>4} {s['mean_hits']:>16.2f} {s['weeks_with_2_hits']:>14.2f} "
+                f"{s['weeks_all_3']:>6.2f} {s['alert_precision']:>16.3f} {s['alert_recall']:>13.2f} "
+                f"{s['purity']:>7.2f} {s['nmi']:>4.2f}  {s['label_naming']:.2f} ({s['keyword_label_naming']:.2f}); "
+                f"dissatisfaction precision {d['precision']:.3f}, recall {d['recall']:.3f}"
+            )
         by_seed = result.get("cfpb", {})
         for grain in next(iter(by_seed.values()), {}):
             rows = [(str(seed), figures[grain]["summary"]) for seed, figures in by_seed.items()]

@@ -27,6 +27,35 @@ def cfpb_frame(path: Path | str) -> pd.DataFrame:
     return frame.assign(text=frame["narrative"], label=frame["issue"], dissatisfied=True)
 
 
+# Twitter US Airline Sentiment: tweets the crowd did not call negative carry no reason
+AIRLINE_NOT_NEGATIVE = "(not negative)"
+_MENTION = r"(?:^|[^\w])@(\w+)"
+
+
+def airline_frame(path: Path | str) -> pd.DataFrame:
+    """Twitter US Airline Sentiment (``Tweets.csv``; Crowdflower's "Data for Everyone", CC BY-NC-SA 4.0, so
+    not shipped here: give its path): tweets to six US airlines, February 2015, each marked negative,
+    neutral or positive by the crowd and, when negative, with its reason ("Customer Service Issue",
+    "Late Flight", … "Can't Tell"). ``week`` (ISO week of ``tweet_created``), ``text``, ``label`` (the
+    reason; :data:`AIRLINE_NOT_NEGATIVE` for the others), ``dissatisfied`` (the crowd's "negative"),
+    ``company`` (the airline: a brand) and ``mentions`` (the @handles a tweet names). Either
+    ``tweet_created`` form is read: the original's ``2015-02-24 11:35:52 -0800`` or ``2/24/2015 11:35``."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    created = pd.to_datetime(frame["tweet_created"].str.slice(0, 19), format="mixed")
+    iso = created.dt.isocalendar()
+    frame["week"] = iso["year"].astype(str) + "-W" + iso["week"].astype(int).map("{:02d}".format)
+    negative = frame["airline_sentiment"].eq("negative")
+    reason = frame["negativereason"].where(frame["negativereason"].ne(""), "Can't Tell")
+    frame = frame.assign(
+        created=created,
+        label=reason.where(negative, AIRLINE_NOT_NEGATIVE),
+        dissatisfied=negative,
+        company=frame["airline"],
+        mentions=frame["text"].str.findall(_MENTION),
+    )
+    return frame.sort_values(["created", "tweet_id"], kind="stable").reset_index(drop=True)
+
+
 # Probes of the dissatisfaction rule (written here, not from any corpus): complaints from issue 12 and the
 # like, without a negative word for a lexicon to catch; and praise and plain questions, which are no complaint.
 COMPLAINTS = [

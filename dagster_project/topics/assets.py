@@ -91,6 +91,7 @@ class RegistryConfig(Config):
     group_floor: float = _G.group_floor
     min_coherence_ratio: float = _G.min_coherence_ratio
     min_group_coherence_ratio: float | None = _G.min_group_coherence_ratio  # None: only min_coherence_ratio splits
+    min_group_fit_coherence_ratio: float | None = _G.min_group_fit_coherence_ratio  # e.g. 0.5 for social media
     min_alert_coherence_ratio: float | None = _G.min_alert_coherence_ratio  # None: every reason alerts
     min_dissatisfied_share: float = _G.min_dissatisfied_share
     labels_file: str | None = None  # default: reasons/reason_labels.yaml
@@ -105,6 +106,7 @@ class RegistryConfig(Config):
             group_floor=self.group_floor,
             min_coherence_ratio=self.min_coherence_ratio,
             min_group_coherence_ratio=self.min_group_coherence_ratio,
+            min_group_fit_coherence_ratio=self.min_group_fit_coherence_ratio,
             min_alert_coherence_ratio=self.min_alert_coherence_ratio,
             min_dissatisfied_share=self.min_dissatisfied_share,
         )

@@ -53,8 +53,16 @@ def topics_in(fit: FitResult, dissatisfied=None) -> list[TopicIn]:
     shares = dissatisfied_shares(fit.doc_topics, dissatisfied) if dissatisfied is not None else {}
     coherence = fit.coherences()
     return [
-        TopicIn(t.topic_id, t.label, tuple(float(v) for v in e), t.size, shares.get(t.topic_id), coherence[t.topic_id])
-        for t, e in zip(fit.topics, fit.reason_embeddings())
+        TopicIn(
+            t.topic_id,
+            t.label,
+            tuple(float(v) for v in e),
+            t.size,
+            shares.get(t.topic_id),
+            coherence[t.topic_id],
+            tuple(float(v) for v in f),
+        )
+        for t, e, f in zip(fit.topics, fit.reason_embeddings(), fit.topic_embeddings)
     ]
 
 
@@ -71,6 +79,7 @@ def _artifact_topics(path: Path) -> tuple[dict, list[TopicIn]]:
             int(t["size"]),
             shares.get(int(t["topic_id"]), 0.0),
             coherence.get(int(t["topic_id"])),
+            tuple(t["embedding"]),
         )
         for t in meta["topics"]
     ]

@@ -11,6 +11,7 @@ from reasons.registry import (
     RegistryParams,
     TopicIn,
     apply_labels,
+    fit_space_coherence,
     group_threshold,
     load_label_overrides,
     reason_candidates,
@@ -157,6 +158,39 @@ def test_a_group_of_topics_must_hold_together_about_as_well_as_a_topic():
         [*coherent, *far], RegistryParams(group_threshold=0.1, min_group_coherence_ratio=None)
     )
     assert (5, 6) in [c.topic_ids for c in kept]
+
+
+def test_a_group_of_topics_pointing_many_ways_in_the_fit_space_is_split_back():
+    coherent = [TopicIn(i, f"t{i}", tuple(v), 20, 1.0, 0.6) for i, v in enumerate([E[2], E[3], E[4]])]
+    joined = RegistryParams(group_threshold=0.9, min_group_fit_coherence_ratio=0.6)
+    # four topics whose raw centroids all share the domain's direction (cosine 0.99: grouped, and the raw
+    # estimate 0.6 × 0.99 passes the group bar) ...
+    raw = [E[0] + 0.1 * E[1], E[0] - 0.1 * E[1], E[0] + 0.1 * E[5], E[0] - 0.1 * E[5]]
+    fit = np.eye(4)
+
+    def group(fit_embeddings):
+        return [
+            TopicIn(10 + i, f"g{i}", tuple(r), 25, 1.0, 0.6, tuple(f))
+            for i, (r, f) in enumerate(zip(raw, fit_embeddings))
+        ]
+
+    # ... but in the fit's space they point four ways: the group's messages sit at 0.6 × |sum of four
+    # orthogonal units| / 4 = 0.3 from its centre, under 0.6 × the median 0.6: four reasons, none refused
+    spread = group(fit)
+    assert fit_space_coherence(spread) == pytest.approx(0.3)
+    kept, refused, _ = reason_candidates([*coherent, *spread], joined)
+    assert {(10,), (11,), (12,), (13,)} <= {c.topic_ids for c in kept} and refused == []
+    # sub-topics of one issue point one way there too (pairwise cosines 0.6-0.8): one reason
+    one_way = group([0.55 * fit[0] + 0.45 * f for f in fit])
+    assert fit_space_coherence(one_way) > 0.5
+    kept, _, _ = reason_candidates([*coherent, *one_way], joined)
+    assert (10, 11, 12, 13) in [c.topic_ids for c in kept]
+    # off (the default), or without the fit's centroids (an older artefact): judged on the raw estimate alone
+    off = RegistryParams(group_threshold=0.9)
+    assert (10, 11, 12, 13) in [c.topic_ids for c in reason_candidates([*coherent, *spread], off)[0]]
+    unknown = [TopicIn(t.topic_id, t.label, t.embedding, t.size, 1.0, 0.6) for t in spread]
+    assert fit_space_coherence(unknown) is None
+    assert (10, 11, 12, 13) in [c.topic_ids for c in reason_candidates([*coherent, *unknown], joined)[0]]
 
 
 def test_a_loose_reason_is_kept_and_elected_but_does_not_alert():

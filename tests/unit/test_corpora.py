@@ -1,0 +1,28 @@
+"""Reading the airline tweets corpus (its rows here are written for the test: the real file is not shipped)."""
+
+from reasons.corpora import AIRLINE_NOT_NEGATIVE, airline_frame
+from reasons.text import brand_terms
+
+HEADER = "tweet_id,airline_sentiment,negativereason,airline,text,tweet_created\n"
+
+
+def test_airline_tweets_become_weeks_of_labelled_messages_in_time_order(tmp_path):
+    path = tmp_path / "Tweets.csv"
+    path.write_text(
+        HEADER
+        + '3,negative,Late Flight,United,"@united 3 hours late, again",2015-02-23 08:00:00 -0800\n'
+        + "1,negative,,Delta,@JetBlue @Delta worst airline,2/22/2015 23:10\n"
+        + "2,positive,,Virgin America,I love flying @VirginAmerica #fabulous,2/16/2015 9:15\n"
+        + "4,neutral,,US Airways,@USAirways what time is boarding?,2/24/2015 11:35\n"
+    )
+    frame = airline_frame(path)
+    assert frame["tweet_id"].tolist() == ["2", "1", "3", "4"]  # by time, whichever form the timestamp has
+    assert frame["week"].tolist() == ["2015-W08", "2015-W08", "2015-W09", "2015-W09"]
+    # a negative tweet without a reason is one the crowd could not tell; the others carry none
+    assert frame["label"].tolist() == [AIRLINE_NOT_NEGATIVE, "Can't Tell", "Late Flight", AIRLINE_NOT_NEGATIVE]
+    assert frame["dissatisfied"].tolist() == [False, True, True, False]
+    assert frame["mentions"].tolist() == [["VirginAmerica"], ["JetBlue", "Delta"], ["united"], ["USAirways"]]
+    # brands (the airline, its handles) are what keywords and labels leave out
+    stop = brand_terms(mentions=frame["mentions"], names=frame["company"])
+    assert {"virginamerica", "jetblue", "united", "delta", "airways", "virgin"} <= set(stop)
+    assert "fabulous" not in stop and "late" not in stop
