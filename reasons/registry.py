@@ -9,7 +9,9 @@ Topic ids change on every refit; reasons must not. Two steps a week:
    other, so the threshold is the week's own mean pairwise centroid cosine plus ``group_sd`` standard
    deviations (never below ``group_floor``). A group of several topics must hold together about as well
    as a topic does: less coherent than ``min_group_coherence_ratio`` × the week's median topic coherence,
-   it is split back into its topics. A topic whose messages sit far from its centre (coherence below
+   it is split back into its topics; so is, when ``min_group_fit_coherence_ratio`` is set, one less
+   coherent than that × the median measured exactly in the fit's own space (:func:`fit_space_coherence`).
+   A topic whose messages sit far from its centre (coherence below
    ``min_coherence_ratio`` × that median) is a catch-all and refused (``not_a_reason``, event
    ``refused``). A candidate whose messages are mostly not dissatisfied (share < ``min_dissatisfied_share``:
    praise, plain questions) is no reason to be unhappy: its topics map to ``not_a_reason`` and never
@@ -260,8 +262,9 @@ def reason_candidates(
     """The week's candidates and its catch-alls (refused single topics), and the grouping threshold used.
 
     A grouped candidate less coherent than ``min_group_coherence_ratio`` (or ``min_coherence_ratio``, the
-    higher) × the median topic coherence is split back into its topics; a topic under ``min_coherence_ratio``
-    × that median is refused."""
+    higher) × the median topic coherence is split back into its topics, as is one whose
+    :func:`fit_space_coherence` is under ``min_group_fit_coherence_ratio`` × that median (when set); a topic
+    under ``min_coherence_ratio`` × that median is refused."""
     topics = [t for t in topics if t.topic_id >= 0]
     threshold = group_threshold(topics, params)
     floor = _week_floor(topics, params.min_coherence_ratio)
