@@ -27,7 +27,8 @@ centroid, besides the topic's own core; ``quiet-off`` the defaults with every el
 ``quiet-R`` with reasons under R × the week's median topic coherence quiet (0.9, 1.0; the default is 0.8);
 ``group-split-off`` keeps loose groups of topics whole, ``group-split-0.9`` splits them under 0.9 × that
 median (the default is 0.8); ``fit-space-R`` also splits groups whose messages sit under R × that median
-from their centre in the fit's own space (0.5, 0.6; off by default).
+from their centre in the fit's own space (0.5, 0.6; off by default); ``init-spectral`` and ``init-random``
+start UMAP from its own default layout or a random one (the default starts from PCA: reproducible).
 ``--seeds``
 fits CFPB once per seed (UMAP's and the sampling's) and prints the mean: one seed's figures move by about
 ±0.1 (bench/RESULTS.md). Embeddings are cached under ``--cache`` (keyed by the texts and the model).
@@ -91,7 +92,9 @@ def configs():
 
     current = (TopicModelParams(), RegistryParams(), True)
     baseline = (
-        replace(TopicModelParams(), center_embeddings=False, alert_quantile=0.0, phrase_labels=False),
+        replace(
+            TopicModelParams(), center_embeddings=False, alert_quantile=0.0, phrase_labels=False, umap_init="spectral"
+        ),
         RegistryParams(
             group_threshold=0.68,
             min_coherence_ratio=0.0,
@@ -140,7 +143,12 @@ def configs():
         f"fit-space-{ratio}": (TopicModelParams(), RegistryParams(min_group_fit_coherence_ratio=ratio), True)
         for ratio in (0.5, 0.6)
     }
-    return {"baseline": baseline, "current": current, **sweep, **split, **floors, **quiet, **groups}
+    # UMAP started from its own default (spectral: not reproducible) or a random layout instead of PCA
+    inits = {
+        f"init-{init}": (replace(TopicModelParams(), umap_init=init), RegistryParams(), True)
+        for init in ("spectral", "random")
+    }
+    return {"baseline": baseline, "current": current, **sweep, **split, **floors, **quiet, **groups, **inits}
 
 
 def run_cfpb(name: str, cache: Path, seed: int | None = None) -> dict:

