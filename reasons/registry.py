@@ -273,14 +273,12 @@ def reason_candidates(
     kept: list[Candidate] = []
     refused: list[Candidate] = []
     for candidate in group_topics(topics, threshold):
-        spread = fit_space_coherence(candidate.topics) if fit_floor is not None else None
-        loose = (group_floor is not None and candidate.coherence is not None and candidate.coherence < group_floor) or (
-            spread is not None and fit_floor is not None and spread < fit_floor
+        loose = _below(candidate.coherence, group_floor) or (
+            fit_floor is not None and _below(fit_space_coherence(candidate.topics), fit_floor)
         )
         pieces = [_candidate([t]) for t in candidate.topics] if loose and len(candidate.topics) > 1 else [candidate]
         for piece in pieces:
-            fine = floor is None or piece.coherence is None or piece.coherence >= floor
-            (kept if fine else refused).append(piece)
+            (refused if _below(piece.coherence, floor) else kept).append(piece)
     kept.sort(key=lambda c: min(c.topic_ids))
     return kept, refused, threshold
 
@@ -318,6 +316,11 @@ def update(
     return RegistryUpdate(week=week, reasons=ordered, mappings=tuple(mappings), events=tuple(events))
 
 
+def _below(coherence: float | None, floor: float | None) -> bool:
+    """Whether a known coherence falls under a set floor (an unknown one, or no floor, never does)."""
+    return coherence is not None and floor is not None and coherence < floor
+
+
 def _week_floor(topics: Sequence[TopicIn], ratio: float | None) -> float | None:
     """``ratio`` × the median coherence of the week's topics (None: no ratio, or no coherence known)."""
     known = [t.coherence for t in topics if t.topic_id >= 0 and t.coherence is not None]
@@ -339,7 +342,7 @@ def _quieten_loose(
             (by_topic[m.topic_id] for m in mappings if m.reason_id == reason_id), key=lambda t: (-t.size, t.topic_id)
         )
         group = _candidate(members)
-        if group.coherence is not None and group.coherence < floor:
+        if _below(group.coherence, floor):
             quiet.add(reason_id)
             events.append(
                 Event(
