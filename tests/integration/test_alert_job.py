@@ -9,6 +9,7 @@ and that a restart restores the job's state from its savepoint.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from dataclasses import replace
 from pathlib import Path
 
@@ -106,6 +107,10 @@ def test_alert_job_alerts_once_per_message_rate_limits_per_reason_and_keeps_its_
     [digest] = [a for a in sent if a["kind"] == "digest"]
     assert sorted(a["alert_id"] for a in alerts) == sorted(r["alert_id"] for r in rows)
     assert (digest["reason_id"], digest["suppressed"], digest["reason"]["label"]) == ("v1/0", 2, "app crashes")
+    # the window opened with the reason's first alert (not on the clock's multiple of 4 s before it)
+    start, end = (datetime.fromisoformat(digest[k].replace("Z", "+00:00")) for k in ("window_start", "window_end"))
+    assert end - start == timedelta(seconds=4)
+    assert timedelta(milliseconds=-1) <= start - rows[0]["alerted_at"] < timedelta(seconds=4)
 
     # a restart restores the state: the re-sent message is still known, the position carries on
     kafka_io.produce(broker.bootstrap, [resent, msg("web", "w1", "crash again, awful"), msg("crm", "c4", "fine")])

@@ -12,10 +12,13 @@ import java.time.Instant;
 
 /**
  * Alert hygiene, step 2: per reason, at most {@code maxAlerts} alerts per window of
- * {@code windowMs} (tumbling, processing time); the rest are suppressed and counted, and when the
- * window closes one digest alert tells how many. Keyed by reason id (field 2 of a line from
- * {@link AlertDeduplicator}); counts, the open window and the last suppressed reason are Flink
- * keyed state, the window's end a processing-time timer (both checkpointed).
+ * {@code windowMs} (processing time); the rest are suppressed and counted, and when the window
+ * closes one digest alert tells how many. A reason's window opens with its first alert after the
+ * last one closed (not on the clock's multiples of {@code windowMs}), so a burst shorter than the
+ * window is never cut in two by a boundary and gets {@code maxAlerts} alerts and one digest.
+ * Keyed by reason id (field 2 of a line from {@link AlertDeduplicator}); counts, the open window
+ * and the last suppressed reason are Flink keyed state, the window's end a processing-time timer
+ * (both checkpointed).
  *
  * <p>Main output: the JSON sent to {@code feedback.alerts} (alerts and digests, each with a
  * {@code kind}). Side output {@link #ACCOUNTING}: every line with its outcome ({@code sent},
@@ -65,7 +68,10 @@ public final class AlertRateLimiter extends KeyedProcessFunction<String, String,
         long now = ctx.timerService().currentProcessingTime();
         Long start = windowStart.value();
         if (start == null || now >= start + windowMs) {
-            start = now - Math.floorMod(now, windowMs);
+            if (start != null && closeWindow(start + windowMs, ctx, out)) {
+                ctx.timerService().deleteProcessingTimeTimer(start + windowMs);  // its digest is out
+            }
+            start = now;
             windowStart.update(start);
             sent.update(0);
         }
@@ -87,19 +93,25 @@ public final class AlertRateLimiter extends KeyedProcessFunction<String, String,
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<String> out) throws Exception {
+        closeWindow(timestamp, ctx, out);
+    }
+
+    /** Emits the digest of the window ending at {@code end} if it suppressed any; true if it did. */
+    private boolean closeWindow(long end, Context ctx, Collector<String> out) throws Exception {
         Integer s = suppressed.value();
         if (s == null || s == 0) {
-            return;
+            return false;
         }
         String reasonId = ctx.getCurrentKey();
-        String digest = "{\"kind\": \"digest\", \"alert_id\": \"digest/" + reasonId + "/" + (timestamp - windowMs)
+        String digest = "{\"kind\": \"digest\", \"alert_id\": \"digest/" + reasonId + "/" + (end - windowMs)
                 + "\", \"reason_id\": \"" + reasonId.replace("\\", "\\\\").replace("\"", "\\\"")
                 + "\", \"suppressed\": " + s
-                + ", \"window_start\": \"" + Instant.ofEpochMilli(timestamp - windowMs)
-                + "\", \"window_end\": \"" + Instant.ofEpochMilli(timestamp)
+                + ", \"window_start\": \"" + Instant.ofEpochMilli(end - windowMs)
+                + "\", \"window_end\": \"" + Instant.ofEpochMilli(end)
                 + "\", \"reason\": " + reason.value() + "}";
         out.collect(digest);
         ctx.output(ACCOUNTING, "digest\t\t" + reasonId + "\t" + reason.value() + "\t" + digest);
         suppressed.update(0);
+        return true;
     }
 }
