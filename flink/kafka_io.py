@@ -7,6 +7,7 @@ optional group consumer uses a short one, and the default path assigns partition
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -105,17 +106,16 @@ def topic_partitions(bootstrap: str, topics: Iterable[str], timeout_s: float = 1
         c.close()
 
 
-def end_offsets(
-    bootstrap: str, prefix: str, exclude: Iterable[str] = (), timeout_s: float = 10.0
-) -> dict[tuple[str, int], int]:
-    """``(topic, partition) -> end offset`` of every topic named ``prefix*`` but not in ``exclude``: the
-    broker's high watermark (the embedded Tansu reports the last batch's base offset + 1, a lower bound)."""
+def end_offsets(bootstrap: str, pattern: str, timeout_s: float = 10.0) -> dict[tuple[str, int], int]:
+    """``(topic, partition) -> end offset`` of every topic whose whole name matches the regular expression
+    ``pattern`` (a job's ``topic_pattern``): the broker's high watermark (the embedded Tansu reports the
+    last batch's base offset + 1, a lower bound)."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reasonlake-meta-{uuid.uuid4().hex[:8]}"})
     try:
-        skip = set(exclude)
+        wanted = re.compile(pattern)
         out: dict[tuple[str, int], int] = {}
         for name, meta in sorted(c.list_topics(timeout=timeout_s).topics.items()):
-            if not name.startswith(prefix) or name in skip or meta.error is not None:
+            if not wanted.fullmatch(name) or meta.error is not None:
                 continue
             for p in sorted(meta.partitions):
                 out[(name, p)] = c.get_watermark_offsets(TopicPartition(name, p), timeout=timeout_s, cached=False)[1]

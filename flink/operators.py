@@ -241,7 +241,7 @@ class ClassifyFunction(FlatMapFunction):
         state = self.reporter.state
         positions = dict(state.positions)
         for e in envelopes:  # what `reasonlake status` compares with the broker's end offsets (the lag)
-            key = f"{e.topic}#{e.partition}"
+            key = progress_mod.position_key(e.topic, e.partition)
             positions[key] = max(positions.get(key, -1), e.offset)
         self.reporter.update(
             force=True,

@@ -3,7 +3,8 @@
 Each subtask writes ``<progress_dir>/progress-<subtask>.json`` atomically: when it opens, when
 its first pending record arrives, after every commit, and at most once a second otherwise. The
 driver reads them to print progress and to decide the job is idle: every subtask reported,
-nothing pending, and no record arrived for ``idle_s`` (longer before the first record).
+nothing pending, no record the broker is known to hold left unread, and no record arrived for
+``idle_s`` (longer before the first record).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ class Progress:
     @classmethod
     def from_json(cls, text: str) -> Progress:
         return cls(**json.loads(text))
+
+
+def position_key(topic: str, partition: int) -> str:
+    """A partition's key in :attr:`Progress.positions` (JSON keys are strings); :func:`totals` parses it."""
+    return f"{topic}#{partition}"
 
 
 def progress_path(progress_dir: Path, subtask: int) -> Path:
@@ -104,6 +110,7 @@ class Totals:
     duplicates_skipped: int
     counts: Mapping[str, int]
     last_activity_at: float | None  # latest of every subtask's open and last record
+    positions: Mapping[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> highest done
 
     def count(self, name: str) -> int:
         return int(self.counts.get(name, 0))
@@ -116,6 +123,11 @@ def totals(progress: Iterable[Progress]) -> Totals:
         for k, v in p.counts.items():
             counts[k] = counts.get(k, 0) + int(v)
     activity = [t for p in items for t in (p.started_at, p.last_record_at) if t is not None]
+    positions: dict[tuple[str, int], int] = {}
+    for p in items:
+        for key, offset in p.positions.items():
+            topic, _, partition = key.rpartition("#")
+            positions[(topic, int(partition))] = max(positions.get((topic, int(partition)), -1), int(offset))
     return Totals(
         subtasks=len(items),
         records_seen=sum(p.records_seen for p in items),
@@ -123,12 +135,20 @@ def totals(progress: Iterable[Progress]) -> Totals:
         duplicates_skipped=sum(p.duplicates_skipped for p in items),
         counts=counts,
         last_activity_at=max(activity) if activity else None,
+        positions=positions,
     )
 
 
+def unread(ends: Mapping[tuple[str, int], int], done: Mapping[tuple[str, int], int]) -> int:
+    """Records before each partition's end offset (``ends``) after its highest offset ``done`` (-1 where a
+    partition has none). With the embedded broker's ends, lower bounds, so is the result: never too many."""
+    return sum(max(0, end - done.get(tp, -1) - 1) for tp, end in ends.items())
+
+
 # More quiet time idle needs while a subtask never reported (one no record reached may never open: a keyed
-# operator at parallelism 4 with three keys), and while fewer records than the caller expects were seen
-# (the embedded broker can be slow to serve a partition's first fetch; quiet alone would stop too early).
+# operator at parallelism 4 with three keys), and while fewer records than the caller expects were seen or
+# the broker holds records the job has not read (the embedded broker can be slow to serve a partition's
+# first fetch under load; quiet alone would stop too early). Bounded, so a wrong count cannot hang a run.
 UNOPENED_GRACE_S = 30.0
 MIN_RECORDS_WAIT_S = 120.0
 
@@ -141,16 +161,17 @@ def is_idle(
     *,
     all_open: bool = True,
     min_records: int = 0,
+    behind: bool = False,
 ) -> bool:
     """Nothing is pending and nothing arrived for ``idle_s`` seconds, plus :data:`UNOPENED_GRACE_S` while
     some subtask never reported (``all_open`` false) or :data:`MIN_RECORDS_WAIT_S` while fewer than
-    ``min_records`` records were seen (the larger of the two).
+    ``min_records`` records were seen or records known on the broker are unread (``behind``); the larger.
 
     Before the first record the quiet time is at least ``first_record_wait_s``: a Kafka source's
     group join and Tansu's first fetch from s3 storage can take longer than a short idle time."""
     quiet = idle_s + max(
         0.0 if all_open else UNOPENED_GRACE_S,
-        0.0 if t.records_seen >= min_records else MIN_RECORDS_WAIT_S,
+        0.0 if t.records_seen >= min_records and not behind else MIN_RECORDS_WAIT_S,
     )
     limit = quiet if t.records_seen else max(quiet, first_record_wait_s)
     return t.pending == 0 and t.last_activity_at is not None and now - t.last_activity_at >= limit

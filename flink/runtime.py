@@ -4,6 +4,7 @@ JobManager) and the driver loop that submits a job and stops it once idle.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -170,6 +171,7 @@ def run_until_idle(
     first_record_wait_s: float = 20.0,
     outage: Callable[[], str | None] | None = None,
     min_records: int = 0,
+    backlog: Callable[[progress_mod.Totals], int] | None = None,
 ) -> tuple[progress_mod.Totals, str | None]:
     """Submit the job, watch its progress files (``progress``: each reporting operator's folder and
     subtask count), stop it once idle (or on Ctrl-C); before the first record it waits at least
@@ -180,6 +182,10 @@ def run_until_idle(
     the savepoint's path is returned), else it is cancelled. Raises :class:`JobFailedError` if the
     job fails or ends on its own.
 
+    ``backlog`` (asked at most every 2 s, once the job looks idle) counts the records the broker holds
+    that the job has not read (e.g. a partition whose first fetch is slow under load); while there are
+    some it waits longer too, and says so once.
+
     ``outage`` (checked every 2 s) names a service the job needs and cannot reach (e.g. the broker),
     or returns None: while it lasts the driver says so once, does not call the job idle, and after it
     waits ``until_idle_s`` more; the job's clients reconnect by themselves.
@@ -187,6 +193,7 @@ def run_until_idle(
     client = env.execute_async(job_name)
     last_print = 0.0
     watch = OutageWatch(job_name, outage)
+    behind = BacklogWatch(job_name, backlog)
 
     all_open = False  # every subtask of every reporting operator has reported
 
@@ -217,14 +224,18 @@ def run_until_idle(
                 on_progress(totals)
                 last_print = now
             watch.check(now)
-            if (
-                until_idle_s is not None
-                and watch.quiet_for(now) >= until_idle_s
-                and progress_mod.is_idle(
-                    totals, now, until_idle_s, first_record_wait_s, all_open=all_open, min_records=min_records
+            if until_idle_s is not None and watch.quiet_for(now) >= until_idle_s:
+                idle = functools.partial(
+                    progress_mod.is_idle,
+                    totals,
+                    now,
+                    until_idle_s,
+                    first_record_wait_s,
+                    all_open=all_open,
+                    min_records=min_records,
                 )
-            ):
-                break
+                if idle() and idle(behind=behind.check(totals, now)):
+                    break
         else:
             log.info("interrupted: stopping %s", job_name)
     savepoint = _stop_with_savepoint(client, savepoint_dir) if savepoint_dir else None
@@ -234,6 +245,33 @@ def run_until_idle(
     if on_progress is not None:
         on_progress(totals)
     return totals, savepoint
+
+
+class BacklogWatch:
+    """Whether the broker holds records a job has not read (asked at most every ``every_s``); says once."""
+
+    def __init__(self, job_name: str, count: Callable[[progress_mod.Totals], int] | None, every_s: float = 2.0) -> None:
+        self.job_name, self.count, self.every_s = job_name, count, every_s
+        self.checked, self.behind, self.said = float("-inf"), False, False
+
+    def check(self, totals: progress_mod.Totals, now: float) -> bool:
+        if self.count is None or now - self.checked < self.every_s:
+            return self.behind
+        self.checked = now
+        try:
+            unread = self.count(totals)
+        except Exception as exc:
+            log.info("%s: could not count unread records (%s)", self.job_name, exc)
+            unread = 0
+        self.behind = unread > 0
+        if self.behind and not self.said:
+            self.said = True
+            print(
+                f"reasonlake: {self.job_name}: the broker holds at least {unread} record(s) not read yet; waiting "
+                f"for them (at most {progress_mod.MIN_RECORDS_WAIT_S:.0f} s more)",
+                flush=True,
+            )
+        return self.behind
 
 
 class OutageWatch:

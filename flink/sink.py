@@ -18,7 +18,7 @@ from pyiceberg.catalog import Catalog
 
 from flink.contract import Accepted, KafkaEnvelope, Outcome
 from flink.jobconfig import BatchPolicy
-from flink.progress import ProgressReporter
+from flink.progress import ProgressReporter, position_key
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
 from lake.schemas import RAW_FEEDBACK, RAW_FEEDBACK_REJECTED
@@ -84,6 +84,7 @@ class OffsetBatchSink:
         self._reporter = reporter
         self._clock = clock
         self._batch_offsets: dict[TopicPartition, int] = {}
+        self._positions: dict[str, int] = {}  # "topic#partition" -> highest offset this run committed
         self._first_pending_at: float | None = None
         self.pending = 0
         self.records_seen = 0
@@ -148,6 +149,9 @@ class OffsetBatchSink:
             return 0
         now = datetime.fromtimestamp(self._clock(), tz=UTC)
         written = sum(t.commit(self._batch_offsets, now) for t in self._tables.values())
+        for (topic, partition), offset in self._batch_offsets.items():
+            key = position_key(topic, partition)
+            self._positions[key] = max(offset, self._positions.get(key, -1))
         self._batch_offsets = {}
         self._first_pending_at = None
         self.pending = 0
@@ -163,6 +167,7 @@ class OffsetBatchSink:
                 records_seen=self.records_seen,
                 duplicates_skipped=self.duplicates_skipped,
                 counts=dict(self.counts),
+                positions=dict(self._positions),
             )
 
 

@@ -309,8 +309,9 @@ def consumer_lag(settings: Settings, bootstrap: str) -> dict[str, Lag]:
     the positions its classify subtasks last reported; partitions it has not reported are left out,
     so a lower bound)."""
     from flink import kafka_io
+    from flink.jobconfig import FEEDBACK_TOPIC_PATTERN
+    from flink.progress import read_progress, totals, unread
     from lake import catalog as lake_catalog
-    from lake.settings import PIPELINE_TOPICS, TOPIC_PREFIX
 
     embedded = not settings.bootstrap_servers
     catalog = lake_catalog.load(settings)
@@ -319,23 +320,15 @@ def consumer_lag(settings: Settings, bootstrap: str) -> dict[str, Lag]:
         if catalog.table_exists("raw.feedback")
         else {}
     )
-    ends = kafka_io.end_offsets(bootstrap, TOPIC_PREFIX, PIPELINE_TOPICS)
-    ingest = sum(max(0, end - ingested.get(tp, -1) - 1) for tp, end in ends.items())
-    alerted = _positions(settings.run_dir.joinpath(*PROGRESS_DIRS["alerts"]))
-    alerts = sum(max(0, end - alerted[tp] - 1) for tp, end in ends.items() if tp in alerted)
-    return {"ingest": Lag(ingest, embedded), "alerts": Lag(alerts, embedded or set(ends) - set(alerted) != set())}
-
-
-def _positions(progress_dir: Path) -> dict[tuple[str, int], int]:
-    """The highest offset per partition any progress file of ``progress_dir`` reports."""
-    from flink.progress import read_progress
-
-    out: dict[tuple[str, int], int] = {}
-    for progress in read_progress(progress_dir):
-        for key, offset in progress.positions.items():
-            topic, _, partition = key.rpartition("#")
-            out[(topic, int(partition))] = max(out.get((topic, int(partition)), -1), int(offset))
-    return out
+    ends = kafka_io.end_offsets(bootstrap, FEEDBACK_TOPIC_PATTERN)
+    alerted = totals(read_progress(settings.run_dir.joinpath(*PROGRESS_DIRS["alerts"]))).positions
+    return {
+        "ingest": Lag(unread(ends, ingested), embedded),
+        "alerts": Lag(
+            unread({tp: end for tp, end in ends.items() if tp in alerted}, alerted),
+            embedded or set(ends) - set(alerted) != set(),
+        ),
+    }
 
 
 def describe(settings: Settings, state: dict, lag: dict[str, Lag] | None = None) -> list[str]:

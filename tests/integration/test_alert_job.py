@@ -9,8 +9,8 @@ and that a restart restores the job's state from its savepoint.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest

@@ -11,10 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from flink import broker as broker_mod
-from flink import kafka_io
+from flink import kafka_io, progress
 from flink.contract import ContractLimits, Reason
-from flink.ingest_job import run_ingest
+from flink.ingest_job import run_ingest, unread_records
 from flink.jobconfig import BatchPolicy, IngestJobConfig
+from flink.sink import start_offsets
 from lake import catalog as lake_catalog
 from lake.settings import ALERTS_TOPIC
 from reasonlake.cli import cli
@@ -138,8 +139,13 @@ def test_ingest_is_exactly_once_across_runs_and_broker_restarts(settings, broker
     # more records, on a topic the first run never saw too: only they are added
     second = [valid("crm", i) for i in range(120, 150)] + [valid("web", i) for i in range(25)]
     kafka_io.produce(broker_mod.bootstrap_servers(settings), second + [("feedback.web", b"[]")])
+    # what the run waits for before it may call itself idle: at least one record on each of the two partitions
+    assert unread_records(config, start_offsets(lake_catalog.load(settings)), progress.totals([])) >= 2
     summary = run_ingest(settings, config, until_idle_s=IDLE_S)
     assert (summary.accepted, summary.rejected) == (55, 1)
+    assert unread_records(config, summary.start_offsets, progress.totals([])) >= 2  # not counting this run's
+    done = progress.totals(progress.read_progress(config.progress_dir, config.run_id))
+    assert unread_records(config, summary.start_offsets, done) == 0
     assert summary.start_offsets, "the second run resumes from the committed offsets"
     raw = table_rows(settings, "raw.feedback")
     ids = [r["message_id"] for r in raw]

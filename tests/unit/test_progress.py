@@ -10,6 +10,7 @@ from flink.progress import (
     is_idle,
     read_progress,
     totals,
+    unread,
     write_progress,
 )
 
@@ -77,6 +78,39 @@ def test_fewer_records_than_expected_wait_longer_then_idle_comes_anyway() -> Non
     nothing = totals([p(0, started=100.0)])
     assert not is_idle(nothing, now=100.0 + MIN_RECORDS_WAIT_S + 4, idle_s=5, first_record_wait_s=20, min_records=1)
     assert is_idle(nothing, now=100.0 + MIN_RECORDS_WAIT_S + 5, idle_s=5, first_record_wait_s=20, min_records=1)
+
+
+def test_records_known_on_the_broker_and_not_read_hold_off_idleness_for_a_bounded_time() -> None:
+    a = Progress("r", 0, 100.0, 100.0, last_record_at=110.0, positions={"feedback.crm#0": 149, "feedback.web#1": 2})
+    b = Progress("r", 1, 100.0, 100.0, positions={"feedback.crm#0": 139, "feedback.a#b#0": 4})
+    t = totals([a, b])
+    assert t.positions == {("feedback.crm", 0): 149, ("feedback.web", 1): 2, ("feedback.a#b", 0): 4}
+    # end offsets (lower bounds) against what was done: a partition never read counts from offset 0
+    ends = {("feedback.crm", 0): 150, ("feedback.web", 0): 1, ("feedback.web", 1): 10, ("feedback.app", 0): 0}
+    assert unread(ends, t.positions) == 0 + 1 + 7 + 0
+    assert unread({}, t.positions) == 0 and unread({("feedback.crm", 0): 120}, t.positions) == 0
+    assert is_idle(t, now=115.0, idle_s=5) and not is_idle(t, now=115.0, idle_s=5, behind=True)
+    assert not is_idle(t, now=115.0 + MIN_RECORDS_WAIT_S - 0.1, idle_s=5, behind=True)
+    assert is_idle(t, now=115.0 + MIN_RECORDS_WAIT_S, idle_s=5, behind=True)  # a wrong count cannot hang a run
+
+
+def test_a_backlog_is_asked_at_most_every_interval_said_once_and_a_failing_count_does_not_hold_off(capsys) -> None:
+    from flink.runtime import BacklogWatch
+
+    answers = iter([3, 2, 0])
+    watch = BacklogWatch("ingest", lambda _t: next(answers), every_s=2.0)
+    t = totals([])
+    assert watch.check(t, 0.0) and watch.check(t, 1.0)  # asked once: 3, then remembered
+    assert watch.check(t, 2.0)  # 2
+    assert not watch.check(t, 4.0)  # 0: caught up
+    out = capsys.readouterr().out
+    assert out.count("not read yet") == 1 and "at least 3 record(s)" in out
+
+    def broken(_t):
+        raise OSError("the broker does not answer")
+
+    assert not BacklogWatch("ingest", broken).check(t, 0.0)
+    assert not BacklogWatch("ingest", None).check(t, 0.0)
 
 
 def test_files_round_trip_and_clear(tmp_path) -> None:
