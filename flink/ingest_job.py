@@ -12,7 +12,7 @@ import functools
 import time
 from dataclasses import dataclass
 
-from flink import broker, kafka_io, operators, progress, runtime
+from flink import broker, operators, progress, runtime
 from flink.jobconfig import IngestJobConfig
 from flink.sink import DUPLICATE_MESSAGE_ID, start_offsets
 from lake import catalog as lake_catalog
@@ -56,7 +56,7 @@ def run_ingest(
         until_idle_s,
         outage=functools.partial(broker.unreachable, config.source.bootstrap_servers),
         on_progress=runtime.print_totals("ingest", ("accepted", "rejected")) if verbose else None,
-        backlog=functools.partial(unread_records, config, start),
+        backlog=runtime.broker_backlog(config.source, {tp: offset - 1 for tp, offset in start.items()}),
     )
     return IngestSummary(
         accepted=totals.count("accepted"),
@@ -66,11 +66,3 @@ def run_ingest(
         seconds=time.monotonic() - started,
         start_offsets=start,
     )
-
-
-def unread_records(config: IngestJobConfig, start: dict[TopicPartition, int], totals: progress.Totals) -> int:
-    """Records the broker holds on the job's topics that neither an earlier run (``start``) nor this one
-    (``totals``) committed: a lower bound with the embedded broker."""
-    ends = kafka_io.end_offsets(config.source.bootstrap_servers, config.source.topic_pattern)
-    done = {tp: max(start.get(tp, 0) - 1, totals.positions.get(tp, -1)) for tp in ends}
-    return progress.unread(ends, done)

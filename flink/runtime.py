@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,11 @@ from pyflink.datastream import (
 from pyflink.java_gateway import get_gateway
 from pyflink.util.java_utils import add_jars_to_context_class_loader, get_j_env_configuration
 
+from flink import kafka_io
 from flink import progress as progress_mod
 from flink.errors import GatewayStartError, JobFailedError
 from flink.jars import pipeline_jars
-from flink.jobconfig import FlinkRuntime
+from flink.jobconfig import FlinkRuntime, SourceConfig
 from lake.settings import FLINK_LOCATION_VARS
 
 log = logging.getLogger(__name__)
@@ -245,6 +246,26 @@ def run_until_idle(
     if on_progress is not None:
         on_progress(totals)
     return totals, savepoint
+
+
+def broker_backlog(
+    source: SourceConfig, before: Mapping[tuple[str, int], int], *, known_only: bool = False
+) -> Callable[[progress_mod.Totals], int]:
+    """A ``backlog`` for :func:`run_until_idle`: the records the broker holds on ``source``'s topics that
+    were done neither before the run (``before``: the highest offset done per partition) nor by it (its
+    subtasks' positions); a lower bound with the embedded broker. Partitions in neither are counted from
+    offset 0, or left out with ``known_only`` (a run restored from saved state, whose every position is
+    not known here)."""
+
+    def count(totals: progress_mod.Totals) -> int:
+        ends = kafka_io.end_offsets(source.bootstrap_servers, source.topic_pattern)
+        seen = set(before) | set(totals.positions)
+        done = {
+            tp: max(before.get(tp, -1), totals.positions.get(tp, -1)) for tp in ends if not known_only or tp in seen
+        }
+        return progress_mod.unread({tp: ends[tp] for tp in done}, done)
+
+    return count
 
 
 class BacklogWatch:

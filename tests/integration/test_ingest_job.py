@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from flink import broker as broker_mod
-from flink import kafka_io, progress
+from flink import kafka_io, progress, runtime
 from flink.contract import ContractLimits, Reason
-from flink.ingest_job import run_ingest, unread_records
+from flink.ingest_job import run_ingest
 from flink.jobconfig import BatchPolicy, IngestJobConfig
 from flink.sink import start_offsets
 from lake import catalog as lake_catalog
@@ -140,12 +140,14 @@ def test_ingest_is_exactly_once_across_runs_and_broker_restarts(settings, broker
     second = [valid("crm", i) for i in range(120, 150)] + [valid("web", i) for i in range(25)]
     kafka_io.produce(broker_mod.bootstrap_servers(settings), second + [("feedback.web", b"[]")])
     # what the run waits for before it may call itself idle: at least one record on each of the two partitions
-    assert unread_records(config, start_offsets(lake_catalog.load(settings)), progress.totals([])) >= 2
+    before = {tp: offset - 1 for tp, offset in start_offsets(lake_catalog.load(settings)).items()}
+    backlog = runtime.broker_backlog(config.source, before)
+    assert backlog(progress.totals([])) >= 2
     summary = run_ingest(settings, config, until_idle_s=IDLE_S)
     assert (summary.accepted, summary.rejected) == (55, 1)
-    assert unread_records(config, summary.start_offsets, progress.totals([])) >= 2  # not counting this run's
-    done = progress.totals(progress.read_progress(config.progress_dir, config.run_id))
-    assert unread_records(config, summary.start_offsets, done) == 0
+    assert backlog(progress.totals([])) >= 2  # without this run's positions
+    assert backlog(progress.totals(progress.read_progress(config.progress_dir, config.run_id))) == 0
+    assert runtime.broker_backlog(config.source, {}, known_only=True)(progress.totals([])) == 0
     assert summary.start_offsets, "the second run resumes from the committed offsets"
     raw = table_rows(settings, "raw.feedback")
     ids = [r["message_id"] for r in raw]
