@@ -155,7 +155,7 @@ def test_policy_file_weights_growth_persistence_and_explanation(tmp_path):
     ("change", "message"),
     [
         (("top_k: 3", "top_k: three"), "top_k='three' is not valid"),
-        (("min_share: 0.05", "min_share: 5"), "min_share=5.0 is not valid: a share between 0 and 1"),
+        (("min_share: 0.03", "min_share: 5"), "min_share=5.0 is not valid: a share between 0 and 1"),
         (("  crm: 1.0", "  crm: heavy"), "source_weights.crm='heavy' is not valid"),
         (("  max_outlier_share: 0.25", "  max_outlier_share: [0.25]"), "max_outlier_share=[0.25] is not valid"),
         (("top_k: 3", "top_k: 3\nbogus: 1"), "unknown keys ['bogus']"),
