@@ -1,6 +1,6 @@
 """Reason quality on real, human-labelled data (a script, not a test): before and after issue 12.
 
-    .venv/bin/python bench/quality.py [--configs baseline,current] [--seeds 42,7,2026] [--json]
+    .venv/bin/python bench/quality.py [--configs baseline,current] [--seeds 42,7,2026] [--policy FILE] [--json]
 
 Corpora (read from ``../shared/data``, never copied):
 
@@ -151,16 +151,19 @@ def configs():
     return {"baseline": baseline, "current": current, **sweep, **split, **floors, **quiet, **groups, **inits}
 
 
-def evaluate(title: str, name: str, seed: int, frame, embeddings, grains: dict, stop_words) -> dict:
+def evaluate(
+    title: str, name: str, seed: int, frame, embeddings, grains: dict, stop_words, policy_file: Path | None = None
+) -> dict:
     """``frame``'s weeks fitted, elected and streamed under configuration ``name`` (``reasons.evaluation``),
-    counted at each of ``grains``; prints each week and each elected reason (its majority issue and share,
-    its coherence against the week's); per grain the summary and the weeks."""
+    counted at each of ``grains`` under the election policy of ``policy_file`` (None: the shipped one); prints
+    each week and each elected reason (its majority issue and share, its coherence against the week's); per
+    grain the summary and the weeks."""
     from reasons.election.policy import load_policy
     from reasons.evaluation import evaluate_grains, summary
 
     params, registry, _ = configs()[name]
     params = replace(params, seed=seed)
-    policy, _ = load_policy()
+    policy, _ = load_policy(policy_file)
     print(f"{title}, {name}, seed {params.seed} ({', '.join(grains)}):", flush=True)
     counted = evaluate_grains(
         frame,
@@ -188,17 +191,18 @@ def evaluate(title: str, name: str, seed: int, frame, embeddings, grains: dict, 
     return out
 
 
-def run_cfpb(name: str, cache: Path, seed: int) -> dict:
+def run_cfpb(name: str, cache: Path, seed: int, policy_file: Path | None = None) -> dict:
     from reasons.corpora import CFPB_FAMILIES, CFPB_STOP_WORDS, cfpb_frame
     from reasons.text import brand_terms
 
     frame = cfpb_frame(CFPB)
     stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS if configs()[name][2] else ()
     grains = {"issues": None, "families": CFPB_FAMILIES}
-    return evaluate("CFPB", name, seed, frame, embeddings_for(frame["text"].tolist(), cache), grains, stop)
+    embeddings = embeddings_for(frame["text"].tolist(), cache)
+    return evaluate("CFPB", name, seed, frame, embeddings, grains, stop, policy_file)
 
 
-def run_airline(name: str, cache: Path, path: Path, seed: int) -> dict:
+def run_airline(name: str, cache: Path, path: Path, seed: int, policy_file: Path | None = None) -> dict:
     """The kind of corpus issue 12 was filed on (social-media complaints to several brands): the first
     week fitted and elected, the second streamed; dissatisfied as the crowd marked them (negative)."""
     from reasons.corpora import airline_frame
@@ -207,9 +211,8 @@ def run_airline(name: str, cache: Path, path: Path, seed: int) -> dict:
     frame = airline_frame(path)
     brands = configs()[name][2]
     stop = brand_terms(mentions=frame["mentions"], names=frame["company"].unique()) if brands else ()
-    return evaluate(
-        "Airline tweets", name, seed, frame, embeddings_for(frame["text"].tolist(), cache), {"airline": None}, stop
-    )
+    embeddings = embeddings_for(frame["text"].tolist(), cache)
+    return evaluate("Airline tweets", name, seed, frame, embeddings, {"airline": None}, stop, policy_file)
 
 
 def airline_dissatisfaction(cache: Path, path: Path) -> dict:
@@ -264,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--airline", type=Path, help="Twitter US Airline Sentiment's Tweets.csv (not shipped: CC BY-NC-SA 4.0)"
     )
+    parser.add_argument(
+        "--policy", type=Path, help="an election policy YAML (default: the shipped reasons/election/policy.yaml)"
+    )
     args = parser.parse_args(argv)
     needed = {"cfpb": CFPB, "banking77": BANKING77}
     missing = [p for name, p in needed.items() if name in args.corpora and not p.exists()]
@@ -276,12 +282,14 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(v) for v in args.seeds.split(",")]
     for name in args.configs.split(","):
         if "cfpb" in args.corpora:
-            results.setdefault(name, {})["cfpb"] = {seed: run_cfpb(name, args.cache, seed) for seed in seeds}
+            results.setdefault(name, {})["cfpb"] = {
+                seed: run_cfpb(name, args.cache, seed, args.policy) for seed in seeds
+            }
         if "banking77" in args.corpora:
             results.setdefault(name, {})["banking77"] = run_banking77(name, args.cache)
         if args.airline:
             results.setdefault(name, {})["airline"] = {
-                seed: run_airline(name, args.cache, args.airline, seed) for seed in seeds
+                seed: run_airline(name, args.cache, args.airline, seed, args.policy) for seed in seeds
             }
     dissatisfaction = airline_dissatisfaction(args.cache, args.airline) if args.airline else None
     print(
