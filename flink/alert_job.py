@@ -81,12 +81,9 @@ def run_alerts(
     start = {} if restore else alerting.first_run_offsets(lake_catalog.load(settings))
     if verbose:
         print(f"[alerts] starting from {restore or 'after what ingestion committed'}", flush=True)
-    # what was done before this run: after what ingestion committed, or where the last run got to
-    before = (
-        progress.totals(progress.read_progress(config.progress_dir / "classify")).positions
-        if restore
-        else {tp: offset - 1 for tp, offset in start.items()}
-    )
+    # where this run starts reading: after what ingestion committed, or after where the last run got to
+    last_run = progress.totals(progress.read_progress(config.progress_dir / "classify")).positions
+    resumes = {tp: offset + 1 for tp, offset in last_run.items()} if restore else start
     for part in ("classify", "deliver"):
         progress.clear_progress(config.progress_dir / part)
 
@@ -111,7 +108,7 @@ def run_alerts(
         on_progress=runtime.print_totals("alerts", COUNTERS) if verbose else None,
         savepoint_dir=config.state_dir + "/savepoints",
         min_records=min_messages,
-        backlog=runtime.broker_backlog(config.source, before, known_only=restore is not None),
+        backlog=runtime.broker_backlog(config.source, resumes, known_only=restore is not None),
     )
     return AlertSummary(
         sent=totals.count("sent"),

@@ -56,7 +56,7 @@ def run_ingest(
         until_idle_s,
         outage=functools.partial(broker.unreachable, config.source.bootstrap_servers),
         on_progress=runtime.print_totals("ingest", ("accepted", "rejected")) if verbose else None,
-        backlog=runtime.broker_backlog(config.source, {tp: offset - 1 for tp, offset in start.items()}),
+        backlog=runtime.broker_backlog(config.source, start),
     )
     return IngestSummary(
         accepted=totals.count("accepted"),

@@ -249,21 +249,22 @@ def run_until_idle(
 
 
 def broker_backlog(
-    source: SourceConfig, before: Mapping[tuple[str, int], int], *, known_only: bool = False
+    source: SourceConfig, start: Mapping[tuple[str, int], int], *, known_only: bool = False
 ) -> Callable[[progress_mod.Totals], int]:
-    """A ``backlog`` for :func:`run_until_idle`: the records the broker holds on ``source``'s topics that
-    were done neither before the run (``before``: the highest offset done per partition) nor by it (its
-    subtasks' positions); a lower bound with the embedded broker. Partitions in neither are counted from
-    offset 0, or left out with ``known_only`` (a run restored from saved state, whose every position is
-    not known here)."""
+    """A ``backlog`` for :func:`run_until_idle`: the records the broker holds on ``source``'s topics that the
+    run has still to read, from where it started (``start``: the first offset it reads per partition) and
+    past what its subtasks report done; a lower bound with the embedded broker. Partitions in neither are
+    counted from offset 0, or left out with ``known_only`` (a run restored from saved state, whose every
+    starting offset is not known here)."""
 
     def count(totals: progress_mod.Totals) -> int:
-        ends = kafka_io.end_offsets(source.bootstrap_servers, source.topic_pattern)
-        seen = set(before) | set(totals.positions)
-        done = {
-            tp: max(before.get(tp, -1), totals.positions.get(tp, -1)) for tp in ends if not known_only or tp in seen
+        ends = {
+            tp: end
+            for tp, end in kafka_io.end_offsets(source.bootstrap_servers, source.topic_pattern).items()
+            if not known_only or tp in start or tp in totals.positions
         }
-        return progress_mod.unread({tp: ends[tp] for tp in done}, done)
+        done = {tp: max(start.get(tp, 0) - 1, totals.positions.get(tp, -1)) for tp in ends}
+        return progress_mod.unread(ends, done)
 
     return count
 
