@@ -28,7 +28,9 @@ centroid, besides the topic's own core; ``quiet-off`` the defaults with every el
 ``group-split-off`` keeps loose groups of topics whole, ``group-split-0.9`` splits them under 0.9 × that
 median (the default is 0.8); ``fit-space-R`` also splits groups whose messages sit under R × that median
 from their centre in the fit's own space (0.5, 0.6; off by default); ``init-spectral`` and ``init-random``
-start UMAP from its own default layout or a random one (the default starts from PCA: reproducible).
+start UMAP from its own default layout or a random one (the default starts from PCA: reproducible);
+``week-bar-off`` elects reasons no tighter than the week as a whole, ``week-bar-B`` refuses those under B ×
+the week's coherence (1.0, 1.1; the default is 1.05).
 ``--seeds``
 fits CFPB once per seed (UMAP's and the sampling's) and prints the mean: one seed's figures move by about
 ±0.1 (bench/RESULTS.md). Embeddings are cached under ``--cache`` (keyed by the texts and the model).
@@ -100,6 +102,7 @@ def configs():
             min_coherence_ratio=0.0,
             min_group_coherence_ratio=None,
             min_alert_coherence_ratio=None,
+            min_week_relative_coherence=None,
         ),
         False,
     )
@@ -143,12 +146,27 @@ def configs():
         f"fit-space-{ratio}": (TopicModelParams(), RegistryParams(min_group_fit_coherence_ratio=ratio), True)
         for ratio in (0.5, 0.6)
     }
+    # a reason no tighter than the week (its raw coherence over the week's) refused under another bar, or never
+    week_bar = {"week-bar-off": (TopicModelParams(), RegistryParams(min_week_relative_coherence=None), True)} | {
+        f"week-bar-{bar}": (TopicModelParams(), RegistryParams(min_week_relative_coherence=bar), True)
+        for bar in (1.0, 1.1)
+    }
     # UMAP started from its own default (spectral: not reproducible) or a random layout instead of PCA
     inits = {
         f"init-{init}": (replace(TopicModelParams(), umap_init=init), RegistryParams(), True)
         for init in ("spectral", "random")
     }
-    return {"baseline": baseline, "current": current, **sweep, **split, **floors, **quiet, **groups, **inits}
+    return {
+        "baseline": baseline,
+        "current": current,
+        **sweep,
+        **split,
+        **floors,
+        **quiet,
+        **groups,
+        **week_bar,
+        **inits,
+    }
 
 
 def evaluate(

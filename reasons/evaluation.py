@@ -33,7 +33,7 @@ import pandas as pd
 
 from reasons.election.elect import elect
 from reasons.election.policy import ElectionPolicy
-from reasons.embedding.vectors import normalize
+from reasons.embedding.vectors import coherence, normalize
 from reasons.registry import NOT_A_REASON_ID, Reason, RegistryParams, group_threshold
 from reasons.registry import update as update_registry
 from reasons.topics.artifact import TopicArtifact, artifact_meta
@@ -225,10 +225,6 @@ def week_relative_coherence(embeddings: np.ndarray, members: np.ndarray) -> floa
     """The mean cosine of the ``members`` rows of ``embeddings`` (a week's raw embeddings) to their centre,
     over the same for all the week's rows: about 1 for a group no tighter than the week itself (a little of
     everything), above it for a reason."""
-
-    def coherence(unit: np.ndarray) -> float:
-        centre = unit.mean(axis=0)
-        return float((unit @ (centre / np.linalg.norm(centre))).mean())
 
     unit = normalize(np.asarray(embeddings))
     return coherence(unit[members]) / coherence(unit) if members.any() else float("nan")

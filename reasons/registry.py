@@ -13,7 +13,10 @@ Topic ids change on every refit; reasons must not. Two steps a week:
    coherent than that × the median measured exactly in the fit's own space (:func:`fit_space_coherence`).
    A topic whose messages sit far from its centre (coherence below
    ``min_coherence_ratio`` × that median) is a catch-all and refused (``not_a_reason``, event
-   ``refused``). A candidate whose messages are mostly not dissatisfied (share < ``min_dissatisfied_share``:
+   ``refused``); so is one whose messages sit no closer to their centre than the week's messages to theirs
+   (raw embeddings, under ``min_week_relative_coherence`` × the week's: a little of everything, the
+   "everything else" of a week, which ranks high when the week's true issues spread over several reasons;
+   a group of topics is split back into its topics first). A candidate whose messages are mostly not dissatisfied (share < ``min_dissatisfied_share``:
    praise, plain questions) is no reason to be unhappy: its topics map to ``not_a_reason`` and never
    enter the registry.
 
@@ -85,6 +88,13 @@ class RegistryParams:
     # elected but does not alert: a message near it could be any of its mixed complaints (None: all alert;
     # chosen on CFPB, bench/RESULTS.md "Loose reasons do not alert")
     min_alert_coherence_ratio: float | None = 0.8
+    # a reason sits tighter than the week as a whole: a candidate whose messages are no closer to their raw
+    # centre than this × the week's messages to theirs (``TopicIn.relative_coherence``) is a little of
+    # everything and refused (a group of topics is first split back into its topics); one holding half the
+    # week's topic messages or more is not judged (it is most of the week). None: off. Chosen on CFPB
+    # (bench/RESULTS.md "A reason sits tighter than the week"): the "everything else" reasons elected sat at
+    # 0.95-1.03, every other elected reason at 1.10 or more
+    min_week_relative_coherence: float | None = 1.05
     min_dissatisfied_share: float = 0.25  # of a candidate's messages, for it to be a reason at all
     death_after_weeks: int = 4  # a live reason unseen this many weeks dies
     embedding_momentum: float = 0.5  # new embedding = normalize(m * old + (1 - m) * topic's)
@@ -113,6 +123,8 @@ class TopicIn:
     coherence: float | None = None  # mean cosine of its messages to its centroid; None: unknown
     # its unit centroid in the space ``coherence`` was measured in (the fit's, centred); None: unknown
     fit_embedding: Sequence[float] | None = None
+    # how much closer its messages sit to their raw centre than the week's (``week_relative``); None: unknown
+    relative_coherence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,8 @@ class Candidate:
     embedding: tuple[float, ...]
     dissatisfied_share: float | None
     coherence: float | None = None  # mean cosine of its messages to its embedding (estimated from the topics')
+    relative_coherence: float | None = None  # its messages' raw coherence over the week's (exact)
+    refusal: str | None = None  # why the week's bars refused it (a refused candidate only)
 
     @property
     def label(self) -> str:
@@ -234,18 +248,30 @@ def _candidate(members: Sequence[TopicIn]) -> Candidate:
     coherences = [t.coherence for t in members]
     # a member topic's messages sit at about its coherence × its centroid's cosine to the group's
     coherence = None if None in coherences else _weighted(list(np.asarray(coherences) * (emb @ vec)), sizes)
-    return Candidate(tuple(members), tuple(float(v) for v in vec), share, coherence)
+    return Candidate(tuple(members), tuple(float(v) for v in vec), share, coherence, _relative_coherence(members))
+
+
+def _relative_coherence(members: Sequence[TopicIn]) -> float | None:
+    """A group's raw coherence over the week's, exactly (the week's coherence divides every term alike)."""
+    return _group_coherence(members, [t.embedding for t in members], [t.relative_coherence for t in members])
 
 
 def fit_space_coherence(members: Sequence[TopicIn]) -> float | None:
-    """The mean cosine of a group's messages to the group's centre in the fit's space: a topic's unit
-    messages average to its coherence × its unit centroid, so the group's is the length of the size-weighted
-    mean of those (None when a member lacks either)."""
-    if any(t.coherence is None or t.fit_embedding is None for t in members):
+    """The mean cosine of a group's messages to the group's centre in the fit's space (exact)."""
+    return _group_coherence(members, [t.fit_embedding for t in members], [t.coherence for t in members])
+
+
+def _group_coherence(
+    members: Sequence[TopicIn], centroids: Sequence[Sequence[float] | None], coherences: Sequence[float | None]
+) -> float | None:
+    """The mean cosine of a group's messages to the group's centre, from its topics' ``centroids`` and
+    ``coherences`` in one space: a topic's unit messages average to its coherence × its unit centroid, so the
+    group's is the length of the size-weighted mean of those (None when a member lacks either)."""
+    if any(c is None for c in centroids) or any(c is None for c in coherences):
         return None
     sizes = np.array([max(t.size, 1) for t in members], dtype=np.float64)
-    fit = _unit(np.array([t.fit_embedding for t in members], dtype=np.float64))
-    weighted = fit * (np.array([t.coherence for t in members], dtype=np.float64) * sizes)[:, None]
+    unit = _unit(np.array(centroids, dtype=np.float64))
+    weighted = unit * (np.array(coherences, dtype=np.float64) * sizes)[:, None]
     return float(np.linalg.norm(weighted.sum(axis=0)) / sizes.sum())
 
 
@@ -259,28 +285,50 @@ def _weighted(values: Sequence[float | None], weights: np.ndarray) -> float | No
 def reason_candidates(
     topics: Sequence[TopicIn], params: RegistryParams = RegistryParams()
 ) -> tuple[list[Candidate], list[Candidate], float]:
-    """The week's candidates and its catch-alls (refused single topics), and the grouping threshold used.
+    """The week's candidates and the candidates it refused (each with its ``refusal``), and the grouping
+    threshold used.
 
     A grouped candidate less coherent than ``min_group_coherence_ratio`` (or ``min_coherence_ratio``, the
     higher) × the median topic coherence is split back into its topics, as is one whose
-    :func:`fit_space_coherence` is under ``min_group_fit_coherence_ratio`` × that median (when set); a topic
-    under ``min_coherence_ratio`` × that median is refused."""
+    :func:`fit_space_coherence` is under ``min_group_fit_coherence_ratio`` × that median (when set) and one
+    no tighter than the week (:func:`_refusal`); a topic under ``min_coherence_ratio`` × that median, or no
+    tighter than the week, is refused."""
     topics = [t for t in topics if t.topic_id >= 0]
     threshold = group_threshold(topics, params)
     floor = _week_floor(topics, params.min_coherence_ratio)
     group_floor = _week_floor(topics, max(params.min_coherence_ratio, params.min_group_coherence_ratio or 0.0))
     fit_floor = _week_floor(topics, params.min_group_fit_coherence_ratio)
+    week_size = sum(t.size for t in topics)
     kept: list[Candidate] = []
     refused: list[Candidate] = []
     for candidate in group_topics(topics, threshold):
-        loose = _below(candidate.coherence, group_floor) or (
-            fit_floor is not None and _below(fit_space_coherence(candidate.topics), fit_floor)
+        loose = (
+            _below(candidate.coherence, group_floor)
+            or (fit_floor is not None and _below(fit_space_coherence(candidate.topics), fit_floor))
+            or _refusal(candidate, None, week_size, params) is not None
         )
         pieces = [_candidate([t]) for t in candidate.topics] if loose and len(candidate.topics) > 1 else [candidate]
         for piece in pieces:
-            (refused if _below(piece.coherence, floor) else kept).append(piece)
+            why = _refusal(piece, floor, week_size, params)
+            if why is None:
+                kept.append(piece)
+            else:
+                refused.append(replace(piece, refusal=why))
     kept.sort(key=lambda c: min(c.topic_ids))
     return kept, refused, threshold
+
+
+def _refusal(candidate: Candidate, floor: float | None, week_size: int, params: RegistryParams) -> str | None:
+    """Why ``candidate`` is no reason (None: it may be one): a catch-all, less coherent than the week's
+    ``floor``; or a little of everything, its messages no closer to their centre than
+    ``min_week_relative_coherence`` × the week's (a candidate of half the week's ``week_size`` messages or
+    more is most of the week, not judged on it)."""
+    if _below(candidate.coherence, floor):
+        return f"a catch-all (coherence {candidate.coherence:.3f} < {floor:.3f})"
+    bar = params.min_week_relative_coherence
+    if 2 * candidate.size < week_size and _below(candidate.relative_coherence, bar):
+        return f"a little of everything ({candidate.relative_coherence:.2f} × the week's coherence < {bar})"
+    return None
 
 
 def update(
@@ -307,7 +355,7 @@ def update(
     for group in not_reasons + refused:
         mappings.extend(Mapping_(t, NOT_A_REASON_ID, 0.0, NOT_A_REASON_ID) for t in group.topic_ids)
     for group in refused:
-        events.append(Event("refused", (), f"{group.describe()}: a catch-all (coherence {group.coherence:.3f})"))
+        events.append(Event("refused", (), f"{group.describe()}: {group.refusal}"))
     mappings = _quieten_loose(mappings, topics, params, events)
     mappings.sort(key=lambda m: m.topic_id)
     _merge_unmatched(by_id, events, found, known, sims, matched, params.match_threshold)

@@ -93,6 +93,8 @@ class RegistryConfig(Config):
     min_group_coherence_ratio: float | None = _G.min_group_coherence_ratio  # None: only min_coherence_ratio splits
     min_group_fit_coherence_ratio: float | None = _G.min_group_fit_coherence_ratio  # e.g. 0.5 for social media
     min_alert_coherence_ratio: float | None = _G.min_alert_coherence_ratio  # None: every reason alerts
+    # None: a reason no tighter than the week as a whole (a little of everything) may be elected
+    min_week_relative_coherence: float | None = _G.min_week_relative_coherence
     min_dissatisfied_share: float = _G.min_dissatisfied_share
     labels_file: str | None = None  # default: reasons/reason_labels.yaml
 
@@ -108,6 +110,7 @@ class RegistryConfig(Config):
             min_group_coherence_ratio=self.min_group_coherence_ratio,
             min_group_fit_coherence_ratio=self.min_group_fit_coherence_ratio,
             min_alert_coherence_ratio=self.min_alert_coherence_ratio,
+            min_week_relative_coherence=self.min_week_relative_coherence,
             min_dissatisfied_share=self.min_dissatisfied_share,
         )
 

@@ -46,3 +46,9 @@ def embed(
 def normalize(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return (x / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+
+
+def coherence(unit: np.ndarray) -> float:
+    """The mean cosine of unit rows to their centre: the length of their mean (0.0 for no rows). A group of
+    one topic sits close to its centre; a little of everything sits as far from it as the whole week."""
+    return float(np.linalg.norm(np.asarray(unit, dtype=np.float64).mean(axis=0))) if len(unit) else 0.0

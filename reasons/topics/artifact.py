@@ -102,6 +102,9 @@ def artifact_meta(fit: FitResult, week: str, model_version: str, embedding_model
         "packages": _versions(),
         # the week's mean embedding, removed from a message's embedding before it is compared
         "center": None if fit.center is None else _rounded(fit.center),
+        # the mean cosine of the week's raw embeddings to their centre (a topic's ``raw_coherence`` is the same
+        # for its messages): a reason is tighter than the week (``reasons.registry``)
+        "week_coherence": fit.week_coherence,
         "topics": [
             {
                 "topic_id": t.topic_id,
@@ -111,12 +114,14 @@ def artifact_meta(fit: FitResult, week: str, model_version: str, embedding_model
                 "embedding": _rounded(e),  # centroid in the centred space: assignment
                 "reason_embedding": _rounded(raw),  # centroid of the raw embeddings: the registry
                 "alert_similarity": alert,
+                "raw_coherence": coherence,
             }
-            for t, e, raw, alert in zip(
+            for t, e, raw, alert, coherence in zip(
                 fit.topics,
                 fit.topic_embeddings,
                 fit.reason_embeddings(),
                 fit.alert_similarities or [fit.params.min_similarity] * len(fit.topics),
+                fit.raw_coherences or [None] * len(fit.topics),
             )
         ],
     }

@@ -18,7 +18,7 @@ import numpy as np
 
 from lake.weeks import parse_week
 from reasons.embedding.backends import EMBEDDING_MODEL
-from reasons.embedding.vectors import normalize
+from reasons.embedding.vectors import coherence, normalize
 from reasons.topics.compiled import keep_compiled_code
 from reasons.topics.labels import keyword_label, phrase_candidates, phrase_label, rerank_by_embedding
 from reasons.topics.params import (
@@ -92,6 +92,8 @@ def fit_topics(
         fitted,
         center=center,
         raw_topic_embeddings=raw_centroids,
+        raw_coherences=tuple(round(coherence(raw[fitted.doc_topics == t.topic_id]), 6) for t in fitted.topics),
+        week_coherence=round(coherence(raw), 6),
         alert_similarities=_alert_similarities(fitted, params.alert_quantile, params.alert_coherence_ratio),
     )
     if params.phrase_labels:

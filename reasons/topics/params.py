@@ -106,6 +106,14 @@ def coherence_floor(coherences: list[float], ratio: float) -> float | None:
     return ratio * float(np.median(coherences)) if coherences else None
 
 
+def week_relative(raw_coherence: float | None, week_coherence: float | None) -> float | None:
+    """How much closer a topic's messages sit to their centre than the week's messages to theirs (raw
+    embeddings): about 1 for a little of everything, above it for a reason (None when either is unknown)."""
+    if raw_coherence is None or not week_coherence:
+        return None
+    return raw_coherence / week_coherence
+
+
 @dataclass(frozen=True)
 class ResolvedParams:
     min_topic_size: int
@@ -138,9 +146,18 @@ class FitResult:
     # unit centroids of the raw embeddings: what the reason registry compares across weeks
     raw_topic_embeddings: np.ndarray | None = None
     alert_similarities: tuple[float, ...] = ()  # per topic, the cosine a message needs to alert on it
+    # per topic, the mean cosine of its messages' raw embeddings to their centre, and the same for all the
+    # week's messages (None: unknown): a reason is tighter than the week (:func:`week_relative`)
+    raw_coherences: tuple[float, ...] = ()
+    week_coherence: float | None = None
 
     def reason_embeddings(self) -> np.ndarray:
         return self.topic_embeddings if self.raw_topic_embeddings is None else self.raw_topic_embeddings
+
+    def week_relative_coherences(self) -> dict[int, float | None]:
+        """Per topic, its raw coherence over the week's (:func:`week_relative`; None when unknown)."""
+        raw = self.raw_coherences or (None,) * len(self.topics)
+        return {t.topic_id: week_relative(c, self.week_coherence) for t, c in zip(self.topics, raw)}
 
     def coherences(self) -> dict[int, float]:
         """Per topic, the mean cosine of its messages to its centroid."""

@@ -31,7 +31,7 @@ from reasons.registry import (
 )
 from reasons.registry import update as update_registry
 from reasons.topics.artifact import ARTIFACT_FILE, write_json
-from reasons.topics.params import OUTLIER, OUTLIER_LABEL, FitResult
+from reasons.topics.params import OUTLIER, OUTLIER_LABEL, FitResult, week_relative
 from reasons.weekly.tables import write_week
 from reasons.weekly.topic_fit import fitted_artifact_path
 
@@ -52,6 +52,7 @@ def topics_in(fit: FitResult, dissatisfied=None) -> list[TopicIn]:
     each its dissatisfied share (without it the share is unknown and every topic counts as a reason)."""
     shares = dissatisfied_shares(fit.doc_topics, dissatisfied) if dissatisfied is not None else {}
     coherence = fit.coherences()
+    relative = fit.week_relative_coherences()
     return [
         TopicIn(
             t.topic_id,
@@ -61,6 +62,7 @@ def topics_in(fit: FitResult, dissatisfied=None) -> list[TopicIn]:
             shares.get(t.topic_id),
             coherence[t.topic_id],
             tuple(float(v) for v in f),
+            relative[t.topic_id],
         )
         for t, e, f in zip(fit.topics, fit.reason_embeddings(), fit.topic_embeddings)
     ]
@@ -80,6 +82,7 @@ def _artifact_topics(path: Path) -> tuple[dict, list[TopicIn]]:
             shares.get(int(t["topic_id"]), 0.0),
             coherence.get(int(t["topic_id"])),
             tuple(t["embedding"]),
+            week_relative(t.get("raw_coherence"), meta.get("week_coherence")),  # None: fitted before they were kept
         )
         for t in meta["topics"]
     ]

@@ -4,6 +4,8 @@ elected one by one with the real embedding model and the defaults; each followin
 through the model as the alert job would (``reasons.evaluation``). Figures: bench/RESULTS.md,
 "Reasons on real complaints"; ``bench/quality.py`` prints them before and after."""
 
+from dataclasses import replace
+
 import pytest
 
 from reasons.corpora import CFPB_FAMILIES, CFPB_STOP_WORDS
@@ -43,14 +45,15 @@ def family_weeks(grains):
 # "Catch-alls split"; float rounding of 1e-7 moves them as much: "How much the figures move"), alert
 # precision 0.68–0.72 with loose reasons quiet (0.55–0.64 when every elected reason alerted, under this
 # test's 0.6 on one machine: RESULTS, "Loose reasons do not alert"); with loose groups split back, hits
-# 2.00–2.25, purity 0.58–0.59 (RESULTS, "Loose groups split back"). The floors sit under the default
-# seed's figures.
+# 2.00–2.25, purity 0.58–0.59 (RESULTS, "Loose groups split back"); with reasons no tighter than the week
+# refused, hits 2.25–2.75, 2+ in every week of every seed (RESULTS, "A reason sits tighter than the week").
+# The floors sit under the figures of every seed.
 def test_most_of_the_true_top_reasons_are_elected(weeks):
     s = summary(weeks)
     print(s)
     assert len(weeks) == 4
-    assert s["mean_hits"] >= 2.0, [(q.week, q.truth, q.elected) for q in weeks]
-    assert s["weeks_with_2_hits"] >= 3, [(q.week, q.truth, q.elected) for q in weeks]
+    assert s["mean_hits"] >= 2.25, [(q.week, q.truth, q.elected) for q in weeks]
+    assert s["weeks_with_2_hits"] == 4, [(q.week, q.truth, q.elected) for q in weeks]
 
 
 def test_alerts_on_the_following_week_are_more_precise_than_a_catch_all(weeks):
@@ -114,12 +117,37 @@ def test_loose_groups_split_and_loose_reasons_quiet_buy_precision(cfpb):
         (week,) = evaluate_weeks(frame[two], embeddings[two], policy, registry=registry, stop_words=stop)
         return week
 
-    neither = first_week(RegistryParams(min_group_coherence_ratio=None, min_alert_coherence_ratio=None))
-    split, both = first_week(RegistryParams(min_alert_coherence_ratio=None)), first_week(RegistryParams())
+    rules = RegistryParams(min_week_relative_coherence=None)  # the two rules alone (the week's bar: below)
+    neither = first_week(replace(rules, min_group_coherence_ratio=None, min_alert_coherence_ratio=None))
+    split, both = first_week(replace(rules, min_alert_coherence_ratio=None)), first_week(rules)
     print(neither, split, both, sep="\n")
     assert split.alert_precision > neither.alert_precision and split.reasons > neither.reasons
     assert both.quiet >= 1 and split.quiet == 0 and both.elected == split.elected
     assert both.alert_precision >= split.alert_precision + 0.1 and 0 < both.alerts < split.alerts
+
+
+# "Everything else" reasons of the small products (a little of every account, deposit and payment complaint,
+# their majority issue at 12–38%) ranked in the top 3 when the week's credit-report complaints spread over
+# several reasons; their messages sit no closer to their centre than the whole week's (0.95–1.03 × its
+# coherence; every other elected reason 1.10–1.40). Refused under 1.05 × (bench/RESULTS.md "A reason sits
+# tighter than the week"): in 2023-W25 (seed 42) two such reasons were elected (hits 1); refused, the true
+# issue they pushed out moves up (hits 2). One week fitted twice here.
+def test_a_reason_no_tighter_than_the_week_is_refused_and_a_true_issue_moves_up(cfpb):
+    frame, embeddings = cfpb
+    policy, _ = load_policy()
+    stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS
+    two = frame["week"].isin(["2023-W25", "2023-W26"]).to_numpy()
+
+    def first_week(registry):
+        (week,) = evaluate_weeks(frame[two], embeddings[two], policy, registry=registry, stop_words=stop)
+        return week
+
+    off, on = first_week(RegistryParams(min_week_relative_coherence=None)), first_week(RegistryParams())
+    print(off, on, sep="\n")
+    bar = RegistryParams().min_week_relative_coherence
+    # measured on the messages themselves (not the registry's figure): what was elected is tighter than the week
+    assert min(off.elected_week_coherence[:3]) < 1.0 and min(on.elected_week_coherence[:3]) >= bar
+    assert on.refused > off.refused and on.hits > off.hits
 
 
 # bench/ceiling.py: how far CFPB's exact issues can be told apart with the labels themselves (a supervised

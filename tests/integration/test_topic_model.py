@@ -10,9 +10,11 @@ from sklearn.metrics import normalized_mutual_info_score
 from lake.settings import Settings
 from reasons.embedding.backends import load_embedder
 from reasons.embedding.vectors import embed
+from reasons.evaluation import week_relative_coherence
 from reasons.topics.artifact import TopicArtifact, current_artifact_path, save_artifact, set_current
 from reasons.topics.fit import fit_topics, model_version_for
 from reasons.topics.params import OUTLIER, TopicModelParams
+from reasons.weekly.reason_ids import _artifact_topics, topics_in
 from tests.support.paths import BANKING77_TEST
 
 pytestmark = pytest.mark.slow
@@ -110,6 +112,21 @@ def test_saved_artifact_assigns_like_the_fit(tmp_path, corpus, fitted):
     assert artifact.reason_id(topic) == f"{version}/{topic}"
     nonsense = artifact.assign(["zxqv blorft wibble"])[0]
     assert nonsense.topic_id == OUTLIER and nonsense.similarity < artifact.min_similarity
+
+
+def test_each_topic_knows_how_much_tighter_than_the_week_it_is_and_its_artifact_keeps_it(tmp_path, corpus, fitted):
+    _, embeddings = corpus
+    path = save_artifact(Settings(home=tmp_path), fitted, "2026-W46", "2026-W46-tight")
+    pd.DataFrame(  # what the weekly fit writes beside the artefact
+        {"topic_id": fitted.doc_topics, "dissatisfied": True, "similarity": fitted.doc_similarities}
+    ).to_parquet(path / "message_topics.parquet", index=False)
+    _, from_artifact = _artifact_topics(path)
+    relative = {t.topic_id: t.relative_coherence for t in topics_in(fitted)}
+    assert {t.topic_id: t.relative_coherence for t in from_artifact} == pytest.approx(relative, abs=1e-5)
+    for topic_id, value in relative.items():  # the registry's figure is the one measured on the messages
+        assert value == pytest.approx(week_relative_coherence(embeddings, fitted.doc_topics == topic_id), abs=1e-4)
+    # 15 intents: each intent's topic sits well closer to its centre than the week's queries to theirs
+    assert min(relative.values()) > 1.3
 
 
 def test_current_pointer_never_moves_back_a_week(tmp_path, fitted):

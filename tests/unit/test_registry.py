@@ -215,6 +215,36 @@ def test_a_loose_reason_is_kept_and_elected_but_does_not_alert():
     assert all(m.alerts for m in update([], coherent, "2026-W40").mappings)
 
 
+def test_a_reason_no_tighter_than_the_week_is_refused():
+    def topic(topic_id, vec, relative, size=20):
+        return TopicIn(topic_id, f"t{topic_id}", tuple(vec), size, 1.0, 0.6, relative_coherence=relative)
+
+    tight = [topic(i, v, 1.3) for i, v in enumerate([E[2], E[3], E[4]])]
+    # as coherent as any topic in the fit's space, but its messages sit no closer to their raw centre than
+    # the week's to theirs: a little of everything, refused and said why
+    everything = topic(9, E[5], 1.01, size=40)
+    week = update([], [*tight, everything], "2026-W40")
+    assert week.reason_of()[9] == NOT_A_REASON_ID and week.reason_of()[0] != NOT_A_REASON_ID
+    (refused,) = [e for e in week.events if e.event == "refused"]
+    assert "a little of everything (1.01 × the week's coherence < 1.05)" in refused.detail
+    # above the bar, switched off, unknown (an older artefact), or most of the week: not judged on it
+    assert update([], [*tight, topic(9, E[5], 1.1, size=40)], "2026-W40").count("refused") == 0
+    off = RegistryParams(min_week_relative_coherence=None)
+    assert update([], [*tight, everything], "2026-W40", off).reason_of()[9] != NOT_A_REASON_ID
+    assert update([], [*tight, topic(9, E[5], None, size=40)], "2026-W40").count("refused") == 0
+    assert update([], [*tight, topic(9, E[5], 1.0, size=61)], "2026-W40").count("refused") == 0
+    # two tight topics at cosine 0.5, grouped: together their messages sit at 1.15 × |u + v| / 2 = 0.996 of
+    # the week's: split back into two reasons, neither refused
+    a, b = E[0], (E[0] + np.sqrt(3) * E[1]) / 2
+    pair = [topic(5, a, 1.15), topic(6, b, 1.15)]
+    kept, refused_, _ = reason_candidates([*tight, *pair], RegistryParams(group_threshold=0.4))
+    assert {(5,), (6,)} <= {c.topic_ids for c in kept} and refused_ == []
+    kept, _, _ = reason_candidates(
+        [*tight, *pair], RegistryParams(group_threshold=0.4, min_week_relative_coherence=None)
+    )
+    assert (5, 6) in {c.topic_ids for c in kept}
+
+
 def test_unseen_reasons_die_and_can_revive():
     p = RegistryParams(death_after_weeks=2)
     w1 = update([], [_t(0, E[0]), _t(1, E[1])], "2026-W40", p)

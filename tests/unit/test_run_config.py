@@ -34,4 +34,5 @@ def test_registry_config_defaults_are_the_cores():
     assert RegistryConfig(min_coherence_ratio=0.5).params().min_coherence_ratio == 0.5
     assert RegistryConfig(min_alert_coherence_ratio=None).params().min_alert_coherence_ratio is None
     assert RegistryConfig(min_group_coherence_ratio=None).params().min_group_coherence_ratio is None
+    assert RegistryConfig(min_week_relative_coherence=None).params().min_week_relative_coherence is None
     assert RegistryConfig(min_group_fit_coherence_ratio=0.5).params().min_group_fit_coherence_ratio == 0.5
