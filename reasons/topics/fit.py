@@ -317,16 +317,16 @@ def _split_catch_alls(
     keywords computed again. One level: a sub-topic is never split again."""
     if params.split_coherence_ratio is None:
         return topics
-    ids, centroids = _centroids(topics, embeddings)
-    coherence = {t: float((embeddings[topics == t] @ c).mean()) for t, c in zip(ids, centroids)}
-    floor = coherence_floor(list(coherence.values()), params.split_coherence_ratio)
+    ids = sorted(set(int(t) for t in topics) - {OUTLIER})
+    coherences = {t: coherence(embeddings[topics == t]) for t in ids}
+    floor = coherence_floor(list(coherences.values()), params.split_coherence_ratio)
     size = params.for_corpus(len(topics)).min_topic_size  # a sub-topic is a topic of the week: the week's size
     sub_params = replace(params, split_coherence_ratio=None, min_topic_size=size)
     out, next_id, split = topics.copy(), max(ids, default=0) + 1, []
     for t in ids:
         members = np.flatnonzero(topics == t)
         large = len(members) >= max(params.split_min_share * len(topics), 2 * size, params.min_documents)
-        if floor is None or coherence[t] >= floor or not large:
+        if floor is None or coherences[t] >= floor or not large:
             continue
         sub = _fit_whole(
             [texts[i] for i in members],
@@ -347,7 +347,7 @@ def _split_catch_alls(
     renumber = {old: new for new, old in enumerate(sorted(set(out.tolist()) - {OUTLIER}))}
     out = np.array([renumber.get(int(t), OUTLIER) for t in out], dtype=int)
     _set_topics(model, texts, out, params, stop_words)
-    described = ", ".join(f"topic {t} ({n} messages, coherence {coherence[t]:.2f}) into {k}" for t, n, k in split)
+    described = ", ".join(f"topic {t} ({n} messages, coherence {coherences[t]:.2f}) into {k}" for t, n, k in split)
     log(f"split catch-alls under coherence {floor:.2f}: {described}; {len(renumber)} topics")
     return out
 
