@@ -40,6 +40,7 @@ from reasons.topics.artifact import TopicArtifact, artifact_meta
 from reasons.topics.fit import fit_topics
 from reasons.topics.labels import keyword_label
 from reasons.topics.params import FitResult, TopicModelParams
+from reasons.weekly.election import covered_share
 from reasons.weekly.reason_ids import topics_in, with_reasons
 
 COLUMNS = ("week", "text", "label", "dissatisfied")
@@ -70,6 +71,8 @@ class WeekQuality:
     # messages sit to their centre against the whole week's (:func:`week_relative_coherence`)
     elected_majority_share: tuple[float, ...] = ()
     elected_week_coherence: tuple[float, ...] = ()
+    # the share of the week's dissatisfied messages in a reason: what the promotion gate ``covered_share`` reads
+    covered: float = float("nan")
 
 
 def evaluate_weeks(
@@ -133,6 +136,7 @@ def evaluate_grains(
         model = TopicArtifact(path=None, meta=meta)  # type: ignore[arg-type]
         reason_ids = np.array([reason_of.get(int(t)) for t in fit.doc_topics], dtype=object)
         tightness = tuple(week_relative_coherence(embeddings[idx], reason_ids == r) for r in elected_ids)
+        covered, _ = covered_share(part.assign(topic_id=fit.doc_topics, reason_id=reason_ids))
         for grain, label in labels.items():
             counted = part.assign(label=label.iloc[idx].to_numpy())
             naming = label_naming(fit, counted["label"])
@@ -159,6 +163,7 @@ def evaluate_grains(
                 keyword_label_naming=naming["keywords"],
                 elected_majority_share=tuple(majorities.get(r, ("?", float("nan")))[1] for r in elected_ids),
                 elected_week_coherence=tightness,
+                covered=covered,
             )
             following_part = frame.iloc[nxt].assign(label=label.iloc[nxt].to_numpy())
             quality = _alerts(quality, following_part, embeddings[nxt], model, reason_of, issue_of, set(elected_ids))
@@ -277,7 +282,7 @@ def _line(q: WeekQuality) -> str:
     recall = "-" if q.alert_recall is None else f"{q.alert_recall:.2f}"
     return (
         f"{q.week}: {q.messages} msgs, {q.topics} topics → {q.reasons} reasons ({q.refused} refused, {q.quiet} quiet); "
-        f"top-3 hits {q.hits}/3; purity {q.purity:.2f}, NMI {q.nmi:.2f}, ARI {q.ari:.2f}; "
+        f"top-3 hits {q.hits}/3; purity {q.purity:.2f}, NMI {q.nmi:.2f}, ARI {q.ari:.2f}; in a reason {q.covered:.2f}; "
         f"next week {q.alerts} alerts, precision {precision}, recall {recall}"
     )
 

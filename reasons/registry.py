@@ -57,7 +57,9 @@ from reasons.topics.params import coherence_floor
 
 ALIVE, DEAD, MERGED = "alive", "dead", "merged"
 OUTLIER_REASON_ID = "outliers"  # the outlier topic (-1) of every week: never a reason, never elected
-NOT_A_REASON_ID = "not_a_reason"  # topics of mostly satisfied messages (praise, questions): never elected
+# topics that are no reason to be unhappy: mostly satisfied (praise, questions), catch-alls and a little of
+# everything (the registry's ``refused`` events); never elected
+NOT_A_REASON_ID = "not_a_reason"
 
 
 @dataclass(frozen=True)

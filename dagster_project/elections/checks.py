@@ -25,7 +25,7 @@ def _week_rows(context: AssetCheckExecutionContext, reasonlake: ReasonlakeResour
 GATES = {
     "outlier_share": "Gate: the week's outlier share is at most the policy's max_outlier_share.",
     "covered_share": "Gate: at least min_covered_share of dissatisfied messages fall in a reason (not outliers, nor a "
-    "refused catch-all, nor a topic of mostly satisfied messages).",
+    "refused catch-all or little of everything, nor a topic of mostly satisfied messages).",
     "change_against_last_week": "Gate: at most max_new_reason_share of non-outlier messages are in reasons born "
     "this week (a refit must not rename the world).",
 }

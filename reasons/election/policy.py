@@ -8,8 +8,9 @@ unlisted); ``share`` is its part of the week's total score (outliers and ``not_a
 the total). Candidates are ranked by score (ties: more messages, then lower topic id). A candidate is
 elected when ALL of these hold, checked in this order (the first failing rule is the ``why``):
 
-1. it is a reason: the outlier topic (-1) and the topics of mostly satisfied messages
-   (``not_a_reason``) are listed last for the audit, never elected;
+1. it is a reason: the outlier topic (-1) and the topics the registry found no reason (``not_a_reason``:
+   mostly satisfied messages, catch-alls, a little of everything) are listed last for the audit, never
+   elected;
 2. it ranks within ``top_k``;
 3. at least ``min_count`` dissatisfied messages;
 4. at least ``min_share`` of the week's score;

@@ -159,6 +159,17 @@ def evaluate_gates(settings: Settings, week: str, gates: PromotionGates | None =
     return gate_results(mt, mappings, registry_weeks, week, gates or load_policy()[1])
 
 
+def covered_share(mt: pd.DataFrame) -> tuple[float, int]:
+    """The share of the dissatisfied messages of ``mt`` (``topic_id``, ``reason_id``, ``dissatisfied``) that
+    fall in a reason (not an outlier, nor in a topic the registry refused, a catch-all or a little of
+    everything, or found mostly satisfied; 1.0 when none is dissatisfied), and how many are dissatisfied."""
+    unhappy = mt[mt["dissatisfied"].astype(bool)]
+    in_reason = (
+        (unhappy["topic_id"] != OUTLIER) & ~unhappy["reason_id"].isin(NOT_REASONS) & unhappy["reason_id"].notna()
+    )
+    return (float(in_reason.mean()) if len(unhappy) else 1.0), len(unhappy)
+
+
 def gate_results(
     mt: pd.DataFrame, mappings: pd.DataFrame, registry_weeks: set[str], week: str, gates: PromotionGates
 ) -> list[GateResult]:
@@ -178,12 +189,7 @@ def gate_results(
         )
     )
 
-    # in a reason: not an outlier, nor in a topic the registry refused (a catch-all) or found mostly satisfied
-    unhappy = mt[mt["dissatisfied"].astype(bool)]
-    in_reason = (
-        (unhappy["topic_id"] != OUTLIER) & ~unhappy["reason_id"].isin(NOT_REASONS) & unhappy["reason_id"].notna()
-    )
-    covered = float(in_reason.mean()) if len(unhappy) else 1.0
+    covered, unhappy = covered_share(mt)
     limit = gates.min_covered_share
     out.append(
         GateResult(
@@ -191,7 +197,7 @@ def gate_results(
             limit is None or covered >= limit,
             covered,
             limit,
-            f"{covered:.1%} of {len(unhappy)} dissatisfied messages fall in a reason (min {limit})",
+            f"{covered:.1%} of {unhappy} dissatisfied messages fall in a reason (min {limit})",
         )
     )
 
