@@ -16,9 +16,9 @@ Topic ids change on every refit; reasons must not. Two steps a week:
    ``refused``); so is one whose messages sit no closer to their centre than the week's messages to theirs
    (raw embeddings, under ``min_week_relative_coherence`` × the week's: a little of everything, the
    "everything else" of a week, which ranks high when the week's true issues spread over several reasons;
-   a group of topics is split back into its topics first). A candidate whose messages are mostly not dissatisfied (share < ``min_dissatisfied_share``:
-   praise, plain questions) is no reason to be unhappy: its topics map to ``not_a_reason`` and never
-   enter the registry.
+   a group of topics is split back into its topics first). A candidate whose messages are mostly not
+   dissatisfied (share < ``min_dissatisfied_share``: praise, plain questions) is no reason to be unhappy:
+   its topics map to ``not_a_reason`` and never enter the registry.
 
 Then the candidates are matched to the known reasons by cosine similarity of their embeddings:
 

@@ -209,10 +209,8 @@ def _verdict(
     if topic_id == OUTLIER:
         return False, f"not elected: outliers (no topic) are never elected; {stats}"
     if not_a_reason:
-        return (
-            False,
-            f"not elected: topics the registry found no reason (mostly satisfied, a catch-all or a little of everything: ml.reason_events says which) are never elected; {stats}",
-        )
+        what = "mostly satisfied, a catch-all or a little of everything: ml.reason_events says which"
+        return False, f"not elected: topics the registry found no reason ({what}) are never elected; {stats}"
     if rank > policy.top_k:
         return False, f"not elected: rank {rank} is beyond the top {policy.top_k}; {stats}"
     if count < policy.min_count:
