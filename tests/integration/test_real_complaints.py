@@ -18,16 +18,30 @@ from reasons.topics.params import TopicModelParams
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
+def _stop_words(frame):
+    """The brand words of the corpus (its companies) and CFPB's redaction marks."""
+    return brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS
+
+
+def _first_week(cfpb, weeks, params=TopicModelParams(), registry=RegistryParams()):
+    """The first of two ``weeks`` fitted, registered and elected alone, its alerts counted on the second."""
+    frame, embeddings = cfpb
+    two = frame["week"].isin(weeks).to_numpy()
+    policy, _ = load_policy()
+    (week,) = evaluate_weeks(
+        frame[two], embeddings[two], policy, params, registry=registry, stop_words=_stop_words(frame)
+    )
+    return week
+
+
 @pytest.fixture(scope="module")
 def grains(cfpb):
     """Weeks 1–4 fitted, registered and elected once, counted on the exact issues and on families (the
     three overlapping credit-report issues as one, ``CFPB_FAMILIES``)."""
     frame, embeddings = cfpb
     policy, _ = load_policy()
-    stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS
-    return evaluate_grains(
-        frame, embeddings, policy, {"issues": None, "families": CFPB_FAMILIES}, stop_words=stop, log=print
-    )
+    grains = {"issues": None, "families": CFPB_FAMILIES}
+    return evaluate_grains(frame, embeddings, policy, grains, stop_words=_stop_words(frame), log=print)
 
 
 @pytest.fixture(scope="module")
@@ -90,17 +104,9 @@ def test_reasons_are_purer_and_no_catch_all_holds_the_week(weeks):
 # 0.14; W22's alerts on W23 0.83–0.84 against 0.67 with the defaults. One week fitted twice here (W22, alerts
 # on W23).
 def test_alerting_close_to_the_centroid_buys_the_issues_precision(cfpb):
-    frame, embeddings = cfpb
-    policy, _ = load_policy()
-    stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS
-    two = frame["week"].isin(["2023-W22", "2023-W23"]).to_numpy()
-    part = frame[two]
-
-    def first_week(params):
-        (week,) = evaluate_weeks(part, embeddings[two], policy, params, stop_words=stop)
-        return week
-
-    default, strict = first_week(TopicModelParams()), first_week(TopicModelParams(alert_coherence_ratio=1.3))
+    weeks = ["2023-W22", "2023-W23"]
+    default = _first_week(cfpb, weeks)
+    strict = _first_week(cfpb, weeks, TopicModelParams(alert_coherence_ratio=1.3))
     print(default, strict, sep="\n")
     assert strict.alert_precision >= 0.8 and strict.alert_precision > default.alert_precision + 0.05
     assert 0 < strict.alerts < default.alerts and strict.alert_recall < default.alert_recall
@@ -113,14 +119,8 @@ def test_alerting_close_to_the_centroid_buys_the_issues_precision(cfpb):
 # reason is still elected. (The earlier spectral start had loose groups in W23: 0.39, 0.66, 0.72.) One week
 # fitted three times here.
 def test_loose_groups_split_and_loose_reasons_quiet_buy_precision(cfpb):
-    frame, embeddings = cfpb
-    policy, _ = load_policy()
-    stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS
-    two = frame["week"].isin(["2023-W25", "2023-W26"]).to_numpy()
-
     def first_week(registry):
-        (week,) = evaluate_weeks(frame[two], embeddings[two], policy, registry=registry, stop_words=stop)
-        return week
+        return _first_week(cfpb, ["2023-W25", "2023-W26"], registry=registry)
 
     rules = RegistryParams(min_week_relative_coherence=None)  # the two rules alone (the week's bar: below)
     neither = first_week(replace(rules, min_group_coherence_ratio=None, min_alert_coherence_ratio=None))
@@ -138,16 +138,9 @@ def test_loose_groups_split_and_loose_reasons_quiet_buy_precision(cfpb):
 # tighter than the week"): in 2023-W25 (seed 42) two such reasons were elected (hits 1); refused, the true
 # issue they pushed out moves up (hits 2). One week fitted twice here.
 def test_a_reason_no_tighter_than_the_week_is_refused_and_a_true_issue_moves_up(cfpb):
-    frame, embeddings = cfpb
-    policy, _ = load_policy()
-    stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS
-    two = frame["week"].isin(["2023-W25", "2023-W26"]).to_numpy()
-
-    def first_week(registry):
-        (week,) = evaluate_weeks(frame[two], embeddings[two], policy, registry=registry, stop_words=stop)
-        return week
-
-    off, on = first_week(RegistryParams(min_week_relative_coherence=None)), first_week(RegistryParams())
+    weeks = ["2023-W25", "2023-W26"]
+    off = _first_week(cfpb, weeks, registry=RegistryParams(min_week_relative_coherence=None))
+    on = _first_week(cfpb, weeks)
     print(off, on, sep="\n")
     bar = RegistryParams().min_week_relative_coherence
     # measured on the messages themselves (not the registry's figure): what was elected is tighter than the week
