@@ -82,8 +82,11 @@ def run_alerts(
     if verbose:
         print(f"[alerts] starting from {restore or 'after what ingestion committed'}", flush=True)
     # where this run starts reading: after what ingestion committed, or after where the last run got to
-    last_run = progress.totals(progress.read_progress(config.progress_dir / "classify")).positions
-    resumes = {tp: offset + 1 for tp, offset in last_run.items()} if restore else start
+    if restore:
+        last_run = progress.totals(progress.read_progress(config.progress_dir / "classify")).positions
+        resumes = {tp: offset + 1 for tp, offset in last_run.items()}
+    else:
+        resumes = start
     for part in ("classify", "deliver"):
         progress.clear_progress(config.progress_dir / part)
 

@@ -31,7 +31,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from reasons.election.elect import elect
+from reasons.election.elect import covered_share, elect
 from reasons.election.policy import ElectionPolicy
 from reasons.embedding.vectors import coherence, normalize
 from reasons.registry import NOT_A_REASON_ID, Reason, RegistryParams, group_threshold
@@ -40,7 +40,6 @@ from reasons.topics.artifact import TopicArtifact, artifact_meta
 from reasons.topics.fit import fit_topics
 from reasons.topics.labels import keyword_label
 from reasons.topics.params import FitResult, TopicModelParams
-from reasons.weekly.election import covered_share
 from reasons.weekly.reason_ids import topics_in, with_reasons
 
 COLUMNS = ("week", "text", "label", "dissatisfied")

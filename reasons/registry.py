@@ -307,7 +307,7 @@ def reason_candidates(
         loose = (
             _below(candidate.coherence, group_floor)
             or (fit_floor is not None and _below(fit_space_coherence(candidate.topics), fit_floor))
-            or _refusal(candidate, None, week_size, params) is not None
+            or _little_of_everything(candidate, week_size, params)
         )
         pieces = [_candidate([t]) for t in candidate.topics] if loose and len(candidate.topics) > 1 else [candidate]
         for piece in pieces:
@@ -322,15 +322,19 @@ def reason_candidates(
 
 def _refusal(candidate: Candidate, floor: float | None, week_size: int, params: RegistryParams) -> str | None:
     """Why ``candidate`` is no reason (None: it may be one): a catch-all, less coherent than the week's
-    ``floor``; or a little of everything, its messages no closer to their centre than
-    ``min_week_relative_coherence`` × the week's (a candidate of half the week's ``week_size`` messages or
-    more is most of the week, not judged on it)."""
+    ``floor``; or a little of everything (:func:`_little_of_everything`)."""
     if _below(candidate.coherence, floor):
         return f"a catch-all (coherence {candidate.coherence:.3f} < {floor:.3f})"
-    bar = params.min_week_relative_coherence
-    if 2 * candidate.size < week_size and _below(candidate.relative_coherence, bar):
+    if _little_of_everything(candidate, week_size, params):
+        bar = params.min_week_relative_coherence
         return f"a little of everything ({candidate.relative_coherence:.2f} × the week's coherence < {bar})"
     return None
+
+
+def _little_of_everything(candidate: Candidate, week_size: int, params: RegistryParams) -> bool:
+    """Whether ``candidate``'s messages sit no closer to their centre than ``min_week_relative_coherence`` ×
+    the week's; a candidate of half the week's ``week_size`` messages or more is most of the week, never."""
+    return 2 * candidate.size < week_size and _below(candidate.relative_coherence, params.min_week_relative_coherence)
 
 
 def update(

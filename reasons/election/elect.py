@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from reasons.election.policy import ElectionPolicy
-from reasons.registry import NOT_A_REASON_ID, weeks_between
+from reasons.registry import NOT_A_REASON_ID, OUTLIER_REASON_ID, weeks_between
 from reasons.topics.artifact import reason_id as provisional_reason_id
 from reasons.topics.params import OUTLIER, OUTLIER_LABEL
 
@@ -231,3 +231,17 @@ def _verdict(
         )
     trend = "" if before is None else f"; {before} last week ({count - before:+d})"
     return True, f"elected: rank {rank} of the top {policy.top_k}, {stats}{trend}"
+
+
+NOT_REASONS = (OUTLIER_REASON_ID, NOT_A_REASON_ID)  # reason ids of messages in no reason
+
+
+def covered_share(mt: pd.DataFrame) -> tuple[float, int]:
+    """The share of the dissatisfied messages of ``mt`` (``topic_id``, ``reason_id``, ``dissatisfied``) that
+    fall in a reason (not an outlier, nor in a topic the registry refused, a catch-all or a little of
+    everything, or found mostly satisfied; 1.0 when none is dissatisfied), and how many are dissatisfied."""
+    unhappy = mt[mt["dissatisfied"].astype(bool)]
+    in_reason = (
+        (unhappy["topic_id"] != OUTLIER) & ~unhappy["reason_id"].isin(NOT_REASONS) & unhappy["reason_id"].notna()
+    )
+    return (float(in_reason.mean()) if len(unhappy) else 1.0), len(unhappy)

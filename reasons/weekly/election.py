@@ -14,12 +14,11 @@ from lake import catalog as lake_catalog
 from lake.schemas import ML_ELECTIONS, ML_REASON_EVENTS
 from lake.settings import Settings
 from lake.weeks import shift_week
-from reasons.election.elect import elect
+from reasons.election.elect import covered_share, elect
 from reasons.election.plots import election_chart, topics_over_time_chart
 from reasons.election.policy import ElectionPolicy, PromotionGates, load_policy
 from reasons.election.weekly_report import NoElectionError, Report, build_report, write_report
 from reasons.marts import MartNotBuiltError, read_week_messages
-from reasons.registry import NOT_A_REASON_ID, OUTLIER_REASON_ID
 from reasons.topics.params import OUTLIER
 from reasons.weekly.tables import read_at_snapshot, write_week
 
@@ -131,9 +130,6 @@ def week_report(settings: Settings, week: str) -> Report:
     return build_report(elections, example_texts(settings, week), charts, quiet_reasons(cat, week))
 
 
-NOT_REASONS = (OUTLIER_REASON_ID, NOT_A_REASON_ID)  # reason ids of messages in no reason
-
-
 @dataclass(frozen=True)
 class GateResult:
     gate: str
@@ -157,17 +153,6 @@ def evaluate_gates(settings: Settings, week: str, gates: PromotionGates | None =
     ).to_pandas()
     registry_weeks = set(lake_catalog.read(cat, "ml.reasons", selected_fields=("week",)).column("week").to_pylist())
     return gate_results(mt, mappings, registry_weeks, week, gates or load_policy()[1])
-
-
-def covered_share(mt: pd.DataFrame) -> tuple[float, int]:
-    """The share of the dissatisfied messages of ``mt`` (``topic_id``, ``reason_id``, ``dissatisfied``) that
-    fall in a reason (not an outlier, nor in a topic the registry refused, a catch-all or a little of
-    everything, or found mostly satisfied; 1.0 when none is dissatisfied), and how many are dissatisfied."""
-    unhappy = mt[mt["dissatisfied"].astype(bool)]
-    in_reason = (
-        (unhappy["topic_id"] != OUTLIER) & ~unhappy["reason_id"].isin(NOT_REASONS) & unhappy["reason_id"].notna()
-    )
-    return (float(in_reason.mean()) if len(unhappy) else 1.0), len(unhappy)
 
 
 def gate_results(
