@@ -36,7 +36,7 @@ POLICY_FILE = Path(__file__).with_name("policy.yaml")
 class ElectionPolicy:
     top_k: int = 3
     min_count: int = 5
-    min_share: float = 0.05
+    min_share: float = 0.03
     min_growth: float | None = None
     min_age_weeks: int | None = None
     source_weights: tuple[tuple[str, float], ...] = ()
@@ -53,7 +53,7 @@ class PromotionGates:
     """Blocking checks between the election (shadow) and Feast (live). None switches a gate off."""
 
     max_outlier_share: float | None = 0.25  # of the week's messages
-    min_covered_share: float | None = 0.5  # of dissatisfied messages in a reason (no outlier, catch-all)
+    min_covered_share: float | None = 0.4  # of dissatisfied messages in a reason (no outlier, catch-all)
     max_new_reason_share: float | None = 0.6  # of non-outlier messages in reasons born this week (not on week 1)
     min_stream_batch_agreement: float | None = 0.9  # of non-outlier messages (a warning check, not a gate)
 

@@ -82,6 +82,19 @@ def test_ties_rank_by_topic_id_and_no_dissatisfied_elects_nothing():
     assert "| 1 | refund waiting weeks | 10 |" in top_reasons_markdown(result)
 
 
+def test_the_built_in_policy_is_the_shipped_one():
+    """``ElectionPolicy()`` and ``PromotionGates()`` (what tests and benches build) hold the values of the
+    shipped ``policy.yaml`` (what the pipeline runs): one set of values, not two that drift apart."""
+    from dataclasses import replace
+
+    from reasons.election.policy import PromotionGates, load_policy
+
+    policy, gates = load_policy()
+    assert replace(policy, policy_version="builtin", source_weights=()) == ElectionPolicy()
+    assert all(weight == 1.0 for _, weight in policy.source_weights)  # listed at the default weight
+    assert gates == PromotionGates()
+
+
 def test_policy_file_weights_growth_persistence_and_explanation(tmp_path):
     from dataclasses import replace
 
