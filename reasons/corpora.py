@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lake.weeks import week_of
+from lake.weeks import weeks_of
 
 # CFPB's three credit-report issues overlap (a consumer picks one of three for the same complaint): one family
 CFPB_CREDIT_REPORT = (
@@ -24,7 +24,7 @@ def cfpb_frame(path: Path | str) -> pd.DataFrame:
     narrative), ``label`` (the consumer's issue), ``dissatisfied`` (True: every row is a complaint), and
     the file's own columns (``company``, ``product``, …)."""
     frame = pd.read_csv(path, dtype=str)
-    frame["week"] = pd.to_datetime(frame["date_received"].str[:10]).map(week_of)
+    frame["week"] = weeks_of(frame["date_received"].str[:10])
     return frame.assign(text=frame["narrative"], label=frame["issue"], dissatisfied=True)
 
 
@@ -43,7 +43,7 @@ def airline_frame(path: Path | str) -> pd.DataFrame:
     ``tweet_created`` form is read: the original's ``2015-02-24 11:35:52 -0800`` or ``2/24/2015 11:35``."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     created = pd.to_datetime(frame["tweet_created"].str.slice(0, 19), format="mixed")
-    frame["week"] = created.map(week_of)
+    frame["week"] = weeks_of(created)
     negative = frame["airline_sentiment"].eq("negative")
     reason = frame["negativereason"].where(frame["negativereason"].ne(""), "Can't Tell")
     frame = frame.assign(

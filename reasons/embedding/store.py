@@ -25,6 +25,7 @@ from pyiceberg.expressions import And, EqualTo, In
 from lake import catalog as lake_catalog
 from lake.schemas import ML_EMBEDDINGS
 from lake.settings import Settings
+from lake.weeks import weeks_of
 from reasons.embedding.backends import EMBEDDING_MODEL
 from reasons.embedding.vectors import Embedder, embed
 
@@ -46,11 +47,10 @@ def text_sha256(text: str) -> str:
 
 def message_keys(messages: pd.DataFrame) -> pd.DataFrame:
     """``week``, ``source``, ``message_id``, ``text_sha256`` and ``text`` of each message (input order)."""
-    created = pd.to_datetime(messages["created_at"], utc=True).dt.isocalendar()
     texts = messages["text"].astype(str)
     return pd.DataFrame(
         {
-            "week": created["year"].astype(str) + "-W" + created["week"].astype(int).map("{:02d}".format),
+            "week": weeks_of(messages["created_at"]),
             "source": messages["source"].astype(str),
             "message_id": messages["message_id"].astype(str),
             "text_sha256": texts.map(text_sha256),
