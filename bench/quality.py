@@ -151,6 +151,8 @@ def configs():
         f"week-bar-{bar}": (TopicModelParams(), RegistryParams(min_week_relative_coherence=bar), True)
         for bar in (1.0, 1.1)
     }
+    # topics grouped into one reason at the week's mean pairwise centroid cosine + another number of sds
+    grouping = {f"group-sd-{sd}": (TopicModelParams(), RegistryParams(group_sd=sd), True) for sd in (0.5, 0.75, 1.5)}
     # UMAP started from its own default (spectral: not reproducible) or a random layout instead of PCA
     inits = {
         f"init-{init}": (replace(TopicModelParams(), umap_init=init), RegistryParams(), True)
@@ -165,6 +167,7 @@ def configs():
         **quiet,
         **groups,
         **week_bar,
+        **grouping,
         **inits,
     }
 

@@ -59,6 +59,11 @@ class AlertSummary:
     def alerts(self) -> int:
         return self.sent
 
+    def describe(self) -> str:
+        """One line for people: messages read, every counter, where the state was saved."""
+        counts = ", ".join(f"{k} {v:,}" for k, v in self.counts.items())
+        return f"{self.messages:,} messages, {counts}; state saved: {self.savepoint or 'no'}; {self.seconds:.1f} s"
+
 
 def run_alerts(
     settings: Settings,

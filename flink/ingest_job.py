@@ -29,6 +29,14 @@ class IngestSummary:
     seconds: float
     start_offsets: dict[TopicPartition, int]
 
+    def describe(self) -> str:
+        """One line for people: what was written where, what was skipped and kept, how long it took."""
+        return (
+            f"{self.accepted:,} accepted into raw.feedback, {self.rejected:,} rejected into raw.feedback_rejected "
+            f"(with their reason), {self.duplicates_skipped:,} already in the lake skipped, "
+            f"{self.duplicate_message_ids:,} re-sent message ids kept for dbt to deduplicate; {self.seconds:.1f} s"
+        )
+
 
 def run_ingest(
     settings: Settings, config: IngestJobConfig | None = None, until_idle_s: float | None = None, verbose: bool = True

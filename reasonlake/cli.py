@@ -279,7 +279,7 @@ def ingest(ctx: click.Context, until_idle: float | None, batch_size: int | None,
     chosen: dict[str, Any] = {"batch_size": batch_size, "flush_interval_s": flush_interval}
     config = replace(config, batch=replace(config.batch, **{k: v for k, v in chosen.items() if v is not None}))
     summary = run_ingest(settings, config, until_idle_s=until_idle)
-    click.echo(f"ingest finished: {summary}")
+    click.echo(f"ingest finished: {summary.describe()}")
     from reasonlake.weekly import report_ingestion
 
     click.echo(
@@ -380,8 +380,7 @@ def alerts(
 
         wait_for_live_model(config, poll_s=10.0)
     summary = run_alerts(settings, config, until_idle_s=until_idle)  # NoLiveModelError: one line, exit 5
-    counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
-    click.echo(f"alert job finished: {summary.messages} messages, {counts}; state saved: {summary.savepoint or 'no'}")
+    click.echo(f"alert job finished: {summary.describe()}")
 
 
 @cli.command()

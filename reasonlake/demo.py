@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from lake.settings import Settings
 from reasonlake.synthetic import GroundTruth
@@ -59,11 +63,15 @@ def run_demo(
         _ingest(settings, echo)
         results = []
         for week in truth.weeks:
-            echo(f"weekly graph for {week} (dbt -> BERTopic -> election -> Feast)")
-            result = _materialize(settings, week)
+            log = settings.logs_dir / f"weekly-{week}.log"
+            echo(f"weekly graph for {week} (dbt -> BERTopic -> election -> Feast; its output: {log})")
+            with _console_to(log):
+                result = _materialize(settings, week)
             print("    " + result.summary().replace("\n", "\n    "))
             results.append(result)
             if not result.success:
+                tail = log.read_text(errors="replace").splitlines()[-20:]
+                print("    the end of its output:\n      " + "\n      ".join(tail))
                 report.weeks_failed.append(week)
                 return report
         fresh_labels = _alert_on_fresh_messages(
@@ -76,6 +84,27 @@ def run_demo(
     finally:
         if not keep_up and not settings.bootstrap_servers:
             broker.stop(settings)
+
+
+@contextmanager
+def _console_to(path: Path) -> Iterator[None]:
+    """While inside, all that this process and its children (dbt) write to stdout and stderr goes to the
+    end of ``path``: a weekly run's per-step output of dbt, Dagster and Feast (hundreds of lines a week)
+    is kept for reading instead of scrolling the demo's own lines away."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "a", buffering=1, errors="replace") as log:
+        os.dup2(log.fileno(), 1)  # the children's, and this process's when sys.stdout writes to fd 1
+        os.dup2(log.fileno(), 2)
+        try:
+            with redirect_stdout(log), redirect_stderr(log):  # when sys.stdout is another object (a test's)
+                yield
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
 
 
 def _materialize(settings: Settings, week: str) -> WeeklyResult:
@@ -111,7 +140,7 @@ def _ingest(settings: Settings, echo: Callable[[str], None]) -> None:
     # after 2 s instead of the streaming default (the job waits for it before it stops)
     config = IngestJobConfig.from_settings(settings)
     config = replace(config, batch=replace(config.batch, flush_interval_s=2.0))
-    print(f"    {run_ingest(settings, config, until_idle_s=8)}")
+    print(f"    {run_ingest(settings, config, until_idle_s=8).describe()}")
     from reasonlake.weekly import report_ingestion
 
     print(f"    {report_ingestion(settings)} ingest commit(s) reported to Dagster")
@@ -138,7 +167,7 @@ def _alert_on_fresh_messages(
     )
     kafka_io.produce(broker.bootstrap_servers(settings), ((r.topic, r.value) for r in fresh))
     summary = run_alerts(settings, AlertJobConfig.from_settings(settings), until_idle_s=8, min_messages=len(fresh))
-    print(f"    {summary}")
+    print(f"    {summary.describe()}")
     return fresh_labels
 
 

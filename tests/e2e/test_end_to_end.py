@@ -12,13 +12,22 @@ from tests.support.leaks import leaks, present_in_raw
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
-def test_demo_elects_the_surge_and_alerts_only_on_elected_reasons(tmp_path, monkeypatch):
+def test_demo_elects_the_surge_and_alerts_only_on_elected_reasons(tmp_path, monkeypatch, capfd):
     # a user's exported REASONLAKE_HOME and a --home flag: the flag wins for every artefact of the run
     exported, flagged = tmp_path / "exported-home", tmp_path / "flag-home"
     monkeypatch.setenv("REASONLAKE_HOME", str(exported))
     settings = Settings.from_env(home=flagged)  # what the CLI does with --home
     report = run_demo(settings, messages=2400, weeks=2, seed=21, incoming=40, echo=print)
     assert report.ok, report
+    # the demo's own lines, one block per stage: dbt's and Dagster's per-step output of each weekly run
+    # goes to that week's log (named in the demo's line), not between them
+    out, err = capfd.readouterr()
+    shown = out + err
+    for week_log in sorted((flagged / "logs").glob("weekly-*.log")):
+        assert f"its output: {week_log}" in shown
+        assert "Completed successfully" in week_log.read_text() and "dagster - " in week_log.read_text()
+    assert shown.count("its output: ") == 2 and "Completed successfully" not in shown and "dagster - " not in shown
+    assert " accepted into raw.feedback, " in shown and "IngestSummary(" not in shown  # in words, not a repr
     assert not exported.exists()
     for artefact in (
         "catalog.db",

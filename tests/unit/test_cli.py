@@ -40,10 +40,11 @@ def test_ingest_passes_the_commit_policy_to_the_job(tmp_path, monkeypatch):
     from flink.jobconfig import BatchPolicy
 
     seen = []
+    ran = flink.ingest_job.IngestSummary(1234, 5, 6, 7, 8.04, {})
     monkeypatch.setattr(
         flink.ingest_job,
         "run_ingest",
-        lambda settings, config, until_idle_s: seen.append((config.batch, until_idle_s)) or "ran",
+        lambda settings, config, until_idle_s: seen.append((config.batch, until_idle_s)) or ran,
     )
     base = ["--home", str(tmp_path), "--bootstrap-servers", "kafka:9092", "ingest"]
     for options, expected in (
@@ -54,6 +55,11 @@ def test_ingest_passes_the_commit_policy_to_the_job(tmp_path, monkeypatch):
         result = CliRunner().invoke(cli, base + options + ["--until-idle", "2"])
         assert result.exit_code == 0, result.output
         assert seen.pop() == (expected, 2.0)
+    # what the run did, in words (not the summary's repr)
+    assert result.output.splitlines()[0] == (
+        "ingest finished: 1,234 accepted into raw.feedback, 5 rejected into raw.feedback_rejected (with their "
+        "reason), 6 already in the lake skipped, 7 re-sent message ids kept for dbt to deduplicate; 8.0 s"
+    )
 
 
 def test_status_when_down_exits_1(tmp_path):
