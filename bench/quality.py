@@ -30,7 +30,8 @@ median (the default is 0.8); ``fit-space-R`` also splits groups whose messages s
 from their centre in the fit's own space (0.5, 0.6; off by default); ``init-spectral`` and ``init-random``
 start UMAP from its own default layout or a random one (the default starts from PCA: reproducible);
 ``week-bar-off`` elects reasons no tighter than the week as a whole, ``week-bar-B`` refuses those under B ×
-the week's coherence (1.0, 1.1; the default is 1.05).
+the week's coherence (1.0, 1.1; the default is 1.05); ``group-sd-S`` groups topics into one reason at the
+week's mean pairwise centroid cosine + S standard deviations (0.5, 0.75, 1.5, 2.0, 3.0; the default is 1.0).
 ``--seeds``
 fits CFPB once per seed (UMAP's and the sampling's) and prints the mean: one seed's figures move by about
 ±0.1 (bench/RESULTS.md). Embeddings are cached under ``--cache`` (keyed by the texts and the model).
@@ -152,7 +153,9 @@ def configs():
         for bar in (1.0, 1.1)
     }
     # topics grouped into one reason at the week's mean pairwise centroid cosine + another number of sds
-    grouping = {f"group-sd-{sd}": (TopicModelParams(), RegistryParams(group_sd=sd), True) for sd in (0.5, 0.75, 1.5)}
+    grouping = {
+        f"group-sd-{sd}": (TopicModelParams(), RegistryParams(group_sd=sd), True) for sd in (0.5, 0.75, 1.5, 2.0, 3.0)
+    }
     # UMAP started from its own default (spectral: not reproducible) or a random layout instead of PCA
     inits = {
         f"init-{init}": (replace(TopicModelParams(), umap_init=init), RegistryParams(), True)
