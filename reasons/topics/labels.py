@@ -37,6 +37,9 @@ def keyword_label(keywords: Sequence[str], n_words: int, used: set[str], topic_i
 # idea, run on our own embedder so it stays offline).
 
 TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z']+\b"
+# a phrase never spans a sentence break: "arrived late. The courier…" gives no 'late the courier', "One
+# star: card payment…" no 'star card payment'
+_SENTENCE_BREAK = re.compile(r"[.!?;:\n]+")
 PHRASE_CHARS = 400  # phrases come from the start of each message (long narratives: the first sentences)
 # scikit-learn's stop words that name things ("top up", "bill", "interest") may open or close a phrase;
 # particles may close one ("locked out", "money back")
@@ -81,11 +84,7 @@ def phrase_candidates(
     topics = np.asarray(doc_topics, dtype=int)
     docs = [str(t)[:PHRASE_CHARS].lower().replace("’", "'") for t in texts]
     vectorizer = CountVectorizer(
-        ngram_range=(params.min_words, params.max_words),
-        token_pattern=TOKEN,
-        lowercase=False,
-        binary=True,
-        min_df=params.min_count,
+        analyzer=lambda doc: _ngrams(doc, params.min_words, params.max_words), binary=True, min_df=params.min_count
     )
     try:
         counts = vectorizer.fit_transform(docs).tocsc()
@@ -111,6 +110,16 @@ def phrase_candidates(
         best = np.flatnonzero(ok)[np.argsort(-score[ok], kind="stable")][: params.candidates * 3]
         out[t] = _drop_contained([(str(vocab[i]), float(score[i])) for i in best])[: params.candidates]
     return out
+
+
+def _ngrams(doc: str, min_words: int, max_words: int) -> list[str]:
+    """The ``min_words``..``max_words``-word n-grams of ``doc``, each within one sentence."""
+    grams = []
+    for sentence in _SENTENCE_BREAK.split(doc):
+        words = re.findall(TOKEN, sentence)
+        for n in range(min_words, max_words + 1):
+            grams.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return grams
 
 
 def _usable(phrase: str, opening: set[str], closing: set[str], banned: set[str]) -> bool:

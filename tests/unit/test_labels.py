@@ -55,6 +55,14 @@ def test_a_phrase_must_recur_in_the_topic() -> None:
     assert phrase_candidates(["one text"] * 3, np.array([0, 0, 0]), [0]) == {0: []}  # nothing of 2+ words
 
 
+def test_a_phrase_never_spans_a_sentence_break() -> None:
+    # the demo's synthetic reviews open with a rating and its shipping complaints end a sentence with "late"
+    texts = [f"One star: card payment failed {k}. The courier was late. The courier lost it" for k in "abcde"]
+    got = {p for p, _ in phrase_candidates(texts + DECLINED, np.array([0] * 5 + [1] * 5), [0, 1])[0]}
+    assert {"card payment failed", "courier was late"} <= got
+    assert not {p for p in got if "star card" in p or "late the" in p or "failed the" in p}
+
+
 def test_a_phrase_inside_a_better_one_is_dropped() -> None:
     texts, topics = _topics()
     phrases = [p for p, _ in phrase_candidates(texts, topics, [0, 1])[1]]
