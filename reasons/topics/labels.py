@@ -50,7 +50,8 @@ _FILLER = {
     "like", "does", "did", "need", "needs", "want", "wanted", "just", "really", "got", "tried", "trying",
     "able", "let", "know", "tell", "help", "make", "way", "today", "yesterday", "ago", "thank", "thanks",
     "hi", "hello", "dear", "said", "says", "told", "asked", "ask", "use", "using", "going", "went",
-    "possible", "happened", "happen", "think", "sure", "xx", "xxxx", "xxxxxxxx",
+    "possible", "happened", "happen", "think", "sure", "xx", "xxxx", "xxxxxxxx", "keep", "keeps", "kept",
+    "get", "gets", "getting",
 }  # fmt: skip
 
 

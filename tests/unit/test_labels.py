@@ -63,6 +63,12 @@ def test_a_phrase_never_spans_a_sentence_break() -> None:
     assert not {p for p in got if "star card" in p or "late the" in p or "failed the" in p}
 
 
+def test_a_phrase_does_not_close_on_keep_or_get() -> None:
+    texts = [f"my credit card keeps getting declined {k}" for k in ("aa", "bb", "cc", "dd", "ee")]
+    got = [p for p, _ in phrase_candidates(texts + HOLD, np.array([0] * 5 + [1] * 5), [0, 1])[0]]
+    assert got and not [p for p in got if p.split()[-1] in {"keeps", "getting"} or p.split()[0] == "getting"]
+
+
 def test_a_phrase_inside_a_better_one_is_dropped() -> None:
     texts, topics = _topics()
     phrases = [p for p, _ in phrase_candidates(texts, topics, [0, 1])[1]]
