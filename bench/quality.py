@@ -176,7 +176,15 @@ def configs():
 
 
 def evaluate(
-    title: str, name: str, seed: int, frame, embeddings, grains: dict, stop_words, policy_file: Path | None = None
+    title: str,
+    name: str,
+    seed: int,
+    frame,
+    embeddings,
+    grains: dict,
+    stop_words,
+    policy_file: Path | None = None,
+    no_reason: tuple[str, ...] = (),
 ) -> dict:
     """``frame``'s weeks fitted, elected and streamed under configuration ``name`` (``reasons.evaluation``),
     counted at each of ``grains`` under the election policy of ``policy_file`` (None: the shipped one); prints
@@ -199,6 +207,7 @@ def evaluate(
         stop_words=stop_words,
         log=lambda line: print("  " + line, flush=True),
         embed=phrase_embedder() if params.phrase_labels else None,
+        no_reason=no_reason,
     )
     out = {}
     for grain, weeks in counted.items():
@@ -229,14 +238,15 @@ def run_cfpb(name: str, cache: Path, seed: int, policy_file: Path | None = None)
 def run_airline(name: str, cache: Path, path: Path, seed: int, policy_file: Path | None = None) -> dict:
     """The kind of corpus issue 12 was filed on (social-media complaints to several brands): the first
     week fitted and elected, the second streamed; dissatisfied as the crowd marked them (negative)."""
-    from reasons.corpora import airline_frame
+    from reasons.corpora import AIRLINE_NO_REASON, airline_frame
     from reasons.text import brand_terms
 
     frame = airline_frame(path)
     brands = configs()[name][2]
     stop = brand_terms(mentions=frame["mentions"], names=frame["company"].unique()) if brands else ()
     embeddings = embeddings_for(frame["text"].tolist(), cache)
-    return evaluate("Airline tweets", name, seed, frame, embeddings, {"airline": None}, stop, policy_file)
+    grains = {"airline": None}
+    return evaluate("Airline tweets", name, seed, frame, embeddings, grains, stop, policy_file, (AIRLINE_NO_REASON,))
 
 
 def airline_dissatisfaction(cache: Path, path: Path) -> dict:

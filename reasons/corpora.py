@@ -30,6 +30,8 @@ def cfpb_frame(path: Path | str) -> pd.DataFrame:
 
 # Twitter US Airline Sentiment: tweets the crowd did not call negative carry no reason
 AIRLINE_NOT_NEGATIVE = "(not negative)"
+# the crowd marked the tweet negative but named no reason: never one of a week's true top reasons
+AIRLINE_NO_REASON = "Can't Tell"
 _MENTION = r"(?:^|[^\w])@(\w+)"
 
 
@@ -45,7 +47,7 @@ def airline_frame(path: Path | str) -> pd.DataFrame:
     created = pd.to_datetime(frame["tweet_created"].str.slice(0, 19), format="mixed")
     frame["week"] = weeks_of(created)
     negative = frame["airline_sentiment"].eq("negative")
-    reason = frame["negativereason"].where(frame["negativereason"].ne(""), "Can't Tell")
+    reason = frame["negativereason"].where(frame["negativereason"].ne(""), AIRLINE_NO_REASON)
     frame = frame.assign(
         created=created,
         label=reason.where(negative, AIRLINE_NOT_NEGATIVE),

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -83,11 +83,14 @@ def evaluate_weeks(
     stop_words: Sequence[str] = (),
     log: Callable[[str], None] = lambda _: None,
     embed: Callable[[list[str]], np.ndarray] | None = None,
+    no_reason: Collection[str] = (),
 ) -> list[WeekQuality]:
     """One :class:`WeekQuality` per week of ``frame`` but the last (which only receives alerts), counted
     on ``frame``'s own labels: :func:`evaluate_grains` with one grain."""
     grains = {"labels": None}
-    return evaluate_grains(frame, embeddings, policy, grains, params, registry, stop_words, log, embed)["labels"]
+    return evaluate_grains(frame, embeddings, policy, grains, params, registry, stop_words, log, embed, no_reason)[
+        "labels"
+    ]
 
 
 def evaluate_grains(
@@ -100,6 +103,7 @@ def evaluate_grains(
     stop_words: Sequence[str] = (),
     log: Callable[[str], None] = lambda _: None,
     embed: Callable[[list[str]], np.ndarray] | None = None,
+    no_reason: Collection[str] = (),
 ) -> dict[str, list[WeekQuality]]:
     """Per grain, one :class:`WeekQuality` per week of ``frame`` but the last (which only receives alerts).
 
@@ -107,7 +111,8 @@ def evaluate_grains(
     ``dissatisfied``; ``embeddings`` are its rows' raw embeddings in order. ``grains`` names label
     mappings (``None``: the labels as they are; a mapping: labels onto coarser families, unmapped ones
     kept): the weeks are fitted, registered and elected once, and counted at every grain. ``embed`` (the
-    embedding model) re-ranks label phrases as the weekly fit does."""
+    embedding model) re-ranks label phrases as the weekly fit does. Labels in ``no_reason`` (a labeller's
+    "can't tell") are never among a week's true top 3."""
     missing = set(COLUMNS) - set(frame.columns)
     if missing:
         raise ValueError(f"frame lacks columns {sorted(missing)}")
@@ -144,7 +149,7 @@ def evaluate_grains(
             issue_of = {r: issue for r, (issue, _) in majorities.items()}
             elected = tuple(issue_of.get(r, "?") for r in elected_ids)
             unhappy = counted[counted["dissatisfied"]]
-            truth = tuple(issue for issue, _ in Counter(unhappy["label"]).most_common(3))
+            truth = true_top3(unhappy["label"], no_reason)
             quality = WeekQuality(
                 week=week,
                 messages=len(counted),
@@ -232,6 +237,12 @@ def week_relative_coherence(embeddings: np.ndarray, members: np.ndarray) -> floa
 
     unit = normalize(np.asarray(embeddings))
     return coherence(unit[members]) / coherence(unit) if members.any() else float("nan")
+
+
+def true_top3(labels: Iterable[str], no_reason: Collection[str] = ()) -> tuple[str, ...]:
+    """The three most frequent of the dissatisfied messages' ``labels`` (ties: first seen), none of
+    ``no_reason``."""
+    return tuple(label for label, _ in Counter(v for v in labels if v not in no_reason).most_common(3))
 
 
 def _cluster_scores(labels: pd.Series, topics: np.ndarray, reason_of: Mapping[int, str]) -> dict[str, float]:

@@ -115,7 +115,7 @@ def phrase_candidates(
 
 def _ngrams(doc: str, min_words: int, max_words: int) -> list[str]:
     """The ``min_words``..``max_words``-word n-grams of ``doc``, each within one sentence."""
-    grams = []
+    grams: list[str] = []
     for sentence in _SENTENCE_BREAK.split(doc):
         words = re.findall(TOKEN, sentence)
         for n in range(min_words, max_words + 1):
