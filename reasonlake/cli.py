@@ -15,6 +15,7 @@ from lake.settings import Settings
 from reasonlake import errors
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+PORT = click.IntRange(1, 65535)  # a TCP port of a server the CLI starts
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -101,7 +102,7 @@ def up(ctx: click.Context, profile: str) -> None:
 
 @cli.command()
 @click.option("--ui/--no-ui", default=True, show_default=True, help="Also serve the Dagster UI.")
-@click.option("--port", type=int, default=3000, show_default=True, help="The Dagster UI's port.")
+@click.option("--port", type=PORT, default=3000, show_default=True, help="The Dagster UI's port.")
 @click.pass_context
 def run(ctx: click.Context, ui: bool, port: int) -> None:
     """Start the whole living system in the background: the broker, the ingest and alert jobs, the
@@ -193,8 +194,8 @@ def status(ctx: click.Context) -> None:
 # ---- produce -------------------------------------------------------------------------------
 @cli.command()
 @click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False), help="JSONL, one message a line.")
-@click.option("--synthetic", type=int, default=None, help="Generate N synthetic messages.")
-@click.option("--weeks", type=int, default=6, show_default=True, help="Synthetic: weeks of history.")
+@click.option("--synthetic", type=click.IntRange(min=1), default=None, help="Generate N synthetic messages.")
+@click.option("--weeks", type=click.IntRange(min=1), default=6, show_default=True, help="Synthetic: weeks of history.")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--surge", default="app_crash", show_default=True, help="Synthetic: the issue that surges.")
 @click.option(
@@ -204,7 +205,7 @@ def status(ctx: click.Context) -> None:
     show_default=True,
     help="Synthetic: index of the week that surges (-1: the last).",
 )
-@click.option("--invalid-rate", type=float, default=0.01, show_default=True)
+@click.option("--invalid-rate", type=click.FloatRange(0, 1), default=0.01, show_default=True)
 @click.option(
     "--truth",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -250,7 +251,7 @@ def produce(ctx, file_, synthetic, weeks, seed, surge, surge_week, invalid_rate,
 @cli.command()
 @click.option(
     "--until-idle",
-    type=float,
+    type=click.FloatRange(min=0),
     default=None,
     help="Stop once no new message arrived for SECONDS (default: run until stopped).",
 )
@@ -290,7 +291,7 @@ def ingest(ctx: click.Context, until_idle: float | None, batch_size: int | None,
 @cli.command()
 @click.option(
     "--until-idle",
-    type=float,
+    type=click.FloatRange(min=0),
     default=None,
     help="Stop once no new message arrived for SECONDS (default: run until stopped).",
 )
@@ -385,7 +386,7 @@ def alerts(
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--port", type=PORT, default=8000, show_default=True)
 @click.option(
     "--reload-interval",
     type=click.FloatRange(min=0.1),
@@ -498,16 +499,18 @@ def audit(ctx: click.Context, sql: str, fmt: str) -> None:
 @cli.command()
 @click.option(
     "--expire-older-than",
-    type=float,
+    type=click.FloatRange(min=0),
     default=7.0,
     show_default=True,
     metavar="DAYS",
     help="Expire snapshots older than DAYS (the newest --retain-last are always kept).",
 )
-@click.option("--retain-last", type=int, default=5, show_default=True, help="Snapshots always kept per table.")
+@click.option(
+    "--retain-last", type=click.IntRange(min=1), default=5, show_default=True, help="Snapshots always kept per table."
+)
 @click.option(
     "--target-file-mb",
-    type=float,
+    type=click.FloatRange(min=0, min_open=True),
     default=64.0,
     show_default=True,
     help="Data files smaller than this are compacted (per partition, when there are 2 or more).",
@@ -557,7 +560,7 @@ def maintain(
 
 
 @cli.command()
-@click.option("--port", type=int, default=3000, show_default=True)
+@click.option("--port", type=PORT, default=3000, show_default=True)
 @click.pass_context
 def ui(ctx: click.Context, port: int) -> None:
     """Start the Dagster UI on this project (workspace.yaml)."""
@@ -573,7 +576,7 @@ def ui(ctx: click.Context, port: int) -> None:
 
 
 @cli.command()
-@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--port", type=PORT, default=8080, show_default=True)
 @click.option("--serve/--no-serve", default=True, show_default=True)
 @click.pass_context
 def docs(ctx: click.Context, port: int, serve: bool) -> None:
@@ -603,12 +606,12 @@ def dbt(ctx: click.Context, args: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.option("--messages", type=int, default=6000, show_default=True)
-@click.option("--weeks", type=int, default=4, show_default=True)
+@click.option("--messages", type=click.IntRange(min=1), default=6000, show_default=True)
+@click.option("--weeks", type=click.IntRange(min=1), default=4, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option(
     "--incoming",
-    type=int,
+    type=click.IntRange(min=0),
     default=60,
     show_default=True,
     help="Fresh messages produced after the election for the alert job.",

@@ -47,7 +47,7 @@ def _failure_of(exc: BaseException) -> Failure:
         JobFailedError,
         MissingJarsError,
     )
-    from lake.errors import CatalogBusyError, LakeError
+    from lake.errors import CatalogBusyError, LakeError, ReadOnlyQueryError
     from lake.settings import SettingsError
     from reasons.election.policy import PolicyError
     from reasons.election.weekly_report import NoElectionError
@@ -71,6 +71,10 @@ def _failure_of(exc: BaseException) -> Failure:
         (
             (CatalogBusyError,),
             Failure(UNAVAILABLE, "catalog", "retry once the other writer is done (REASONLAKE_CATALOG_BUSY_TIMEOUT_S)"),
+        ),
+        (
+            (ReadOnlyQueryError,),
+            Failure(DATA, "audit", "one read-only query over namespace.table, e.g. select count(*) from raw.feedback"),
         ),
         ((LakeError,), Failure(DATA, "lake", "see the table named above")),
         ((ConnectionError, TimeoutError), Failure(UNAVAILABLE, "service", "is the service running?")),

@@ -1,5 +1,6 @@
 """The CLI's options, usage errors and wiring (no services: external Kafka named, jobs replaced)."""
 
+import pytest
 from click.testing import CliRunner
 
 from reasonlake.cli import cli
@@ -33,6 +34,32 @@ def test_ingest_commit_policy_options_show_the_defaults_and_refuse_nonsense(tmp_
     for bad in (["--batch-size", "0"], ["--flush-interval", "0"]):
         result = CliRunner().invoke(cli, ["--home", str(tmp_path), "ingest", *bad])
         assert result.exit_code == 2, bad
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve", "--port", "99999"],
+        ["ui", "--port", "0"],
+        ["docs", "--port", "70000"],
+        ["run", "--port", "-1"],
+        ["maintain", "--retain-last", "0"],
+        ["maintain", "--expire-older-than", "-1"],
+        ["maintain", "--target-file-mb", "0"],
+        ["ingest", "--until-idle", "-5"],
+        ["alerts", "--until-idle", "-5"],
+        ["produce", "--synthetic", "0"],
+        ["produce", "--synthetic", "10", "--weeks", "0"],
+        ["produce", "--synthetic", "10", "--invalid-rate", "1.5"],
+        ["demo", "--messages", "0"],
+        ["demo", "--incoming", "-1"],
+    ],
+)
+def test_a_value_out_of_range_is_a_usage_error_naming_the_option(tmp_path, command):
+    """Caught by the CLI before anything starts (exit 2, the option named), not an 'internal error'."""
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), *command])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{command[-2]}'" in result.output and "internal error" not in result.output
 
 
 def test_ingest_passes_the_commit_policy_to_the_job(tmp_path, monkeypatch):

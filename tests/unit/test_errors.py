@@ -65,6 +65,13 @@ def test_a_missing_mart_is_a_data_error_and_an_audit_of_an_unknown_table_too(tmp
     assert len(err.strip().splitlines()) == 1 and err.startswith("reasonlake: ")
 
 
+@pytest.mark.parametrize("sql", ["selec 1", "drop table raw.feedback", "select 1; select 2"])
+def test_an_audit_query_that_is_not_one_read_only_query_says_what_an_audit_takes(tmp_path, capsys, sql):
+    code, err = _run(["--home", str(tmp_path), "audit", sql], capsys)
+    assert code == errors.DATA and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("reasonlake: audit: ") and "one read-only query over namespace.table" in err
+
+
 def test_usage_errors_keep_clicks_exit_code(tmp_path, capsys):
     code, err = _run(["--home", str(tmp_path), "ingest", "--batch-size", "0"], capsys)
     assert code == errors.USAGE and "Invalid value" in err
