@@ -65,7 +65,7 @@ def _failure_of(exc: BaseException) -> Failure:
         ((DbtRunError,), Failure(DATA, "dbt", "the dbt log above says which model or test failed")),
         ((ManifestMissingError,), Failure(DATA, "dbt", "run `make setup` to parse the dbt project")),
         ((MartNotBuiltError,), Failure(DATA, "data", "run `reasonlake weekly` (or the dbt assets) first")),
-        ((NoElectionError,), Failure(DATA, "data", "run `reasonlake weekly` for that week first")),
+        ((NoElectionError,), Failure(DATA, "data", "the weekly run writes a week's election")),
         ((NoLiveModelError,), Failure(DATA, "data", "run `reasonlake weekly` to promote a model first")),
         ((CorpusTooSmallError,), Failure(DATA, "data", "the week has too few messages to fit")),
         (
