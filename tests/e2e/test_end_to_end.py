@@ -73,6 +73,7 @@ def test_demo_elects_the_surge_and_alerts_only_on_elected_reasons(tmp_path, monk
         if c["executionForLatestMaterialization"] is not None
     }
     assert checks["gate_outlier_share"] == "SUCCEEDED" and checks["online_matches_election"] == "SUCCEEDED", checks
+    assert checks["assert_feedback_messages_dedup_complete"] == "SUCCEEDED", checks  # dbt's singular test
 
 
 GRAPHQL = """

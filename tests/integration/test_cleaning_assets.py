@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import dagster
 import duckdb
 import pytest
-from dagster import AssetKey
+from dagster import AssetCheckKey, AssetKey
 
 from dagster_project.cleaning import assets as cleaning_assets
 from dagster_project.cleaning.assets import TRANSLATOR
@@ -45,6 +45,9 @@ def test_dbt_assets_keys_and_lineage():
     assert deps[AssetKey(["staging", "stg_raw__feedback_rejections"])] == {AssetKey(["raw", "feedback_rejected"])}
     assert all(dbt_cleaning.group_names_by_key[k] == "cleaning" for k in MODELS)
     assert any(k.asset_key == AssetKey(["marts", "fct_feedback_messages"]) for k in dbt_cleaning.check_keys)
+    # the singular dedup test reads two models; its dbt meta makes it the mart's check, not an observation
+    dedup = AssetCheckKey(AssetKey(["marts", "fct_feedback_messages"]), "assert_feedback_messages_dedup_complete")
+    assert dedup in dbt_cleaning.check_keys
 
 
 def test_ingestion_assets_feed_the_dbt_sources():
