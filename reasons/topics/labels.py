@@ -51,7 +51,7 @@ _FILLER = {
     "able", "let", "know", "tell", "help", "make", "way", "today", "yesterday", "ago", "thank", "thanks",
     "hi", "hello", "dear", "said", "says", "told", "asked", "ask", "use", "using", "going", "went",
     "possible", "happened", "happen", "think", "sure", "xx", "xxxx", "xxxxxxxx", "keep", "keeps", "kept",
-    "get", "gets", "getting",
+    "get", "gets", "getting", "following", "showing", "regarding", "stating", "saying",
 }  # fmt: skip
 
 
