@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -35,7 +38,7 @@ def week_of(ts: datetime | date) -> str:
     return f"{year}-W{num:02d}"
 
 
-def weeks_of(timestamps: Any) -> Any:
+def weeks_of(timestamps: pd.Series) -> pd.Series:
     """:func:`week_of` of every timestamp of a column (a pandas ``Series``; naive ones read as UTC, aware ones
     converted to UTC), vectorised: a row-by-row ``week_of`` is slow on a week of messages."""
     import pandas as pd
