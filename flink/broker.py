@@ -94,7 +94,7 @@ class S3Storage:
             pid, port = int(state["pid"]), int(state["port"])
         except (FileNotFoundError, ValueError, TypeError, KeyError):
             return None
-        if _reap(pid) or not _runs(pid, b"localbucket") or not _port_answers(port):
+        if _reap(pid) or not _runs(pid, b"localbucket") or not _listens(pid, port) or not _port_answers(port):
             return None
         return {"pid": pid, "port": port}
 
@@ -259,9 +259,9 @@ def _read_state(settings: Settings) -> BrokerInfo | None:
 def status(settings: Settings) -> BrokerInfo | None:
     """The embedded broker of this home if its process is alive and its port answers."""
     info = _read_state(settings)
-    if info is None or _reap(info.pid) or not _is_tansu(info.pid) or not _port_answers(info.port):
+    if info is None or _reap(info.pid) or not _is_tansu(info.pid) or not _listens(info.pid, info.port):
         return None
-    return info
+    return info if _port_answers(info.port) else None
 
 
 def _free_port() -> int:
@@ -270,12 +270,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _listens(pid: int, port: int) -> bool:
+    """Whether process ``pid`` itself listens on ``port`` (not merely: something answers there)."""
+    import psutil
+
+    try:
+        connections = psutil.Process(pid).net_connections(kind="tcp")
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port for c in connections)
+
+
 def _wait_for_port(proc: subprocess.Popen, port: int, timeout_s: float = START_TIMEOUT_S) -> bool:
+    """Whether ``proc`` came to listen on ``port`` and answers there within ``timeout_s``. Another server
+    answering on the port does not count: a free port probed for one server can be handed to the next one
+    started before the first binds it (it happened: the broker's own S3 server took the port probed for
+    Tansu, whose bind then failed while the S3 server answered its clients)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
-        if _port_answers(port, timeout=0.2):
+        if _listens(proc.pid, port) and _port_answers(port, timeout=0.2):
             return True
         time.sleep(0.05)
     return False
@@ -313,8 +328,7 @@ def _preferred_port(settings: Settings) -> int:
         return _free_port()
 
 
-def _spawn(settings: Settings, storage: BrokerStorage, port: int) -> BrokerInfo:
-    engine, extra_env = storage.prepare(settings)
+def _spawn(settings: Settings, storage: BrokerStorage, engine: str, extra_env: dict[str, str], port: int) -> BrokerInfo:
     url = f"tcp://{HOST}:{port}"
     cmd = [
         str(tansu_binary()),
@@ -354,10 +368,12 @@ def start(settings: Settings) -> BrokerInfo:
         running = status(settings)
         if running is not None:
             return running
+        engine, extra_env = storage.prepare(settings)  # its server listens before Tansu's port is probed
         last: BrokerStartError | None = None
         for attempt in range(3):  # the free port may be taken between probing and binding
             try:
-                info = _spawn(settings, storage, _preferred_port(settings) if attempt == 0 else _free_port())
+                port = _preferred_port(settings) if attempt == 0 else _free_port()
+                info = _spawn(settings, storage, engine, extra_env, port)
                 break
             except BrokerStartError as exc:
                 last = exc

@@ -163,6 +163,38 @@ def test_s3_server_left_by_a_crashed_broker_is_reused_then_stopped(settings: Set
     assert broker_mod.S3Storage().running(settings) is None
 
 
+def test_a_port_another_server_holds_is_not_taken_for_the_broker(settings: Settings, monkeypatch) -> None:
+    """The port probed for Tansu was once handed to the broker's own S3 server, started in between: Tansu's
+    bind failed (its process lives on) while the S3 server answered on the port, and the broker counted as
+    started, so producers talked Kafka to an HTTP server. Forced here: Tansu is offered the S3 server's port
+    first; the broker must come up on another port, listened on by Tansu itself."""
+    s3 = broker_mod.S3Storage()
+    s3.prepare(settings)  # the S3 server runs (the broker reuses it)
+    taken = {"port": s3.running(settings)["port"]}
+
+    monkeypatch.setattr(broker_mod, "_preferred_port", lambda _settings: taken["port"])
+    monkeypatch.setattr(broker_mod, "START_TIMEOUT_S", 3.0)  # the refused attempt ends sooner
+    try:
+        info = broker_mod.start(settings)
+        assert info.port != taken["port"] and broker_mod._listens(info.pid, info.port)
+        assert broker_mod.status(settings) == info
+        assert kafka_io.produce(info.bootstrap, [("feedback.crm", b"through Tansu")]) == 1
+        got = kafka_io.consume(info.bootstrap, ["feedback.crm"], max_idle_s=1.0)
+        assert [r.value for r in got] == [b"through Tansu"]
+    finally:
+        broker_mod.stop(settings)
+
+
+def test_listens_names_the_process_that_holds_a_port() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert broker_mod._listens(os.getpid(), port)
+        assert not broker_mod._listens(os.getpid(), port + 1 if port < 65535 else port - 1)
+        assert not broker_mod._listens(os.getppid(), port)  # answered here, not by that process
+
+
 def test_status_reports_each_jobs_consumer_lag(settings: Settings) -> None:
     """`reasonlake status`'s lag: the ingest job's against the offsets committed in raw.feedback, the
     alert job's against the positions its subtasks report; pipeline topics (alerts, ops) are not feedback."""
