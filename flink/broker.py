@@ -25,7 +25,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -128,7 +128,7 @@ class S3Storage:
             folder.mkdir(parents=True, exist_ok=True)
         last = ""
         for _ in range(3):  # the free port may be taken between probing and binding
-            port = _free_port()
+            port = free_port()
             with open(settings.logs_dir / "localbucket.log", "ab") as log:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "localbucket", "--host", HOST, "--port", str(port), str(data)],
@@ -264,10 +264,15 @@ def status(settings: Settings) -> BrokerInfo | None:
     return info if _port_answers(info.port) else None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+def free_port(avoid: Collection[int] = ()) -> int:
+    """A port free now on this host, none of ``avoid`` (ports probed for servers not listening yet: a
+    probe's port is free again once the probe closes, and the next probe may be handed it)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((HOST, 0))
+            port = int(s.getsockname()[1])
+        if port not in avoid:
+            return port
 
 
 def _listens(pid: int, port: int) -> bool:
@@ -318,14 +323,14 @@ def _preferred_port(settings: Settings) -> int:
     try:
         port = int(_port_file(settings).read_text())
     except (FileNotFoundError, ValueError):
-        return _free_port()
+        return free_port()
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((HOST, port))
         return port
     except OSError:  # taken by something else meanwhile
-        return _free_port()
+        return free_port()
 
 
 def _spawn(settings: Settings, storage: BrokerStorage, engine: str, extra_env: dict[str, str], port: int) -> BrokerInfo:
@@ -372,7 +377,7 @@ def start(settings: Settings) -> BrokerInfo:
         last: BrokerStartError | None = None
         for attempt in range(3):  # the free port may be taken between probing and binding
             try:
-                port = _preferred_port(settings) if attempt == 0 else _free_port()
+                port = _preferred_port(settings) if attempt == 0 else free_port()
                 info = _spawn(settings, storage, engine, extra_env, port)
                 break
             except BrokerStartError as exc:

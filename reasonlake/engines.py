@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from flink.broker import free_port
 from lake.settings import Settings
 
 
@@ -95,12 +96,6 @@ def redis_dir(settings: Settings) -> Path:
     return settings.home / "engines" / "redis"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
@@ -129,7 +124,7 @@ def start_redis(settings: Settings, timeout_s: float = 30.0) -> Redis:
     try:
         port = int((folder / "port").read_text())
     except (OSError, ValueError):
-        port = _free_port()
+        port = free_port()
     (folder / "port").write_text(str(port))
     args = [exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--daemonize", "yes"]
     args += ["--pidfile", str(folder / "redis.pid"), "--logfile", str(folder / "redis.log"), "--save", "60 1"]
@@ -213,7 +208,7 @@ def start_postgres(settings: Settings) -> Postgres:
     try:
         port = int((folder / "port").read_text())
     except (OSError, ValueError):
-        port = _free_port()
+        port = free_port()
         (folder / "port").write_text(str(port))
     ready = [str(bin_dir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)]
     if subprocess.run(ready).returncode != 0:
@@ -440,7 +435,7 @@ def start_flink_cluster(
             try:
                 ports[name] = int((folder / f"{name}.port").read_text())
             except (OSError, ValueError):
-                ports[name] = _free_port()
+                ports[name] = free_port(avoid=set(ports.values()))
                 (folder / f"{name}.port").write_text(str(ports[name]))
         for name in ("log4j.properties", "log4j-console.properties", "log4j-cli.properties"):
             shutil.copy(_flink_home() / "conf" / name, folder / "conf" / name)

@@ -2,7 +2,6 @@
 election online with its valid_until, online reads, and the CLI's own server on the same registry."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from flink.broker import free_port
 from lake.settings import Settings
 from tests.support.elections import election
 
@@ -67,12 +67,6 @@ def test_publish_then_read_online(published):
     assert ReasonLookup(published).get([]) == {}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_feast_cli_in_the_repo_sees_the_pipelines_registry_and_serves_it(published):
     exe = str(Path(sys.executable).with_name("reasonlake"))
     listed = subprocess.run(
@@ -84,7 +78,7 @@ def test_the_feast_cli_in_the_repo_sees_the_pipelines_registry_and_serves_it(pub
     assert listed.returncode == 0, listed.stderr[-2000:]
     assert "reasons" in listed.stdout and "reason" in listed.stdout
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [exe, "--home", str(published.home), "feast", "--", "serve", "-p", str(port)],
         stdout=subprocess.DEVNULL,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from flink import broker
 from reasonlake import engines
 
 
@@ -58,3 +59,26 @@ def test_a_failed_install_is_one_line_naming_the_package(monkeypatch):
         engines.ensure_debian_package("fake-server", "fake", find=lambda: None)
     # install, then (stale lists) update and install once more; each waits for another apt-get's lock
     assert [c[c.index("DPkg::Lock::Timeout=600") + 1] for c in calls] == ["install", "update", "install"]
+
+
+def test_a_port_probed_for_a_server_not_listening_yet_is_not_handed_out_again(monkeypatch):
+    """The Flink cluster's RPC and REST ports are probed one after the other before it starts: a probe's
+    port is free again once the probe closes, and the second probe may be handed it."""
+    handed = iter([5000, 5000, 5000, 5001])
+
+    class Probe:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def bind(self, _address):
+            self.port = next(handed)
+
+        def getsockname(self):
+            return ("127.0.0.1", self.port)
+
+    monkeypatch.setattr(broker.socket, "socket", lambda *a, **k: Probe())
+    first = broker.free_port()
+    assert (first, broker.free_port(avoid={first})) == (5000, 5001)
