@@ -257,7 +257,7 @@ def _read_state(settings: Settings) -> BrokerInfo | None:
 
 
 def status(settings: Settings) -> BrokerInfo | None:
-    """The embedded broker of this home if its process is alive and its port answers."""
+    """The embedded broker of this home if its process is alive, listens on its port itself and answers."""
     info = _read_state(settings)
     if info is None or _reap(info.pid) or not _is_tansu(info.pid) or not _listens(info.pid, info.port):
         return None
