@@ -259,9 +259,9 @@ def _read_state(settings: Settings) -> BrokerInfo | None:
 def status(settings: Settings) -> BrokerInfo | None:
     """The embedded broker of this home if its process is alive, listens on its port itself and answers."""
     info = _read_state(settings)
-    if info is None or _reap(info.pid) or not _is_tansu(info.pid) or not _listens(info.pid, info.port):
+    if info is None or _reap(info.pid) or not _is_tansu(info.pid):
         return None
-    return info if _port_answers(info.port) else None
+    return info if _listens(info.pid, info.port) and _port_answers(info.port) else None
 
 
 def free_port(avoid: Collection[int] = ()) -> int:

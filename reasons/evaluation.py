@@ -83,14 +83,11 @@ def evaluate_weeks(
     stop_words: Sequence[str] = (),
     log: Callable[[str], None] = lambda _: None,
     embed: Callable[[list[str]], np.ndarray] | None = None,
-    no_reason: Collection[str] = (),
 ) -> list[WeekQuality]:
     """One :class:`WeekQuality` per week of ``frame`` but the last (which only receives alerts), counted
     on ``frame``'s own labels: :func:`evaluate_grains` with one grain."""
     grains = {"labels": None}
-    return evaluate_grains(frame, embeddings, policy, grains, params, registry, stop_words, log, embed, no_reason)[
-        "labels"
-    ]
+    return evaluate_grains(frame, embeddings, policy, grains, params, registry, stop_words, log, embed)["labels"]
 
 
 def evaluate_grains(
