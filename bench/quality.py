@@ -90,6 +90,8 @@ def phrase_embedder():
 
 
 def configs():
+    """Name → (fit parameters, registry parameters, whether channel text is handled as issue 12 built it:
+    the modelling text of :func:`cleaned` for keywords and labels, brand words kept out of them)."""
     from reasons.registry import RegistryParams
     from reasons.topics.params import TopicModelParams
 
@@ -224,12 +226,27 @@ def evaluate(
     return out
 
 
+def cleaned(frame):
+    """``frame`` with the columns the pipeline's staging model adds to each message: ``text_modelling`` (what
+    keywords and labels read) and ``mentions``, from the text with personal data redacted (``reasons.pii``,
+    as the model does first), by the model's own macros (``cleaned_texts``). The embeddings stay those of
+    the text as read (the cache's key): the pipeline embeds the redacted text with its whitespace collapsed,
+    which is the same text wherever nothing is redacted (all of CFPB and Banking77)."""
+    from dagster_project.cleaning.resources import cleaned_texts
+    from reasons.pii import redact_all
+
+    clean = cleaned_texts([str(t) for t in redact_all(frame["text"].tolist())])
+    return frame.assign(text_modelling=clean["text_modelling"].to_numpy(), mentions=clean["mentions"].to_numpy())
+
+
 def run_cfpb(name: str, cache: Path, seed: int, policy_file: Path | None = None) -> dict:
     from reasons.corpora import CFPB_FAMILIES, CFPB_STOP_WORDS, cfpb_frame
     from reasons.text import brand_terms
 
     frame = cfpb_frame(CFPB)
-    stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS if configs()[name][2] else ()
+    channel = configs()[name][2]
+    frame = cleaned(frame) if channel else frame
+    stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS if channel else ()
     grains = {"issues": None, "families": CFPB_FAMILIES}
     embeddings = embeddings_for(frame["text"].tolist(), cache)
     return evaluate("CFPB", name, seed, frame, embeddings, grains, stop, policy_file)
@@ -242,8 +259,9 @@ def run_airline(name: str, cache: Path, path: Path, seed: int, policy_file: Path
     from reasons.text import brand_terms
 
     frame = airline_frame(path)
-    brands = configs()[name][2]
-    stop = brand_terms(mentions=frame["mentions"], names=frame["company"].unique()) if brands else ()
+    channel = configs()[name][2]
+    frame = cleaned(frame) if channel else frame
+    stop = brand_terms(mentions=frame["mentions"], names=frame["company"].unique()) if channel else ()
     embeddings = embeddings_for(frame["text"].tolist(), cache)
     grains = {"airline": None}
     return evaluate("Airline tweets", name, seed, frame, embeddings, grains, stop, policy_file, (AIRLINE_NO_REASON,))

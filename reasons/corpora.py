@@ -32,7 +32,6 @@ def cfpb_frame(path: Path | str) -> pd.DataFrame:
 AIRLINE_NOT_NEGATIVE = "(not negative)"
 # the crowd marked the tweet negative but named no reason: never one of a week's true top reasons
 AIRLINE_NO_REASON = "Can't Tell"
-_MENTION = r"(?:^|[^\w])@(\w+)"
 
 
 def airline_frame(path: Path | str) -> pd.DataFrame:
@@ -41,8 +40,8 @@ def airline_frame(path: Path | str) -> pd.DataFrame:
     neutral or positive by the crowd and, when negative, with its reason ("Customer Service Issue",
     "Late Flight", … "Can't Tell"). ``week`` (ISO week of ``tweet_created``), ``text``, ``label`` (the
     reason; :data:`AIRLINE_NOT_NEGATIVE` for the others), ``dissatisfied`` (the crowd's "negative"),
-    ``company`` (the airline: a brand) and ``mentions`` (the @handles a tweet names). Either
-    ``tweet_created`` form is read: the original's ``2015-02-24 11:35:52 -0800`` or ``2/24/2015 11:35``."""
+    ``company`` (the airline: a brand); the @handles a tweet names come with its cleaning, as in the
+    pipeline (``bench/quality.py``'s ``cleaned``). Either ``tweet_created`` form is read: the original's ``2015-02-24 11:35:52 -0800`` or ``2/24/2015 11:35``."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     created = pd.to_datetime(frame["tweet_created"].str.slice(0, 19), format="mixed")
     frame["week"] = weeks_of(created)
@@ -53,7 +52,6 @@ def airline_frame(path: Path | str) -> pd.DataFrame:
         label=reason.where(negative, AIRLINE_NOT_NEGATIVE),
         dissatisfied=negative,
         company=frame["airline"],
-        mentions=frame["text"].str.findall(_MENTION),
     )
     return frame.sort_values(["created", "tweet_id"], kind="stable").reset_index(drop=True)
 

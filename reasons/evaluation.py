@@ -36,6 +36,7 @@ from reasons.election.policy import ElectionPolicy
 from reasons.embedding.vectors import coherence, normalize
 from reasons.registry import NOT_A_REASON_ID, Reason, RegistryParams, group_threshold
 from reasons.registry import update as update_registry
+from reasons.text import keyword_texts
 from reasons.topics.artifact import TopicArtifact, artifact_meta
 from reasons.topics.fit import fit_topics
 from reasons.topics.labels import keyword_label
@@ -104,8 +105,8 @@ def evaluate_grains(
 ) -> dict[str, list[WeekQuality]]:
     """Per grain, one :class:`WeekQuality` per week of ``frame`` but the last (which only receives alerts).
 
-    ``frame`` has ``week``, ``text`` (what keywords come from), ``label`` (the human issue) and
-    ``dissatisfied``; ``embeddings`` are its rows' raw embeddings in order. ``grains`` names label
+    ``frame`` has ``week``, ``text`` (what keywords come from, unless it has the cleaned ``text_modelling``
+    of :func:`reasons.text.keyword_texts`), ``label`` (the human issue) and ``dissatisfied``; ``embeddings`` are its rows' raw embeddings in order. ``grains`` names label
     mappings (``None``: the labels as they are; a mapping: labels onto coarser families, unmapped ones
     kept): the weeks are fitted, registered and elected once, and counted at every grain. ``embed`` (the
     embedding model) re-ranks label phrases as the weekly fit does. Labels in ``no_reason`` (a labeller's
@@ -122,7 +123,7 @@ def evaluate_grains(
         idx = np.flatnonzero(frame["week"].to_numpy() == week)
         nxt = np.flatnonzero(frame["week"].to_numpy() == following)
         part = frame.iloc[idx].reset_index(drop=True)
-        fit = fit_topics(part["text"].astype(str).tolist(), embeddings[idx], params, stop_words=stop_words, embed=embed)
+        fit = fit_topics(keyword_texts(part), embeddings[idx], params, stop_words=stop_words, embed=embed)
         topics = topics_in(fit, part["dissatisfied"])
         update = update_registry(known, topics, week, registry)
         known = list(update.reasons)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import pandas as pd
+
 _PARTS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 # words of company names and handles that name no brand ("Experian Information Solutions Inc.",
 # "@united_help"): they stay available as keywords
@@ -71,3 +73,10 @@ def brand_terms(mentions: Iterable[Iterable[str] | None] = (), names: Iterable[s
     for name in names:
         words.update(w for w in re.findall(r"[a-z]+", str(name).lower()) if len(w) >= 2 and w not in GENERIC)
     return tuple(sorted(words))
+
+
+def keyword_texts(messages: pd.DataFrame) -> list[str]:
+    """What a fit's keywords and labels read of each message: its cleaned ``text_modelling`` where the
+    messages carry one (the marts, or a corpus cleaned the same way), else its ``text``."""
+    column = "text_modelling" if "text_modelling" in messages else "text"
+    return messages[column].astype(str).tolist()

@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import duckdb
+import jinja2
+import pandas as pd
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
@@ -202,3 +205,24 @@ if __name__ == "__main__":  # python -m dagster_project.cleaning.resources parse
     if sys.argv[1:] != ["parse"]:
         sys.exit("usage: python -m dagster_project.cleaning.resources parse")
     print(f"[setup] dbt manifest: {parse_manifest()}")
+
+
+TEXT_CLEANING_MACROS = DBT_PROJECT_DIR / "macros" / "text_cleaning.sql"
+
+
+def cleaned_texts(texts: Sequence[str]) -> pd.DataFrame:
+    """What the staging model derives from each (already redacted) text, for text read outside the lake
+    (``bench/quality.py``'s corpora): ``text_modelling`` (what keywords and labels read) and ``mentions``
+    (the @handles, a list). Computed by the model's own macros (``dbt/macros/text_cleaning.sql``, rendered
+    by Jinja as dbt renders them) in DuckDB, the engine dbt-duckdb runs them on; one row per text, in order."""
+    macros = jinja2.Environment(autoescape=False).from_string(TEXT_CLEANING_MACROS.read_text()).module
+    frame = pd.DataFrame({"row": range(len(texts)), "text": [str(t) for t in texts]})
+    query = (
+        f"select {macros.modelling_text('text')} as text_modelling, {macros.mentions('text')} as mentions "  # type: ignore[attr-defined]
+        "from frame order by row"
+    )
+    with duckdb.connect() as con:
+        con.register("frame", frame)
+        out = con.execute(query).df()
+    out["mentions"] = out["mentions"].map(list)
+    return out

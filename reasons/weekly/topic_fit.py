@@ -24,7 +24,7 @@ from reasons.embedding.backends import EMBEDDING_MODEL
 from reasons.embedding.store import embed_with_store
 from reasons.embedding.vectors import Embedder, embed
 from reasons.sentiment import DissatisfactionRule, score_messages
-from reasons.text import brand_terms
+from reasons.text import brand_terms, keyword_texts
 from reasons.topics.artifact import ARTIFACT_FILE, TopicArtifact, reason_id, save_artifact, topics_root, write_json
 from reasons.topics.fit import fit_topics, model_version_for
 from reasons.topics.params import OUTLIER, OUTLIER_LABEL, FitResult, TopicModelParams
@@ -75,10 +75,9 @@ def fit_week(
         progress=lambda done, total: log(f"embedded {done}/{total} messages"),
     )
     # keywords from the cleaned text without the week's brand handles; embeddings from the text as sent
-    keyword_texts = messages["text_modelling"] if "text_modelling" in messages else messages["text"]
     brands = brand_terms(messages["mentions"]) if "mentions" in messages else ()
     fit = fit_topics(
-        keyword_texts.astype(str).tolist(),
+        keyword_texts(messages),
         stored.embeddings,
         params,
         log=log,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import duckdb
 import pytest
 
-from dagster_project.cleaning.resources import prepare, run_dbt
+from dagster_project.cleaning.resources import cleaned_texts, prepare, run_dbt
 from lake import catalog as lake_catalog
 from lake.settings import Settings
 from reasons.marts import read_messages, read_week_messages
@@ -170,6 +170,17 @@ def test_the_modelling_text_drops_channel_noise_and_lists_mentions(built):
     assert mart[("crm", "m7")]["text"].startswith("@AcmeBank")  # the text as sent is kept (PII redacted)
     assert mart[("crm", "m1")]["text_modelling"] == "Refund took three weeks"
     assert list(mart[("crm", "m1")]["mentions"]) == []
+
+
+def test_text_read_outside_the_lake_is_cleaned_by_the_same_macros(built):
+    """``cleaned_texts`` (what bench/quality.py gives its corpora) renders the staging model's macros: on
+    every (redacted) text of the mart it gives the model's own modelling text and mentions."""
+    settings, _, _ = built
+    rows = list(_mart(settings, with_pii=True).values())
+    assert len(rows) >= 8
+    outside = cleaned_texts([r["text"] for r in rows])
+    assert outside["text_modelling"].tolist() == [r["text_modelling"] for r in rows]
+    assert outside["mentions"].tolist() == [list(r["mentions"]) for r in rows]
 
 
 def test_no_personal_data_leaves_raw(built):

@@ -1,5 +1,6 @@
 """Reading the airline tweets corpus (its rows here are written for the test: the real file is not shipped)."""
 
+from dagster_project.cleaning.resources import cleaned_texts
 from reasons.corpora import AIRLINE_NOT_NEGATIVE, airline_frame
 from reasons.text import brand_terms
 
@@ -21,8 +22,9 @@ def test_airline_tweets_become_weeks_of_labelled_messages_in_time_order(tmp_path
     # a negative tweet without a reason is one the crowd could not tell; the others carry none
     assert frame["label"].tolist() == [AIRLINE_NOT_NEGATIVE, "Can't Tell", "Late Flight", AIRLINE_NOT_NEGATIVE]
     assert frame["dissatisfied"].tolist() == [False, True, True, False]
-    assert frame["mentions"].tolist() == [["VirginAmerica"], ["JetBlue", "Delta"], ["united"], ["USAirways"]]
     # brands (the airline, its handles) are what keywords and labels leave out
-    stop = brand_terms(mentions=frame["mentions"], names=frame["company"])
+    mentions = cleaned_texts(frame["text"].tolist())["mentions"]
+    assert mentions.tolist() == [["VirginAmerica"], ["JetBlue", "Delta"], ["united"], ["USAirways"]]
+    stop = brand_terms(mentions=mentions, names=frame["company"])
     assert {"virginamerica", "jetblue", "united", "delta", "airways", "virgin"} <= set(stop)
     assert "fabulous" not in stop and "late" not in stop

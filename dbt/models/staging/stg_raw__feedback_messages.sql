@@ -25,32 +25,11 @@ renamed as (
         text,
         trim(regexp_replace(text, '[\s\p{Z}]+', ' ', 'g')) as text_normalized,
 
-        -- the modelling text, what topic keywords and labels are computed from (embeddings read the
-        -- original): an e-mail signature ("-- " line) or mail-app footer and everything after it cut,
-        -- URLs, e-mail addresses, personal-data placeholders, @mentions and emoji removed, hashtags kept as words, whitespace collapsed
-        trim(regexp_replace(
-            regexp_replace(
-                regexp_replace(
-                    regexp_replace(
-                        regexp_replace(
-                            regexp_replace(
-                                regexp_replace(
-                                    text, '(?is)(\n--[ \t]*\n|\n\s*sent from my |\n\s*get outlook for ).*$', ''
-                                ),
-                                '(?i)(https?://|www\.)\S+', ' ', 'g'
-                            ),
-                            '[\w.+-]+@[\w-]+(\.[\w-]+)+|<(EMAIL|PHONE|CARD|IBAN|IP)>', ' ', 'g'
-                        ),
-                        '(^|[^\w])@\w+', '\1 ', 'g'
-                    ),
-                    '#(\w+)', '\1', 'g'
-                ),
-                '[\x{1F000}-\x{1FAFF}\x{2600}-\x{27BF}\x{2B00}-\x{2BFF}\x{FE0F}\x{200D}\x{20E3}]', ' ', 'g'
-            ),
-            '[\s\p{Z}]+', ' ', 'g'
-        )) as text_modelling,
-        -- the accounts the message @mentions (brand handles: kept out of keywords and labels)
-        regexp_extract_all(text, '(?:^|[^\w])@(\w+)', 1) as mentions,
+        -- what topic keywords and labels are computed from (embeddings read the original): the text without
+        -- signatures, URLs, e-mail addresses, personal-data placeholders, @mentions and emoji, hashtags kept
+        -- as words; and the accounts it @mentions (brand handles). Both are macros (macros/text_cleaning.sql)
+        {{ modelling_text('text') }} as text_modelling,
+        {{ mentions('text') }} as mentions,
 
         -- customer
         user_id,
