@@ -70,11 +70,20 @@ def spec_of(identifier: str) -> TableSpec:
 
 
 # Every table deletes its oldest metadata files on commit, keeping the newest few (an ingest commits
-# every few seconds: without this each commit leaves one more metadata JSON for ever).
+# every few seconds: without this each commit leaves one more metadata JSON for ever), and merges its
+# manifests once it has 100 (pyiceberg appends one per commit, and every scan and commit reads them all).
 TABLE_PROPERTIES = {
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "20",
+    "commit.manifest-merge.enabled": "true",
+    "commit.manifest.min-count-to-merge": "100",
 }
+# pyiceberg copies a table's whole metadata, every snapshot in it, several times per commit: each
+# snapshot kept costs every later commit about 1 ms (bench/commits.py). A commit that leaves more than
+# HISTORY_MAX snapshots expires the oldest, down to HISTORY_KEPT, so a table committed to every few
+# seconds for weeks commits as fast as on its first day; maintenance expires by age as well.
+HISTORY_MAX = 100
+HISTORY_KEPT = 50
 
 
 def ensure_metadata_cleanup(table: Table) -> Table:
@@ -225,7 +234,48 @@ def append(
                 tx.set_properties({_offset_key(tp): str(o) for tp, o in advanced.items()})
         return t
 
-    return commit_retrying(table, attempt, "append", retries)
+    return bound_history(commit_retrying(table, attempt, "append", retries))
+
+
+def expire_attempt(older_than_ms: int | None, retain_last: int) -> Callable[[Table], int]:
+    """An ``attempt`` for :func:`commit_retrying`: expire the snapshots older than ``older_than_ms``
+    (None: whatever their age) but the newest ``retain_last`` and the current one; returns how many.
+    Only metadata changes: the table properties (the Kafka offsets) and the data stay, and the files
+    no snapshot needs any more are left to ``lake.maintenance.remove_orphan_files``."""
+    if retain_last < 1:
+        raise ValueError("retain_last must be at least 1")
+
+    def attempt(t: Table) -> int:
+        t.refresh()
+        snapshots = sorted(t.snapshots(), key=lambda s: (s.timestamp_ms, s.sequence_number or 0))
+        keep = {s.snapshot_id for s in snapshots[-retain_last:]}
+        current = t.current_snapshot()
+        if current is not None:
+            keep.add(current.snapshot_id)
+        expire = [
+            s.snapshot_id
+            for s in snapshots
+            if (older_than_ms is None or s.timestamp_ms < older_than_ms) and s.snapshot_id not in keep
+        ]
+        if expire:
+            t.maintenance.expire_snapshots().by_ids(expire).commit()
+        return len(expire)
+
+    return attempt
+
+
+def bound_history(table: Table) -> Table:
+    """Past :data:`HISTORY_MAX` snapshots, expire the oldest down to :data:`HISTORY_KEPT`. Best effort:
+    a trim that other writers keep beating (or a catalog they hold locked) is left to the next commit,
+    for the commit it follows has gone through."""
+    if len(table.metadata.snapshots) <= HISTORY_MAX:
+        return table
+    try:
+        expired = commit_retrying(table, expire_attempt(None, HISTORY_KEPT), "history trim", retries=3)
+        log.info("%s: %d oldest snapshot(s) expired", ".".join(table.name()[-2:]), expired)
+    except (CommitConflictError, CatalogBusyError) as exc:
+        log.info("history trim left to the next commit: %s", exc)
+    return table
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,9 @@ R = TypeVar("R")
 
 MAINTENANCE_SUMMARY_KEY = "reasonlake.maintenance"
 RAW_TABLES = ("raw.feedback", "raw.feedback_rejected")
+# what a streaming job commits to every few seconds: every file and snapshot of them is maintained here
+# (the ml tables take one commit a week each; their snapshots are the weeks' history)
+STREAMED_TABLES = (*RAW_TABLES, "alerts.alerts")
 # the time a raw row's retention counts from (each table's day-partition column: whole files go)
 RETENTION_COLUMNS = {"raw.feedback": "created_at", "raw.feedback_rejected": "rejected_at"}
 
@@ -171,23 +174,8 @@ def expire_snapshots(table: Table, older_than: datetime, retain_last: int = 5, r
     every branch/tag head). The Kafka offsets live in table properties and are not affected. Still
     conflicting after ``retries`` attempts (a writer committing every second), it is deferred to the
     next run, as compaction is."""
-    if retain_last < 1:
-        raise ValueError("retain_last must be at least 1")
+    attempt = lake_catalog.expire_attempt(int(older_than.timestamp() * 1000), retain_last)
     before = len(table.snapshots())
-    cutoff_ms = int(older_than.timestamp() * 1000)
-
-    def attempt(t: Table) -> bool:
-        t.refresh()
-        snapshots = sorted(t.snapshots(), key=lambda s: s.timestamp_ms)
-        keep = {s.snapshot_id for s in snapshots[-retain_last:]}
-        current = t.current_snapshot()
-        if current is not None:
-            keep.add(current.snapshot_id)
-        expire = [s.snapshot_id for s in snapshots if s.timestamp_ms < cutoff_ms and s.snapshot_id not in keep]
-        if expire:
-            t.maintenance.expire_snapshots().by_ids(expire).commit()
-        return True
-
     deferred = _unless_busy(table, attempt, "snapshot expiry", retries) is None
     table.refresh()
     return ExpireReport(
@@ -265,7 +253,7 @@ def remove_orphan_files(table: Table, older_than: datetime) -> OrphanReport:
 
 def maintain(
     catalog: Catalog,
-    identifiers: Iterable[str] = RAW_TABLES,
+    identifiers: Iterable[str] = STREAMED_TABLES,
     *,
     expire_older_than: timedelta = timedelta(days=7),
     retain_last: int = 5,
@@ -274,7 +262,7 @@ def maintain(
     orphans_older_than: timedelta = timedelta(days=1),
     now: datetime | None = None,
 ) -> list[tuple[CompactionReport, ExpireReport, RetentionReport, OrphanReport]]:
-    """For every table in ``identifiers`` (the raw ingest tables by default): delete the rows past
+    """For every table in ``identifiers`` (the raw ingest tables and the alerts by default): delete the rows past
     ``retention`` (None: keep every row), compact, expire snapshots, then delete the files no snapshot
     references any more that are older than ``orphans_older_than``."""
     now = now or datetime.now(UTC)

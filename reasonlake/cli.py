@@ -531,7 +531,8 @@ def maintain(
     raw_retention_days: int | None,
 ) -> None:
     """Delete raw rows past their retention, compact small files and expire old snapshots of
-    raw.feedback / raw.feedback_rejected (the Kafka offsets in the table properties are kept)."""
+    raw.feedback, raw.feedback_rejected and alerts.alerts (the Kafka offsets in the table properties
+    are kept)."""
     from datetime import timedelta
 
     from lake import catalog

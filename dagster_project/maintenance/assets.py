@@ -1,10 +1,11 @@
-"""The maintenance domain: compaction and snapshot expiry of the raw ingest tables.
+"""The maintenance domain: retention, compaction and snapshot expiry of the tables streaming jobs write.
 
-One asset, ``["raw", "feedback_maintenance"]``, downstream of ``["raw", "feedback"]`` and
-``["raw", "feedback_rejected"]``: materializing it runs :func:`lake.maintenance.maintain` on both
-tables and records what changed. It is an asset (not an op) so each run shows up in the lineage
-beside the tables it maintains, with its file and snapshot counts as metadata; the daily schedule
-keeps file counts and metadata size bounded while the ingest job appends every few seconds.
+Two assets, each beside what it maintains in the lineage: ``["raw", "feedback_maintenance"]``
+(downstream of ``["raw", "feedback"]`` and ``["raw", "feedback_rejected"]``, which the ingest job
+appends to every few seconds) and ``["alerts", "alerts_maintenance"]`` (downstream of ``["alerts",
+"alerts"]``, the alert job's). Materializing one runs :func:`lake.maintenance.maintain` on its tables and
+records what changed as metadata (files, snapshots, rows and bytes). They are assets, not ops, so each
+run shows in the lineage; the daily schedule keeps file counts and metadata size bounded.
 """
 
 from datetime import timedelta
@@ -12,10 +13,11 @@ from datetime import timedelta
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, asset
 
 from dagster_project.resources import ReasonlakeResource
-from lake.maintenance import maintain
+from lake.maintenance import RAW_TABLES, maintain
 
 GROUP = "maintenance"
 RAW_FEEDBACK_MAINTENANCE = AssetKey(["raw", "feedback_maintenance"])
+ALERTS_MAINTENANCE = AssetKey(["alerts", "alerts_maintenance"])
 
 
 class MaintenanceConfig(Config):
@@ -27,21 +29,17 @@ class MaintenanceConfig(Config):
     raw_retention_days: int | None = None
 
 
-@asset(
-    key=RAW_FEEDBACK_MAINTENANCE,
-    deps=[AssetKey(["raw", "feedback"]), AssetKey(["raw", "feedback_rejected"])],
-    group_name=GROUP,
-    kinds={"iceberg"},
-    description="Deletes raw rows past their retention (raw_retention_days), compacts small data files (per day "
-    "partition), expires old snapshots of the raw ingest tables and deletes the files no snapshot needs "
-    "(older than a day); the Kafka offsets kept in the table properties are never touched.",
-)
-def raw_feedback_maintenance(
-    context: AssetExecutionContext, config: MaintenanceConfig, reasonlake: ReasonlakeResource
+def _maintain(
+    context: AssetExecutionContext,
+    config: MaintenanceConfig,
+    reasonlake: ReasonlakeResource,
+    identifiers: tuple[str, ...],
 ) -> MaterializeResult:
+    """:func:`lake.maintenance.maintain` on ``identifiers``; per table, what changed as metadata."""
     days = config.raw_retention_days or reasonlake.settings().raw_retention_days
     reports = maintain(
         reasonlake.catalog(),
+        identifiers,
         expire_older_than=timedelta(days=config.expire_older_than_days),
         retain_last=config.retain_last,
         target_file_mb=config.target_file_mb,
@@ -65,3 +63,33 @@ def raw_feedback_maintenance(
         )
         context.log.info(f"{compaction} {expiry} {retained} {orphans}")
     return MaterializeResult(metadata=metadata)
+
+
+@asset(
+    key=RAW_FEEDBACK_MAINTENANCE,
+    deps=[AssetKey(["raw", "feedback"]), AssetKey(["raw", "feedback_rejected"])],
+    group_name=GROUP,
+    kinds={"iceberg"},
+    description="Deletes raw rows past their retention (raw_retention_days), compacts small data files (per day "
+    "partition), expires old snapshots of the raw ingest tables and deletes the files no snapshot needs "
+    "(older than a day); the Kafka offsets kept in the table properties are never touched.",
+)
+def raw_feedback_maintenance(
+    context: AssetExecutionContext, config: MaintenanceConfig, reasonlake: ReasonlakeResource
+) -> MaterializeResult:
+    return _maintain(context, config, reasonlake, RAW_TABLES)
+
+
+@asset(
+    key=ALERTS_MAINTENANCE,
+    deps=[AssetKey(["alerts", "alerts"])],
+    group_name=GROUP,
+    kinds={"iceberg"},
+    description="Compacts the small data files the alert job appends (per day partition), expires old snapshots "
+    "of alerts.alerts and deletes the files no snapshot needs (older than a day). Alerts carry redacted text "
+    "only: no retention applies.",
+)
+def alerts_maintenance(
+    context: AssetExecutionContext, config: MaintenanceConfig, reasonlake: ReasonlakeResource
+) -> MaterializeResult:
+    return _maintain(context, config, reasonlake, ("alerts.alerts",))

@@ -2,11 +2,11 @@
 
 from dagster import DefaultScheduleStatus, ScheduleDefinition, define_asset_job
 
-from dagster_project.maintenance.assets import RAW_FEEDBACK_MAINTENANCE
+from dagster_project.maintenance.assets import ALERTS_MAINTENANCE, RAW_FEEDBACK_MAINTENANCE
 
-maintenance_job = define_asset_job("raw_maintenance", selection=[RAW_FEEDBACK_MAINTENANCE])
+maintenance_job = define_asset_job("lake_maintenance", selection=[RAW_FEEDBACK_MAINTENANCE, ALERTS_MAINTENANCE])
 maintenance_schedule = ScheduleDefinition(
-    name="raw_maintenance_schedule",
+    name="lake_maintenance_schedule",
     job=maintenance_job,
     cron_schedule="30 2 * * *",
     default_status=DefaultScheduleStatus.RUNNING,  # on as soon as a daemon runs

@@ -45,6 +45,27 @@ def fill(cat, commits: int = 6, per_commit: int = 30) -> None:
         sink.flush()
 
 
+def write_alerts(cat, commits: int, per_commit: int = 3) -> list[str]:
+    """``commits`` appends of the alert job's writer, each over two alerted_at days; the alert ids."""
+    from flink.alerting import AlertWriter
+
+    writer, ids = AlertWriter(cat), []
+    for c in range(commits):
+        lines = []
+        for i in range(per_commit):
+            n = c * per_commit + i
+            at = f"2026-03-0{2 + n % 2}T09:00:00+00:00"
+            alert = dict(
+                kind="alert", alert_id=f"a{n:03d}", message_id=f"m{n}", source="crm", topic_id=1, reason_id="r1",
+                label="late refund", week="2026-W10", model_version="v1", similarity=0.9, text="late refund",
+                kafka_topic="feedback.crm", kafka_partition=0, kafka_offset=n, kafka_timestamp=at, alerted_at=at,
+            )  # fmt: skip
+            lines.append("\t".join(("sent", f"k{n}", "r1", "{}", json.dumps(alert))))
+            ids.append(alert["alert_id"])
+        assert writer.write(lines) == per_commit
+    return ids
+
+
 def snapshot_of(cat, identifier: str):
     table = cat.load_table(identifier)
     rows = lake_catalog.read(cat, identifier).to_pylist()
@@ -66,7 +87,7 @@ def test_compaction_and_expiry_keep_rows_and_offsets(settings) -> None:
     reports = maintenance.maintain(
         cat, expire_older_than=timedelta(0), retain_last=2, now=datetime.now(UTC) + timedelta(hours=1)
     )
-    (compaction, expiry, retained, _), _ = reports
+    (compaction, expiry, retained, _), *_ = reports
     assert (retained.cutoff, retained.rows_deleted) == (None, 0)  # no retention: every row kept
     assert (compaction.table, compaction.partitions_compacted, compaction.files_before, compaction.files_after) == (
         "raw.feedback",
@@ -119,7 +140,7 @@ def test_maintenance_asset_through_dagster(settings) -> None:
     from dagster import AssetKey, materialize
 
     from dagster_project.definitions import compose
-    from dagster_project.maintenance.assets import raw_feedback_maintenance
+    from dagster_project.maintenance.assets import alerts_maintenance, raw_feedback_maintenance
     from dagster_project.resources import ReasonlakeResource
 
     defs = compose(settings, ReasonlakeResource.from_settings(settings))
@@ -129,7 +150,13 @@ def test_maintenance_asset_through_dagster(settings) -> None:
         AssetKey(["raw", "feedback"]),
         AssetKey(["raw", "feedback_rejected"]),
     }
-    assert defs.resolve_schedule_def("raw_maintenance_schedule").cron_schedule == "30 2 * * *"
+    assert set(graph.get(AssetKey(["alerts", "alerts_maintenance"])).parent_keys) == {AssetKey(["alerts", "alerts"])}
+    schedule = defs.resolve_schedule_def("lake_maintenance_schedule")
+    assert schedule.cron_schedule == "30 2 * * *"
+    assert set(defs.resolve_job_def(schedule.job_name).asset_layer.selected_asset_keys) == {
+        AssetKey(["raw", "feedback_maintenance"]),
+        AssetKey(["alerts", "alerts_maintenance"]),
+    }
 
     cat = lake_catalog.load(settings)
     fill(cat, commits=3)
@@ -146,6 +173,18 @@ def test_maintenance_asset_through_dagster(settings) -> None:
     assert meta["raw_feedback_snapshots_after"].value == 3 * 2  # only the compaction's own (newer than the cutoff)
     assert lake_catalog.committed_offsets(cat.load_table("raw.feedback")) == offsets
 
+    alerts = write_alerts(cat, commits=4)
+    result = materialize(
+        [alerts_maintenance],
+        resources={"reasonlake": ReasonlakeResource(home=str(settings.home))},
+        run_config={"ops": {"alerts__alerts_maintenance": {"config": {"expire_older_than_days": 0, "retain_last": 1}}}},
+    )
+    assert result.success
+    [event] = result.get_asset_materialization_events()
+    meta = event.materialization.metadata
+    assert meta["alerts_alerts_files_before"].value == 4 * 2 and meta["alerts_alerts_files_after"].value == 2
+    assert sorted(r["alert_id"] for r in lake_catalog.read(cat, "alerts.alerts").to_pylist()) == alerts
+
 
 def test_maintain_command(settings) -> None:
     from click.testing import CliRunner
@@ -159,6 +198,7 @@ def test_maintain_command(settings) -> None:
     assert result.exit_code == 0, result.output
     assert "raw.feedback: 3 partition(s) compacted, data files 6 -> 3; snapshots" in result.output
     assert "raw.feedback_rejected:" in result.output
+    assert "alerts.alerts: 0 partition(s) compacted" in result.output  # maintained too, empty here
 
 
 def test_retention_deletes_old_raw_rows_and_ingestion_does_not_read_them_again(settings) -> None:
@@ -170,7 +210,8 @@ def test_retention_deletes_old_raw_rows_and_ingestion_does_not_read_them_again(s
     before = lake_catalog.read(cat, "raw.feedback").to_pylist()
     # created_at days are 2026-03-02, 03 and 04: keep what is younger than 7 days at 2026-03-10 12:00
     reports = maintenance.maintain(cat, retention=timedelta(days=7), now=NOW)
-    (_, _, feedback, _), (_, _, rejected, _) = reports
+    (_, _, feedback, _), (_, _, rejected, _), (_, _, alerts, _) = reports
+    assert alerts.cutoff is None and alerts.rows_deleted == 0  # alerts hold redacted text: no retention
     after = lake_catalog.read(cat, "raw.feedback").to_pylist()
     old = [r for r in before if r["created_at"] < NOW - timedelta(days=7)]
     assert feedback.rows_deleted == len(old) > 0 and len(after) == len(before) - len(old)
@@ -186,7 +227,7 @@ def test_retention_deletes_old_raw_rows_and_ingestion_does_not_read_them_again(s
     sink = IcebergBatchSink(cat)
     assert sink.add_all(outcomes(0, 90)) == 0
     # a second run has nothing left to delete
-    (_, _, again, _), _ = maintenance.maintain(cat, retention=timedelta(days=7), now=NOW)
+    (_, _, again, _), *_ = maintenance.maintain(cat, retention=timedelta(days=7), now=NOW)
     assert again.rows_deleted == 0
 
 
@@ -238,7 +279,7 @@ def test_disk_stays_bounded_metadata_on_commit_and_unreferenced_files_by_maintai
     reports = maintenance.maintain(
         cat, expire_older_than=timedelta(0), retain_last=1, orphans_older_than=timedelta(minutes=10)
     )
-    (_, expiry, _, orphans), _ = reports
+    (_, expiry, _, orphans), *_ = reports
     table = cat.load_table("raw.feedback")
     assert expiry.snapshots_after < expiry.snapshots_before and orphans.files_deleted > 0 and orphans.bytes_deleted > 0
     assert stray.exists()  # younger than the grace period
