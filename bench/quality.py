@@ -235,7 +235,15 @@ def cleaned(frame):
     from dagster_project.cleaning.resources import cleaned_texts
     from reasons.pii import redact_all
 
-    clean = cleaned_texts([str(t) for t in redact_all(frame["text"].tolist())])
+    texts = frame["text"].astype(str).tolist()
+    redacted = [str(t) for t in redact_all(texts)]
+    clean = cleaned_texts(redacted)
+    changed = sum(" ".join(a.split()) != b for a, b in zip(texts, clean["text_modelling"]))
+    print(
+        f"  cleaning: {changed} of {len(texts)} modelling texts differ from the text as read "
+        f"({sum(a != b for a, b in zip(texts, redacted))} with personal data redacted)",
+        flush=True,
+    )
     return frame.assign(text_modelling=clean["text_modelling"].to_numpy(), mentions=clean["mentions"].to_numpy())
 
 
