@@ -105,7 +105,7 @@ def test_workspace_loads_as_the_ui_loads_it():
     assert "All code locations passed validation" in result.stdout + result.stderr
 
 
-def test_the_homes_instance_runs_one_weekly_run_and_one_backfill_run_at_a_time(tmp_path, defs):
+def test_the_homes_instance_runs_one_weekly_run_and_one_backfill_run_at_a_time_and_purges_old_ticks(tmp_path, defs):
     from dagster import DagsterInstance
 
     from lake.settings import Settings
@@ -117,4 +117,11 @@ def test_the_homes_instance_runs_one_weekly_run_and_one_backfill_run_at_a_time(t
     instance = DagsterInstance.from_config(str(dagster_home(settings)))
     limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
     assert {(lim["key"], lim["limit"]) for lim in limits} == {("reasonlake/weekly", 1), ("dagster/backfill", 1)}
+    # a sensor ticking every 30 s for weeks: its ticks are purged after a while, not kept for ever
+    from dagster._core.definitions.run_request import InstigatorType
+    from dagster._core.scheduler.instigation import TickStatus
+
+    sensor_ticks = instance.get_tick_retention_settings(InstigatorType.SENSOR)
+    assert sensor_ticks[TickStatus.SUCCESS] == 14 and sensor_ticks[TickStatus.FAILURE] == 90
+    assert instance.get_tick_retention_settings(InstigatorType.SCHEDULE)[TickStatus.SUCCESS] == 90
     assert defs.resolve_job_def("weekly").tags["reasonlake/weekly"] == "true"
