@@ -35,6 +35,11 @@ from flink.errors import BrokerNotRunningError, BrokerStartError
 from lake.settings import Settings
 
 HOST = "127.0.0.1"
+# localbucket's own main without its request lines (INFO, one per object Tansu reads or writes: about
+# 100 kB a minute at 100 msg/s, for as long as the broker runs); its warnings and errors stay
+_QUIET_LOCALBUCKET = (
+    "import logging, localbucket; logging.getLogger('localbucket').setLevel(logging.WARNING); localbucket.main()"
+)
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
 
@@ -131,7 +136,7 @@ class S3Storage:
             port = free_port()
             with open(settings.logs_dir / "localbucket.log", "ab") as log:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "localbucket", "--host", HOST, "--port", str(port), str(data)],
+                    [sys.executable, "-c", _QUIET_LOCALBUCKET, "--host", HOST, "--port", str(port), str(data)],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,

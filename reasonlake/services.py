@@ -13,7 +13,8 @@
 A service that exits is restarted after a backoff (1 s, doubling to at most 60 s; reset once it ran a
 minute), and the restart is written to ``<home>/logs/supervisor.log`` and the state file
 ``<home>/run/services.json`` (pid, up since, restarts, last exit) that ``reasonlake status`` reads.
-Each service logs to ``<home>/logs/<service>.log``. SIGTERM (``reasonlake down``) stops them all:
+Each service logs to ``<home>/logs/<service>.log``; every log there is rotated past 50 MB, three
+rotations kept (:func:`rotate_logs`, checked each minute). SIGTERM (``reasonlake down``) stops them all:
 SIGINT to each service (the Flink jobs stop as on Ctrl-C, the alert job with a savepoint), then
 SIGKILL to what is left of its process group (at the latest after 60 s). A supervisor that dies without
 that (SIGKILL, the out-of-memory killer) takes its services with it: each gets SIGINT from the kernel
@@ -27,6 +28,7 @@ import argparse
 import ctypes
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,6 +44,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_S = 60.0
 MAX_BACKOFF_S = 60.0
 HEALTHY_AFTER_S = 60.0  # a service that ran this long starts again from the shortest backoff
+# every log of the home is rotated past this size, the newest LOG_KEEP rotations kept (checked each minute)
+LOG_MAX_BYTES = 50 * 1024 * 1024
+LOG_KEEP = 3
+LOG_CHECK_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,28 @@ def _parent_death_signal() -> Callable[[], None] | None:
     return arm
 
 
+def rotate_logs(folder: Path, max_bytes: int = LOG_MAX_BYTES, keep: int = LOG_KEEP) -> list[str]:
+    """Rotate every ``*.log`` in ``folder`` larger than ``max_bytes``: ``x.log`` is copied to ``x.log.1``
+    (``.1`` → ``.2`` …, the oldest past ``keep`` dropped), then emptied in place. In place, because the
+    services hold it open: they all write in append mode, so their next line starts the emptied file
+    (a line written between the copy and the emptying is lost). Returns the names rotated."""
+    rotated = []
+    for path in sorted(folder.glob("*.log")):
+        try:
+            if path.stat().st_size <= max_bytes:
+                continue
+            for n in range(keep - 1, 0, -1):
+                older = path.with_name(f"{path.name}.{n}")
+                if older.exists():
+                    os.replace(older, path.with_name(f"{path.name}.{n + 1}"))
+            shutil.copyfile(path, path.with_name(f"{path.name}.1"))
+            os.truncate(path, 0)
+        except FileNotFoundError:  # removed meanwhile (a home destroyed)
+            continue
+        rotated.append(path.name)
+    return rotated
+
+
 class Supervisor:
     def __init__(self, settings: Settings, services: list[ServiceSpec]) -> None:
         self.settings = settings
@@ -130,6 +158,7 @@ class Supervisor:
         self.states = {s.name: ServiceState(s.name) for s in services}
         self.stopping = False
         self.log = open(settings.logs_dir / "supervisor.log", "a", buffering=1)  # noqa: SIM115 (lives with it)
+        self.logs_checked_at = float("-inf")
 
     def say(self, message: str) -> None:
         self.log.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} {message}\n")
@@ -170,6 +199,12 @@ class Supervisor:
                 if state.last_exit is not None:
                     state.restarts += 1
                 self.start(spec)
+        if now - self.logs_checked_at >= LOG_CHECK_S:
+            self.logs_checked_at = now
+            for name in rotate_logs(self.settings.logs_dir):
+                self.say(
+                    f"rotated logs/{name} (over {LOG_MAX_BYTES // 2**20} MB; the last {LOG_KEEP} kept as {name}.1…)"
+                )
         self.write_state()
 
     def write_state(self) -> None:
