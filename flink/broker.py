@@ -10,6 +10,10 @@ Storage is pluggable through :class:`BrokerStorage` (``settings.broker_storage``
   pure-Python process of its own, pid and port in ``<home>/run/broker-s3.json``) keeping plain
   files under ``<home>/broker-s3/``. Topics, records and committed offsets survive ``stop``/``start``.
 * ``memory``: records live in the broker process; fast, gone when it stops (tests).
+
+Tansu 0.6 has no retention and no DeleteRecords: on ``s3`` storage every record would stay on disk for
+as long as the home lives, original texts (personal data) included. :func:`prune_records` is the
+retention: it deletes stored record batches every reader is past, once they are old enough.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import fcntl
 import importlib.util
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,9 +30,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Protocol
 
@@ -35,6 +42,7 @@ from flink.errors import BrokerNotRunningError, BrokerStartError
 from lake.settings import Settings
 
 HOST = "127.0.0.1"
+CLUSTER_ID = "tansu_cluster"  # Tansu's default, passed so that where it stores records is known here
 # localbucket's own main without its request lines (INFO, one per object Tansu reads or writes: about
 # 100 kB a minute at 100 msg/s, for as long as the broker runs); its warnings and errors stay
 _QUIET_LOCALBUCKET = (
@@ -349,6 +357,8 @@ def _spawn(settings: Settings, storage: BrokerStorage, engine: str, extra_env: d
         url,
         "--storage-engine",
         engine,
+        "--cluster-id",
+        CLUSTER_ID,
     ]
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     with open(_log_file(settings), "ab") as log:
@@ -455,3 +465,48 @@ def bootstrap_servers(settings: Settings) -> str:
             "`reasonlake up`, or set REASONLAKE_BOOTSTRAP_SERVERS to an existing Kafka."
         )
     return info.bootstrap
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    """What :func:`prune_records` deleted (``skipped``: why nothing was looked at, or None)."""
+
+    batches_deleted: int = 0
+    bytes_deleted: int = 0
+    skipped: str | None = None
+
+
+def prune_records(
+    settings: Settings, consumed: Mapping[tuple[str, int], int], older_than: datetime, topic_pattern: str
+) -> PruneReport:
+    """Delete the record batches the embedded broker stores (``s3`` storage: one file per produced batch
+    under ``<home>/broker-s3/``) of the topics matching ``topic_pattern`` that were written before
+    ``older_than`` and that every reader is past: per partition of ``consumed`` (the first offset not
+    consumed yet, e.g. what the ingest job resumes from), each batch whose next batch starts at or below
+    it. A partition's newest batch is always kept. Tansu serves what is left as Kafka would after its
+    retention: a read from an earlier offset starts at the first kept batch. An external Kafka or
+    ``memory`` storage is left alone (``skipped`` says why)."""
+    if settings.bootstrap_servers:
+        return PruneReport(skipped="an external Kafka keeps its records by its own retention")
+    if settings.broker_storage != "s3":
+        return PruneReport(skipped=f"{settings.broker_storage} storage keeps no record on disk")
+    topics = S3Storage().data_dir(settings) / S3Storage.bucket / "clusters" / CLUSTER_ID / "topics"
+    pattern, cutoff = re.compile(topic_pattern), older_than.timestamp()
+    deleted = size = 0
+    for (topic, partition), first_unread in sorted(consumed.items()):
+        if not pattern.fullmatch(topic):
+            continue
+        folder = topics / topic / "partitions" / f"{partition:010d}" / "records"
+        batches = sorted((int(p.stem), p) for p in folder.glob("*.batch") if p.stem.isdigit())
+        for (_, path), (next_base, _) in pairwise(batches):
+            if next_base > first_unread:
+                break
+            try:
+                stat = path.stat()
+                if stat.st_mtime >= cutoff:
+                    continue
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            deleted, size = deleted + 1, size + stat.st_size
+    return PruneReport(batches_deleted=deleted, bytes_deleted=size)

@@ -16,14 +16,24 @@ from datetime import UTC, datetime
 
 from pyiceberg.catalog import Catalog
 
+from flink.broker import PruneReport, prune_records
 from flink.contract import Accepted, KafkaEnvelope, Outcome
-from flink.jobconfig import BatchPolicy
+from flink.jobconfig import FEEDBACK_TOPIC_PATTERN, BatchPolicy
 from flink.progress import ProgressReporter, position_key
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
 from lake.schemas import RAW_FEEDBACK, RAW_FEEDBACK_REJECTED
+from lake.settings import Settings
 
 INGEST_TABLES = (RAW_FEEDBACK.identifier, RAW_FEEDBACK_REJECTED.identifier)
+
+
+def prune_ingested(settings: Settings, catalog: Catalog, older_than: datetime) -> PruneReport:
+    """The embedded broker's stored records of the feedback topics that ingestion has committed to Iceberg
+    (below :func:`start_offsets`) and that were written before ``older_than``, deleted
+    (:func:`flink.broker.prune_records`): the broker's copy of the original texts follows the raw
+    retention. Nothing ingestion has still to read is ever deleted."""
+    return prune_records(settings, start_offsets(catalog), older_than, FEEDBACK_TOPIC_PATTERN)
 
 
 def start_offsets(catalog: Catalog, identifiers: Sequence[str] = INGEST_TABLES) -> dict[TopicPartition, int]:

@@ -530,18 +530,20 @@ def maintain(
     target_file_mb: float,
     raw_retention_days: int | None,
 ) -> None:
-    """Delete raw rows past their retention, compact small files and expire old snapshots of
-    raw.feedback, raw.feedback_rejected and alerts.alerts (the Kafka offsets in the table properties
-    are kept)."""
+    """Delete raw rows past their retention (and the embedded broker's ingested records as old),
+    compact small files and expire old snapshots of raw.feedback, raw.feedback_rejected and
+    alerts.alerts (the Kafka offsets in the table properties are kept)."""
     from datetime import timedelta
 
+    from flink.sink import prune_ingested
     from lake import catalog
     from lake.maintenance import maintain as run_maintenance
 
     settings = _settings(ctx)
     days = raw_retention_days or settings.raw_retention_days
+    lake = catalog.load(settings)
     reports = run_maintenance(
-        catalog.load(settings),
+        lake,
         expire_older_than=timedelta(days=expire_older_than),
         retain_last=retain_last,
         target_file_mb=target_file_mb,
@@ -557,6 +559,14 @@ def maintain(
             f"{expiry.snapshots_before} -> {expiry.snapshots_after}{' (busy, expiry deferred)' if expiry.deferred else ''}; "
             f"{orphans.files_deleted} unreferenced "
             f"file(s) deleted ({orphans.bytes_deleted / 1e6:.1f} MB)"
+        )
+    if days:  # the broker's copy of the original texts follows the raw retention
+        pruned = prune_ingested(settings, lake, datetime.now(UTC) - timedelta(days=days))
+        click.echo(
+            f"broker: {pruned.skipped}"
+            if pruned.skipped
+            else f"broker: {pruned.batches_deleted} ingested record batch(es) older than {days} days deleted "
+            f"({pruned.bytes_deleted / 1e6:.1f} MB)"
         )
 
 

@@ -8,11 +8,12 @@ records what changed as metadata (files, snapshots, rows and bytes). They are as
 run shows in the lineage; the daily schedule keeps file counts and metadata size bounded.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, asset
 
 from dagster_project.resources import ReasonlakeResource
+from flink.sink import prune_ingested
 from lake.maintenance import RAW_TABLES, maintain
 
 GROUP = "maintenance"
@@ -46,6 +47,10 @@ def _maintain(
         retention=timedelta(days=days) if days else None,
     )
     metadata: dict[str, int] = {}
+    if days and RAW_TABLES[0] in identifiers:  # the broker's copy of the original texts, as old
+        pruned = prune_ingested(reasonlake.settings(), reasonlake.catalog(), datetime.now(UTC) - timedelta(days=days))
+        metadata.update(broker_batches_deleted=pruned.batches_deleted, broker_bytes_deleted=pruned.bytes_deleted)
+        context.log.info(f"broker: {pruned}")
     for compaction, expiry, retained, orphans in reports:
         name = compaction.table.replace(".", "_")
         metadata.update(
@@ -70,9 +75,10 @@ def _maintain(
     deps=[AssetKey(["raw", "feedback"]), AssetKey(["raw", "feedback_rejected"])],
     group_name=GROUP,
     kinds={"iceberg"},
-    description="Deletes raw rows past their retention (raw_retention_days), compacts small data files (per day "
-    "partition), expires old snapshots of the raw ingest tables and deletes the files no snapshot needs "
-    "(older than a day); the Kafka offsets kept in the table properties are never touched.",
+    description="Deletes raw rows past their retention (raw_retention_days) and the embedded broker's ingested "
+    "records as old, compacts small data files (per day partition), expires old snapshots of the raw ingest "
+    "tables and deletes the files no snapshot needs (older than a day); the Kafka offsets kept in the table "
+    "properties are never touched.",
 )
 def raw_feedback_maintenance(
     context: AssetExecutionContext, config: MaintenanceConfig, reasonlake: ReasonlakeResource

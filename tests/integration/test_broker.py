@@ -234,3 +234,77 @@ def test_status_reports_each_jobs_consumer_lag(settings: Settings) -> None:
         assert describe(memory, state, lag)[1].endswith("; no progress yet; lag >= 2 records")
     finally:
         broker_mod.stop(memory)
+
+
+def test_ingested_records_are_pruned_from_the_broker_once_past_the_raw_retention(settings: Settings) -> None:
+    """Tansu keeps every record for ever (no retention, no DeleteRecords): ``maintain --raw-retention-days``
+    deletes the stored batches ingestion has committed once they are that old, so the broker's copy of
+    the original texts (personal data) follows the raw retention. Nothing not yet ingested goes, nor a
+    partition's newest batch, nor another topic's records; what is left reads as after Kafka's retention."""
+    from click.testing import CliRunner
+
+    from lake import catalog as lake_catalog
+    from reasonlake.cli import cli
+
+    info = broker_mod.start(settings)
+    try:
+        for b in range(4):  # four produce calls: batches in each partition they land in
+            kafka_io.produce(info.bootstrap, [("feedback.crm", f"secret-{b}-{i}".encode()) for i in range(6)])
+        kafka_io.produce(info.bootstrap, [("feedback.alerts", b"an alert")])
+        topics = settings.home / "broker-s3" / "tansu" / "clusters" / broker_mod.CLUSTER_ID / "topics"
+        batches = sorted(topics.glob("*/partitions/*/records/*.batch"))
+        crm = [p for p in batches if "/feedback.crm/" in str(p)]
+        assert len(crm) >= 4 and any("/feedback.alerts/" in str(p) for p in batches)
+        for path in batches:  # written a week ago
+            os.utime(path, (path.stat().st_mtime - 8 * 86400,) * 2)
+        by_partition: dict[int, list[int]] = {}
+        for path in crm:
+            by_partition.setdefault(int(path.parent.parent.name), []).append(int(path.stem))
+        # ingestion committed everything but the newest record of the fullest partition
+        records = kafka_io.consume(info.bootstrap, ["feedback.crm"], max_idle_s=1.5)
+        ends = {p: max(r.offset for r in records if r.partition == p) + 1 for p in by_partition}
+        fullest = max(by_partition, key=lambda p: len(by_partition[p]))
+        committed = {("feedback.crm", p): end - 1 for p, end in ends.items()}
+        committed[("feedback.crm", fullest)] = sorted(by_partition[fullest])[1] - 1  # only its first batch
+        cat = lake_catalog.load(settings)
+        for identifier in ("raw.feedback", "raw.feedback_rejected"):
+            table = lake_catalog.ensure_table(cat, identifier)
+            lake_catalog.append(table, lake_catalog.to_arrow(identifier, []), offsets=committed)
+
+        result = CliRunner().invoke(cli, ["--home", str(settings.home), "maintain", "--raw-retention-days", "7"])
+        assert result.exit_code == 0, result.output
+        left = sorted(topics.glob("*/partitions/*/records/*.batch"))
+        gone = [p for p in crm if p not in left]
+        expected = sum(len(b) - 1 for p, b in by_partition.items() if p != fullest) + 1
+        assert len(gone) == expected and f"broker: {expected} ingested record batch(es)" in result.output
+        assert all(any(p.parent == q.parent for q in left) for p in crm)  # each partition's newest kept
+        assert any("/feedback.alerts/" in str(p) for p in left)
+
+        # what is left reads as after Kafka's retention, before and after a restart of the broker
+        kept = {(r.partition, r.offset) for r in kafka_io.consume(info.bootstrap, ["feedback.crm"], max_idle_s=1.5)}
+        assert {(p, o) for p, o in kept if o >= committed[("feedback.crm", p)] + 1} == {
+            (r.partition, r.offset) for r in records if r.offset >= committed[("feedback.crm", r.partition)] + 1
+        }
+        assert len(kept) < len(records)
+        broker_mod.stop(settings)
+        info = broker_mod.start(settings)
+        assert kafka_io.produce(info.bootstrap, [("feedback.crm", b"after the prune")]) == 1
+        again = kafka_io.consume(info.bootstrap, ["feedback.crm"], max_idle_s=1.5)
+        assert b"after the prune" in {r.value for r in again} and len(again) == len(kept) + 1
+    finally:
+        broker_mod.stop(settings)
+    on_disk = b"".join(p.read_bytes() for p in (settings.home / "broker-s3").rglob("*") if p.is_file())
+    pruned_values = {r.value for r in records if r.offset < committed[("feedback.crm", r.partition)] + 1}
+    assert pruned_values and not any(v in on_disk for v in pruned_values if v not in {r.value for r in again})
+
+
+def test_pruning_leaves_an_external_kafka_and_memory_storage_alone(settings: Settings) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    external = broker_mod.prune_records(
+        settings.replace(bootstrap_servers="k1:9092"), {("feedback.crm", 0): 9}, now, ".*"
+    )
+    memory = broker_mod.prune_records(settings.replace(broker_storage="memory"), {("feedback.crm", 0): 9}, now, ".*")
+    assert external.batches_deleted == memory.batches_deleted == 0
+    assert "external Kafka" in (external.skipped or "") and "memory" in (memory.skipped or "")
