@@ -185,6 +185,19 @@ def test_maintenance_asset_through_dagster(settings) -> None:
     assert meta["alerts_alerts_files_before"].value == 4 * 2 and meta["alerts_alerts_files_after"].value == 2
     assert sorted(r["alert_id"] for r in lake_catalog.read(cat, "alerts.alerts").to_pylist()) == alerts
 
+    # with a raw retention, the broker's stored records go too (none on disk here: no broker ran)
+    rows = len(lake_catalog.read(cat, "raw.feedback"))  # all created in March 2026: past a day's retention
+    result = materialize(
+        [raw_feedback_maintenance],
+        resources={"reasonlake": ReasonlakeResource(home=str(settings.home))},
+        run_config={"ops": {"raw__feedback_maintenance": {"config": {"raw_retention_days": 1}}}},
+    )
+    [event] = result.get_asset_materialization_events()
+    meta = event.materialization.metadata
+    assert (
+        meta["raw_feedback_rows_deleted_by_retention"].value == rows > 0 and meta["broker_batches_deleted"].value == 0
+    )
+
 
 def test_maintain_command(settings) -> None:
     from click.testing import CliRunner
