@@ -35,6 +35,7 @@ class ReasonlakeResource(ConfigurableResource):
     embedding_backend: str = "fp32"
     policy_file: str = ""
     raw_retention_days: str = ""
+    broker_retention_days: str = "7"
     ops_webhook_url: str = ""
     first_week: str = ""
     contract_max_age_days: str = "3650"

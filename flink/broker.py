@@ -474,6 +474,7 @@ class PruneReport:
     batches_deleted: int = 0
     bytes_deleted: int = 0
     skipped: str | None = None
+    days: int | None = None  # the retention it applied, when known
 
 
 def prune_records(

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from pyiceberg.catalog import Catalog
 
@@ -28,12 +29,16 @@ from lake.settings import Settings
 INGEST_TABLES = (RAW_FEEDBACK.identifier, RAW_FEEDBACK_REJECTED.identifier)
 
 
-def prune_ingested(settings: Settings, catalog: Catalog, older_than: datetime) -> PruneReport:
+def prune_ingested(
+    settings: Settings, catalog: Catalog, raw_retention_days: int | None = None, now: datetime | None = None
+) -> PruneReport:
     """The embedded broker's stored records of the feedback topics that ingestion has committed to Iceberg
-    (below :func:`start_offsets`) and that were written before ``older_than``, deleted
-    (:func:`flink.broker.prune_records`): the broker's copy of the original texts follows the raw
-    retention. Nothing ingestion has still to read is ever deleted."""
-    return prune_records(settings, start_offsets(catalog), older_than, FEEDBACK_TOPIC_PATTERN)
+    (below :func:`start_offsets`), deleted once ``settings.broker_retention_days`` old, or
+    ``raw_retention_days`` when shorter, so the broker's copy of the original texts follows the raw
+    retention (:func:`flink.broker.prune_records`). Nothing ingestion has still to read is ever deleted."""
+    days = min(settings.broker_retention_days, raw_retention_days or settings.broker_retention_days)
+    older_than = (now or datetime.now(UTC)) - timedelta(days=days)
+    return replace(prune_records(settings, start_offsets(catalog), older_than, FEEDBACK_TOPIC_PATTERN), days=days)
 
 
 def start_offsets(catalog: Catalog, identifiers: Sequence[str] = INGEST_TABLES) -> dict[TopicPartition, int]:

@@ -76,6 +76,7 @@ ENV_VARS: dict[str, str] = {
     "embedding_backend": "REASONLAKE_EMBEDDING_BACKEND",
     "policy_file": "REASONLAKE_POLICY_FILE",
     "raw_retention_days": "REASONLAKE_RAW_RETENTION_DAYS",
+    "broker_retention_days": "REASONLAKE_BROKER_RETENTION_DAYS",
     "ops_webhook_url": "REASONLAKE_OPS_WEBHOOK_URL",
     "first_week": "REASONLAKE_FIRST_WEEK",
     "contract_max_age_days": "REASONLAKE_CONTRACT_MAX_AGE_DAYS",
@@ -110,6 +111,9 @@ class Settings(BaseModel):
     # raw.feedback keeps the original text (personal data included) this many days by created_at
     # (raw.feedback_rejected by rejected_at); `maintain` deletes older rows. None: kept for ever.
     raw_retention_days: int | None = Field(default=None, ge=1)
+    # the embedded broker keeps the records ingestion has committed this many days (Kafka's default
+    # retention); `maintain` deletes older ones, sooner when raw_retention_days is shorter
+    broker_retention_days: int = Field(default=7, ge=1)
     # failed runs and failed gates are also POSTed (JSON) here; None: only the feedback.ops topic
     ops_webhook_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     # the first weekly partition (ISO week); None: the first week of raw.feedback's data when the

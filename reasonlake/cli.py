@@ -530,9 +530,10 @@ def maintain(
     target_file_mb: float,
     raw_retention_days: int | None,
 ) -> None:
-    """Delete raw rows past their retention (and the embedded broker's ingested records as old),
-    compact small files and expire old snapshots of raw.feedback, raw.feedback_rejected and
-    alerts.alerts (the Kafka offsets in the table properties are kept)."""
+    """Delete raw rows past their retention and the embedded broker's ingested records past its own
+    (REASONLAKE_BROKER_RETENTION_DAYS, 7; sooner with a shorter raw retention), compact small files and
+    expire old snapshots of raw.feedback, raw.feedback_rejected and alerts.alerts (the Kafka offsets in
+    the table properties are kept)."""
     from datetime import timedelta
 
     from flink.sink import prune_ingested
@@ -560,14 +561,13 @@ def maintain(
             f"{orphans.files_deleted} unreferenced "
             f"file(s) deleted ({orphans.bytes_deleted / 1e6:.1f} MB)"
         )
-    if days:  # the broker's copy of the original texts follows the raw retention
-        pruned = prune_ingested(settings, lake, datetime.now(UTC) - timedelta(days=days))
-        click.echo(
-            f"broker: {pruned.skipped}"
-            if pruned.skipped
-            else f"broker: {pruned.batches_deleted} ingested record batch(es) older than {days} days deleted "
-            f"({pruned.bytes_deleted / 1e6:.1f} MB)"
-        )
+    pruned = prune_ingested(settings, lake, days)  # the broker's copy of the texts, as old as allowed
+    click.echo(
+        f"broker: {pruned.skipped}"
+        if pruned.skipped
+        else f"broker: {pruned.batches_deleted} ingested record batch(es) older than {pruned.days} days deleted "
+        f"({pruned.bytes_deleted / 1e6:.1f} MB)"
+    )
 
 
 @cli.command()

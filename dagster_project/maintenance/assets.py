@@ -8,7 +8,7 @@ records what changed as metadata (files, snapshots, rows and bytes). They are as
 run shows in the lineage; the daily schedule keeps file counts and metadata size bounded.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, asset
 
@@ -47,8 +47,8 @@ def _maintain(
         retention=timedelta(days=days) if days else None,
     )
     metadata: dict[str, int] = {}
-    if days and RAW_TABLES[0] in identifiers:  # the broker's copy of the original texts, as old
-        pruned = prune_ingested(reasonlake.settings(), reasonlake.catalog(), datetime.now(UTC) - timedelta(days=days))
+    if RAW_TABLES[0] in identifiers:  # the broker's copy of the texts: its retention, or the raw one if shorter
+        pruned = prune_ingested(reasonlake.settings(), reasonlake.catalog(), days)
         metadata.update(broker_batches_deleted=pruned.batches_deleted, broker_bytes_deleted=pruned.bytes_deleted)
         context.log.info(f"broker: {pruned}")
     for compaction, expiry, retained, orphans in reports:
@@ -76,7 +76,7 @@ def _maintain(
     group_name=GROUP,
     kinds={"iceberg"},
     description="Deletes raw rows past their retention (raw_retention_days) and the embedded broker's ingested "
-    "records as old, compacts small data files (per day partition), expires old snapshots of the raw ingest "
+    "records past its own (REASONLAKE_BROKER_RETENTION_DAYS, or the raw one if shorter), compacts small data files (per day partition), expires old snapshots of the raw ingest "
     "tables and deletes the files no snapshot needs (older than a day); the Kafka offsets kept in the table "
     "properties are never touched.",
 )

@@ -237,9 +237,9 @@ def test_status_reports_each_jobs_consumer_lag(settings: Settings) -> None:
 
 
 def test_ingested_records_are_pruned_from_the_broker_once_past_the_raw_retention(settings: Settings) -> None:
-    """Tansu keeps every record for ever (no retention, no DeleteRecords): ``maintain --raw-retention-days``
-    deletes the stored batches ingestion has committed once they are that old, so the broker's copy of
-    the original texts (personal data) follows the raw retention. Nothing not yet ingested goes, nor a
+    """Tansu keeps every record for ever (no retention, no DeleteRecords): ``maintain`` deletes the stored
+    batches ingestion has committed once past the broker's retention (7 days unless set), or the raw
+    retention when shorter, so the broker's copy of the original texts (personal data) follows it. Nothing not yet ingested goes, nor a
     partition's newest batch, nor another topic's records; what is left reads as after Kafka's retention."""
     from click.testing import CliRunner
 
@@ -271,8 +271,14 @@ def test_ingested_records_are_pruned_from_the_broker_once_past_the_raw_retention
             table = lake_catalog.ensure_table(cat, identifier)
             lake_catalog.append(table, lake_catalog.to_arrow(identifier, []), offsets=committed)
 
-        result = CliRunner().invoke(cli, ["--home", str(settings.home), "maintain", "--raw-retention-days", "7"])
-        assert result.exit_code == 0, result.output
+        home = ["--home", str(settings.home)]
+        kept = CliRunner().invoke(cli, [*home, "maintain"], env={"REASONLAKE_BROKER_RETENTION_DAYS": "30"})
+        assert "broker: 0 ingested record batch(es) older than 30 days deleted" in kept.output, kept.output
+        assert sorted(topics.glob("*/partitions/*/records/*.batch")) == batches  # a week old: within 30 days
+        result = CliRunner().invoke(
+            cli, [*home, "maintain", "--raw-retention-days", "7"], env={"REASONLAKE_BROKER_RETENTION_DAYS": "30"}
+        )
+        assert result.exit_code == 0, result.output  # the raw retention, shorter, decides
         left = sorted(topics.glob("*/partitions/*/records/*.batch"))
         gone = [p for p in crm if p not in left]
         expected = sum(len(b) - 1 for p, b in by_partition.items() if p != fullest) + 1
