@@ -275,6 +275,8 @@ def bound_history(table: Table) -> Table:
         log.info("%s: %d oldest snapshot(s) expired", ".".join(table.name()[-2:]), expired)
     except (CommitConflictError, CatalogBusyError) as exc:
         log.info("history trim left to the next commit: %s", exc)
+    except Exception as exc:  # a full disk, a broken store: the next commit meets it, not this one's caller
+        log.warning("history trim left to the next commit: %s: %s", type(exc).__name__, exc)
     return table
 
 

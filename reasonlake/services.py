@@ -131,8 +131,9 @@ def rotate_logs(folder: Path, max_bytes: int = LOG_MAX_BYTES, keep: int = LOG_KE
     """Rotate every ``*.log`` in ``folder`` larger than ``max_bytes``: ``x.log`` is copied to ``x.log.1``
     (``.1`` → ``.2`` …, the oldest past ``keep`` dropped), then emptied in place. In place, because the
     services hold it open: they all write in append mode, so their next line starts the emptied file
-    (a line written between the copy and the emptying is lost). Returns the names rotated."""
-    rotated = []
+    (a line written between the copy and the emptying is lost). Returns a line per log rotated, or not
+    rotated and why (a full disk, a file it may not write): the supervisor goes on either way."""
+    said = []
     for path in sorted(folder.glob("*.log")):
         try:
             if path.stat().st_size <= max_bytes:
@@ -145,8 +146,11 @@ def rotate_logs(folder: Path, max_bytes: int = LOG_MAX_BYTES, keep: int = LOG_KE
             os.truncate(path, 0)
         except FileNotFoundError:  # removed meanwhile (a home destroyed)
             continue
-        rotated.append(path.name)
-    return rotated
+        except OSError as exc:
+            said.append(f"could not rotate logs/{path.name}: {exc.strerror or exc}")
+            continue
+        said.append(f"rotated logs/{path.name} (over {max_bytes // 2**20} MB; the last {keep} kept as {path.name}.1…)")
+    return said
 
 
 class Supervisor:
@@ -201,10 +205,8 @@ class Supervisor:
                 self.start(spec)
         if now - self.logs_checked_at >= LOG_CHECK_S:
             self.logs_checked_at = now
-            for name in rotate_logs(self.settings.logs_dir):
-                self.say(
-                    f"rotated logs/{name} (over {LOG_MAX_BYTES // 2**20} MB; the last {LOG_KEEP} kept as {name}.1…)"
-                )
+            for line in rotate_logs(self.settings.logs_dir):
+                self.say(line)
         self.write_state()
 
     def write_state(self) -> None:

@@ -39,14 +39,23 @@ def test_an_ingest_that_commits_past_the_history_limit_keeps_its_rows_offsets_an
     assert len(table.current_snapshot().manifests(table.io)) <= 100
 
 
-def test_a_trim_that_other_writers_keep_beating_is_left_to_the_next_commit(settings, monkeypatch):
-    """The commit before it has gone through: a trim that cannot commit must not fail the writer."""
+@pytest.mark.parametrize(
+    "failure",
+    [
+        lake_catalog.CommitConflictError("raw.feedback: history trim still conflicting after 3 attempts"),
+        OSError(28, "No space left on device"),
+    ],
+    ids=["beaten", "disk-full"],
+)
+def test_a_trim_that_cannot_commit_is_left_to_the_next_commit(settings, monkeypatch, failure):
+    """The commit before it has gone through: a trim that other writers keep beating, or that meets a full
+    disk, must not fail the writer."""
     cat = lake_catalog.load(settings)
     sink = IcebergBatchSink(cat, BatchPolicy(batch_size=10_000))
     monkeypatch.setattr(lake_catalog, "HISTORY_MAX", 3)
 
     def beaten(*_args, **_kwargs):
-        raise lake_catalog.CommitConflictError("raw.feedback: history trim still conflicting after 3 attempts")
+        raise failure
 
     monkeypatch.setattr(lake_catalog, "expire_attempt", lambda *_: beaten)
     for c in range(6):
