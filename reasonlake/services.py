@@ -368,13 +368,42 @@ def consumer_lag(settings: Settings, bootstrap: str) -> dict[str, Lag]:
     }
 
 
+# what the home holds on its own disk, by what grows it (``reasonlake status``'s last line)
+DISK_PARTS = {
+    "warehouse": "warehouse",
+    "broker": "broker-s3",
+    "dagster": "dagster",
+    "logs": "logs",
+    "checkpoints": "checkpoints",
+    "models": "models",
+}
+
+
+def disk_use(settings: Settings) -> dict[str, int]:
+    """Bytes under each of :data:`DISK_PARTS` in the home (a part elsewhere, an S3 warehouse, counts 0)."""
+    use = {}
+    for name, folder in DISK_PARTS.items():
+        total = 0
+        for root, _dirs, files in os.walk(settings.home / folder):
+            for file in files:
+                try:
+                    total += os.lstat(os.path.join(root, file)).st_size
+                except FileNotFoundError:  # deleted while counting (a commit, a rotation)
+                    continue
+        use[name] = total
+    return use
+
+
 def describe(settings: Settings, state: dict, lag: dict[str, Lag] | None = None) -> list[str]:
-    """One line per service for ``reasonlake status`` (with its consumer lag where known)."""
+    """One line per service for ``reasonlake status`` (with its consumer lag where known), then what the
+    home holds on disk."""
     lines = [f"supervisor pid {state['pid']} since {state['started']} (logs: {settings.logs_dir})"]
     for name, s in state["services"].items():
         up = f"pid {s['pid']} up since {s['up_since']}" if s["pid"] else f"restarting (last exit {s['last_exit']})"
         notes = [n for n in (last_progress(settings, name), str((lag or {}).get(name, ""))) if n]
         lines.append(f"  {name:18s} {up}; restarts {s['restarts']}{''.join('; ' + n for n in notes)}")
+    use = disk_use(settings)
+    lines.append("disk: " + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in use.items()))
     return lines
 
 

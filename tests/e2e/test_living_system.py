@@ -100,6 +100,7 @@ def test_reasonlake_run_ingests_elects_and_alerts_with_no_further_command(tmp_pa
         )
         status = subprocess.run([EXE, *home, "status"], capture_output=True, text=True).stdout
         assert "dagster-daemon" in status and "restarts 1" in status, status
+        assert status.splitlines()[-1].startswith("disk: warehouse "), status  # what the home holds, watched
         assert "dagster-daemon exited with code" in (settings.logs_dir / "supervisor.log").read_text()
     finally:
         stopped = subprocess.run([EXE, *home, "down"], capture_output=True, text=True, timeout=240)

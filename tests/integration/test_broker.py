@@ -207,7 +207,7 @@ def test_status_reports_each_jobs_consumer_lag(settings: Settings) -> None:
 
     from flink.progress import Progress, write_progress
     from lake import catalog as lake_catalog
-    from reasonlake.services import PROGRESS_DIRS, Lag, consumer_lag, describe
+    from reasonlake.services import PROGRESS_DIRS, Lag, consumer_lag, describe, disk_use
 
     memory = settings.replace(broker_storage="memory")
     broker = broker_mod.start(memory)
@@ -231,7 +231,11 @@ def test_status_reports_each_jobs_consumer_lag(settings: Settings) -> None:
         lag = consumer_lag(memory, broker.bootstrap)
         assert lag == {"ingest": Lag(2, True), "alerts": Lag(1, True)}
         state = {"pid": 1, "started": "t", "services": {"ingest": {"pid": 2, "up_since": "t", "restarts": 0}}}
-        assert describe(memory, state, lag)[1].endswith("; no progress yet; lag >= 2 records")
+        lines = describe(memory, state, lag)
+        assert lines[1].endswith("; no progress yet; lag >= 2 records")
+        # then what the home holds on disk, by what grows it (the warehouse holds the row just appended)
+        assert lines[-1].startswith("disk: warehouse ") and "broker 0.0 MB" in lines[-1] and "logs " in lines[-1]
+        assert disk_use(memory)["warehouse"] > 0
     finally:
         broker_mod.stop(memory)
 
