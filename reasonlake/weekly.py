@@ -37,8 +37,8 @@ class WeeklyResult:
 # One weekly run at a time: the weekly job's runs (schedule, sensor, launched from the UI) and the runs
 # of a backfill wait in the run queue for the one before (they share the dbt DuckDB file and the
 # registry; ml/reasons depends on the previous week, so a backfill's weeks come in order).
-# Ticks are kept for a while, not for ever (Dagster's default for a successful sensor tick): the ingest
-# sensor succeeds every 30 s for as long as the system runs, 2,880 ticks a day.
+# Ticks are kept for a while, not for ever (Dagster's default for a successful sensor tick): the sensors
+# tick every 30 s to 5 minutes for as long as the system runs (the ops sensors: 2,880 ticks a day each).
 DAGSTER_YAML = """\
 telemetry:
   enabled: false
