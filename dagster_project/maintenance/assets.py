@@ -37,9 +37,11 @@ def _maintain(
     identifiers: tuple[str, ...],
 ) -> MaterializeResult:
     """:func:`lake.maintenance.maintain` on ``identifiers``; per table, what changed as metadata."""
-    days = config.raw_retention_days or reasonlake.settings().raw_retention_days
+    settings = reasonlake.settings()
+    days = config.raw_retention_days or settings.raw_retention_days
+    catalog = reasonlake.catalog()
     reports = maintain(
-        reasonlake.catalog(),
+        catalog,
         identifiers,
         expire_older_than=timedelta(days=config.expire_older_than_days),
         retain_last=config.retain_last,
@@ -48,7 +50,7 @@ def _maintain(
     )
     metadata: dict[str, int] = {}
     if RAW_TABLES[0] in identifiers:  # the broker's copy of the texts: its retention, or the raw one if shorter
-        pruned = prune_ingested(reasonlake.settings(), reasonlake.catalog(), days)
+        pruned = prune_ingested(settings, catalog, days)
         metadata.update(broker_batches_deleted=pruned.batches_deleted, broker_bytes_deleted=pruned.bytes_deleted)
         context.log.info(f"broker: {pruned}")
     for compaction, expiry, retained, orphans in reports:
