@@ -22,7 +22,6 @@ the shipped mean.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flink.alerting import AlertWriter  # noqa: E402
+from flink.alerting import AlertWriter, candidate_line  # noqa: E402
 from flink.contract import KafkaEnvelope, validate  # noqa: E402
 from flink.jobconfig import BatchPolicy  # noqa: E402
 from flink.sink import IcebergBatchSink  # noqa: E402
@@ -56,14 +55,14 @@ def batch(start: int, n: int) -> list:
 
 
 def alert_line(n: int) -> str:
-    """An accounting line of the alert job's rate limiter for one sent alert."""
-    at = datetime.now(UTC).isoformat()
-    alert = dict(
-        kind="alert", alert_id=f"a{n}", message_id=f"m{n}", source="crm", topic_id=1, reason_id="r1", label="late refund",
+    """An accounting line of the alert job's rate limiter for one sent alert (``sent`` + its candidate line)."""
+    at = datetime.now(UTC)
+    row = dict(
+        alert_id=f"a{n}", message_id=f"m{n}", source="crm", topic_id=1, reason_id="r1", label="late refund",
         week="2026-W48", model_version="v1", similarity=0.9, text="late refund, still waiting", kafka_topic="feedback.crm",
         kafka_partition=0, kafka_offset=n, kafka_timestamp=at, alerted_at=at,
     )  # fmt: skip
-    return "\t".join(("sent", f"k{n}", "r1", "{}", json.dumps(alert)))
+    return "sent\t" + candidate_line(row)
 
 
 def run(name: str, commits: int, every: int, shipped: bool, writer: str) -> list[float]:

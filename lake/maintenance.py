@@ -29,6 +29,7 @@ from pyiceberg.transforms import DayTransform, IdentityTransform
 
 from lake import catalog as lake_catalog
 from lake.errors import CommitConflictError, UnsupportedPartitioningError
+from lake.schemas import ALERTS
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -37,7 +38,7 @@ MAINTENANCE_SUMMARY_KEY = "reasonlake.maintenance"
 RAW_TABLES = ("raw.feedback", "raw.feedback_rejected")
 # what a streaming job commits to every few seconds: every file and snapshot of them is maintained here
 # (the ml tables take one commit a week each; their snapshots are the weeks' history)
-STREAMED_TABLES = (*RAW_TABLES, "alerts.alerts")
+STREAMED_TABLES = (*RAW_TABLES, ALERTS.identifier)
 # the time a raw row's retention counts from (each table's day-partition column: whole files go)
 RETENTION_COLUMNS = {"raw.feedback": "created_at", "raw.feedback_rejected": "rejected_at"}
 

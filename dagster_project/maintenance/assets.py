@@ -15,6 +15,7 @@ from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, 
 from dagster_project.resources import ReasonlakeResource
 from flink.sink import prune_ingested
 from lake.maintenance import RAW_TABLES, maintain
+from lake.schemas import ALERTS
 
 GROUP = "maintenance"
 RAW_FEEDBACK_MAINTENANCE = AssetKey(["raw", "feedback_maintenance"])
@@ -100,4 +101,4 @@ def raw_feedback_maintenance(
 def alerts_maintenance(
     context: AssetExecutionContext, config: MaintenanceConfig, reasonlake: ReasonlakeResource
 ) -> MaterializeResult:
-    return _maintain(context, config, reasonlake, ("alerts.alerts",))
+    return _maintain(context, config, reasonlake, (ALERTS.identifier,))

@@ -47,21 +47,21 @@ def fill(cat, commits: int = 6, per_commit: int = 30) -> None:
 
 def write_alerts(cat, commits: int, per_commit: int = 3) -> list[str]:
     """``commits`` appends of the alert job's writer, each over two alerted_at days; the alert ids."""
-    from flink.alerting import AlertWriter
+    from flink.alerting import AlertWriter, candidate_line
 
     writer, ids = AlertWriter(cat), []
     for c in range(commits):
         lines = []
         for i in range(per_commit):
             n = c * per_commit + i
-            at = f"2026-03-0{2 + n % 2}T09:00:00+00:00"
-            alert = dict(
-                kind="alert", alert_id=f"a{n:03d}", message_id=f"m{n}", source="crm", topic_id=1, reason_id="r1",
+            at = datetime(2026, 3, 2 + n % 2, 9, tzinfo=UTC)
+            row = dict(
+                alert_id=f"a{n:03d}", message_id=f"m{n}", source="crm", topic_id=1, reason_id="r1",
                 label="late refund", week="2026-W10", model_version="v1", similarity=0.9, text="late refund",
                 kafka_topic="feedback.crm", kafka_partition=0, kafka_offset=n, kafka_timestamp=at, alerted_at=at,
             )  # fmt: skip
-            lines.append("\t".join(("sent", f"k{n}", "r1", "{}", json.dumps(alert))))
-            ids.append(alert["alert_id"])
+            lines.append("sent\t" + candidate_line(row))  # what the rate limiter reports of a sent alert
+            ids.append(row["alert_id"])
         assert writer.write(lines) == per_commit
     return ids
 
