@@ -36,8 +36,11 @@ def _maintain(
     config: MaintenanceConfig,
     reasonlake: ReasonlakeResource,
     identifiers: tuple[str, ...],
+    *,
+    prune_broker: bool = False,
 ) -> MaterializeResult:
-    """:func:`lake.maintenance.maintain` on ``identifiers``; per table, what changed as metadata."""
+    """:func:`lake.maintenance.maintain` on ``identifiers`` and, with ``prune_broker``, the embedded broker's
+    ingested records past its retention (or the raw one if shorter); per table, what changed as metadata."""
     settings = reasonlake.settings()
     days = config.raw_retention_days or settings.raw_retention_days
     catalog = reasonlake.catalog()
@@ -50,7 +53,7 @@ def _maintain(
         retention=timedelta(days=days) if days else None,
     )
     metadata: dict[str, int] = {}
-    if RAW_TABLES[0] in identifiers:  # the broker's copy of the texts: its retention, or the raw one if shorter
+    if prune_broker:  # the broker's copy of the original texts
         pruned = prune_ingested(settings, catalog, days)
         metadata.update(broker_batches_deleted=pruned.batches_deleted, broker_bytes_deleted=pruned.bytes_deleted)
         context.log.info(f"broker: {pruned}")
@@ -79,14 +82,14 @@ def _maintain(
     group_name=GROUP,
     kinds={"iceberg"},
     description="Deletes raw rows past their retention (raw_retention_days) and the embedded broker's ingested "
-    "records past its own (REASONLAKE_BROKER_RETENTION_DAYS, or the raw one if shorter), compacts small data files (per day partition), expires old snapshots of the raw ingest "
-    "tables and deletes the files no snapshot needs (older than a day); the Kafka offsets kept in the table "
-    "properties are never touched.",
+    "records past its own (REASONLAKE_BROKER_RETENTION_DAYS, or the raw one if shorter), compacts small data "
+    "files (per day partition), expires old snapshots of the raw ingest tables and deletes the files no snapshot "
+    "needs (older than a day); the Kafka offsets kept in the table properties are never touched.",
 )
 def raw_feedback_maintenance(
     context: AssetExecutionContext, config: MaintenanceConfig, reasonlake: ReasonlakeResource
 ) -> MaterializeResult:
-    return _maintain(context, config, reasonlake, RAW_TABLES)
+    return _maintain(context, config, reasonlake, RAW_TABLES, prune_broker=True)
 
 
 @asset(

@@ -158,45 +158,35 @@ def test_maintenance_asset_through_dagster(settings) -> None:
         AssetKey(["alerts", "alerts_maintenance"]),
     }
 
+    def maintained(asset, config: dict) -> dict:
+        """Materialize ``asset`` with ``config``; the metadata of its one materialization."""
+        op = asset.key.to_python_identifier()
+        result = materialize(
+            [asset],
+            resources={"reasonlake": ReasonlakeResource(home=str(settings.home))},
+            run_config={"ops": {op: {"config": config}}},
+        )
+        assert result.success
+        [event] = result.get_asset_materialization_events()
+        return {k: v.value for k, v in event.materialization.metadata.items()}
+
     cat = lake_catalog.load(settings)
     fill(cat, commits=3)
     offsets = lake_catalog.committed_offsets(cat.load_table("raw.feedback"))
-    result = materialize(
-        [raw_feedback_maintenance],
-        resources={"reasonlake": ReasonlakeResource(home=str(settings.home))},
-        run_config={"ops": {"raw__feedback_maintenance": {"config": {"expire_older_than_days": 0, "retain_last": 1}}}},
-    )
-    assert result.success
-    [event] = result.get_asset_materialization_events()
-    meta = event.materialization.metadata
-    assert meta["raw_feedback_files_before"].value == 9 and meta["raw_feedback_files_after"].value == 3
-    assert meta["raw_feedback_snapshots_after"].value == 3 * 2  # only the compaction's own (newer than the cutoff)
+    meta = maintained(raw_feedback_maintenance, {"expire_older_than_days": 0, "retain_last": 1})
+    assert meta["raw_feedback_files_before"] == 9 and meta["raw_feedback_files_after"] == 3
+    assert meta["raw_feedback_snapshots_after"] == 3 * 2  # only the compaction's own (newer than the cutoff)
     assert lake_catalog.committed_offsets(cat.load_table("raw.feedback")) == offsets
 
     alerts = write_alerts(cat, commits=4)
-    result = materialize(
-        [alerts_maintenance],
-        resources={"reasonlake": ReasonlakeResource(home=str(settings.home))},
-        run_config={"ops": {"alerts__alerts_maintenance": {"config": {"expire_older_than_days": 0, "retain_last": 1}}}},
-    )
-    assert result.success
-    [event] = result.get_asset_materialization_events()
-    meta = event.materialization.metadata
-    assert meta["alerts_alerts_files_before"].value == 4 * 2 and meta["alerts_alerts_files_after"].value == 2
+    meta = maintained(alerts_maintenance, {"expire_older_than_days": 0, "retain_last": 1})
+    assert meta["alerts_alerts_files_before"] == 4 * 2 and meta["alerts_alerts_files_after"] == 2
     assert sorted(r["alert_id"] for r in lake_catalog.read(cat, "alerts.alerts").to_pylist()) == alerts
 
     # with a raw retention, the broker's stored records go too (none on disk here: no broker ran)
     rows = len(lake_catalog.read(cat, "raw.feedback"))  # all created in March 2026: past a day's retention
-    result = materialize(
-        [raw_feedback_maintenance],
-        resources={"reasonlake": ReasonlakeResource(home=str(settings.home))},
-        run_config={"ops": {"raw__feedback_maintenance": {"config": {"raw_retention_days": 1}}}},
-    )
-    [event] = result.get_asset_materialization_events()
-    meta = event.materialization.metadata
-    assert (
-        meta["raw_feedback_rows_deleted_by_retention"].value == rows > 0 and meta["broker_batches_deleted"].value == 0
-    )
+    meta = maintained(raw_feedback_maintenance, {"raw_retention_days": 1})
+    assert meta["raw_feedback_rows_deleted_by_retention"] == rows > 0 and meta["broker_batches_deleted"] == 0
 
 
 def test_maintain_command(settings) -> None:
