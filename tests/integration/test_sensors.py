@@ -45,7 +45,7 @@ def commit(settings, created: list[datetime], first_offset: int) -> None:
 
 def test_the_ingest_commits_since_the_last_report_become_one_materialization_of_each_raw_table(settings) -> None:
     """Every commit is reported once, those since the last report together (one per commit would add some
-    75 MB a day to the Dagster instance under a steady ingest)."""
+    74 MB a day to the Dagster instance under a steady ingest)."""
     from dagster_project.ingestion.sensors import report_commits
 
     resource = ReasonlakeResource.from_settings(settings)
