@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from pyflink.common import Types
 
-from flink import alerting, broker, operators, progress, runtime
+from flink import alerting, broker, checkpoints, operators, progress, runtime
 from flink.jobconfig import AlertJobConfig
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
@@ -82,7 +82,7 @@ def run_alerts(
     live = alerting.open_watcher(config).current()  # fail fast, before starting Flink
     if verbose:
         print(f"[alerts] live: {live.model_version} ({live.week}), {len(live.elected())} elected reason(s)", flush=True)
-    restore = None if config.fresh else alerting.latest_state(config.state_dir)
+    restore = None if config.fresh else checkpoints.latest_state(config.state_dir)
     start = {} if restore else alerting.first_run_offsets(lake_catalog.load(settings))
     if verbose:
         print(f"[alerts] starting from {restore or 'after what ingestion committed'}", flush=True)

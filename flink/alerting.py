@@ -8,7 +8,7 @@ reason, in Flink keyed state). ``alert_id`` is derived from the model version an
 position, so replaying a record never invents a new alert id; :class:`AlertWriter` appends the alerts
 that were sent to ``alerts.alerts``, skipping ids the table already holds.
 
-Where the job starts (:func:`latest_state`): from its own latest savepoint or retained checkpoint
+Where the job starts (:func:`flink.checkpoints.latest_state`): from its own latest savepoint or retained checkpoint
 (positions, pending batches and hygiene state together); without one (the first run, or
 ``--fresh``), after what ingestion already committed to ``raw.feedback`` (those messages were there
 before: history, not news), at EARLIEST on partitions ingestion has not seen.
@@ -19,16 +19,13 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import shutil
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import In
@@ -237,16 +234,3 @@ class AlertWriter:
 def first_run_offsets(catalog: Catalog) -> dict[TopicPartition, int]:
     """Where a job without saved state starts: after what ingestion committed (see the module doc)."""
     return start_offsets(catalog, INGEST_TABLES)
-
-
-def latest_state(state_dir: str, keep: int = 2) -> str | None:
-    """The newest savepoint or retained checkpoint (a folder with ``_metadata``) under ``state_dir``
-    (a ``file://`` URI or a path; other file systems: None), removing all but the newest ``keep``."""
-    parsed = urlparse(state_dir)
-    if parsed.scheme not in ("", "file"):
-        return None
-    root = Path(parsed.path if parsed.scheme else state_dir)
-    states = sorted((m.parent for m in root.glob("**/_metadata")), key=lambda d: (d / "_metadata").stat().st_mtime)
-    for old in states[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
-    return states[-1].absolute().as_uri() if states else None

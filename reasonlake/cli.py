@@ -562,12 +562,14 @@ def maintain(
             f"file(s) deleted ({orphans.bytes_deleted / 1e6:.1f} MB)"
         )
     pruned = prune_ingested(settings, lake, days)  # the broker's copy of the texts, as old as allowed
+    broker = pruned.broker
     click.echo(
-        f"broker: {pruned.skipped}"
-        if pruned.skipped
-        else f"broker: {pruned.batches_deleted} ingested record batch(es) older than {pruned.days} days deleted "
-        f"({pruned.bytes_deleted / 1e6:.1f} MB)"
+        f"broker: {broker.skipped}"
+        if broker.skipped
+        else f"broker: {broker.batches_deleted} ingested record batch(es) older than {broker.days} days deleted "
+        f"({broker.bytes_deleted / 1e6:.1f} MB)"
     )
+    click.echo(f"checkpoints: {pruned.checkpoint_folders} folder(s) of stopped ingest runs deleted")
 
 
 @cli.command()

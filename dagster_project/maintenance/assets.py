@@ -37,10 +37,11 @@ def _maintain(
     reasonlake: ReasonlakeResource,
     identifiers: tuple[str, ...],
     *,
-    prune_broker: bool = False,
+    ingested: bool = False,
 ) -> MaterializeResult:
-    """:func:`lake.maintenance.maintain` on ``identifiers`` and, with ``prune_broker``, the embedded broker's
-    ingested records past its retention (or the raw one if shorter); per table, what changed as metadata."""
+    """:func:`lake.maintenance.maintain` on ``identifiers`` and, with ``ingested``, what ingestion is done
+    with (:func:`flink.sink.prune_ingested`: the embedded broker's ingested records past its retention, or the
+    raw one if shorter, and stopped ingest runs' checkpoint folders); per table, what changed as metadata."""
     settings = reasonlake.settings()
     days = config.raw_retention_days or settings.raw_retention_days
     catalog = reasonlake.catalog()
@@ -53,10 +54,14 @@ def _maintain(
         retention=timedelta(days=days) if days else None,
     )
     metadata: dict[str, int] = {}
-    if prune_broker:  # the broker's copy of the original texts
+    if ingested:  # the broker's copy of the original texts, a killed run's uncommitted batch
         pruned = prune_ingested(settings, catalog, days)
-        metadata.update(broker_batches_deleted=pruned.batches_deleted, broker_bytes_deleted=pruned.bytes_deleted)
-        context.log.info(f"broker: {pruned}")
+        metadata.update(
+            broker_batches_deleted=pruned.broker.batches_deleted,
+            broker_bytes_deleted=pruned.broker.bytes_deleted,
+            checkpoint_folders_deleted=pruned.checkpoint_folders,
+        )
+        context.log.info(f"{pruned}")
     for compaction, expiry, retained, orphans in reports:
         name = compaction.table.replace(".", "_")
         metadata.update(
@@ -82,14 +87,15 @@ def _maintain(
     group_name=GROUP,
     kinds={"iceberg"},
     description="Deletes raw rows past their retention (raw_retention_days) and the embedded broker's ingested "
-    "records past its own (REASONLAKE_BROKER_RETENTION_DAYS, or the raw one if shorter), compacts small data "
+    "records past its own (REASONLAKE_BROKER_RETENTION_DAYS, or the raw one if shorter) and the checkpoint "
+    "folders of stopped ingest runs (idle for a day), compacts small data "
     "files (per day partition), expires old snapshots of the raw ingest tables and deletes the files no snapshot "
     "needs (older than a day); the Kafka offsets kept in the table properties are never touched.",
 )
 def raw_feedback_maintenance(
     context: AssetExecutionContext, config: MaintenanceConfig, reasonlake: ReasonlakeResource
 ) -> MaterializeResult:
-    return _maintain(context, config, reasonlake, RAW_TABLES, prune_broker=True)
+    return _maintain(context, config, reasonlake, RAW_TABLES, ingested=True)
 
 
 @asset(

@@ -1,13 +1,11 @@
 """The alert job's plain side on a real Iceberg catalog: alert rows written once per alert id, where a
-job without saved state starts, and which saved state a restart picks (no Flink)."""
+job without saved state starts (no Flink)."""
 
 from __future__ import annotations
 
 import json
-import os
-import time
 
-from flink.alerting import AlertWriter, alert_json, decide, first_run_offsets, latest_state
+from flink.alerting import AlertWriter, alert_json, decide, first_run_offsets
 from lake import catalog as lake_catalog
 from reasons.live import LiveReasons
 from tests.support.alert_doubles import NOW, RULE, TINY, EmbeddingModel, election, message
@@ -54,19 +52,3 @@ def test_without_saved_state_the_job_starts_after_what_ingestion_committed(setti
             offsets={("feedback.crm", 0): 41},
         )
     assert first_run_offsets(cat) == {("feedback.crm", 0): 42}
-
-
-def test_a_restart_picks_the_newest_savepoint_or_checkpoint_and_prunes_older_ones(tmp_path) -> None:
-    root = tmp_path / "alerts"
-    assert latest_state(root.as_uri()) is None
-    made = []
-    for name in ("job-a/chk-3", "savepoints/savepoint-1", "job-b/chk-9"):
-        folder = root / name
-        folder.mkdir(parents=True)
-        (folder / "_metadata").write_bytes(b"x")
-        stamp = time.time() - 100 + len(made)
-        os.utime(folder / "_metadata", (stamp, stamp))
-        made.append(folder)
-    assert latest_state(root.as_uri()) == made[-1].as_uri()
-    assert not made[0].exists() and made[1].exists()  # the two newest are kept
-    assert latest_state("s3://bucket/checkpoints/alerts") is None  # not scanned: restored only by path

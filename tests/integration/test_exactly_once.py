@@ -1,6 +1,7 @@
 """Exactly-once under SIGKILL: the real ingest job in a subprocess, killed (JVM and Python workers
 included) at seeded random points three times, then run to idle. Every record lands exactly once
-in its table, identified both by message_id and by (topic, partition, offset)."""
+in its table, identified both by message_id and by (topic, partition, offset); the checkpoint folders
+the runs left are deleted by ``maintain`` a day later."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ from pathlib import Path
 
 import psutil
 import pytest
+from click.testing import CliRunner
 
 from flink import kafka_io
+from flink.checkpoints import local_dir
 from lake import catalog as lake_catalog
 from lake.settings import Settings
+from reasonlake.cli import cli
 from tests.support.feedback import feedback_records
 from tests.support.paths import REPO
 
@@ -137,6 +141,19 @@ def test_sigkill_three_times_then_everything_exactly_once(settings, broker, tmp_
     assert rejected_positions.most_common(1)[0][1] == 1 and set(rejected_positions) == invalid
     assert {r["reason"] for r in rejected} == {"not_json"}
     print(f"committed records at the kills: {kills_at}")
+
+    # every run left its checkpoint folder (the killed ones their last checkpoint); a day later, maintain
+    # deletes them all: ingestion resumes from the offsets in Iceberg, never from them
+    checkpoints = local_dir(settings.checkpoints_uri)
+    assert checkpoints is not None
+    runs = [p for p in checkpoints.iterdir() if p.is_dir()]
+    assert len(runs) == KILLS + 1, runs
+    day_ago = time.time() - 86400 - 60
+    for path in [q for run in runs for q in run.rglob("*")] + runs:
+        os.utime(path, (day_ago, day_ago))
+    result = CliRunner().invoke(cli, ["--home", str(settings.home), "maintain"])
+    assert f"checkpoints: {KILLS + 1} folder(s) of stopped ingest runs deleted" in result.output, result.output
+    assert not any(checkpoints.iterdir())
 
 
 def test_failover_restores_pending_batches_from_the_checkpoint(settings, broker) -> None:

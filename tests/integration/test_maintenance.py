@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from flink.checkpoints import local_dir
 from flink.contract import Accepted, KafkaEnvelope, validate
 from flink.jobconfig import BatchPolicy
 from flink.sink import IcebergBatchSink, start_offsets
@@ -183,10 +184,20 @@ def test_maintenance_asset_through_dagster(settings) -> None:
     assert meta["alerts_alerts_files_before"] == 4 * 2 and meta["alerts_alerts_files_after"] == 2
     assert sorted(r["alert_id"] for r in lake_catalog.read(cat, "alerts.alerts").to_pylist()) == alerts
 
-    # with a raw retention, the broker's stored records go too (none on disk here: no broker ran)
+    # with a raw retention, the broker's stored records go too (none on disk here: no broker ran), and so
+    # do the checkpoint folders ingest runs left, once idle for a day (a killed run's holds its pending batch)
+    checkpoints = local_dir(settings.checkpoints_uri)
+    assert checkpoints is not None
+    stopped, running = checkpoints / ("a" * 32), checkpoints / ("b" * 32)
+    for folder in (stopped, running):
+        (folder / "shared").mkdir(parents=True)
+    two_days_ago = datetime.now(UTC).timestamp() - 2 * 86400
+    for path in (stopped, stopped / "shared"):
+        os.utime(path, (two_days_ago, two_days_ago))
     rows = len(lake_catalog.read(cat, "raw.feedback"))  # all created in March 2026: past a day's retention
     meta = maintained(raw_feedback_maintenance, {"raw_retention_days": 1})
     assert meta["raw_feedback_rows_deleted_by_retention"] == rows > 0 and meta["broker_batches_deleted"] == 0
+    assert meta["checkpoint_folders_deleted"] == 1 and not stopped.exists() and running.exists()
 
 
 def test_maintain_command(settings) -> None:
@@ -202,6 +213,7 @@ def test_maintain_command(settings) -> None:
     assert "raw.feedback: 3 partition(s) compacted, data files 6 -> 3; snapshots" in result.output
     assert "raw.feedback_rejected:" in result.output
     assert "alerts.alerts: 0 partition(s) compacted" in result.output  # maintained too, empty here
+    assert "checkpoints: 0 folder(s) of stopped ingest runs deleted" in result.output
 
 
 def test_retention_deletes_old_raw_rows_and_ingestion_does_not_read_them_again(settings) -> None:
