@@ -4,12 +4,15 @@ Flink writes a job's checkpoints under ``<checkpoint dir>/<job id>/`` (``chk-N/`
 ``taskowned/``), a new job id for every run:
 
 - the alert job keeps its state in its own folder (``<checkpoints>/alerts/``: retained checkpoints and
-  the savepoints it stops with) and restores the newest one (:func:`latest_state`);
+  the savepoints it stops with) and restores the newest one (:func:`latest_state`, which deletes older
+  ones and leaves their runs' job folders empty);
 - the ingest job never restores a checkpoint across runs (it resumes from the Kafka offsets Iceberg
   holds), yet every run leaves its folder behind: empty when it stopped cleanly, with its last checkpoint
   when it was killed, and that checkpoint may hold the batch it had not committed yet, original texts
-  included. :func:`prune_stopped` deletes those folders once nothing has been written there for a day (a
-  running job writes one checkpoint every few seconds).
+  included.
+
+:func:`prune_stopped` deletes what stopped runs left once nothing has been written there for a day (a
+running job writes one checkpoint every few seconds).
 
 Only local folders (a ``file://`` URI or a path) are scanned; other file systems are left alone.
 """
@@ -49,19 +52,31 @@ def latest_state(state_dir: str, keep: int = 2) -> str | None:
 
 
 def prune_stopped(checkpoint_dir: str, idle_for: timedelta = STOPPED_AFTER, now: float | None = None) -> int:
-    """Delete the job folders directly under ``checkpoint_dir`` (the ingest runs') in which nothing was
-    written for ``idle_for``; the alert job's ``alerts/`` and anything not named by a job id stay.
-    Returns how many were deleted (0 for a file system other than a local one)."""
+    """Delete the folders stopped runs left under ``checkpoint_dir`` once nothing was written there for
+    ``idle_for``: every job folder directly under it (the ingest runs', never restored), and the job
+    folders in a job's own state folder (the alert job's ``alerts/``) that hold no state to restore any
+    more (:func:`latest_state` keeps the newest). Returns how many were deleted (0 for a file system
+    other than a local one)."""
     root = local_dir(checkpoint_dir)
     if root is None or not root.is_dir():
         return 0
     cutoff = (time.time() if now is None else now) - idle_for.total_seconds()
+    stale = []
+    for folder in (f for f in root.iterdir() if f.is_dir()):
+        if _JOB_ID.fullmatch(folder.name):
+            stale.append(folder)
+        else:
+            stale += [f for f in _job_folders(folder) if not any(f.glob("**/_metadata"))]
     deleted = 0
-    for folder in root.iterdir():
-        if folder.is_dir() and _JOB_ID.fullmatch(folder.name) and _last_written(folder) < cutoff:
+    for folder in stale:
+        if _last_written(folder) < cutoff:
             shutil.rmtree(folder, ignore_errors=True)
             deleted += not folder.exists()
     return deleted
+
+
+def _job_folders(folder: Path) -> list[Path]:
+    return [f for f in folder.iterdir() if f.is_dir() and _JOB_ID.fullmatch(f.name)]
 
 
 def _last_written(folder: Path) -> float:

@@ -35,7 +35,7 @@ class IngestedPrune:
     """What :func:`prune_ingested` deleted."""
 
     broker: PruneReport  # the embedded broker's record batches
-    checkpoint_folders: int  # the checkpoint folders stopped ingest runs left (flink.checkpoints.prune_stopped)
+    checkpoint_folders: int  # the checkpoint folders stopped runs left (flink.checkpoints.prune_stopped)
 
 
 def prune_ingested(
@@ -45,7 +45,7 @@ def prune_ingested(
     that ingestion has committed to Iceberg (below :func:`start_offsets`), once
     ``settings.broker_retention_days`` old, or ``raw_retention_days`` when shorter, so the broker's copy of
     the original texts follows the raw retention (:func:`flink.broker.prune_records`); and the checkpoint
-    folders of ingest runs that stopped a day ago or more (a killed run's may hold its uncommitted batch:
+    folders stopped runs left a day ago or more (a killed ingest run's may hold its uncommitted batch:
     :func:`flink.checkpoints.prune_stopped`). Nothing ingestion has still to read is ever deleted."""
     days = min(settings.broker_retention_days, raw_retention_days or settings.broker_retention_days)
     now = now or datetime.now(UTC)

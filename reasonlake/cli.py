@@ -569,7 +569,7 @@ def maintain(
         else f"broker: {broker.batches_deleted} ingested record batch(es) older than {broker.days} days deleted "
         f"({broker.bytes_deleted / 1e6:.1f} MB)"
     )
-    click.echo(f"checkpoints: {pruned.checkpoint_folders} folder(s) of stopped ingest runs deleted")
+    click.echo(f"checkpoints: {pruned.checkpoint_folders} folder(s) of stopped Flink runs deleted")
 
 
 @cli.command()

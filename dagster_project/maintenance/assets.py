@@ -41,7 +41,7 @@ def _maintain(
 ) -> MaterializeResult:
     """:func:`lake.maintenance.maintain` on ``identifiers`` and, with ``ingested``, what ingestion is done
     with (:func:`flink.sink.prune_ingested`: the embedded broker's ingested records past its retention, or the
-    raw one if shorter, and stopped ingest runs' checkpoint folders); per table, what changed as metadata."""
+    raw one if shorter, and the checkpoint folders stopped runs left); per table, what changed as metadata."""
     settings = reasonlake.settings()
     days = config.raw_retention_days or settings.raw_retention_days
     catalog = reasonlake.catalog()
@@ -88,7 +88,7 @@ def _maintain(
     kinds={"iceberg"},
     description="Deletes raw rows past their retention (raw_retention_days) and the embedded broker's ingested "
     "records past its own (REASONLAKE_BROKER_RETENTION_DAYS, or the raw one if shorter) and the checkpoint "
-    "folders of stopped ingest runs (idle for a day), compacts small data "
+    "folders stopped Flink runs left (idle for a day), compacts small data "
     "files (per day partition), expires old snapshots of the raw ingest tables and deletes the files no snapshot "
     "needs (older than a day); the Kafka offsets kept in the table properties are never touched.",
 )

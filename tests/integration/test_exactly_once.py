@@ -152,7 +152,7 @@ def test_sigkill_three_times_then_everything_exactly_once(settings, broker, tmp_
     for path in [q for run in runs for q in run.rglob("*")] + runs:
         os.utime(path, (day_ago, day_ago))
     result = CliRunner().invoke(cli, ["--home", str(settings.home), "maintain"])
-    assert f"checkpoints: {KILLS + 1} folder(s) of stopped ingest runs deleted" in result.output, result.output
+    assert f"checkpoints: {KILLS + 1} folder(s) of stopped Flink runs deleted" in result.output, result.output
     assert not any(checkpoints.iterdir())
 
 

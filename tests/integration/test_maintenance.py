@@ -213,7 +213,7 @@ def test_maintain_command(settings) -> None:
     assert "raw.feedback: 3 partition(s) compacted, data files 6 -> 3; snapshots" in result.output
     assert "raw.feedback_rejected:" in result.output
     assert "alerts.alerts: 0 partition(s) compacted" in result.output  # maintained too, empty here
-    assert "checkpoints: 0 folder(s) of stopped ingest runs deleted" in result.output
+    assert "checkpoints: 0 folder(s) of stopped Flink runs deleted" in result.output
 
 
 def test_retention_deletes_old_raw_rows_and_ingestion_does_not_read_them_again(settings) -> None:

@@ -48,24 +48,30 @@ def test_a_restart_picks_the_newest_savepoint_or_checkpoint_and_prunes_older_one
     assert latest_state("s3://bucket/checkpoints/alerts") is None  # not scanned: restored only by path
 
 
-def test_folders_of_stopped_ingest_runs_go_once_a_day_idle_and_nothing_else_does(tmp_path) -> None:
+def test_what_stopped_runs_left_goes_once_a_day_idle_and_nothing_else_does(tmp_path) -> None:
     root = tmp_path / "checkpoints"
     killed = job_folder(root, JOB, b"a pending batch: jane@example.com wrote ...")
     stopped = job_folder(root, "1af6475e46ea792d811f336352801426", None)
     running = job_folder(root, "d495ac4182467133807a370f2cbfa08f", b"its latest checkpoint")
+    # the alert job's state folder: a run's retained checkpoint, a run whose state latest_state deleted
+    # (an empty job folder), and the savepoint it stopped with
     alerts = job_folder(root / "alerts", "e01443daaa2327bb9ae9c8577d6fcdc2", b"the alert job's saved state")
+    emptied = job_folder(root / "alerts", "47a4b7d34241ba9b5c93b1c7c5b82f35", None)
+    savepoint = root / "alerts" / "savepoints" / "savepoint-47a4b7-80169220ad50"
+    savepoint.mkdir(parents=True)
+    (savepoint / "_metadata").write_bytes(b"state")
     other = root / "not-a-job"
     other.mkdir()
-    for folder in (killed, stopped, running, alerts, other):
+    for folder in (killed, stopped, running, alerts, emptied, savepoint.parent, other):
         aged(folder, 2 * 86400)
     aged(running / "chk-1", 5)  # a running job renewed its checkpoint seconds ago
 
     assert prune_stopped(root.as_uri(), now=time.time() - 3 * 86400) == 0  # three days ago, all were fresh
-    assert prune_stopped(str(root)) == 2
-    assert not killed.exists() and not stopped.exists()
-    assert running.exists() and alerts.exists() and other.exists()
+    assert prune_stopped(str(root)) == 3
+    assert not killed.exists() and not stopped.exists() and not emptied.exists()
+    assert running.exists() and alerts.exists() and savepoint.exists() and other.exists()
     assert prune_stopped(root.as_uri(), idle_for=timedelta(seconds=1)) == 1 and not running.exists()
-    assert alerts.exists()  # the alert job's state is pruned by latest_state only
+    assert alerts.exists() and savepoint.exists()  # state a restart may restore: latest_state's to prune
 
 
 def test_pruning_skips_what_it_cannot_scan(tmp_path) -> None:
