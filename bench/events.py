@@ -1,11 +1,13 @@
-"""What the ingest sensor's reports cost the Dagster instance (a script, not a test): disk per day.
+"""What the commit sensors' reports cost the Dagster instance (a script, not a test): disk per day.
 
     .venv/bin/python bench/events.py [--events 500]
 
 Reports ``--events`` materializations shaped as ``raw_feedback_commits`` writes them (nine partitions'
 Kafka offsets, row counts, timestamps) into a fresh instance's SQLite storage, measures the bytes each adds,
 and prints what a day of them costs two raw tables: one per commit, every 20 s under a steady ingest (the
-baseline: what the sensor reported before), and one per report, every ``REPORT_INTERVAL_S``.
+baseline: what the sensor reported before), and one per report, every ``REPORT_INTERVAL_S``; and at most
+what ``alerts_commits`` adds, one report of ``alerts/alerts`` every ``REPORT_INTERVAL_S`` while alerts flow
+(its reports carry no Kafka offsets, so each is smaller than the ones measured).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from dagster import AssetKey, AssetMaterialization, DagsterInstance, MetadataValue  # noqa: E402
 
-from dagster_project.ingestion.sensors import REPORT_INTERVAL_S  # noqa: E402
+from dagster_project.commits import REPORT_INTERVAL_S  # noqa: E402
 
 DAY_S = 24 * 3600
 COMMIT_INTERVAL_S = 20  # the ingest job's flush interval under a steady load
@@ -68,6 +70,10 @@ def main() -> None:
     )
     print(f"one per report (2 tables every {REPORT_INTERVAL_S} s): {per_report * per_event / 1e6:.1f} MB a day")
     print(f"ratio {per_report / per_commit:.3f}")
+    alerts = DAY_S / REPORT_INTERVAL_S * per_event
+    print(
+        f"alerts/alerts, one per report while alerts flow (every {REPORT_INTERVAL_S} s): at most {alerts / 1e6:.1f} MB a day"
+    )
 
 
 if __name__ == "__main__":

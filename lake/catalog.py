@@ -223,12 +223,8 @@ def append(
             # pyiceberg has no public way to add a requirement: catalogs check it before applying
             requirement = AssertRefSnapshotId(ref="main", snapshot_id=snapshot.snapshot_id if snapshot else None)  # type: ignore[call-arg]
             tx._apply((), (requirement,))
-            if data.num_rows:
-                summary = (
-                    {OFFSETS_SUMMARY_KEY: json.dumps({f"{k[0]}#{k[1]}": v for k, v in offsets.items()})}
-                    if offsets
-                    else {}
-                )
+            if data.num_rows:  # the offsets it covers ({} for a writer without any) mark it as an append's
+                summary = {OFFSETS_SUMMARY_KEY: json.dumps({f"{k[0]}#{k[1]}": v for k, v in offsets.items()})}
                 tx.append(data, snapshot_properties=summary)
             if advanced:
                 tx.set_properties({_offset_key(tp): str(o) for tp, o in advanced.items()})
@@ -282,7 +278,7 @@ def bound_history(table: Table) -> Table:
 
 @dataclass(frozen=True)
 class Commit:
-    """One ingest commit of a table (a snapshot carrying the Kafka offsets it covered)."""
+    """One commit of :func:`append` (a snapshot carrying the Kafka offsets it covered, if any)."""
 
     snapshot_id: int
     sequence_number: int
@@ -292,8 +288,8 @@ class Commit:
     offsets: dict[str, int]  # "topic#partition" -> highest offset in the table after this commit
 
 
-def ingest_commits(table: Table, after_sequence_number: int = 0) -> list[Commit]:
-    """The table's snapshots written by :func:`append` with offsets (the ingest job's commits, not
+def appends(table: Table, after_sequence_number: int = 0) -> list[Commit]:
+    """The table's snapshots written by :func:`append` (the ingest job's commits, the alert writer's; not
     maintenance), newer than ``after_sequence_number``, oldest first. Snapshots expired by maintenance
     are gone from the list (report them before they expire)."""
     out = []

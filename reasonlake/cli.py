@@ -281,11 +281,11 @@ def ingest(ctx: click.Context, until_idle: float | None, batch_size: int | None,
     config = replace(config, batch=replace(config.batch, **{k: v for k, v in chosen.items() if v is not None}))
     summary = run_ingest(settings, config, until_idle_s=until_idle)
     click.echo(f"ingest finished: {summary.describe()}")
-    from reasonlake.weekly import report_ingestion
+    from lake.maintenance import RAW_TABLES
+    from reasonlake.weekly import report_commits
 
-    click.echo(
-        f"{report_ingestion(settings)} ingest commit(s) reported to Dagster (raw/feedback, raw/feedback_rejected)"
-    )
+    reported = report_commits(settings, RAW_TABLES)
+    click.echo(f"{reported} ingest commit(s) reported to Dagster (raw/feedback, raw/feedback_rejected)")
 
 
 @cli.command()
@@ -382,6 +382,12 @@ def alerts(
         wait_for_live_model(config, poll_s=10.0)
     summary = run_alerts(settings, config, until_idle_s=until_idle)  # NoLiveModelError: one line, exit 5
     click.echo(f"alert job finished: {summary.describe()}")
+    from lake.schemas import ALERTS
+    from reasonlake.weekly import report_commits
+
+    click.echo(
+        f"{report_commits(settings, (ALERTS.identifier,))} alert-writer commit(s) reported to Dagster (alerts/alerts)"
+    )
 
 
 @cli.command()

@@ -141,9 +141,10 @@ def _ingest(settings: Settings, echo: Callable[[str], None]) -> None:
     config = IngestJobConfig.from_settings(settings)
     config = replace(config, batch=replace(config.batch, flush_interval_s=2.0))
     print(f"    {run_ingest(settings, config, until_idle_s=8).describe()}")
-    from reasonlake.weekly import report_ingestion
+    from lake.maintenance import RAW_TABLES
+    from reasonlake.weekly import report_commits
 
-    print(f"    {report_ingestion(settings)} ingest commit(s) reported to Dagster")
+    print(f"    {report_commits(settings, RAW_TABLES)} ingest commit(s) reported to Dagster")
 
 
 def _alert_on_fresh_messages(
@@ -168,6 +169,10 @@ def _alert_on_fresh_messages(
     kafka_io.produce(broker.bootstrap_servers(settings), ((r.topic, r.value) for r in fresh))
     summary = run_alerts(settings, AlertJobConfig.from_settings(settings), until_idle_s=8, min_messages=len(fresh))
     print(f"    {summary.describe()}")
+    from lake.schemas import ALERTS
+    from reasonlake.weekly import report_commits
+
+    print(f"    {report_commits(settings, (ALERTS.identifier,))} alert-writer commit(s) reported to Dagster")
     return fresh_labels
 
 

@@ -8,6 +8,7 @@ travels through the environment.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,16 +72,17 @@ def dagster_home(settings: Settings) -> Path:
     return path
 
 
-def report_ingestion(settings: Settings) -> int:
-    """Report the ingest commits the home's Dagster instance has not seen as materializations of the
-    raw tables (the daemon's ``raw_feedback_commits`` sensor does the same while it runs)."""
+def report_commits(settings: Settings, identifiers: Sequence[str]) -> int:
+    """Report the commits of ``identifiers`` the home's Dagster instance has not seen as materializations of
+    their assets (the daemon's sensors, ``raw_feedback_commits`` and ``alerts_commits``, do the same while
+    it runs); how many."""
     from dagster import DagsterInstance
 
-    from dagster_project.ingestion.sensors import report_commits
+    from dagster_project import commits
     from lake import catalog
 
     with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
-        return report_commits(instance, catalog.load(settings))
+        return commits.report_commits(instance, catalog.load(settings), identifiers)
 
 
 def definitions_for(settings: Settings):

@@ -4,7 +4,7 @@ election, Feast), and the alert job as `reasonlake alerts` runs it.
 
 While it runs, two more weeks are promoted and an old week is replayed: it keeps alerting on matching
 messages, each alert decided by the newest promoted model, without a restart; a message re-sent three
-times alerts once; stopping it saves its state."""
+times alerts once; stopping it saves its state and reports what it wrote to Dagster."""
 
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from dagster import AssetKey, DagsterInstance
 
 from flink import broker as broker_mod
 from flink import kafka_io
+from lake import catalog as lake_catalog
 from lake.settings import ALERTS_TOPIC, Settings
 from reasonlake.synthetic import SyntheticSpec, generate, incoming
-from reasonlake.weekly import materialize_week
+from reasonlake.weekly import dagster_home, materialize_week
 from reasons.election.policy import POLICY_FILE
 from reasons.topics.artifact import TopicArtifact, current_artifact_path
 
@@ -130,5 +132,12 @@ def test_one_alert_job_keeps_alerting_across_promotions_and_a_replay(tmp_path):
                     raise
                 output = (tmp_path / "alerts.log").read_text()
                 assert code == 0 and "state saved: file:" in output, output[-3000:]
+                # and Dagster sees what it wrote: alerts/alerts materialized with every alert of the table
+                assert "alert-writer commit(s) reported to Dagster (alerts/alerts)" in output, output[-3000:]
+                with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
+                    event = instance.get_latest_materialization_event(AssetKey(["alerts", "alerts"]))
+                    reported = event.asset_materialization.metadata["dagster/row_count"].value
+                rows = lake_catalog.read(lake_catalog.load(settings), "alerts.alerts", selected_fields=("alert_id",))
+                assert reported == rows.num_rows > 0
         finally:  # the broker stops even when the job did not (later tests must not find it running)
             broker_mod.stop(settings)

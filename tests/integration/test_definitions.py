@@ -1,7 +1,7 @@
 """Smoke test: the Dagster definitions load with the full lineage from Kafka to Feast."""
 
 import pytest
-from dagster import AssetKey, Definitions
+from dagster import AssetKey, DefaultSensorStatus, Definitions
 
 from dagster_project.definitions import compose
 from dagster_project.resources import ReasonlakeResource
@@ -36,6 +36,9 @@ def test_definitions_load_with_full_lineage(defs):
     ):
         assert expected in keys, expected
     assert AssetKey(["feast", "reasons"]) in _deps(graph, ["alerts", "alerts"])
+    # what the two streaming jobs write is reported by a sensor each, running from the start
+    for name in ("raw_feedback_commits", "alerts_commits"):
+        assert defs.resolve_sensor_def(name).default_status == DefaultSensorStatus.RUNNING
     assert AssetKey(["kafka", "feedback"]) in _deps(graph, ["raw", "feedback"])
     # walk upstream from Feast all the way to Kafka
     frontier, seen = {AssetKey(["feast", "reasons"])}, set()

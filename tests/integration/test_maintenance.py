@@ -46,15 +46,16 @@ def fill(cat, commits: int = 6, per_commit: int = 30) -> None:
         sink.flush()
 
 
-def write_alerts(cat, commits: int, per_commit: int = 3) -> list[str]:
-    """``commits`` appends of the alert job's writer, each over two alerted_at days; the alert ids."""
+def write_alerts(cat, commits: int, per_commit: int = 3, first: int = 0) -> list[str]:
+    """``commits`` appends of the alert job's writer, each over two alerted_at days, numbered from ``first``;
+    the alert ids."""
     from flink.alerting import AlertWriter, candidate_line
 
     writer, ids = AlertWriter(cat), []
     for c in range(commits):
         lines = []
         for i in range(per_commit):
-            n = c * per_commit + i
+            n = first + c * per_commit + i
             at = datetime(2026, 3, 2 + n % 2, 9, tzinfo=UTC)
             row = dict(
                 alert_id=f"a{n:03d}", message_id=f"m{n}", source="crm", topic_id=1, reason_id="r1",

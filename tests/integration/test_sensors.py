@@ -1,5 +1,6 @@
 """The Dagster sensors over a real Iceberg catalog: the ingest job's commits reported as
-materializations of the raw tables, and the weekly run requested once a week has closed."""
+materializations of the raw tables, the alert writer's as materializations of alerts/alerts, and the
+weekly run requested once a week has closed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dagster_project.partitions import first_week, weekly_partitions
 from dagster_project.resources import ReasonlakeResource
 from dagster_project.weekly import definitions as weekly_domain
 from lake import catalog as lake_catalog
+from lake.maintenance import RAW_TABLES
 
 FEEDBACK = AssetKey(["raw", "feedback"])
 REJECTED = AssetKey(["raw", "feedback_rejected"])
@@ -46,7 +48,7 @@ def commit(settings, created: list[datetime], first_offset: int) -> None:
 def test_the_ingest_commits_since_the_last_report_become_one_materialization_of_each_raw_table(settings) -> None:
     """Every commit is reported once, those since the last report together (one per commit would add some
     74 MB a day to the Dagster instance under a steady ingest)."""
-    from dagster_project.ingestion.sensors import report_commits
+    from dagster_project.commits import report_commits
 
     resource = ReasonlakeResource.from_settings(settings)
     monday = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -74,13 +76,48 @@ def test_the_ingest_commits_since_the_last_report_become_one_materialization_of_
         assert raw_feedback_commits(context).asset_events == []
         commit(settings, [monday + timedelta(hours=2)], 5)
         commit(settings, [monday + timedelta(hours=3)], 6)
-        assert report_commits(instance, lake_catalog.load(settings)) == 2  # the two new commits of raw.feedback
+        assert report_commits(instance, lake_catalog.load(settings), RAW_TABLES) == 2  # raw.feedback's two new ones
         latest = instance.get_latest_materialization_event(FEEDBACK).asset_materialization
         assert latest.metadata["commits"].value == 2 and latest.metadata["rows_added"].value == 2
         assert latest.metadata["dagster/row_count"].value == 7
         rejected_now = instance.get_latest_materialization_event(REJECTED).asset_materialization
         assert rejected_now.metadata["kafka_offsets"].value == {"feedback.crm#0": 6}  # the rejected table's offsets
         assert raw_feedback_commits(context).asset_events == []
+
+
+def test_the_alert_writers_commits_become_one_materialization_of_alerts_alerts(settings) -> None:
+    """Dagster sees what the alert job writes as it sees ingestion: the writer's commits since the last
+    report, as one materialization of alerts/alerts; maintenance rewriting the same alerts adds none."""
+    from dagster_project.alerting.sensors import alerts_commits
+    from dagster_project.commits import report_commits
+    from lake import maintenance
+    from lake.schemas import ALERTS
+    from tests.integration.test_maintenance import write_alerts
+
+    key, resource = AssetKey(["alerts", "alerts"]), ReasonlakeResource.from_settings(settings)
+    cat = lake_catalog.load(settings)
+    write_alerts(cat, commits=2)  # 6 alerts
+
+    def figures(event) -> tuple:
+        return tuple(event.metadata[k].value for k in ("commits", "rows_added", "dagster/row_count"))
+
+    with DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(instance=instance, resources={"reasonlake": resource})
+        [event] = alerts_commits(context).asset_events
+        assert event.asset_key == key and figures(event) == (2, 6, 6)
+        assert event.metadata["snapshot_id"].value == str(
+            cat.load_table(ALERTS.identifier).current_snapshot().snapshot_id
+        )
+        instance.report_runless_asset_event(event)
+        assert alerts_commits(context).asset_events == []
+
+        [(compaction, *_)] = maintenance.maintain(cat, (ALERTS.identifier,))
+        assert compaction.partitions_compacted == 2  # two days, two files each: rewritten, no alert added
+        assert alerts_commits(context).asset_events == []
+        write_alerts(cat, commits=1, first=6)
+        assert report_commits(instance, cat, (ALERTS.identifier,)) == 1  # what `reasonlake alerts` does after a run
+        latest = instance.get_latest_materialization_event(key).asset_materialization
+        assert figures(latest) == (1, 3, 9)
 
 
 def _weekly_sensor(first: str):
