@@ -16,9 +16,9 @@ import java.time.Instant;
  * closes one digest alert tells how many. A reason's window opens with its first alert after the
  * last one closed (not on the clock's multiples of {@code windowMs}), so a burst shorter than the
  * window is never cut in two by a boundary and gets {@code maxAlerts} alerts and one digest.
- * Keyed by reason id (field 2 of a line from {@link AlertDeduplicator}); counts, the open window
- * and the last suppressed reason are Flink keyed state, the window's end a processing-time timer
- * (both checkpointed).
+ * Keyed by reason id (field 2 of a line from {@link AlertDeduplicator}); the decisions are
+ * {@link RateWindow}'s; counts, the open window and the last suppressed reason are Flink keyed state,
+ * the window's end a processing-time timer (both checkpointed).
  *
  * <p>Main output: the JSON sent to {@code feedback.alerts} (alerts and digests, each with a
  * {@code kind}). Side output {@link #ACCOUNTING}: every line with its outcome ({@code sent},
@@ -65,53 +65,57 @@ public final class AlertRateLimiter extends KeyedProcessFunction<String, String,
             ctx.output(ACCOUNTING, "duplicate\t" + rest);
             return;
         }
-        long now = ctx.timerService().currentProcessingTime();
-        Long start = windowStart.value();
-        if (start == null || now >= start + windowMs) {
-            if (start != null && closeWindow(start + windowMs, ctx, out)) {
-                ctx.timerService().deleteProcessingTimeTimer(start + windowMs);  // its digest is out
-            }
-            start = now;
-            windowStart.update(start);
-            sent.update(0);
+        RateWindow window = load();
+        RateWindow.Decision decision = window.offer(ctx.timerService().currentProcessingTime(), maxAlerts, windowMs);
+        if (decision.closedSuppressed > 0) {  // the last window ended before its timer fired: its digest now
+            digest(decision.closedEnd, decision.closedSuppressed, ctx, out);
+            ctx.timerService().deleteProcessingTimeTimer(decision.closedEnd);
         }
-        int n = sent.value() == null ? 0 : sent.value();
-        if (n < maxAlerts) {
-            sent.update(n + 1);
+        if (decision.send) {
             out.collect(f[4]);
             ctx.output(ACCOUNTING, "sent\t" + rest);
-            return;
+        } else {
+            if (decision.timer >= 0) {
+                ctx.timerService().registerProcessingTimeTimer(decision.timer);
+            }
+            reason.update(f[3]);
+            ctx.output(ACCOUNTING, "suppressed\t" + rest);
         }
-        int s = suppressed.value() == null ? 0 : suppressed.value();
-        if (s == 0) {
-            ctx.timerService().registerProcessingTimeTimer(start + windowMs);
-        }
-        suppressed.update(s + 1);
-        reason.update(f[3]);
-        ctx.output(ACCOUNTING, "suppressed\t" + rest);
+        store(window);
     }
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<String> out) throws Exception {
-        closeWindow(timestamp, ctx, out);
+        RateWindow window = load();
+        int suppressedInWindow = window.close();
+        if (suppressedInWindow > 0) {
+            digest(timestamp, suppressedInWindow, ctx, out);
+        }
+        store(window);
     }
 
-    /** Emits the digest of the window ending at {@code end} if it suppressed any; true if it did. */
-    private boolean closeWindow(long end, Context ctx, Collector<String> out) throws Exception {
-        Integer s = suppressed.value();
-        if (s == null || s == 0) {
-            return false;
-        }
+    private RateWindow load() throws Exception {
+        Integer s = sent.value();
+        Integer q = suppressed.value();
+        return new RateWindow(windowStart.value(), s == null ? 0 : s, q == null ? 0 : q);
+    }
+
+    private void store(RateWindow window) throws Exception {
+        windowStart.update(window.start);
+        sent.update(window.sent);
+        suppressed.update(window.suppressed);
+    }
+
+    /** Emits the digest of the window ending at {@code end}, which suppressed {@code count} alerts. */
+    private void digest(long end, int count, Context ctx, Collector<String> out) throws Exception {
         String reasonId = ctx.getCurrentKey();
         String digest = "{\"kind\": \"digest\", \"alert_id\": \"digest/" + reasonId + "/" + (end - windowMs)
                 + "\", \"reason_id\": \"" + reasonId.replace("\\", "\\\\").replace("\"", "\\\"")
-                + "\", \"suppressed\": " + s
+                + "\", \"suppressed\": " + count
                 + ", \"window_start\": \"" + Instant.ofEpochMilli(end - windowMs)
                 + "\", \"window_end\": \"" + Instant.ofEpochMilli(end)
                 + "\", \"reason\": " + reason.value() + "}";
         out.collect(digest);
         ctx.output(ACCOUNTING, "digest\t\t" + reasonId + "\t" + reason.value() + "\t" + digest);
-        suppressed.update(0);
-        return true;
     }
 }
