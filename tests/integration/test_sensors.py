@@ -85,9 +85,10 @@ def test_the_ingest_commits_since_the_last_report_become_one_materialization_of_
         assert raw_feedback_commits(context).asset_events == []
 
 
-def test_the_alert_writers_commits_become_one_materialization_of_alerts_alerts(settings) -> None:
+def test_the_alert_writers_commits_become_one_materialization_of_alerts_alerts(settings, monkeypatch) -> None:
     """Dagster sees what the alert job writes as it sees ingestion: the writer's commits since the last
-    report, as one materialization of alerts/alerts; maintenance rewriting the same alerts adds none."""
+    report, as one materialization of alerts/alerts; maintenance rewriting the same alerts adds none; commits
+    the history trim expired before the report are said to be missing from its count."""
     from dagster_project.alerting.sensors import alerts_commits
     from dagster_project.commits import report_commits
     from lake import maintenance
@@ -105,6 +106,7 @@ def test_the_alert_writers_commits_become_one_materialization_of_alerts_alerts(s
         context = build_sensor_context(instance=instance, resources={"reasonlake": resource})
         [event] = alerts_commits(context).asset_events
         assert event.asset_key == key and figures(event) == (2, 6, 6)
+        assert event.metadata["history_trimmed"].value is False and "at least" not in (event.description or "")
         assert event.metadata["snapshot_id"].value == str(
             cat.load_table(ALERTS.identifier).current_snapshot().snapshot_id
         )
@@ -118,6 +120,15 @@ def test_the_alert_writers_commits_become_one_materialization_of_alerts_alerts(s
         assert report_commits(instance, cat, (ALERTS.identifier,)) == 1  # what `reasonlake alerts` does after a run
         latest = instance.get_latest_materialization_event(key).asset_materialization
         assert figures(latest) == (1, 3, 9)
+
+        # alerts flowing faster than the history keeps them (a commit every 2 s; here a history of 4)
+        monkeypatch.setattr(lake_catalog, "HISTORY_MAX", 4)
+        monkeypatch.setattr(lake_catalog, "HISTORY_KEPT", 2)
+        write_alerts(cat, commits=5, first=9)  # 15 alerts
+        [event] = alerts_commits(context).asset_events
+        assert event.metadata["history_trimmed"].value is True and "at least" in (event.description or "")
+        commits, rows, total = figures(event)
+        assert commits < 5 and rows < 15 and total == 24  # the total stays exact
 
 
 def _weekly_sensor(first: str):
