@@ -25,9 +25,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dagster import AssetKey, AssetMaterialization, DagsterInstance, MetadataValue
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    DagsterInstance,
+    DefaultSensorStatus,
+    MetadataValue,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
 from pyiceberg.catalog import Catalog
 
+from dagster_project.resources import ReasonlakeResource
 from lake import catalog as lake_catalog
 
 # how often the sensors report (the raw tables' freshness checks warn after an hour without a commit)
@@ -113,3 +124,22 @@ def commits_in(events: list[AssetMaterialization]) -> int:
     """The commits ``events`` (of :func:`unreported_commits`) cover."""
     values = [e.metadata["commits"].value for e in events]
     return sum(v for v in values if isinstance(v, int))
+
+
+def commits_sensor(name: str, identifiers: Sequence[str], writer: str, description: str) -> SensorDefinition:
+    """A sensor reporting the commits of ``identifiers`` every :data:`REPORT_INTERVAL_S`, running by default
+    (``writer`` names who commits, for its log)."""
+
+    @sensor(
+        name=name,
+        minimum_interval_seconds=REPORT_INTERVAL_S,
+        default_status=DefaultSensorStatus.RUNNING,
+        description=description,
+    )
+    def report(context: SensorEvaluationContext, reasonlake: ReasonlakeResource) -> SensorResult:
+        events = unreported_commits(context.instance, reasonlake.catalog(), identifiers)
+        if events:
+            context.log.info(f"reporting {commits_in(events)} {writer} commit(s)")
+        return SensorResult(asset_events=events)
+
+    return report
