@@ -71,14 +71,19 @@ def unreported_commits(
         commits = lake_catalog.appends(table, sequence)
         if commits:
             newest, rows = commits[-1], sum(c.rows_added for c in commits)
-            # snapshots since the last report that the history trim (lake.catalog.bound_history) expired first
+            # snapshots since the last report expired before it (by the history trim, lake.catalog.bound_history,
+            # or, rarely, maintenance's expiry): the count is then a lower bound
             kept = {s.sequence_number for s in table.snapshots()}
             trimmed = any(n not in kept for n in range(sequence + 1, newest.sequence_number))
             events.append(
                 AssetMaterialization(
                     asset_key=key,
                     description=f"{'at least ' if trimmed else ''}{len(commits)} commit(s), {rows} row(s) added"
-                    + (" (older commits since the last report were trimmed from the history first)" if trimmed else ""),
+                    + (
+                        " (snapshots since the last report were expired before it: some commits may be missing from this count)"
+                        if trimmed
+                        else ""
+                    ),
                     metadata={
                         "commits": len(commits),
                         "rows_added": rows,
