@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from pyiceberg.catalog import Catalog
 
 from flink.broker import PruneReport, prune_records
-from flink.checkpoints import prune_stopped
 from flink.contract import Accepted, KafkaEnvelope, Outcome
 from flink.jobconfig import FEEDBACK_TOPIC_PATTERN, BatchPolicy
 from flink.progress import ProgressReporter, position_key
@@ -30,30 +29,16 @@ from lake.settings import Settings
 INGEST_TABLES = (RAW_FEEDBACK.identifier, RAW_FEEDBACK_REJECTED.identifier)
 
 
-@dataclass(frozen=True)
-class IngestedPrune:
-    """What :func:`prune_ingested` deleted."""
-
-    broker: PruneReport  # the embedded broker's record batches
-    checkpoint_folders: int  # the checkpoint folders stopped runs left (flink.checkpoints.prune_stopped)
-
-
 def prune_ingested(
     settings: Settings, catalog: Catalog, raw_retention_days: int | None = None, now: datetime | None = None
-) -> IngestedPrune:
-    """What ingestion is done with, deleted. The embedded broker's stored records of the feedback topics
-    that ingestion has committed to Iceberg (below :func:`start_offsets`), once
-    ``settings.broker_retention_days`` old, or ``raw_retention_days`` when shorter, so the broker's copy of
-    the original texts follows the raw retention (:func:`flink.broker.prune_records`); and the checkpoint
-    folders stopped runs left a day ago or more (a killed ingest run's may hold its uncommitted batch:
-    :func:`flink.checkpoints.prune_stopped`). Nothing ingestion has still to read is ever deleted."""
+) -> PruneReport:
+    """The embedded broker's stored records of the feedback topics that ingestion has committed to Iceberg
+    (below :func:`start_offsets`), deleted once ``settings.broker_retention_days`` old, or
+    ``raw_retention_days`` when shorter, so the broker's copy of the original texts follows the raw
+    retention (:func:`flink.broker.prune_records`). Nothing ingestion has still to read is ever deleted."""
     days = min(settings.broker_retention_days, raw_retention_days or settings.broker_retention_days)
-    now = now or datetime.now(UTC)
-    broker = prune_records(settings, start_offsets(catalog), now - timedelta(days=days), FEEDBACK_TOPIC_PATTERN)
-    return IngestedPrune(
-        broker=replace(broker, days=days),
-        checkpoint_folders=prune_stopped(settings.checkpoints_uri, now=now.timestamp()),
-    )
+    older_than = (now or datetime.now(UTC)) - timedelta(days=days)
+    return replace(prune_records(settings, start_offsets(catalog), older_than, FEEDBACK_TOPIC_PATTERN), days=days)
 
 
 def start_offsets(catalog: Catalog, identifiers: Sequence[str] = INGEST_TABLES) -> dict[TopicPartition, int]:

@@ -542,6 +542,7 @@ def maintain(
     the table properties are kept)."""
     from datetime import timedelta
 
+    from flink.checkpoints import prune_stopped
     from flink.sink import prune_ingested
     from lake import catalog
     from lake.maintenance import maintain as run_maintenance
@@ -568,14 +569,14 @@ def maintain(
             f"file(s) deleted ({orphans.bytes_deleted / 1e6:.1f} MB)"
         )
     pruned = prune_ingested(settings, lake, days)  # the broker's copy of the texts, as old as allowed
-    broker = pruned.broker
     click.echo(
-        f"broker: {broker.skipped}"
-        if broker.skipped
-        else f"broker: {broker.batches_deleted} ingested record batch(es) older than {broker.days} days deleted "
-        f"({broker.bytes_deleted / 1e6:.1f} MB)"
+        f"broker: {pruned.skipped}"
+        if pruned.skipped
+        else f"broker: {pruned.batches_deleted} ingested record batch(es) older than {pruned.days} days deleted "
+        f"({pruned.bytes_deleted / 1e6:.1f} MB)"
     )
-    click.echo(f"checkpoints: {pruned.checkpoint_folders} folder(s) of stopped Flink runs deleted")
+    folders = prune_stopped(settings.checkpoints_uri)  # a killed ingest run's may hold its uncommitted batch
+    click.echo(f"checkpoints: {folders} folder(s) of stopped Flink runs deleted")
 
 
 @cli.command()

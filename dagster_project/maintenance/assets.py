@@ -13,6 +13,7 @@ from datetime import timedelta
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, asset
 
 from dagster_project.resources import ReasonlakeResource
+from flink.checkpoints import prune_stopped
 from flink.sink import prune_ingested
 from lake.maintenance import RAW_TABLES, maintain
 from lake.schemas import ALERTS
@@ -37,11 +38,12 @@ def _maintain(
     reasonlake: ReasonlakeResource,
     identifiers: tuple[str, ...],
     *,
-    ingested: bool = False,
+    leftovers: bool = False,
 ) -> MaterializeResult:
-    """:func:`lake.maintenance.maintain` on ``identifiers`` and, with ``ingested``, what ingestion is done
-    with (:func:`flink.sink.prune_ingested`: the embedded broker's ingested records past its retention, or the
-    raw one if shorter, and the checkpoint folders stopped runs left); per table, what changed as metadata."""
+    """:func:`lake.maintenance.maintain` on ``identifiers`` and, with ``leftovers``, what the streaming jobs
+    left that nothing reads any more: the embedded broker's ingested records past its retention, or the raw
+    one if shorter (:func:`flink.sink.prune_ingested`), and the checkpoint folders of stopped Flink runs
+    (:func:`flink.checkpoints.prune_stopped`); per table, what changed as metadata."""
     settings = reasonlake.settings()
     days = config.raw_retention_days or settings.raw_retention_days
     catalog = reasonlake.catalog()
@@ -54,14 +56,15 @@ def _maintain(
         retention=timedelta(days=days) if days else None,
     )
     metadata: dict[str, int] = {}
-    if ingested:  # the broker's copy of the original texts, a killed run's uncommitted batch
+    if leftovers:  # the broker's copy of the original texts, a killed run's uncommitted batch
         pruned = prune_ingested(settings, catalog, days)
+        folders = prune_stopped(settings.checkpoints_uri)
         metadata.update(
-            broker_batches_deleted=pruned.broker.batches_deleted,
-            broker_bytes_deleted=pruned.broker.bytes_deleted,
-            checkpoint_folders_deleted=pruned.checkpoint_folders,
+            broker_batches_deleted=pruned.batches_deleted,
+            broker_bytes_deleted=pruned.bytes_deleted,
+            checkpoint_folders_deleted=folders,
         )
-        context.log.info(f"{pruned}")
+        context.log.info(f"broker: {pruned}; checkpoint folders of stopped runs deleted: {folders}")
     for compaction, expiry, retained, orphans in reports:
         name = compaction.table.replace(".", "_")
         metadata.update(
@@ -95,7 +98,7 @@ def _maintain(
 def raw_feedback_maintenance(
     context: AssetExecutionContext, config: MaintenanceConfig, reasonlake: ReasonlakeResource
 ) -> MaterializeResult:
-    return _maintain(context, config, reasonlake, RAW_TABLES, ingested=True)
+    return _maintain(context, config, reasonlake, RAW_TABLES, leftovers=True)
 
 
 @asset(
