@@ -1,15 +1,24 @@
-"""Reason quality on real, human-labelled data (a script, not a test): before and after issue 12.
+"""Reason quality on real, human-labelled data (a script, not a test), per part: development and held out.
 
-    .venv/bin/python bench/quality.py [--configs baseline,current] [--seeds 42,7,2026] [--policy FILE] [--json]
+    .venv/bin/python bench/quality.py [--configs baseline,current] [--corpora cfpb,products,banking77]
+        [--parts dev,held-out] [--seeds 42,7,2026] [--policy FILE] [--dissatisfaction MODEL.json] [--json]
 
-Corpora (read from ``../shared/data``, never copied):
+Each corpus has a development part (where defaults are chosen) and a held-out part (only graded; the CI
+floors read it): ``reasons.corpora``. The pipeline's own dissatisfaction classifier (the committed one, or
+``--dissatisfaction``) decides which messages count, as in the weekly graph and the alert job; the human
+labels grade. Alert precision is strict: an alert is right when the message's own label (any of them) is the
+majority label of the reason it was alerted for. Corpora (read from ``../shared/data``, never copied):
 
-- **CFPB** complaints (4,393 real narratives, five ISO weeks, the consumer's own issue label): weeks 1–4
-  are fitted, grouped, registered and elected one by one; each next week is streamed through the
-  model as the alert job would (``reasons.evaluation``). Per week: true top-3 hits, alert precision
-  and recall, reason purity, NMI/ARI; once with CFPB's 63 issues, once with issue families (the three
-  credit-report issues are one family: their labels overlap).
-- **Banking77** test split (3,080 queries, 77 intents): NMI/ARI of one fit.
+- **CFPB** complaints (4,393 real narratives, five ISO weeks, the consumer's own issue label): development
+  2023-W22–W23, held out W24–W26. Each week but a part's last is fitted, grouped, registered and elected one
+  by one; each next week is streamed through the model as the alert job would (``reasons.evaluation``).
+  Per week: true top-3 hits, alert precision and recall, alerts on messages that do not complain, reason
+  purity, NMI/ARI; once with CFPB's 63 issues, once with issue families (the three credit-report issues
+  are one complaint filed three ways: the grain the issue grades).
+- **Product reviews** (CESAMARD-Aspect, 3,876 dated amazon.in reviews, complaint or not, the aspects that
+  went wrong; MIT): periods of four ISO weeks (``reasons.corpora.product_frame``), development before
+  2020-W49, held out from it on.
+- **Banking77**: NMI/ARI of one fit of ``train.csv`` (development) and of ``test.csv`` (held out).
 - **Airline tweets** (``--airline PATH``, not in ``../shared``: Twitter US Airline Sentiment's
   ``Tweets.csv``, CC BY-NC-SA 4.0, 14,640 tweets to six US airlines, February 2015, the crowd's reason for
   each negative one), the kind of corpus issue 12 was filed on: the first ISO week fitted and elected, the
@@ -33,7 +42,7 @@ start UMAP from its own default layout or a random one (the default starts from 
 the week's coherence (1.0, 1.1; the default is 1.05); ``group-sd-S`` groups topics into one reason at the
 week's mean pairwise centroid cosine + S standard deviations (0.5, 0.75, 1.5, 2.0, 3.0; the default is 1.0).
 ``--seeds``
-fits CFPB once per seed (UMAP's and the sampling's) and prints the mean: one seed's figures move by about
+fits CFPB and the product reviews once per seed (UMAP's and the sampling's) and prints the mean: one seed's figures move by about
 ±0.1 (bench/RESULTS.md). Embeddings are cached under ``--cache`` (keyed by the texts and the model).
 """
 
@@ -50,9 +59,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.configs import configs  # noqa: E402
+
 SHARED = ROOT.parent / "shared" / "data"
 CFPB = SHARED / "cfpb" / "complaints.csv"
 BANKING77 = SHARED / "banking77" / "test.csv"
+BANKING77_DEV = SHARED / "banking77" / "train.csv"
+PRODUCTS = SHARED / "product_complaints" / "complaints.csv"
+PARTS = {"dev": False, "held-out": True}
 
 
 def embeddings_for(texts: list[str], cache: Path):
@@ -87,94 +101,6 @@ def phrase_embedder():
 
     model = load_embedder()
     return lambda texts: embed(model, texts)
-
-
-def configs():
-    """Name → (fit parameters, registry parameters, whether channel text is handled as issue 12 built it:
-    the modelling text of :func:`cleaned` for keywords and labels, brand words kept out of them)."""
-    from reasons.registry import RegistryParams
-    from reasons.topics.params import TopicModelParams
-
-    current = (TopicModelParams(), RegistryParams(), True)
-    baseline = (
-        replace(
-            TopicModelParams(), center_embeddings=False, alert_quantile=0.0, phrase_labels=False, umap_init="spectral"
-        ),
-        RegistryParams(
-            group_threshold=0.68,
-            min_coherence_ratio=0.0,
-            min_group_coherence_ratio=None,
-            min_alert_coherence_ratio=None,
-            min_week_relative_coherence=None,
-        ),
-        False,
-    )
-    # the catch-all refusal's ratio, as chosen in bench/RESULTS.md (current: RegistryParams' default)
-    sweep = {
-        f"coherence-{ratio}": (TopicModelParams(), RegistryParams(min_coherence_ratio=ratio), True)
-        for ratio in (0.5, 0.85, 0.9, 0.95)
-    }
-    split = {
-        "split-off": (replace(TopicModelParams(), split_coherence_ratio=None), RegistryParams(), True),
-        "split-all": (replace(TopicModelParams(), split_min_share=0.0), RegistryParams(), True),
-        "split-all-0.85": (
-            replace(TopicModelParams(), split_min_share=0.0),
-            RegistryParams(min_coherence_ratio=0.85),
-            True,
-        ),
-    }
-    # alerts only at or above an absolute cosine to the topic's centroid besides the topic's own core
-    # (``assign_min_similarity``; the default is the outlier threshold, 0.4): precision traded for recall
-    floors = {
-        f"alert-floor-{floor}": (replace(TopicModelParams(), assign_min_similarity=floor), RegistryParams(), True)
-        for floor in (0.5, 0.6, 0.7)
-    } | {
-        f"alert-coherence-{ratio}": (
-            replace(TopicModelParams(), alert_coherence_ratio=ratio),
-            RegistryParams(),
-            True,
-        )
-        for ratio in (1.0, 1.15, 1.3)
-    }
-    # reasons too loose to alert on (under R × the week's median topic coherence) elected but quiet
-    quiet = {"quiet-off": (TopicModelParams(), RegistryParams(min_alert_coherence_ratio=None), True)} | {
-        f"quiet-{ratio}": (TopicModelParams(), RegistryParams(min_alert_coherence_ratio=ratio), True)
-        for ratio in (0.9, 1.0)
-    }
-    # loose groups of topics kept whole (only the catch-all bar splits them) or split under 0.9 × the median
-    groups = {
-        "group-split-off": (TopicModelParams(), RegistryParams(min_group_coherence_ratio=None), True),
-        "group-split-0.9": (TopicModelParams(), RegistryParams(min_group_coherence_ratio=0.9), True),
-    } | {
-        f"fit-space-{ratio}": (TopicModelParams(), RegistryParams(min_group_fit_coherence_ratio=ratio), True)
-        for ratio in (0.5, 0.6)
-    }
-    # a reason no tighter than the week (its raw coherence over the week's) refused under another bar, or never
-    week_bar = {"week-bar-off": (TopicModelParams(), RegistryParams(min_week_relative_coherence=None), True)} | {
-        f"week-bar-{bar}": (TopicModelParams(), RegistryParams(min_week_relative_coherence=bar), True)
-        for bar in (1.0, 1.1)
-    }
-    # topics grouped into one reason at the week's mean pairwise centroid cosine + another number of sds
-    grouping = {
-        f"group-sd-{sd}": (TopicModelParams(), RegistryParams(group_sd=sd), True) for sd in (0.5, 0.75, 1.5, 2.0, 3.0)
-    }
-    # UMAP started from its own default (spectral: not reproducible) or a random layout instead of PCA
-    inits = {
-        f"init-{init}": (replace(TopicModelParams(), umap_init=init), RegistryParams(), True)
-        for init in ("spectral", "random")
-    }
-    return {
-        "baseline": baseline,
-        "current": current,
-        **sweep,
-        **split,
-        **floors,
-        **quiet,
-        **groups,
-        **week_bar,
-        **grouping,
-        **inits,
-    }
 
 
 def evaluate(
@@ -247,17 +173,47 @@ def cleaned(frame):
     return frame.assign(text_modelling=clean["text_modelling"].to_numpy(), mentions=clean["mentions"].to_numpy())
 
 
-def run_cfpb(name: str, cache: Path, seed: int, policy_file: Path | None = None) -> dict:
-    from reasons.corpora import CFPB_FAMILIES, CFPB_STOP_WORDS, cfpb_frame
+def judged(frame, embeddings, model_file: Path | None = None, alert_threshold: float | None = None):
+    """``frame`` with ``predicted`` and ``alerting``: the pipeline's dissatisfaction verdict (the committed
+    classifier, or the one at ``model_file``) and whether it is sure enough to alert (at ``alert_threshold``,
+    default the rule's), which the evaluation acts on while ``dissatisfied`` grades."""
+    from reasons.sentiment import ALERT_THRESHOLD, DissatisfactionRule, load_model, score_messages
+
+    alert_threshold = ALERT_THRESHOLD if alert_threshold is None else alert_threshold
+    model = load_model(model_file)
+    rule = DissatisfactionRule(threshold=model.threshold, alert_threshold=alert_threshold)
+    scored = score_messages(frame[["text"]], embeddings, rule, model)
+    return frame.assign(predicted=scored["dissatisfied"].to_numpy(), alerting=scored["alertable"].to_numpy())
+
+
+def run_cfpb(name: str, cache: Path, seed: int, part: str, policy_file=None, model_file=None, bar=None) -> dict:
+    from reasons.corpora import CFPB_FAMILIES, CFPB_STOP_WORDS, cfpb_frame, cfpb_part
     from reasons.text import brand_terms
 
     frame = cfpb_frame(CFPB)
+    stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS
+    frame = cfpb_part(frame, PARTS[part]).reset_index(drop=True)
     channel = configs()[name][2]
     frame = cleaned(frame) if channel else frame
-    stop = brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS if channel else ()
     grains = {"issues": None, "families": CFPB_FAMILIES}
     embeddings = embeddings_for(frame["text"].tolist(), cache)
-    return evaluate("CFPB", name, seed, frame, embeddings, grains, stop, policy_file)
+    frame = judged(frame, embeddings, model_file, bar)
+    return evaluate(f"CFPB {part}", name, seed, frame, embeddings, grains, stop if channel else (), policy_file)
+
+
+def run_products(name: str, cache: Path, seed: int, part: str, policy_file=None, model_file=None, bar=None) -> dict:
+    """The product reviews' development or held-out periods; the dissatisfaction classifier's figures there."""
+    from reasons.corpora import product_frame, product_part
+    from reasons.sentiment import binary_metrics
+
+    frame = product_part(product_frame(PRODUCTS), PARTS[part]).reset_index(drop=True)
+    frame = cleaned(frame) if configs()[name][2] else frame
+    embeddings = embeddings_for(frame["text"].tolist(), cache)
+    frame = judged(frame, embeddings, model_file, bar)
+    dissatisfaction = binary_metrics(frame["dissatisfied"], frame["predicted"])
+    print(f"product reviews {part}: dissatisfaction {dissatisfaction}", flush=True)
+    out = evaluate(f"Product reviews {part}", name, seed, frame, embeddings, {"aspects": None}, (), policy_file)
+    return out | {"dissatisfaction": dissatisfaction}
 
 
 def run_airline(name: str, cache: Path, path: Path, seed: int, policy_file: Path | None = None) -> dict:
@@ -289,7 +245,7 @@ def airline_dissatisfaction(cache: Path, path: Path) -> dict:
     return out
 
 
-def run_banking77(name: str, cache: Path) -> dict:
+def run_banking77(name: str, cache: Path, part: str) -> dict:
     import pandas as pd
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
@@ -298,7 +254,7 @@ def run_banking77(name: str, cache: Path) -> dict:
     from reasons.topics.labels import keyword_label
 
     params, _, _ = configs()[name]
-    frame = pd.read_csv(BANKING77)
+    frame = pd.read_csv(BANKING77 if PARTS[part] else BANKING77_DEV)
     embeddings = embeddings_for(frame["text"].tolist(), cache)
     embed = phrase_embedder() if params.phrase_labels else None
     fit = fit_topics(frame["text"].tolist(), embeddings, params, embed=embed)
@@ -313,16 +269,17 @@ def run_banking77(name: str, cache: Path) -> dict:
             (keyword_label(t.keywords, params.label_words, set(), t.topic_id), t.label) for t in fit.topics[:10]
         ],
     }
-    print(f"Banking77, {name}: {result}", flush=True)
+    print(f"Banking77 {part}, {name}: {result}", flush=True)
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", default="baseline,current")
-    parser.add_argument("--corpora", default="cfpb,banking77")
+    parser.add_argument("--corpora", default="cfpb,products,banking77")
+    parser.add_argument("--parts", default="dev,held-out", help="dev, held-out or both (comma-separated)")
     parser.add_argument("--cache", type=Path, default=ROOT / ".reasonlake" / "bench-cache")
-    parser.add_argument("--seeds", default="42", help="CFPB fitted once per seed (comma-separated)")
+    parser.add_argument("--seeds", default="42", help="CFPB and products fitted once per seed (comma-separated)")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument(
         "--airline", type=Path, help="Twitter US Airline Sentiment's Tweets.csv (not shipped: CC BY-NC-SA 4.0)"
@@ -330,8 +287,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--policy", type=Path, help="an election policy YAML (default: the shipped reasons/election/policy.yaml)"
     )
+    parser.add_argument("--dissatisfaction", type=Path, help="another dissatisfaction model JSON (default: committed)")
+    parser.add_argument(
+        "--alert-threshold", type=float, help="P(dissatisfied) an alert needs (default: the rule's; 0: no bar)"
+    )
     args = parser.parse_args(argv)
-    needed = {"cfpb": CFPB, "banking77": BANKING77}
+    needed = {"cfpb": CFPB, "banking77": BANKING77, "products": PRODUCTS}
     missing = [p for name, p in needed.items() if name in args.corpora and not p.exists()]
     if args.airline and not args.airline.exists():
         missing.append(args.airline)
@@ -340,47 +301,60 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     results: dict = {}
     seeds = [int(v) for v in args.seeds.split(",")]
+    runners = {"cfpb": run_cfpb, "products": run_products}
     for name in args.configs.split(","):
-        if "cfpb" in args.corpora:
-            results.setdefault(name, {})["cfpb"] = {
-                seed: run_cfpb(name, args.cache, seed, args.policy) for seed in seeds
-            }
-        if "banking77" in args.corpora:
-            results.setdefault(name, {})["banking77"] = run_banking77(name, args.cache)
+        for part in args.parts.split(","):
+            for corpus, run in runners.items():
+                if corpus in args.corpora:
+                    results.setdefault(name, {})[f"{corpus} {part}"] = {
+                        seed: run(name, args.cache, seed, part, args.policy, args.dissatisfaction, args.alert_threshold)
+                        for seed in seeds
+                    }
+            if "banking77" in args.corpora:
+                results.setdefault(name, {})[f"banking77 {part}"] = run_banking77(name, args.cache, part)
         if args.airline:
             results.setdefault(name, {})["airline"] = {
                 seed: run_airline(name, args.cache, args.airline, seed, args.policy) for seed in seeds
             }
     dissatisfaction = airline_dissatisfaction(args.cache, args.airline) if args.airline else None
-    print(
-        "\nconfig          grain     seed  mean top-3 hits  weeks ≥2 hits  all 3  alert precision  alert recall  purity"
-        "  NMI  labels naming the issue (keyword labels)"
-    )
-    for name, result in results.items():
-        for corpus in ("cfpb", "airline"):
-            by_seed = result.get(corpus, {})
-            for grain in next(iter(by_seed.values()), {}):
-                rows = [(str(seed), figures[grain]["summary"]) for seed, figures in by_seed.items()]
-                if len(rows) > 1:
-                    rows.append(("mean", {k: sum(s[k] for _, s in rows) / len(rows) for k in rows[0][1]}))
-                for seed, s in rows:
-                    print(
-                        f"{name:<15} {grain:<9} {seed:>4} {s['mean_hits']:>16.2f} {s['weeks_with_2_hits']:>14.2f} "
-                        f"{s['weeks_all_3']:>6.2f} {s['alert_precision']:>16.3f} {s['alert_recall']:>13.2f} "
-                        f"{s['purity']:>7.2f} {s['nmi']:>4.2f}  {s['label_naming']:.2f} ({s['keyword_label_naming']:.2f})"
-                    )
-        if "banking77" in result:
-            b = result["banking77"]
-            print(
-                f"{name:<15} banking77 NMI {b['nmi']:.3f}, ARI {b['ari']:.3f}, labels naming the intent "
-                f"{b['label_naming']:.2f} (keyword labels {b['keyword_label_naming']:.2f})"
-            )
+    print_table(results)
     if dissatisfaction:
         print(f"airline tweets, dissatisfaction against the crowd's 'negative' (by threshold): {dissatisfaction}")
     if args.json:
         extra = {"airline dissatisfaction": dissatisfaction} if dissatisfaction else {}
         args.json.write_text(json.dumps(results | extra, indent=1, default=str))
     return 0
+
+
+def print_table(results: dict) -> None:
+    print(
+        "\nconfig     corpus            grain     seed  top-3 hits  weeks ≥2  all 3  alert precision  recall"
+        "  on no complaint  purity  NMI  labels naming the issue (keyword labels)"
+    )
+    for name, result in results.items():
+        for corpus, by_seed in result.items():
+            if corpus.startswith("banking77"):
+                b = by_seed
+                print(
+                    f"{name:<10} {corpus:<17} NMI {b['nmi']:.3f}, ARI {b['ari']:.3f}, labels naming the intent "
+                    f"{b['label_naming']:.2f} (keyword labels {b['keyword_label_naming']:.2f})"
+                )
+                continue
+            grains = [g for g in next(iter(by_seed.values()), {}) if g != "dissatisfaction"]
+            for grain in grains:
+                rows = [(str(seed), figures[grain]["summary"]) for seed, figures in by_seed.items()]
+                if len(rows) > 1:
+                    rows.append(("mean", {k: sum(s[k] for _, s in rows) / len(rows) for k in rows[0][1]}))
+                for seed, s in rows:
+                    print(
+                        f"{name:<10} {corpus:<17} {grain:<9} {seed:>4} {s['mean_hits']:>11.2f} "
+                        f"{s['weeks_with_2_hits']:>9.2f} {s['weeks_all_3']:>6.2f} {s['alert_precision']:>16.3f} "
+                        f"{s['alert_recall']:>7.2f} {s['alerts_not_complaining']:>16.2f} {s['purity']:>7.2f} "
+                        f"{s['nmi']:>4.2f}  {s['label_naming']:.2f} ({s['keyword_label_naming']:.2f})"
+                    )
+            first = next(iter(by_seed.values()), {})
+            if "dissatisfaction" in first:
+                print(f"{name:<10} {corpus:<17} dissatisfaction {first['dissatisfaction']}")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,14 @@ messages carry (its majority label). Measured per week:
 
 - **top-3 hits**: how many of the week's true top-3 issues (most frequent labels among dissatisfied
   messages) are the majority label of an elected top-3 reason;
-- **alert precision / recall** on the next week: an alert is right when the message's label is its
-  reason's majority label; recall counts the next week's dissatisfied messages whose label some
-  elected reason stands for;
+- **alert precision / recall** on the next week (strict): an alert is right when the message's own label
+  (any of them, for a row with several joined by :data:`LABEL_SEPARATOR`) is the majority label of the
+  reason it was alerted for; recall counts the next week's dissatisfied messages whose label some
+  elected reason stands for; **alerts on messages that do not complain** (their ``dissatisfied`` is false);
+- **dissatisfaction**: where ``frame`` has a ``predicted`` column (the pipeline's own verdict, e.g.
+  :func:`reasons.sentiment.score_messages`), the fit, the registry, the election and the alerts read it, as
+  the pipeline does, and ``dissatisfied`` (the human label) only grades them; without it both are the label;
+  an ``alerting`` column, where present, says which messages the alert job may alert on (default: ``predicted``);
 - **purity** (size-weighted majority share of the reasons), **NMI / ARI** of topics against labels;
 - **label naming**: the share of topics whose label names the topic's majority label (:func:`names_issue`,
   a shared content word), for the fit's labels and for plain keyword labels (the labels before phrases).
@@ -44,6 +49,18 @@ from reasons.topics.params import FitResult, TopicModelParams
 from reasons.weekly.reason_ids import topics_in, with_reasons
 
 COLUMNS = ("week", "text", "label", "dissatisfied")
+# A row that carries several human labels joins them with this (a complaint about packaging and service)
+LABEL_SEPARATOR = "; "
+
+
+def label_set(value: object) -> tuple[str, ...]:
+    """The human labels of one row (:data:`LABEL_SEPARATOR`-joined; a row with one label gives one)."""
+    return tuple(v for v in str(value).split(LABEL_SEPARATOR) if v) or (str(value),)
+
+
+def label_counts(values: Iterable[object]) -> Counter[str]:
+    """How many rows carry each label (a row of several labels counts once for each)."""
+    return Counter(label for v in values for label in set(label_set(v)))
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,8 @@ class WeekQuality:
     keyword_label_naming: float = float("nan")  # the same for keyword labels
     alert_precision: float | None = None
     alert_recall: float | None = None
+    # the share of the alerts that fell on messages the human label says do not complain
+    alerts_not_complaining: float | None = None
     # per elected reason, by rank: its majority issue's share of its dissatisfied messages, and how close its
     # messages sit to their centre against the whole week's (:func:`week_relative_coherence`)
     elected_majority_share: tuple[float, ...] = ()
@@ -115,14 +134,17 @@ def evaluate_grains(
     if missing:
         raise ValueError(f"frame lacks columns {sorted(missing)}")
     frame = frame.reset_index(drop=True)
-    labels = {g: frame["label"].map(lambda v, m=m: m.get(v, v)) if m else frame["label"] for g, m in grains.items()}
+    labels = {g: frame["label"].map(lambda v, m=m: _mapped(v, m)) if m else frame["label"] for g, m in grains.items()}
+    acted = frame["predicted"] if "predicted" in frame else frame["dissatisfied"]
+    alerting = frame.get("alerting", acted)
     weeks = sorted(frame["week"].unique())
     known: list[Reason] = []
     out: dict[str, list[WeekQuality]] = {g: [] for g in grains}
     for week, following in pairwise(weeks):
         idx = np.flatnonzero(frame["week"].to_numpy() == week)
         nxt = np.flatnonzero(frame["week"].to_numpy() == following)
-        part = frame.iloc[idx].reset_index(drop=True)
+        truth_part = frame.iloc[idx].reset_index(drop=True)
+        part = truth_part.assign(dissatisfied=acted.iloc[idx].to_numpy(dtype=bool))  # what the pipeline acts on
         fit = fit_topics(keyword_texts(part), embeddings[idx], params, stop_words=stop_words, embed=embed)
         topics = topics_in(fit, part["dissatisfied"])
         update = update_registry(known, topics, week, registry)
@@ -140,7 +162,7 @@ def evaluate_grains(
         tightness = tuple(week_relative_coherence(embeddings[idx], reason_ids == r) for r in elected_ids)
         covered, _ = covered_share(part.assign(topic_id=fit.doc_topics, reason_id=reason_ids))
         for grain, label in labels.items():
-            counted = part.assign(label=label.iloc[idx].to_numpy())
+            counted = truth_part.assign(label=label.iloc[idx].to_numpy())
             naming = label_naming(fit, counted["label"])
             counted = counted.assign(reason_id=reason_ids)
             majorities = _majorities(counted)
@@ -167,7 +189,9 @@ def evaluate_grains(
                 elected_week_coherence=tightness,
                 covered=covered,
             )
-            following_part = frame.iloc[nxt].assign(label=label.iloc[nxt].to_numpy())
+            following_part = frame.iloc[nxt].assign(
+                label=label.iloc[nxt].to_numpy(), acted=alerting.iloc[nxt].to_numpy()
+            )
             quality = _alerts(quality, following_part, embeddings[nxt], model, reason_of, issue_of, set(elected_ids))
             log(_line(quality) if len(grains) == 1 else f"[{grain}] {_line(quality)}")
             out[grain].append(quality)
@@ -211,7 +235,7 @@ def label_naming(fit: FitResult, labels: pd.Series) -> dict[str, float]:
         members = truth[fit.doc_topics == t.topic_id]
         if not len(members):
             continue
-        issue = Counter(members).most_common(1)[0][0]
+        issue = label_counts(members).most_common(1)[0][0]
         mine.append(names_issue(t.label, issue))
         keywords.append(names_issue(keyword_label(t.keywords, fit.params.label_words, used, t.topic_id), issue))
     rate = lambda xs: float(np.mean(xs)) if xs else float("nan")
@@ -220,12 +244,17 @@ def label_naming(fit: FitResult, labels: pd.Series) -> dict[str, float]:
 
 def _majorities(part: pd.DataFrame) -> dict[str, tuple[str, float]]:
     """Reason id → the most frequent label among its dissatisfied messages, and that label's share of them."""
-    unhappy = part[part["dissatisfied"] & part["reason_id"].notna()]
+    unhappy = part[part["dissatisfied"].astype(bool) & part["reason_id"].notna()]
     out = {}
     for r, g in unhappy.groupby("reason_id"):
-        counts = g["label"].value_counts()
-        out[str(r)] = (str(counts.index[0]), float(counts.iloc[0] / len(g)))
+        label, count = label_counts(g["label"]).most_common(1)[0]
+        out[str(r)] = (label, count / len(g))
     return out
+
+
+def _mapped(value: object, mapping: Mapping[str, str]) -> str:
+    """``value``'s labels mapped onto ``mapping``'s families (unmapped ones kept), each family once."""
+    return LABEL_SEPARATOR.join(dict.fromkeys(mapping.get(v, v) for v in label_set(value)))
 
 
 def week_relative_coherence(embeddings: np.ndarray, members: np.ndarray) -> float:
@@ -238,9 +267,10 @@ def week_relative_coherence(embeddings: np.ndarray, members: np.ndarray) -> floa
 
 
 def true_top3(labels: Iterable[str], no_reason: Collection[str] = ()) -> tuple[str, ...]:
-    """The three most frequent of the dissatisfied messages' ``labels`` (ties: first seen), none of
-    ``no_reason``."""
-    return tuple(label for label, _ in Counter(v for v in labels if v not in no_reason).most_common(3))
+    """The three most frequent of the dissatisfied messages' ``labels`` (ties: first seen; a row of several
+    labels counts for each), none of ``no_reason``."""
+    counts = label_counts(labels)
+    return tuple(label for label, _ in Counter({k: n for k, n in counts.items() if k not in no_reason}).most_common(3))
 
 
 def _cluster_scores(labels: pd.Series, topics: np.ndarray, reason_of: Mapping[int, str]) -> dict[str, float]:
@@ -249,11 +279,12 @@ def _cluster_scores(labels: pd.Series, topics: np.ndarray, reason_of: Mapping[in
     reasons = pd.Series([reason_of.get(int(t)) for t in topics])
     counted = reasons.notna() & (reasons != NOT_A_REASON_ID).to_numpy()
     frame = pd.DataFrame({"reason": reasons[counted].to_numpy(), "label": labels.to_numpy()[counted.to_numpy()]})
-    majority = frame.groupby("reason")["label"].agg(lambda s: s.value_counts().iloc[0]).sum()
+    majority = frame.groupby("reason")["label"].agg(lambda s: label_counts(s).most_common(1)[0][1]).sum()
+    primary = labels.map(lambda v: label_set(v)[0])  # NMI and ARI need one label a row: its first
     return {
         "purity": float(majority / max(len(frame), 1)),
-        "nmi": float(normalized_mutual_info_score(labels, topics)),
-        "ari": float(adjusted_rand_score(labels, topics)),
+        "nmi": float(normalized_mutual_info_score(primary, topics)),
+        "ari": float(adjusted_rand_score(primary, topics)),
     }
 
 
@@ -268,20 +299,22 @@ def _alerts(
 ) -> WeekQuality:
     """Stream the next week through ``model``: alerts, their precision and the recall of elected issues."""
     unhappy = following["dissatisfied"].to_numpy(dtype=bool)
-    labels = following["label"].astype(str).to_numpy()
+    acted = following["acted"].to_numpy(dtype=bool) if "acted" in following else unhappy
+    labels = [set(label_set(v)) for v in following["label"]]
     predicted = []
     for i, a in enumerate(model.assign_embeddings(embeddings)):
         rid = reason_of.get(a.topic_id) if a.topic_id >= 0 else None
-        alerted = unhappy[i] and rid in elected and a.similarity >= model.alert_similarity(a.topic_id)
+        alerted = acted[i] and rid in elected and a.similarity >= model.alert_similarity(a.topic_id)
         predicted.append(issue_of.get(rid, "?") if alerted and rid is not None else None)
-    alerts = [(p, t) for p, t in zip(predicted, labels) if p is not None]
+    alerts = [(p, t, u) for p, t, u in zip(predicted, labels, unhappy) if p is not None]
     covered = {issue_of.get(r) for r in elected}
-    relevant = [(p, t) for p, t, u in zip(predicted, labels, unhappy) if u and t in covered]
+    relevant = [(p, t) for p, t, u in zip(predicted, labels, unhappy) if u and t & covered]
     return replace(
         quality,
         alerts=len(alerts),
-        alert_precision=float(np.mean([p == t for p, t in alerts])) if alerts else None,
-        alert_recall=float(np.mean([p == t for p, t in relevant])) if relevant else None,
+        alert_precision=float(np.mean([p in t for p, t, _ in alerts])) if alerts else None,
+        alert_recall=float(np.mean([p in t for p, t in relevant])) if relevant else None,
+        alerts_not_complaining=float(np.mean([not u for _, _, u in alerts])) if alerts else None,
     )
 
 
@@ -292,6 +325,7 @@ def _line(q: WeekQuality) -> str:
         f"{q.week}: {q.messages} msgs, {q.topics} topics → {q.reasons} reasons ({q.refused} refused, {q.quiet} quiet); "
         f"top-3 hits {q.hits}/3; purity {q.purity:.2f}, NMI {q.nmi:.2f}, ARI {q.ari:.2f}; in a reason {q.covered:.2f}; "
         f"next week {q.alerts} alerts, precision {precision}, recall {recall}"
+        + (f", {q.alerts_not_complaining:.0%} on no complaint" if q.alerts_not_complaining else "")
     )
 
 
@@ -309,6 +343,7 @@ def summary(weeks: Sequence[WeekQuality]) -> dict[str, float]:
         "weeks_all_3": sum(q.hits == 3 for q in weeks),
         "alert_precision": mean(q.alert_precision for q in weeks),
         "alert_recall": mean(q.alert_recall for q in weeks),
+        "alerts_not_complaining": mean(q.alerts_not_complaining for q in weeks),
         "purity": mean(q.purity for q in weeks),
         "nmi": mean(q.nmi for q in weeks),
         "label_naming": mean(q.label_naming for q in weeks),

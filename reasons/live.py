@@ -25,7 +25,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from reasons.embedding.vectors import Embedder, embed
-from reasons.sentiment import DissatisfactionModel, DissatisfactionRule, is_dissatisfied, load_model, sentiment
+from reasons.sentiment import (
+    DissatisfactionModel,
+    DissatisfactionRule,
+    is_alertable,
+    is_dissatisfied,
+    load_model,
+    sentiment,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +99,16 @@ class Verdict:
     # quantile of its own members' cosines); a message on a topic's fringe is classified but raises no alert,
     # nor does any message of a reason the registry found too loose to alert on (``alerts: false`` topics)
     core: bool = True
+    # dissatisfied surely enough to alert (``reasons.sentiment.is_alertable``: its rating, or P(dissatisfied)
+    # at least the rule's alert threshold); a message counted dissatisfied on a closer call raises no alert
+    sure: bool = True
 
     @property
     def alerts(self) -> bool:
-        """Whether this message raises an alert: dissatisfied, within an elected reason's core, not stale."""
-        return bool(self.dissatisfied and self.elected and self.core and not self.stale and self.reason_id)
+        """Whether this message raises an alert: surely dissatisfied, within an elected reason's core, not stale."""
+        return bool(
+            self.dissatisfied and self.sure and self.elected and self.core and not self.stale and self.reason_id
+        )
 
 
 @dataclass(frozen=True)
@@ -150,6 +162,7 @@ class LiveReasons:
         scores = [sentiment(t) for t in texts]
         probability = (self.dissatisfaction or load_model()).score_texts(texts, emb, scores)
         unhappy = [is_dissatisfied(r, p, rule) for r, p in zip(ratings, probability)]
+        sure = [is_alertable(r, p, rule) for r, p in zip(ratings, probability)]
         todo = [i for i, u in enumerate(unhappy) if u]
         assigned = dict(zip(todo, self.model.assign_embeddings(emb[todo]))) if todo else {}
         stale = self.stale(now)
@@ -175,6 +188,7 @@ class LiveReasons:
                     similarity=float(a.similarity) if a is not None else 0.0,
                     elected=bool(features and features.get("elected")),
                     core=a is not None and topic >= 0 and a.similarity >= self.model.alert_similarity(topic),
+                    sure=sure[i],
                     stale=stale,
                     model_version=self.model_version,
                     week=self.week,

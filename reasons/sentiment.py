@@ -127,11 +127,20 @@ def _default_threshold() -> float:
     return load_model().threshold
 
 
+# Without a rating, a message alerts only at or above this P(dissatisfied), though it counts as dissatisfied
+# from the model's threshold on: chosen on the development parts (bench/RESULTS.md, "Held out"), where a
+# complaint-or-not guess near the threshold was most of the alerts on reviews that complain about nothing
+# (product reviews: 7.9% of alerts at 0.44, 0.6% at 0.75, recall 0.26 → 0.25; CFPB: no change).
+ALERT_THRESHOLD = 0.75
+
+
 @dataclass(frozen=True)
 class DissatisfactionRule:
     max_rating: int = 2  # a message with a rating is dissatisfied at or below it (the rating wins)
     # without a rating: dissatisfied at or above this probability (default: the committed model's tuned threshold)
     threshold: float = field(default_factory=_default_threshold)
+    # without a rating: may raise an alert at or above this probability (and ``threshold``)
+    alert_threshold: float = ALERT_THRESHOLD
 
 
 def is_dissatisfied(rating: int | float | None, probability: float, rule: DissatisfactionRule | None = None) -> bool:
@@ -143,15 +152,24 @@ def is_dissatisfied(rating: int | float | None, probability: float, rule: Dissat
     return float(probability) >= rule.threshold
 
 
+def is_alertable(rating: int | float | None, probability: float, rule: DissatisfactionRule | None = None) -> bool:
+    """Whether one message is dissatisfied surely enough to raise an alert: its rating where it has one, else
+    its P(dissatisfied) against the higher of ``rule.threshold`` and ``rule.alert_threshold``."""
+    rule = rule or DissatisfactionRule()
+    if rating is not None and not pd.isna(rating):
+        return int(rating) <= rule.max_rating
+    return float(probability) >= max(rule.threshold, rule.alert_threshold)
+
+
 def score_messages(
     messages: pd.DataFrame,
     embeddings: np.ndarray,
     rule: DissatisfactionRule | None = None,
     model: DissatisfactionModel | None = None,
 ) -> pd.DataFrame:
-    """``sentiment`` (VADER compound), ``dissatisfaction`` (P(dissatisfied); NaN where a rating decides)
-    and ``dissatisfied`` for a
-    frame with ``text`` (and optionally ``rating``) columns, aligned with ``messages.index``.
+    """``sentiment`` (VADER compound), ``dissatisfaction`` (P(dissatisfied); NaN where a rating decides),
+    ``dissatisfied`` and ``alertable`` (:func:`is_alertable`) for a frame with ``text`` (and optionally
+    ``rating``) columns, aligned with ``messages.index``.
 
     ``embeddings`` are the raw (un-centred) embeddings of ``messages["text"]``, one row per message in
     order; ``rule`` defaults to ``DissatisfactionRule()``, ``model`` to the committed classifier.
@@ -173,11 +191,17 @@ def score_messages(
             [texts[i] for i in unrated], np.asarray(embeddings)[unrated], compound[unrated].tolist()
         )
         probability[unrated] = scored
-    dissatisfied = np.where(
-        has_rating, rating.fillna(0).to_numpy() <= rule.max_rating, np.nan_to_num(probability) >= rule.threshold
-    )
+    rated_low = rating.fillna(0).to_numpy() <= rule.max_rating
+    p = np.nan_to_num(probability)
+    dissatisfied = np.where(has_rating, rated_low, p >= rule.threshold)
+    alertable = np.where(has_rating, rated_low, p >= max(rule.threshold, rule.alert_threshold))
     return pd.DataFrame(
-        {"sentiment": compound, "dissatisfaction": probability, "dissatisfied": dissatisfied.astype(bool)},
+        {
+            "sentiment": compound,
+            "dissatisfaction": probability,
+            "dissatisfied": dissatisfied.astype(bool),
+            "alertable": alertable.astype(bool),
+        },
         index=messages.index,
     )
 

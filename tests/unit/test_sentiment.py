@@ -14,6 +14,7 @@ from reasons.sentiment import (
     DissatisfactionRule,
     data_digest,
     held_out_mask,
+    is_alertable,
     is_dissatisfied,
     labelled_sentences,
     load_model,
@@ -77,18 +78,37 @@ def test_threshold_semantics_at_or_above():
     assert list(at) == [True, True] and list(above) == [False, False]
 
 
+def test_an_alert_needs_a_surer_call_than_counting_but_a_rating_still_decides():
+    rule = DissatisfactionRule(max_rating=2, threshold=0.5, alert_threshold=0.75)
+    assert is_dissatisfied(None, 0.6, rule) and not is_alertable(None, 0.6, rule)  # counted, raises no alert
+    assert is_alertable(None, 0.75, rule) and is_alertable(1, 0.0, rule) and not is_alertable(5, 1.0, rule)
+    # an alert bar under the counting threshold never lets an undissatisfied message alert
+    assert not is_alertable(None, 0.4, DissatisfactionRule(threshold=0.5, alert_threshold=0.3))
+    emb = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+    frame = pd.DataFrame({"text": ["same", "same", "same"], "rating": pd.array([None, 2, None], dtype="Int64")})
+    p = TINY.score_texts(["same"], emb[2:])[0]  # sigmoid(3): about 0.95
+    scored = score_messages(frame, emb, DissatisfactionRule(threshold=0.2, alert_threshold=0.5), TINY)
+    assert p > 0.5 > TINY.score_texts(["same"], emb[:1])[0] > 0.2
+    assert list(scored["dissatisfied"]) == [True, True, True] and list(scored["alertable"]) == [False, True, True]
+
+
 def test_scores_are_aligned_with_the_frame_index():
     messages = pd.DataFrame({"text": ["a", "b", "c"], "rating": [np.nan, np.nan, 5.0]}, index=[10, 3, 7])
     emb = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
     scored = score_messages(messages, emb, RULE, TINY)
-    assert list(scored.index) == [10, 3, 7] and list(scored.columns) == ["sentiment", "dissatisfaction", "dissatisfied"]
+    assert list(scored.index) == [10, 3, 7] and list(scored.columns) == [
+        "sentiment",
+        "dissatisfaction",
+        "dissatisfied",
+        "alertable",
+    ]
     assert np.allclose(scored["dissatisfaction"].iloc[:2], TINY.score_texts(["a", "b"], emb[:2]))
     assert np.isnan(scored["dissatisfaction"].iloc[2])  # rated: the rating decides
     assert list(scored.loc[[10, 3, 7], "dissatisfied"]) == [True, False, False]  # 7: rated 5
     joined = messages.join(scored)
     assert joined.loc[3, "text"] == "b" and not joined.loc[3, "dissatisfied"]
     empty = score_messages(pd.DataFrame({"text": []}), np.zeros((0, 0)), RULE, TINY)
-    assert empty.empty and list(empty.columns) == ["sentiment", "dissatisfaction", "dissatisfied"]
+    assert empty.empty and list(empty.columns) == list(scored.columns)
 
 
 def test_missing_rating_column_and_float_nan_ratings():
