@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
 def print_table(results: dict) -> None:
     print(
         "\nconfig     corpus            grain     seed  top-3 hits  weeks ≥2  all 3  alert precision  recall"
-        "  on no complaint  purity  NMI  labels naming the issue (keyword labels)"
+        "  on no complaint  purity  NMI  labels naming the issue (keyword labels)  praise labels"
     )
     for name, result in results.items():
         for corpus, by_seed in result.items():
@@ -351,6 +351,7 @@ def print_table(results: dict) -> None:
                         f"{s['weeks_with_2_hits']:>9.2f} {s['weeks_all_3']:>6.2f} {s['alert_precision']:>16.3f} "
                         f"{s['alert_recall']:>7.2f} {s['alerts_not_complaining']:>16.2f} {s['purity']:>7.2f} "
                         f"{s['nmi']:>4.2f}  {s['label_naming']:.2f} ({s['keyword_label_naming']:.2f})"
+                        f"  {s.get('praise_labels', float('nan')):.2f}"
                     )
             first = next(iter(by_seed.values()), {})
             if "dissatisfaction" in first:

@@ -18,7 +18,8 @@ messages carry (its majority label). Measured per week:
   an ``alerting`` column, where present, says which messages the alert job may alert on (default: ``predicted``);
 - **purity** (size-weighted majority share of the reasons), **NMI / ARI** of topics against labels;
 - **label naming**: the share of topics whose label names the topic's majority label (:func:`names_issue`,
-  a shared content word), for the fit's labels and for plain keyword labels (the labels before phrases).
+  a shared content word), for the fit's labels and for plain keyword labels (the labels before phrases);
+  **praise labels**: the share of elected reasons whose label reads as praise (VADER).
 
 :func:`evaluate_grains` counts the same fits at several grains, e.g. labels mapped onto coarser families
 (overlapping human labels such as CFPB's three credit-report issues).
@@ -41,6 +42,7 @@ from reasons.election.policy import ElectionPolicy
 from reasons.embedding.vectors import coherence, normalize
 from reasons.registry import NOT_A_REASON_ID, Reason, RegistryParams, group_threshold
 from reasons.registry import update as update_registry
+from reasons.sentiment import sentiment
 from reasons.text import keyword_texts
 from reasons.topics.artifact import TopicArtifact, artifact_meta
 from reasons.topics.fit import fit_topics
@@ -86,6 +88,9 @@ class WeekQuality:
     alert_recall: float | None = None
     # the share of the alerts that fell on messages the human label says do not complain
     alerts_not_complaining: float | None = None
+    # the share of the elected reasons whose label reads as praise (VADER compound above 0.05: "good quality"
+    # for a complaint about quality): a label that names the scene, not what went wrong
+    praise_labels: float = float("nan")
     # per elected reason, by rank: its majority issue's share of its dissatisfied messages, and how close its
     # messages sit to their centre against the whole week's (:func:`week_relative_coherence`)
     elected_majority_share: tuple[float, ...] = ()
@@ -145,7 +150,14 @@ def evaluate_grains(
         nxt = np.flatnonzero(frame["week"].to_numpy() == following)
         truth_part = frame.iloc[idx].reset_index(drop=True)
         part = truth_part.assign(dissatisfied=acted.iloc[idx].to_numpy(dtype=bool))  # what the pipeline acts on
-        fit = fit_topics(keyword_texts(part), embeddings[idx], params, stop_words=stop_words, embed=embed)
+        fit = fit_topics(
+            keyword_texts(part),
+            embeddings[idx],
+            params,
+            stop_words=stop_words,
+            embed=embed,
+            label_rows=part["dissatisfied"].to_numpy(dtype=bool),
+        )
         topics = topics_in(fit, part["dissatisfied"])
         update = update_registry(known, topics, week, registry)
         known = list(update.reasons)
@@ -181,6 +193,7 @@ def evaluate_grains(
                 truth=truth,
                 elected=elected,
                 elected_labels=tuple(str(v) for v in election["label"]),
+                praise_labels=_praise_share(election["label"]),
                 hits=len(set(elected[:3]) & set(truth)),
                 **_cluster_scores(counted["label"], fit.doc_topics, reason_of),  # type: ignore[arg-type]
                 label_naming=naming["labels"],
@@ -255,6 +268,11 @@ def _majorities(part: pd.DataFrame) -> dict[str, tuple[str, float]]:
 def _mapped(value: object, mapping: Mapping[str, str]) -> str:
     """``value``'s labels mapped onto ``mapping``'s families (unmapped ones kept), each family once."""
     return LABEL_SEPARATOR.join(dict.fromkeys(mapping.get(v, v) for v in label_set(value)))
+
+
+def _praise_share(labels: Iterable[object]) -> float:
+    scores = [sentiment(str(label)) > 0.05 for label in labels]
+    return float(np.mean(scores)) if scores else float("nan")
 
 
 def week_relative_coherence(embeddings: np.ndarray, members: np.ndarray) -> float:
@@ -347,5 +365,6 @@ def summary(weeks: Sequence[WeekQuality]) -> dict[str, float]:
         "purity": mean(q.purity for q in weeks),
         "nmi": mean(q.nmi for q in weeks),
         "label_naming": mean(q.label_naming for q in weeks),
+        "praise_labels": mean(q.praise_labels for q in weeks if not np.isnan(q.praise_labels)),
         "keyword_label_naming": mean(q.keyword_label_naming for q in weeks),
     }

@@ -20,7 +20,7 @@ from lake.weeks import parse_week
 from reasons.embedding.backends import EMBEDDING_MODEL
 from reasons.embedding.vectors import coherence, normalize
 from reasons.topics.compiled import keep_compiled_code
-from reasons.topics.labels import keyword_label, phrase_candidates, phrase_label, rerank_by_embedding
+from reasons.topics.labels import keyword_label, phrase_label, problem_phrase_candidates, rerank_by_embedding
 from reasons.topics.params import (
     OUTLIER,
     CorpusTooSmallError,
@@ -53,6 +53,7 @@ def fit_topics(
     timings: dict[str, float] | None = None,
     stop_words: Iterable[str] = (),
     embed: Callable[[list[str]], np.ndarray] | None = None,
+    label_rows: Sequence[bool] | np.ndarray | None = None,
 ) -> FitResult:
     """BERTopic on precomputed embeddings, fixed seeds, outliers reduced, phrase (or keyword) labels.
 
@@ -62,6 +63,8 @@ def fit_topics(
     ``stop_words`` (brand names found in the week) join ``params.stop_words`` out of the keywords.
     ``embed`` (texts → unit embeddings, the model of ``embeddings``) re-ranks each topic's candidate
     label phrases by closeness to its centroid; without it the best-scored phrase is the label.
+    ``label_rows`` (one bool per text: the dissatisfied messages) are where a topic's label phrases come from
+    first (:func:`reasons.topics.labels.problem_phrase_candidates`).
 
     Raises :class:`CorpusTooSmallError` below ``params.min_documents`` texts. ``timings``, when given, is
     filled with seconds per stage (it does not change the result): ``reduction`` (UMAP), ``clustering``
@@ -98,7 +101,7 @@ def fit_topics(
     )
     if params.phrase_labels:
         began = time.perf_counter()
-        result = _with_phrase_labels(result, texts, words, embed)
+        result = _with_phrase_labels(result, texts, words, embed, label_rows)
         if timings is not None:
             timings["representation"] = timings.get("representation", 0.0) + time.perf_counter() - began
     if timings is not None:
@@ -108,11 +111,15 @@ def fit_topics(
 
 
 def _with_phrase_labels(
-    fit: FitResult, texts: list[str], stop_words: tuple[str, ...], embed: Callable[[list[str]], np.ndarray] | None
+    fit: FitResult,
+    texts: list[str],
+    stop_words: tuple[str, ...],
+    embed: Callable[[list[str]], np.ndarray] | None,
+    label_rows: Sequence[bool] | np.ndarray | None = None,
 ) -> FitResult:
     """The fit with each topic labelled by its best phrase (unique in the model; keywords if none)."""
     ids = [t.topic_id for t in fit.topics]
-    candidates = phrase_candidates(texts, fit.doc_topics, ids, stop_words)
+    candidates = problem_phrase_candidates(texts, fit.doc_topics, ids, stop_words, label_rows)
     if embed is not None:  # every topic's candidates in one embedding call
         unique = sorted({p for scored in candidates.values() for p, _ in scored})
         vectors = dict(zip(unique, embed(unique))) if unique else {}

@@ -44,6 +44,9 @@ PHRASE_CHARS = 400  # phrases come from the start of each message (long narrativ
 # scikit-learn's stop words that name things ("top up", "bill", "interest") may open or close a phrase;
 # particles may close one ("locked out", "money back")
 _CONTENT = {"amount", "bill", "call", "detail", "fire", "found", "interest", "name", "system", "top", "full", "empty"}
+# negations open what went wrong ("not working", "no refund", "never arrived", "too small"): without them a
+# complaint about quality reads "good quality" (bench/RESULTS.md, "Held out")
+_NEGATIONS = {"not", "no", "never", "nothing", "cannot", "without", "too"}
 _PARTICLES = {"up", "out", "off", "down", "back", "over", "through"}
 # words that open or close what people say, not what a problem is
 _FILLER = {
@@ -80,8 +83,9 @@ def phrase_candidates(
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
     banned = {w.lower() for w in stop_words}
-    opening = (set(ENGLISH_STOP_WORDS) - _CONTENT) | _FILLER | banned
-    closing = (opening - _PARTICLES) | {"top"}  # "top up", never "pay to top"
+    stop = set(ENGLISH_STOP_WORDS) - _CONTENT
+    opening = (stop - _NEGATIONS) | _FILLER | banned
+    closing = (stop - _PARTICLES) | _FILLER | banned | {"top"}  # "top up", never "pay to top"
     topics = np.asarray(doc_topics, dtype=int)
     docs = [str(t)[:PHRASE_CHARS].lower().replace("’", "'") for t in texts]
     vectorizer = CountVectorizer(
@@ -111,6 +115,29 @@ def phrase_candidates(
         best = np.flatnonzero(ok)[np.argsort(-score[ok], kind="stable")][: params.candidates * 3]
         out[t] = _drop_contained([(str(vocab[i]), float(score[i])) for i in best])[: params.candidates]
     return out
+
+
+def problem_phrase_candidates(
+    texts: Sequence[str],
+    doc_topics: Sequence[int] | np.ndarray,
+    topic_ids: Sequence[int],
+    stop_words: Iterable[str] = (),
+    label_rows: Sequence[bool] | np.ndarray | None = None,
+) -> dict[int, list[tuple[str, float]]]:
+    """:func:`phrase_candidates` from the ``label_rows`` of each topic (its dissatisfied messages: a topic of
+    complaints mixed with praise is labelled by what went wrong, 'not good cloth', not by what the praise
+    says, 'comfortable to wear'), a phrase recurring in two of them enough; a topic with no such phrase, or
+    ``label_rows`` None or all true, from all its messages."""
+    everything = phrase_candidates(texts, doc_topics, topic_ids, stop_words)
+    rows = None if label_rows is None else np.asarray(label_rows, dtype=bool)
+    if rows is None or rows.all():
+        return everything
+    only = np.where(rows, np.asarray(doc_topics, dtype=int), _NO_TOPIC)
+    problems = phrase_candidates(texts, only, topic_ids, stop_words, PhraseParams(min_count=2))
+    return {t: problems[t] or everything[t] for t in topic_ids}
+
+
+_NO_TOPIC = -(2**31)  # a row no topic's phrases come from (still counted among the other topics' messages)
 
 
 def _ngrams(doc: str, min_words: int, max_words: int) -> list[str]:

@@ -74,8 +74,10 @@ def fit_week(
         log=log,
         progress=lambda done, total: log(f"embedded {done}/{total} messages"),
     )
-    # keywords from the cleaned text without the week's brand handles; embeddings from the text as sent
+    # keywords from the cleaned text without the week's brand handles; embeddings from the text as sent;
+    # labels from what the dissatisfied messages say first
     brands = brand_terms(messages["mentions"]) if "mentions" in messages else ()
+    scores = score_messages(messages, stored.embeddings, rule)
     fit = fit_topics(
         keyword_texts(messages),
         stored.embeddings,
@@ -83,6 +85,7 @@ def fit_week(
         log=log,
         stop_words=brands,
         embed=lambda texts: embed(embedder, texts, batch_size=params.embed_batch_size),
+        label_rows=scores["dissatisfied"].to_numpy(dtype=bool),
     )
     doc_ids = (messages["source"].astype(str) + "/" + messages["message_id"].astype(str)).tolist()
     version = model_version_for(week, doc_ids, params, embedding_model)
@@ -94,7 +97,7 @@ def fit_week(
         artifact_path=path,
         fit=fit,
         topics=_topic_rows(fit, week, version, now),
-        message_topics=_message_topic_rows(fit, messages, stored.embeddings, week, version, rule),
+        message_topics=_message_topic_rows(fit, messages, scores, week, version),
         embeddings_reused=stored.reused,
         embeddings_computed=stored.computed,
     )
@@ -125,11 +128,10 @@ def _topic_rows(fit: FitResult, week: str, version: str, now: datetime) -> pd.Da
 
 
 def _message_topic_rows(
-    fit: FitResult, messages: pd.DataFrame, embeddings, week: str, version: str, rule: DissatisfactionRule
+    fit: FitResult, messages: pd.DataFrame, scores: pd.DataFrame, week: str, version: str
 ) -> pd.DataFrame:
     """Rows of ``ml.message_topics``: each message's topic, similarity, sentiment and dissatisfaction
-    (scored from the messages' raw ``embeddings``, the ones the fit used)."""
-    scores = score_messages(messages, embeddings, rule)
+    (``scores``: :func:`reasons.sentiment.score_messages` of the messages' raw embeddings, the fit's)."""
     return pd.DataFrame(
         {
             "week": week,

@@ -139,3 +139,35 @@ def test_label_naming_compares_the_fit_labels_with_keyword_labels() -> None:
     assert got == {"labels": 0.5, "keywords": 0.5}
     truth = pd.Series(["declined_card_payment"] * 2 + ["long_hold_times"] * 2)
     assert label_naming(fit, truth) == {"labels": 1.0, "keywords": 0.5}  # "hours line" misses "long_hold_times"
+
+
+def test_a_negation_opens_what_went_wrong_but_closes_nothing() -> None:
+    quality = [
+        "not good quality, the stitching came apart",
+        "sad, not good quality at all",
+        "honestly not good quality for the price",
+        "the cloth is not good quality",
+    ]
+    praise = ["good quality and fast delivery", "good quality, love it", "really good quality", "good quality shirt"]
+    got = phrase_candidates(quality + praise, np.array([0] * 4 + [1] * 4), [0, 1])
+    assert got[0][0][0] == "not good quality"  # a complaint about quality does not read "good quality"
+    assert all(p.split()[-1] not in {"not", "no", "never", "too"} for ps in got.values() for p, _ in ps)
+
+
+def test_a_topic_of_praise_and_complaints_is_labelled_by_what_went_wrong() -> None:
+    from reasons.topics.labels import problem_phrase_candidates
+
+    praise = [f"comfortable to wear all day, size {n}" for n in range(6)]
+    complaints = ["the stitching came apart after one wash", "stitching came apart, cheap cloth"]
+    other = ["the battery drains overnight", "battery drains fast", "battery drains in hours"]
+    texts = praise + complaints + other
+    topics = np.array([0] * 8 + [1] * 3)
+    unhappy = np.array([False] * 6 + [True] * 5)
+    assert phrase_candidates(texts, topics, [0, 1])[0][0][0] == "comfortable to wear"  # what most of it says
+    got = problem_phrase_candidates(texts, topics, [0, 1], label_rows=unhappy)
+    assert got[0][0][0] == "stitching came apart" and got[1][0][0] == "battery drains"
+    # no dissatisfied message in a topic, or every message dissatisfied: phrases of all its messages
+    assert problem_phrase_candidates(texts, topics, [0, 1], label_rows=np.zeros(11, bool))[0][0][0] == (
+        "comfortable to wear"
+    )
+    assert problem_phrase_candidates(texts, topics, [0, 1], label_rows=None) == phrase_candidates(texts, topics, [0, 1])
