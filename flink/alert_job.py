@@ -39,6 +39,7 @@ COUNTERS = (
     "candidates",
     "no_alert",
     "satisfied",
+    "unsure",
     "stale",
     "invalid",
     "reloads",

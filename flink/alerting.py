@@ -161,6 +161,8 @@ class AlertEngine:
                 lines.append(candidate_line(row))
             elif not verdict.dissatisfied:
                 self.counts["satisfied"] += 1
+            elif not verdict.sure:
+                self.counts["unsure"] += 1  # counted dissatisfied on a close call: no alert
             elif verdict.stale and verdict.elected:
                 self.counts["stale"] += 1  # would have alerted: the election is past its valid_until
             else:

@@ -58,14 +58,14 @@ def airline_frame(path: Path | str) -> pd.DataFrame:
 
 
 # Probes of the dissatisfaction rule, written for this file without looking at any training line (a test checks
-# that none sits close to one): complaints without a negative word for a lexicon to catch, and praise, thanks
+# that none sits within cosine 0.7 of one): complaints without a negative word for a lexicon to catch, and praise, thanks
 # and plain questions, which are no complaint.
 COMPLAINTS = [
     "been on the phone with your agents since lunch and nobody picks up",
     "the replacement you promised last month never showed up",
     "my deposit from Friday is still missing from the balance",
     "third email about the same invoice and still no answer",
-    "the courier marked it delivered but my doorstep was empty",
+    "I have explained my change of address to four different agents now",
     "why do I need to send my passport again, I did it twice already",
     "the trousers came in a size that is nowhere near what I ordered",
 ]
@@ -73,7 +73,7 @@ NOT_COMPLAINTS = [
     "the blender arrived a day early and works like a charm",
     "cheers for sorting out my address so quickly",
     "Is the store on Main Street open on public holidays?",
-    "Could you tell me how to add a second user to the account?",
+    "Do you ship to Norway, and how long does it take?",
     "Lovely fabric, fits perfectly, will order another colour",
     "Your agent Priya was patient and helpful, thank you",
     "Does the warranty cover accidental damage?",

@@ -160,8 +160,10 @@ def test_broker_killed_during_alerting_then_restarted_alerts_every_message_once(
     rows = lake_catalog.read(lake_catalog.load(settings), "alerts.alerts", selected_fields=("message_id", "alert_id"))
     ids = Counter(rows.column("message_id").to_pylist())
     missing = {f"c{i}" for i in range(4_000)} - set(ids)
-    # every message was read once; the stand-in sentiment calls a few of them satisfied
-    assert summary.messages == 4_000 and len(missing) == summary.counts["satisfied"] <= 10, (events, summary)
+    # every message was read once; the stand-in sentiment calls a few of them satisfied, or dissatisfied on too
+    # close a call to alert
+    unalerted = summary.counts["satisfied"] + summary.counts["unsure"]
+    assert summary.messages == 4_000 and len(missing) == unalerted <= 10, (events, summary)
     assert ids.most_common(1)[0][1] == 1, "a message alerted twice"
     sent = {json.loads(r.value)["alert_id"] for r in kafka_io.consume(broker.bootstrap, [ALERTS_TOPIC], max_idle_s=2)}
     assert sent == set(rows.column("alert_id").to_pylist()), "feedback.alerts and alerts.alerts disagree"

@@ -116,42 +116,55 @@ def test_alerting_close_to_the_centroid_trades_recall_for_precision(judged):
     assert 0 < strict.alerts < default.alerts and strict.alert_recall < default.alert_recall
 
 
-# The next two tests pin down rules of the registry on the weeks they were built on, every complaint counting
-# as labelled (behaviour, not floors: with the classifier deciding, W25's loose group does not form).
-# Two rules take the wrong alerts of loose reasons away, measured on 2023-W25's alerts on W26 (seed 42, UMAP
-# from PCA, this machine; bench/RESULTS.md "Loose reasons do not alert", "Loose groups split back",
-# "Reproducible fits"): with neither, 0.50; loose groups split back into their topics
-# (min_group_coherence_ratio), 0.56, one reason more; and loose reasons left quiet as well, 0.71. A quiet
-# reason is still elected. (The earlier spectral start had loose groups in W23: 0.39, 0.66, 0.72.) One week
-# fitted three times here.
+# The next two tests pin down rules of the registry on real weeks, every complaint counting as labelled. They
+# are behaviour, not floors, and read several weeks: which week shows a rule at work moves with float rounding
+# of the embeddings (a single-process run and two workers embed the corpus apart; W25 alone, the week these
+# tests used to read, showed the loose group in one and not in the other).
+def _weeks(cfpb, weeks, registry):
+    frame, embeddings = cfpb
+    part = frame["week"].isin(weeks).to_numpy()
+    policy, _ = load_policy()
+    return evaluate_weeks(frame[part], embeddings[part], policy, registry=registry, stop_words=_stop_words(frame))
+
+
+# Two rules take the wrong alerts of loose reasons away (bench/RESULTS.md "Loose reasons do not alert", "Loose
+# groups split back"): loose groups split back into their topics (min_group_coherence_ratio) add reasons and
+# precision; loose reasons left quiet as well (min_alert_coherence_ratio) add precision again, still elected.
+# Measured on W22 and W23 (alerts on W23, W24) with the partwise embeddings of bench/quality.py: precision 0.676,
+# 0.709, 0.756; 19, 24, 24 reasons.
 def test_loose_groups_split_and_loose_reasons_quiet_buy_precision(cfpb):
-    def first_week(registry):
-        return _first_week(cfpb, ["2023-W25", "2023-W26"], registry=registry)
-
+    weeks = ["2023-W22", "2023-W23", "2023-W24"]
     rules = RegistryParams(min_week_relative_coherence=None)  # the two rules alone (the week's bar: below)
-    neither = first_week(replace(rules, min_group_coherence_ratio=None, min_alert_coherence_ratio=None))
-    split, both = first_week(replace(rules, min_alert_coherence_ratio=None)), first_week(rules)
-    print(neither, split, both, sep="\n")
-    assert split.alert_precision > neither.alert_precision and split.reasons > neither.reasons
-    assert both.quiet >= 1 and split.quiet == 0 and both.elected == split.elected
-    assert both.alert_precision >= split.alert_precision + 0.1 and 0 < both.alerts < split.alerts
+    neither = _weeks(cfpb, weeks, replace(rules, min_group_coherence_ratio=None, min_alert_coherence_ratio=None))
+    split = _weeks(cfpb, weeks, replace(rules, min_alert_coherence_ratio=None))
+    both = _weeks(cfpb, weeks, rules)
+    print(*neither, *split, *both, sep="\n")
+    precision = {k: summary(v)["alert_precision"] for k, v in (("neither", neither), ("split", split), ("both", both))}
+    print(precision)
+    assert sum(q.reasons for q in split) > sum(q.reasons for q in neither)
+    assert precision["neither"] < precision["split"] < precision["both"]
+    assert sum(q.quiet for q in both) >= 1 and sum(q.quiet for q in split) == 0
+    assert [q.elected for q in both] == [q.elected for q in split]  # a quiet reason is still elected
+    assert sum(q.alerts for q in both) < sum(q.alerts for q in split)
 
 
-# "Everything else" reasons of the small products (a little of every account, deposit and payment complaint,
-# their majority issue at 12–38%) ranked in the top 3 when the week's credit-report complaints spread over
-# several reasons; their messages sit no closer to their centre than the whole week's (0.95–1.03 × its
-# coherence; every other elected reason 1.10–1.40). Refused under 1.05 × (bench/RESULTS.md "A reason sits
-# tighter than the week"): in 2023-W25 (seed 42) two such reasons were elected (hits 1); refused, the true
-# issue they pushed out moves up (hits 2). One week fitted twice here.
+# "Everything else" reasons of the small products (a little of every account, deposit and payment complaint)
+# ranked in the top 3 when the week's credit-report complaints spread over several reasons; their messages sit
+# no closer to their centre than the whole week's. Refused under 1.05 × the week's coherence (bench/RESULTS.md
+# "A reason sits tighter than the week"), the true issues they pushed out move up. Measured on W24 and W25 with
+# the partwise embeddings: without the bar W25 elects one at 1.03 × (hits 1); with it, 2 more refused, hits 2
+# (mean hits 2.0 → 2.5).
 def test_a_reason_no_tighter_than_the_week_is_refused_and_a_true_issue_moves_up(cfpb):
-    weeks = ["2023-W25", "2023-W26"]
-    off = _first_week(cfpb, weeks, registry=RegistryParams(min_week_relative_coherence=None))
-    on = _first_week(cfpb, weeks)
-    print(off, on, sep="\n")
+    weeks = ["2023-W24", "2023-W25", "2023-W26"]
+    off = _weeks(cfpb, weeks, RegistryParams(min_week_relative_coherence=None))
+    on = _weeks(cfpb, weeks, RegistryParams())
+    print(*off, *on, sep="\n")
     bar = RegistryParams().min_week_relative_coherence
-    # measured on the messages themselves (not the registry's figure): what was elected is tighter than the week
-    assert min(off.elected_week_coherence[:3]) < 1.0 and min(on.elected_week_coherence[:3]) >= bar
-    assert on.refused > off.refused and on.hits > off.hits
+    loosest = {k: min(min(q.elected_week_coherence[:3]) for q in v) for k, v in (("off", off), ("on", on))}
+    # measured on the messages themselves (not the registry's figure): what is elected is tighter than the week
+    assert loosest["off"] < bar <= loosest["on"], loosest
+    assert sum(q.refused for q in on) > sum(q.refused for q in off)
+    assert summary(on)["mean_hits"] > summary(off)["mean_hits"]
 
 
 # bench/ceiling.py: how far CFPB's exact issues can be told apart with the labels themselves (a supervised

@@ -101,13 +101,15 @@ def test_a_micro_batch_is_judged_with_one_live_pair_and_reloads_between_batches(
         envelope("great app, love it", 2),
         KafkaEnvelope("feedback.crm", 1, 3, 0, b"not json"),
         envelope("crash on login, terrible", 4),
+        envelope("crash number 1432, awful", 5),  # P(dissatisfied) 0.65: counted, too close a call to alert
     ]
     lines = engine.process_batch(batch, NOW)
     assert [json.loads(line.split("\t")[3])["model_version"] for line in lines] == ["v7", "v7"]
-    assert {k: engine.counts[k] for k in ("candidates", "no_alert", "satisfied", "invalid")} == {
+    assert {k: engine.counts[k] for k in ("candidates", "no_alert", "satisfied", "unsure", "invalid")} == {
         "candidates": 2,
         "no_alert": 1,
         "satisfied": 1,
+        "unsure": 1,
         "invalid": 1,
     }
 
