@@ -127,12 +127,13 @@ def _weeks(cfpb, weeks, registry):
     return evaluate_weeks(frame[part], embeddings[part], policy, registry=registry, stop_words=_stop_words(frame))
 
 
-# Two rules take the wrong alerts of loose reasons away (bench/RESULTS.md "Loose reasons do not alert", "Loose
-# groups split back"): loose groups split back into their topics (min_group_coherence_ratio) add reasons and
-# precision; loose reasons left quiet as well (min_alert_coherence_ratio) add precision again, still elected.
-# Measured on W22 and W23 (alerts on W23, W24) with the partwise embeddings of bench/quality.py: precision 0.676,
-# 0.709, 0.756; 19, 24, 24 reasons.
-def test_loose_groups_split_and_loose_reasons_quiet_buy_precision(cfpb):
+# Two rules for loose reasons (bench/RESULTS.md "Loose groups split back", "Loose reasons do not alert"): loose
+# groups split back into their topics (min_group_coherence_ratio) add reasons and precision; loose reasons left
+# quiet as well (min_alert_coherence_ratio) are still elected but raise no alert. Measured on W22 and W23
+# (alerts on W23, W24): precision 0.636 → 0.732 with the split (this fixture's embeddings; 0.676 → 0.709 with
+# bench/quality.py's, which embeds each part apart), and quiet moved it by −0.011 here and +0.047 there: on these
+# weeks what quiet buys in precision is within what float rounding moves, so only its behaviour is asserted.
+def test_loose_groups_split_buy_precision_and_loose_reasons_stay_quiet(cfpb):
     weeks = ["2023-W22", "2023-W23", "2023-W24"]
     rules = RegistryParams(min_week_relative_coherence=None)  # the two rules alone (the week's bar: below)
     neither = _weeks(cfpb, weeks, replace(rules, min_group_coherence_ratio=None, min_alert_coherence_ratio=None))
@@ -142,10 +143,10 @@ def test_loose_groups_split_and_loose_reasons_quiet_buy_precision(cfpb):
     precision = {k: summary(v)["alert_precision"] for k, v in (("neither", neither), ("split", split), ("both", both))}
     print(precision)
     assert sum(q.reasons for q in split) > sum(q.reasons for q in neither)
-    assert precision["neither"] < precision["split"] < precision["both"]
+    assert precision["neither"] < precision["split"]
     assert sum(q.quiet for q in both) >= 1 and sum(q.quiet for q in split) == 0
     assert [q.elected for q in both] == [q.elected for q in split]  # a quiet reason is still elected
-    assert sum(q.alerts for q in both) < sum(q.alerts for q in split)
+    assert sum(q.alerts for q in both) < sum(q.alerts for q in split)  # … and raises no alert
 
 
 # "Everything else" reasons of the small products (a little of every account, deposit and payment complaint)
