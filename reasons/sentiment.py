@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -156,9 +156,7 @@ def is_alertable(rating: int | float | None, probability: float, rule: Dissatisf
     """Whether one message is dissatisfied surely enough to raise an alert: its rating where it has one, else
     its P(dissatisfied) against the higher of ``rule.threshold`` and ``rule.alert_threshold``."""
     rule = rule or DissatisfactionRule()
-    if rating is not None and not pd.isna(rating):
-        return int(rating) <= rule.max_rating
-    return float(probability) >= max(rule.threshold, rule.alert_threshold)
+    return is_dissatisfied(rating, probability, replace(rule, threshold=max(rule.threshold, rule.alert_threshold)))
 
 
 def score_messages(
