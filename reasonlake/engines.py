@@ -167,7 +167,7 @@ def postgres_dir(settings: Settings) -> Path:
     return settings.home / "engines" / "postgres"
 
 
-def _postgres_bin() -> Path:
+def postgres_bin() -> Path:
     def find() -> str | None:
         found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
         return str(found[-1]) if found else None
@@ -190,7 +190,7 @@ def _pg(args: list[str], what: str, log: Path | None = None) -> subprocess.Compl
 
 def start_postgres(settings: Settings) -> Postgres:
     """The home's PostgreSQL (with a ``reasonlake`` database), initialised and started when needed."""
-    folder, bin_dir = postgres_dir(settings), _postgres_bin()
+    folder, bin_dir = postgres_dir(settings), postgres_bin()
     data, log = folder / "data", folder / "postgres.log"
     folder.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
@@ -233,7 +233,7 @@ def stop_postgres(settings: Settings) -> bool:
     data = postgres_dir(settings) / "data"
     if not (data / "postmaster.pid").exists():
         return False
-    _pg([str(_postgres_bin() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], "stop")
+    _pg([str(postgres_bin() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], "stop")
     return True
 
 
