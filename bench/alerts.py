@@ -1,7 +1,7 @@
 """Alert job benchmark (a script, not a test): throughput in a burst and produce→alert latency.
 
     .venv/bin/python bench/alerts.py [--burst 2000] [--latency-seconds 30] [--batch-size 64] [--batch-ms 50]
-                                     [--storage s3|memory] [--home DIR]
+                                     [--storage s3|memory (default: the user's, s3)] [--home DIR]
 
 1. builds a live model the real way in a fresh home: one synthetic week produced, ingested, and run
    through the weekly graph (dbt, embedding job, BERTopic, registry, election, Feast);
@@ -10,7 +10,8 @@
 3. burst: ``--burst`` dissatisfied messages about the week's issues are produced *before* the alert job
    (``reasonlake alerts``, a subprocess) starts, so it reads a backlog: messages/s from the first to the
    last micro-batch it classified (its progress files), and the ratio to the baseline (target ≥ 0.8);
-4. latency: messages produced at half the measured burst rate for ``--latency-seconds``, each one an
+4. latency: messages produced at half the measured burst rate for ``--latency-seconds`` by producers as
+   platforms are (``bench/producers.py``: one per platform, one event per ``produce`` call), each one an
    alert; latency = arrival of the alert at a consumer of ``feedback.alerts`` − the input record's
    Kafka timestamp (the alert record's own timestamp is the input's: Flink carries it over); p50 and
    p99 (targets ≤ 100 ms and ≤ 500 ms). The rate limit is lifted for the run;
@@ -39,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.producers import produce_single  # noqa: E402
 from flink import broker, kafka_io, progress  # noqa: E402
 from lake.settings import ALERTS_TOPIC, Settings  # noqa: E402
 
@@ -191,15 +193,7 @@ def latency(settings: Settings, rate: float, seconds: float, seed: int) -> dict:
     reader.start()
     time.sleep(2)  # the consumer is assigned and polling
     records = messages(int(rate * seconds), seed)
-    producer = kafka_io.producer(bootstrap, linger_ms=0)
-    started = time.time()
-    for i, (topic, value) in enumerate(records):
-        wait = started + i / rate - time.time()
-        if wait > 0:
-            time.sleep(wait)
-        producer.produce(topic, value=value)
-        producer.poll(0)
-    producer.flush(30)
+    produce_single(bootstrap, records, rate)  # one event at a time, a producer per platform
     time.sleep(10)  # the last alerts arrive
     stop.set()
     reader.join(5)
@@ -315,7 +309,12 @@ def main() -> None:
         help="comma-separated BATCH:MS[:FETCH_MS] micro-batch "
         "configurations, run one after the other on the same model (default: the job's defaults)",
     )
-    parser.add_argument("--storage", default="memory", choices=["s3", "memory"], help="embedded broker storage")
+    parser.add_argument(
+        "--storage",
+        default=Settings.model_fields["broker_storage"].default,
+        choices=["s3", "memory"],
+        help="embedded broker storage (default: the user's default)",
+    )
     parser.add_argument(
         "--python-mode",
         default=None,

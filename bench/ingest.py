@@ -43,6 +43,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.producers import SINGLE_LINGER_MS, produce_single  # noqa: E402
 from flink import broker, kafka_io, progress  # noqa: E402
 from flink.contract import KafkaEnvelope, validate  # noqa: E402
 from flink.jobconfig import BatchPolicy  # noqa: E402
@@ -107,8 +108,11 @@ def messages(n: int, seed: int = 1, days: int = 14) -> list[tuple[str, bytes]]:
     return out
 
 
-def produce_at(bootstrap: str, records: list[tuple[str, bytes]], rate: float, linger_ms: int) -> float:
-    """Produce (at ``rate`` msg/s, 0 = unthrottled); returns the start time."""
+def produce_at(bootstrap: str, records: list[tuple[str, bytes]], rate: float, linger_ms: int, single: bool) -> float:
+    """Produce (at ``rate`` msg/s, 0 = unthrottled; ``single``: as the platforms do, see
+    :func:`produce_single`); returns the start time."""
+    if single and rate > 0:
+        return produce_single(bootstrap, records, rate)
     started = time.time()
     if rate <= 0:
         kafka_io.produce(bootstrap, records, timeout_s=300)
@@ -217,7 +221,7 @@ def run_job(settings: Settings, records: list[tuple[str, bytes]], args) -> dict:
             raise SystemExit(f"ingest job exited early: see {settings.logs_dir / 'bench-ingest.log'}")
         time.sleep(0.2)
     ready = time.time()
-    produced_at = produce_at(info.bootstrap, records[warm:], args.rate, args.linger_ms)
+    produced_at = produce_at(info.bootstrap, records[warm:], args.rate, args.linger_ms, args.producers == "single")
     produced_s = time.time() - produced_at
     if proc.wait(timeout=3600) != 0:
         raise SystemExit(f"ingest job failed: see {settings.logs_dir / 'bench-ingest.log'}")
@@ -319,6 +323,13 @@ def main() -> None:
         help="producer linger.ms of a --rate run (librdkafka's own default: 5)",
     )
     parser.add_argument(
+        "--producers",
+        default="single",
+        choices=["single", "batching"],
+        help="a --rate run's producers: single (default: one per platform, one event per produce call, linger.ms "
+        f"{SINGLE_LINGER_MS}, as real platforms send) or batching (one producer, chunks of rate/20, --linger-ms)",
+    )
+    parser.add_argument(
         "--days",
         type=int,
         default=14,
@@ -345,9 +356,10 @@ def main() -> None:
     base = args.home or Path(tmp.name)
     parallelisms = [int(p) for p in args.parallelism.split(",")]
     records = messages(args.messages, days=args.days)
+    linger = SINGLE_LINGER_MS if args.producers == "single" else args.linger_ms
     print(
         f"benchmark: {args.messages} messages ({sum(len(v) for _, v in records) / len(records):.0f} B avg), "
-        f"rate {'burst' if args.rate <= 0 else f'{args.rate} (linger {args.linger_ms} ms)'}, batch {args.batch_size}/{args.flush_interval}s, "
+        f"rate {'burst' if args.rate <= 0 else f'{args.rate} ({args.producers} producers, linger {linger} ms)'}, batch {args.batch_size}/{args.flush_interval}s, "
         f"created_at over {args.days} day(s), broker storage {args.storage}, python mode {args.python_mode}, "
         f"parallelism {args.parallelism} on {'a standalone Flink cluster' if args.flink_cluster else 'the mini-cluster'}, "
         f"{os.cpu_count()} CPUs",

@@ -5,8 +5,9 @@ For each micro-batch of Kafka records (:class:`AlertEngine`): the live reasons a
 between batches), each valid message is judged (dissatisfied? its reason? elected? stale?), and each
 alert becomes a *candidate line* for the hygiene operators (one alert per message, a rate limit per
 reason, in Flink keyed state). ``alert_id`` is derived from the model version and the record's Kafka
-position, so replaying a record never invents a new alert id; :class:`AlertWriter` appends the alerts
-that were sent to ``alerts.alerts``, skipping ids the table already holds.
+position, so replaying a record never invents a new alert id; :class:`AlertWriter` appends every match
+to ``alerts.alerts`` with its outcome (sent, held back in a digest, duplicate, stale) and every digest,
+skipping ids the table already holds.
 
 Where the job starts (:func:`flink.checkpoints.latest_state`): from its own latest savepoint or retained checkpoint
 (positions, pending batches and hygiene state together); without one (the first run, or
@@ -55,6 +56,18 @@ def decide(message: Accepted, verdict: Verdict, now: datetime) -> dict | None:
     (:attr:`reasons.live.Verdict.alerts`)."""
     if not verdict.alerts:
         return None
+    return _alert_row(message, verdict, now)
+
+
+def decide_stale(message: Accepted, verdict: Verdict, now: datetime) -> dict | None:
+    """The row of a message that would have alerted but for the election being past its ``valid_until``
+    (outcome ``stale``: on record, nothing sent), or None."""
+    if not (verdict.stale and replace(verdict, stale=False).alerts):
+        return None
+    return _alert_row(message, verdict, now)
+
+
+def _alert_row(message: Accepted, verdict: Verdict, now: datetime) -> dict:
     env, row = message.envelope, message.row
     return {
         "alert_id": alert_id(verdict.model_version, env.topic, env.partition, env.offset),
@@ -98,9 +111,24 @@ def candidate_line(row: Mapping) -> str:
 
 
 def parse_accounting(line: str) -> tuple[str, dict[str, Any]]:
-    """An accounting line of :class:`AlertRateLimiter` (Java): its outcome and its alert or digest."""
+    """An accounting line of :class:`AlertRateLimiter` (Java), or a :data:`STALE` line of the classify step:
+    its outcome and its alert or digest."""
     outcome, _key, _reason_id, _reason, payload = line.split("\t", 4)
     return outcome, json.loads(payload)
+
+
+def stale_line(row: Mapping) -> str:
+    """The accounting line of a stale match (:func:`decide_stale`), marked :data:`STALE`: it bypasses the
+    hygiene operators and goes to ``alerts.alerts`` only."""
+    return "stale\t" + candidate_line(row)
+
+
+def is_stale_line(line: str) -> bool:
+    return line.startswith("stale\t")
+
+
+def is_candidate_line(line: str) -> bool:
+    return not is_stale_line(line)
 
 
 def row_of(alert: Mapping[str, Any]) -> dict[str, Any]:
@@ -109,6 +137,29 @@ def row_of(alert: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("kafka_timestamp", "alerted_at"):
         row[key] = datetime.fromisoformat(row[key])
     return row
+
+
+# accounting outcome -> alerts.alerts outcome (lake.schemas.ALERT_OUTCOMES): a suppressed alert is in a digest
+_ROW_OUTCOME = {"sent": "sent", "suppressed": "digest", "duplicate": "duplicate", "stale": "stale"}
+
+
+def record_of(outcome: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``alerts.alerts`` row of one accounting line: an alert with its outcome, or a digest."""
+    if outcome != "digest":
+        return {**row_of(payload), "kind": "alert", "outcome": _ROW_OUTCOME[outcome]}
+    reason = payload.get("reason") or {}
+    return {
+        "alert_id": payload["alert_id"],
+        "reason_id": payload["reason_id"],
+        "label": str(reason.get("label", "")),
+        "week": str(reason.get("week", "")),
+        "model_version": str(reason.get("model_version", "")),
+        "alerted_at": datetime.fromisoformat(payload["window_end"]),
+        "window_start": datetime.fromisoformat(payload["window_start"]),
+        "suppressed": int(payload["suppressed"]),
+        "kind": "digest",
+        "outcome": "sent",
+    }
 
 
 class AlertEngine:
@@ -156,15 +207,17 @@ class AlertEngine:
         lines = []
         for message, verdict in zip(accepted, verdicts):
             row = decide(message, verdict, now)
+            stale = None if row is not None else decide_stale(message, verdict, now)
             if row is not None:
                 self.counts["candidates"] += 1
                 lines.append(candidate_line(row))
+            elif stale is not None:
+                self.counts["stale"] += 1  # would have alerted: the election is past its valid_until
+                lines.append(stale_line(stale))
             elif not verdict.dissatisfied:
                 self.counts["satisfied"] += 1
             elif not verdict.sure:
                 self.counts["unsure"] += 1  # counted dissatisfied on a close call: no alert
-            elif verdict.stale and verdict.elected:
-                self.counts["stale"] += 1  # would have alerted: the election is past its valid_until
             else:
                 self.counts["no_alert"] += 1
         return lines
@@ -201,8 +254,9 @@ def wait_for_live_model(config, poll_s: float = 10.0, say: Callable[[str], None]
 
 
 class AlertWriter:
-    """Appends the alerts that were sent to ``alerts.alerts``, each ``alert_id`` once (a replay after a
-    restore re-sends some: the table keeps the first); counts every outcome."""
+    """Appends every accounting line to ``alerts.alerts`` (:func:`record_of`: alerts with their outcome, and
+    digests), each ``alert_id`` once (a replay after a restore re-sends some: the table keeps the first);
+    counts every outcome."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.table = lake_catalog.ensure_table(catalog, ALERTS.identifier)
@@ -212,9 +266,9 @@ class AlertWriter:
         rows = []
         for line in lines:
             outcome, payload = parse_accounting(line)
-            self.counts[outcome] += 1
-            if outcome == "sent":
-                rows.append(row_of(payload))
+            if outcome != "stale":  # counted where it was decided (AlertEngine)
+                self.counts[outcome] += 1
+            rows.append(record_of(outcome, payload))
         if not rows:
             return 0
         ids = sorted({r["alert_id"] for r in rows})

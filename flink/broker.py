@@ -44,9 +44,12 @@ from lake.settings import Settings
 HOST = "127.0.0.1"
 CLUSTER_ID = "tansu_cluster"  # Tansu's default, passed so that where it stores records is known here
 # localbucket's own main without its request lines (INFO, one per object Tansu reads or writes: about
-# 100 kB a minute at 100 msg/s, for as long as the broker runs); its warnings and errors stay
+# 100 kB a minute at 100 msg/s, for as long as the broker runs); its warnings and errors stay. Its handler
+# writes a response's headers and body in separate sends: with Nagle's algorithm on, every GET waited for
+# the client's delayed ACK (~40 ms), so Tansu read one stored batch per 40 ms (bench/RESULTS.md, "Broker")
 _QUIET_LOCALBUCKET = (
-    "import logging, localbucket; logging.getLogger('localbucket').setLevel(logging.WARNING); localbucket.main()"
+    "import logging, localbucket; logging.getLogger('localbucket').setLevel(logging.WARNING); "
+    "localbucket.S3Handler.disable_nagle_algorithm = True; localbucket.main()"
 )
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0

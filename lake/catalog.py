@@ -129,10 +129,27 @@ def ensure_table(catalog: Catalog, identifier: str) -> Table:
             if not catalog.table_exists(identifier):
                 raise
             table = catalog.load_table(identifier)
-    missing = {f.name for f in spec.schema.fields} - {f.name for f in table.schema().fields}
-    if missing:
-        raise TableContractError(f"{identifier} lacks contract columns {sorted(missing)}")
-    return table
+    return _evolved(table, spec)
+
+
+def _evolved(table: Table, spec: TableSpec) -> Table:
+    """``table`` brought up to the contract where that is safe: optional columns the contract added are added,
+    columns it made optional become optional. A missing required column is an error
+    (:class:`TableContractError`): rows already written cannot have it."""
+    have = {f.name: f for f in table.schema().fields}
+    missing = [f for f in spec.schema.fields if f.name not in have]
+    required = sorted(f.name for f in missing if f.required)
+    if required:
+        raise TableContractError(f"{spec.identifier} lacks contract columns {required}")
+    relaxed = [f.name for f in spec.schema.fields if f.name in have and have[f.name].required and not f.required]
+    if not missing and not relaxed:
+        return table
+    with table.update_schema() as update:
+        for f in missing:
+            update.add_column(f.name, f.field_type, doc=f.doc)
+        for name in relaxed:
+            update.make_column_optional(name)
+    return table.refresh()
 
 
 def ensure_all(catalog: Catalog) -> dict[str, Table]:

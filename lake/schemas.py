@@ -259,24 +259,41 @@ ML_REASON_EVENTS = TableSpec(
     doc="What happened to the reasons each week: births, matches, deaths, merges, splits.",
 )
 
+# What happened to each message that matched an elected reason (``alerts.alerts.outcome``; flink/alerting.py)
+ALERT_OUTCOMES = ("sent", "digest", "duplicate", "stale")
+
 ALERTS = TableSpec(
     identifier="alerts.alerts",
     schema=Schema(
         NestedField(1, "alert_id", StringType(), required=True),
-        NestedField(2, "message_id", StringType(), required=True),
-        NestedField(3, "source", StringType(), required=True),
-        NestedField(4, "topic_id", IntegerType(), required=True),
+        # the message's columns are null on digest rows (kind 'digest')
+        NestedField(2, "message_id", StringType(), required=False),
+        NestedField(3, "source", StringType(), required=False),
+        NestedField(4, "topic_id", IntegerType(), required=False),
         NestedField(5, "reason_id", StringType(), required=True),
         NestedField(6, "label", StringType(), required=True),
         NestedField(7, "week", StringType(), required=True, doc="week of the election that matched"),
         NestedField(8, "model_version", StringType(), required=True),
-        NestedField(9, "similarity", DoubleType(), required=True),
-        NestedField(10, "text", StringType(), required=True),
-        *(NestedField(11 + i, name, typ, required=True) for i, (name, typ) in enumerate(_KAFKA_FIELDS)),
-        NestedField(15, "alerted_at", TimestamptzType(), required=True),
+        NestedField(9, "similarity", DoubleType(), required=False),
+        NestedField(10, "text", StringType(), required=False),
+        *(NestedField(11 + i, name, typ, required=False) for i, (name, typ) in enumerate(_KAFKA_FIELDS)),
+        NestedField(15, "alerted_at", TimestamptzType(), required=True, doc="decided at; a digest: its window's end"),
+        NestedField(16, "kind", StringType(), required=False, doc="alert (one message) or digest (a window's count)"),
+        NestedField(
+            17,
+            "outcome",
+            StringType(),
+            required=False,
+            doc="an alert: sent (to feedback.alerts), digest (held back by the rate limit, counted in its reason's "
+            "digest), duplicate (its message alerted before), stale (the election was past valid_until: nothing "
+            "sent); a digest: sent",
+        ),
+        NestedField(18, "suppressed", IntegerType(), required=False, doc="a digest: the alerts it stands for"),
+        NestedField(19, "window_start", TimestamptzType(), required=False, doc="a digest: its window's start"),
     ),
     partition_spec=_day(15, "alerted_at_day"),
-    doc="One row per alert emitted by the streaming job (also sent to Kafka feedback.alerts).",
+    doc="Every message that matched an elected reason, with its outcome, and every digest; feedback.alerts "
+    "carries the sent ones (rows before 2026-12-07 hold sent alerts only, kind and outcome null).",
 )
 
 TABLES: dict[str, TableSpec] = {
@@ -298,6 +315,7 @@ TABLES: dict[str, TableSpec] = {
 
 __all__ = [
     "ALERTS",
+    "ALERT_OUTCOMES",
     "ML_ELECTIONS",
     "ML_EMBEDDINGS",
     "ML_EMBEDDING_INPUTS",

@@ -195,7 +195,9 @@ def _fill_report(
     ).to_pylist()
     issue_of_topic = topic_issues(truth.labels, message_topics)
     surge_result = next(r for r in results if r.week == surge_week)
-    alerts = catalog.read(cat, "alerts.alerts", selected_fields=("message_id", "label")).to_pylist()
+    alerts = catalog.read(
+        cat, "alerts.alerts", row_filter=EqualTo("outcome", "sent"), selected_fields=("message_id", "label")
+    ).to_pylist()
     report.ingested = catalog.read(cat, "raw.feedback", selected_fields=("message_id",)).num_rows
     report.rejected = Counter(
         catalog.read(cat, "raw.feedback_rejected", selected_fields=("reason",)).column("reason").to_pylist()

@@ -9,6 +9,7 @@ and that a restart restores the job's state from its savepoint.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -97,9 +98,20 @@ def test_alert_job_alerts_once_per_message_rate_limits_per_reason_and_keeps_its_
     assert (counts["candidates"], counts["duplicate"], counts["sent"], counts["suppressed"]) == (5, 2, 1, 2)
     assert counts["digest"] == 1 and summary.savepoint is not None and summary.restored_from is None
 
-    rows = lake_catalog.read(lake_catalog.load(settings), "alerts.alerts").to_pylist()
+    every = lake_catalog.read(lake_catalog.load(settings), "alerts.alerts").to_pylist()
+    # every match on record with its outcome, every digest a row: the rows are the job's counters
+    assert Counter((r["kind"], r["outcome"]) for r in every) == {
+        ("alert", "sent"): counts["sent"],
+        ("alert", "digest"): counts["suppressed"],
+        ("alert", "duplicate"): counts["duplicate"],
+        ("digest", "sent"): counts["digest"],
+    }
+    [digest_row] = [r for r in every if r["kind"] == "digest"]
+    assert (digest_row["suppressed"], digest_row["label"], digest_row["message_id"]) == (2, "app crashes", None)
+    assert {r["message_id"] for r in every if r["outcome"] == "duplicate"} == {"c1"}
+    rows = [r for r in every if r["kind"] == "alert" and r["outcome"] == "sent"]
     assert len(rows) == 1 and {r["message_id"] for r in rows} <= {"c1", "c2", "c3"}
-    assert {(r["reason_id"], r["label"], r["model_version"], r["week"]) for r in rows} == {
+    assert {(r["reason_id"], r["label"], r["model_version"], r["week"]) for r in every} == {
         ("v1/0", "app crashes", "v1", "2026-W01")
     }
     sent = [json.loads(r.value) for r in kafka_io.consume(broker.bootstrap, [ALERTS_TOPIC], max_idle_s=1.5)]
@@ -117,8 +129,10 @@ def test_alert_job_alerts_once_per_message_rate_limits_per_reason_and_keeps_its_
     summary = run_alerts(settings, config, until_idle_s=6.0)
     assert summary.restored_from is not None and summary.messages == 3
     assert (summary.counts["duplicate"], summary.counts["sent"]) == (1, 1)
-    rows = lake_catalog.read(lake_catalog.load(settings), "alerts.alerts").to_pylist()
+    every = lake_catalog.read(lake_catalog.load(settings), "alerts.alerts").to_pylist()
+    rows = [r for r in every if r["outcome"] == "sent" and r["kind"] == "alert"]
     assert len(rows) == 2 and "w1" in {r["message_id"] for r in rows}
+    assert sum(r["outcome"] == "duplicate" for r in every) == 3  # two in the first run, one now
     assert (
         len(
             [

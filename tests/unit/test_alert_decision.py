@@ -6,7 +6,19 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from flink.alerting import AlertEngine, alert_id, alert_json, candidate_line, decide, message_key, row_of
+from flink.alerting import (
+    AlertEngine,
+    alert_id,
+    alert_json,
+    candidate_line,
+    decide,
+    decide_stale,
+    is_candidate_line,
+    is_stale_line,
+    message_key,
+    parse_accounting,
+    row_of,
+)
 from flink.contract import KafkaEnvelope
 from lake import catalog as lake_catalog
 from reasons.live import LiveReasons, LiveWatcher
@@ -39,6 +51,10 @@ def test_no_alert_for_outliers_candidates_satisfied_or_stale() -> None:
     assert decide(message(), verdict("prices are awful and too high"), NOW) is None  # not elected
     assert decide(message(), verdict("great app, love it"), NOW) is None  # satisfied
     assert decide(message(), verdict(at=NOW + timedelta(days=30)), NOW) is None  # stale election
+    # ... on record as stale only where it would have alerted
+    assert decide_stale(message(), verdict(at=NOW + timedelta(days=30)), NOW) is not None
+    assert decide_stale(message(), verdict(), NOW) is None  # not stale: an alert
+    assert decide_stale(message(), verdict("great app, love it", at=NOW + timedelta(days=30)), NOW) is None
 
 
 def test_no_alert_on_the_fringe_of_a_topic() -> None:
@@ -121,7 +137,11 @@ def test_a_micro_batch_is_judged_with_one_live_pair_and_reloads_between_batches(
     assert (alert["model_version"], alert["reason_id"], alert["week"]) == ("v8", "v8/3", "2026-W11")
     assert engine.counts["reloads"] == 1 and any("reloaded: v7" in s for s in said)
 
-    assert engine.process_batch([envelope("the app crash again, awful", 6)], NOW + timedelta(days=30)) == []
+    # a stale election sends nothing; the match goes on record as stale, past the hygiene operators
+    [line] = engine.process_batch([envelope("the app crash again, awful", 6)], NOW + timedelta(days=30))
+    assert is_stale_line(line) and not is_candidate_line(line)
+    outcome, payload = parse_accounting(line)
+    assert (outcome, payload["reason_id"], payload["kafka_offset"]) == ("stale", "v8/3", 6)
     assert engine.counts["stale"] == 1 and any("is stale since" in s for s in said)
 
 
