@@ -8,6 +8,7 @@ import pandas as pd
 from feast import FeatureStore
 
 from feature_repo.config import apply, feature_store, reasons_parquet
+from feature_repo.online import mark_published
 from lake.settings import Settings
 from lake.weeks import week_bounds
 
@@ -65,4 +66,5 @@ def publish_reasons(
         end_date=stamps.max().to_pydatetime() + timedelta(seconds=1),
         feature_views=["reasons"],
     )
+    mark_published(settings)  # readers' caches (feature_repo/online.py) read the store again
     return store

@@ -23,15 +23,17 @@ import functools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from pyflink.common import Types
 
-from flink import alerting, broker, checkpoints, operators, progress, runtime
+from flink import alerting, broker, checkpoints, metrics, operators, progress, runtime
 from flink.jobconfig import AlertJobConfig
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
 from lake.settings import Settings
 
+METRICS_PORT_FILE = "metrics-port"  # in the job's progress folder: the port its metrics are served on
 COUNTERS = (
     "sent",
     "duplicate",
@@ -73,11 +75,14 @@ def run_alerts(
     until_idle_s: float | None = None,
     verbose: bool = True,
     min_messages: int = 0,
+    metrics_port: int | None = None,
 ) -> AlertSummary:
     """Run the alert job until nothing arrived for ``until_idle_s`` and all is written (``None``: until
     Ctrl-C); with ``min_messages``, not idle before that many were read (see
     :func:`flink.runtime.run_until_idle`). Raises :class:`reasons.live.NoLiveModelError` before
-    starting when nothing is live yet."""
+    starting when nothing is live yet. With ``metrics_port`` (0: a free port) the driver serves Prometheus
+    metrics (:mod:`flink.metrics`) at ``http://127.0.0.1:<port>/metrics`` while the job runs; a taken port
+    falls back to a free one, said in one line."""
     started = time.monotonic()
     config = config or AlertJobConfig.from_settings(settings)
     settings.ensure_dirs()
@@ -111,18 +116,22 @@ def run_alerts(
         operators.AlertWriterFunction(config)
     ).name("alerts-table").uid("alerts-table").sink_to(operators.discarding_sink()).name("discard").uid("discard")
     parallelism = config.runtime.parallelism
-    totals, savepoint = runtime.run_until_idle(
-        env,
-        config.job_name,
-        [(config.progress_dir / "classify", parallelism), (config.progress_dir / "deliver", parallelism)],
-        config.run_id,
-        until_idle_s,
-        outage=functools.partial(broker.unreachable, config.source.bootstrap_servers),
-        on_progress=runtime.print_totals("alerts", COUNTERS) if verbose else None,
-        savepoint_dir=config.state_dir + "/savepoints",
-        min_records=min_messages,
-        backlog=runtime.broker_backlog(config.source, resumes, known_only=restore is not None),
-    )
+    backlog = runtime.broker_backlog(config.source, resumes, known_only=restore is not None)
+    collector = metrics.AlertJobCollector(lag=backlog)
+    server = None if metrics_port is None else _serve_metrics(collector, metrics_port, verbose, config.progress_dir)
+    printer = runtime.print_totals("alerts", COUNTERS) if verbose else None
+
+    def on_progress(totals: progress.Totals) -> None:
+        collector.update(totals)
+        if printer is not None:
+            printer(totals)
+
+    try:
+        totals, savepoint = _run(env, config, parallelism, until_idle_s, on_progress, min_messages, backlog)
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
     return AlertSummary(
         sent=totals.count("sent"),
         messages=totals.records_seen,
@@ -131,4 +140,32 @@ def run_alerts(
         restored_from=restore,
         start_offsets=start,
         savepoint=savepoint,
+    )
+
+
+def _serve_metrics(collector: metrics.AlertJobCollector, port: int, verbose: bool, folder: Path):
+    try:
+        server, bound = metrics.serve(collector, port)
+    except OSError as exc:  # taken: a free one, said
+        server, bound = metrics.serve(collector, 0)
+        print(f"[alerts] metrics port {port} unavailable ({exc.strerror}); serving on {bound}", flush=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / METRICS_PORT_FILE).write_text(str(bound))  # where scrapers and tests find it
+    if verbose:
+        print(f"[alerts] Prometheus metrics at http://127.0.0.1:{bound}/metrics", flush=True)
+    return server
+
+
+def _run(env, config: AlertJobConfig, parallelism: int, until_idle_s, on_progress, min_messages, backlog):
+    return runtime.run_until_idle(
+        env,
+        config.job_name,
+        [(config.progress_dir / "classify", parallelism), (config.progress_dir / "deliver", parallelism)],
+        config.run_id,
+        until_idle_s,
+        outage=functools.partial(broker.unreachable, config.source.bootstrap_servers),
+        on_progress=on_progress,
+        savepoint_dir=config.state_dir + "/savepoints",
+        min_records=min_messages,
+        backlog=backlog,
     )

@@ -32,6 +32,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import In
 
 from flink.contract import Accepted, ContractLimits, KafkaEnvelope, validate
+from flink.metrics import latency_bucket
 from flink.sink import INGEST_TABLES, start_offsets
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
@@ -203,7 +204,12 @@ class AlertEngine:
                 accepted.append(replace(outcome, row={**outcome.row, "text": redact(outcome.row["text"])}))
             else:
                 self.counts["invalid"] += 1
+        started = time.perf_counter()
         verdicts = live.classify([m.row["text"] for m in accepted], [m.row["rating"] for m in accepted], self.rule, now)
+        if accepted:  # the embedding batch (flink/metrics.py)
+            self.counts["embed_batches"] += 1
+            self.counts["embed_messages"] += len(accepted)
+            self.counts["embed_ms"] += round((time.perf_counter() - started) * 1000)
         lines = []
         for message, verdict in zip(accepted, verdicts):
             row = decide(message, verdict, now)
@@ -211,6 +217,9 @@ class AlertEngine:
             if row is not None:
                 self.counts["candidates"] += 1
                 lines.append(candidate_line(row))
+                waited = max(0.0, (now - row["kafka_timestamp"]).total_seconds())  # produced -> decided
+                self.counts[latency_bucket(waited)] += 1
+                self.counts["latency_ms_sum"] += round(waited * 1000)
             elif stale is not None:
                 self.counts["stale"] += 1  # would have alerted: the election is past its valid_until
                 lines.append(stale_line(stale))

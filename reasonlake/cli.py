@@ -341,6 +341,13 @@ def ingest(ctx: click.Context, until_idle: float | None, batch_size: int | None,
 )
 @click.option("--fresh", is_flag=True, help="Ignore the job's saved state: start after what ingestion committed.")
 @click.option(
+    "--metrics-port",
+    type=click.IntRange(min=0),
+    default=9464,
+    show_default=True,
+    help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0: a free port; taken: a free one, said).",
+)
+@click.option(
     "--wait-for-model",
     is_flag=True,
     help="Before the first weekly run, wait for a promoted model instead of failing (`reasonlake run` does).",
@@ -356,6 +363,7 @@ def alerts(
     window_s: float,
     fetch_max_wait_ms: int | None,
     fresh: bool,
+    metrics_port: int,
     wait_for_model: bool,
 ) -> None:
     """Run the PyFlink alert job on the live (newest promoted) model and election; it reloads both by
@@ -380,7 +388,7 @@ def alerts(
         from flink.alerting import wait_for_live_model
 
         wait_for_live_model(config, poll_s=10.0)
-    summary = run_alerts(settings, config, until_idle_s=until_idle)  # NoLiveModelError: one line, exit 5
+    summary = run_alerts(settings, config, until_idle_s=until_idle, metrics_port=metrics_port)  # no model: exit 5
     click.echo(f"alert job finished: {summary.describe()}")
     from lake.schemas import ALERTS
     from reasonlake.weekly import report_commits

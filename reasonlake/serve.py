@@ -2,7 +2,8 @@
 
 ``POST /classify`` (one message or many) answers, per message, its reason id and label, whether that
 reason is elected, the similarity, the model version, and whether the message is dissatisfied;
-``GET /reasons`` the live election; ``GET /health`` what is live. The service judges messages exactly
+``GET /reasons`` the live election; ``GET /health`` what is live; ``GET /metrics`` Prometheus metrics
+(:func:`api_metrics`). The service judges messages exactly
 as the alert job does (:class:`reasons.live.LiveReasons`) and reloads the same way when a new week is
 promoted (every ``reload_interval_s``). OpenAPI docs at ``/docs``.
 """
@@ -10,10 +11,14 @@ promoted (every ``reload_interval_s``). OpenAPI docs at ``/docs``.
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, Summary, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from pydantic import BaseModel, Field
 
 from lake.settings import Settings
@@ -68,6 +73,53 @@ class Reasons(BaseModel):
     elected: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class ApiMetrics:
+    """The API's Prometheus metrics, in a registry of its own (one per app)."""
+
+    registry: CollectorRegistry
+    messages: Counter  # by verdict: alert, elected, reason, no_reason, satisfied
+    seconds: Histogram  # per /classify request
+    batch: Summary  # messages per /classify call (one embedding batch)
+
+
+def api_metrics(watcher: LiveWatcher) -> ApiMetrics:
+    registry = CollectorRegistry(auto_describe=True)
+
+    class Reloads:
+        def collect(self):
+            family = CounterMetricFamily("reasonlake_api_reloads", "Live reasons reloaded (a promotion seen).")
+            family.add_metric([], watcher.counts.reloads)
+            yield family
+
+    registry.register(Reloads())  # type: ignore[arg-type]
+    return ApiMetrics(
+        registry=registry,
+        messages=Counter("reasonlake_api_messages", "Messages classified, by verdict.", ["verdict"], registry=registry),
+        seconds=Histogram(
+            "reasonlake_api_classify_seconds",
+            "Seconds per /classify request (embedding and classification).",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=registry,
+        ),
+        batch=Summary(
+            "reasonlake_api_embedding_batch_size",
+            "Messages per /classify call (one embedding batch).",
+            registry=registry,
+        ),
+    )
+
+
+def _verdict_name(v) -> str:
+    if v.alerts:
+        return "alert"
+    if not v.dissatisfied:
+        return "satisfied"
+    if v.elected and not v.stale:
+        return "elected"
+    return "reason" if v.reason_id else "no_reason"
+
+
 def create_app(
     settings: Settings,
     reload_interval_s: float = 5.0,
@@ -86,6 +138,7 @@ def create_app(
             poll_s=reload_interval_s,
         )
     lock = threading.Lock()  # one classification at a time: the watcher and the model are not thread-safe
+    metrics = api_metrics(watcher)
     app = FastAPI(title="reasonlake", summary="Which of this week's reasons is a customer message?")
 
     def live() -> LiveReasons:
@@ -99,9 +152,14 @@ def create_app(
         """One message (``{"text": ...}``) or many (``{"messages": [...]}``)."""
         messages = body.messages if isinstance(body, Batch) else [body]
         now = datetime.now(UTC)
+        started = time.perf_counter()
         with lock:
             reasons = live()
             verdicts = reasons.classify([redact(m.text) for m in messages], [m.rating for m in messages], rule, now)
+        metrics.seconds.observe(time.perf_counter() - started)
+        metrics.batch.observe(len(messages))
+        for v in verdicts:
+            metrics.messages.labels(_verdict_name(v)).inc()
         return Classification(
             model_version=reasons.model_version,
             week=reasons.week,
@@ -136,6 +194,11 @@ def create_app(
             stale=reasons.stale(datetime.now(UTC)),
             elected=reasons.elected(),
         )
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        """Prometheus text exposition of :func:`api_metrics`."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health")
     def health() -> dict[str, Any]:

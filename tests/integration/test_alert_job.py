@@ -9,6 +9,9 @@ and that a restart restores the job's state from its savepoint.
 from __future__ import annotations
 
 import json
+import threading
+import time
+import urllib.request
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -17,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from flink import kafka_io
-from flink.alert_job import run_alerts
+from flink.alert_job import METRICS_PORT_FILE, run_alerts
 from flink.jobconfig import AlertHygiene, AlertJobConfig, BatchPolicy
 from lake import catalog as lake_catalog
 from lake.settings import ALERTS_TOPIC
@@ -31,6 +34,23 @@ def msg(source: str, mid: str, text: str) -> tuple[str, bytes]:
     return f"feedback.{source}", json.dumps(
         {"message_id": mid, "source": source, "text": text, "created_at": "2026-01-05T10:00:00Z"}
     ).encode()
+
+
+def scrape_until(folder: Path, messages: int, out: list[str], timeout_s: float = 120) -> None:
+    """Scrape the running job's /metrics (its port in ``folder``) until it has read ``messages`` and every
+    hygiene outcome is in; the last scrape goes to ``out``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            port = (folder / METRICS_PORT_FILE).read_text()
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+        except (OSError, ValueError):
+            time.sleep(0.2)
+            continue
+        if f"reasonlake_alerts_messages_total {float(messages)}" in text and 'outcome="digest"} 2.0' in text:
+            out.append(text)
+            return
+        time.sleep(0.2)
 
 
 def features(topic: int, label: str, elected: bool, rank: int) -> dict:
@@ -91,8 +111,18 @@ def test_alert_job_alerts_once_per_message_rate_limits_per_reason_and_keeps_its_
         broker.bootstrap,
         [resent, resent, msg("crm", "c2", "crash on start, terrible"), resent, msg("crm", "c3", "CRASH!! awful")],
     )
-    summary = run_alerts(settings, config, until_idle_s=6.0)
+    scraped: list[str] = []
+    scraper = threading.Thread(target=scrape_until, args=(config.progress_dir, 8, scraped), daemon=True)
+    scraper.start()
+    summary = run_alerts(settings, config, until_idle_s=6.0, metrics_port=0)
+    scraper.join(5)
     counts = summary.counts
+    # the metrics a team scrapes while the job runs are its counters
+    [metrics] = scraped
+    assert f"reasonlake_alerts_messages_total {float(summary.messages)}" in metrics
+    for name, outcome in (("sent", "sent"), ("suppressed", "digest"), ("duplicate", "duplicate")):
+        assert f'reasonlake_alerts_outcomes_total{{outcome="{outcome}"}} {float(counts[name])}' in metrics
+    assert "reasonlake_alerts_decision_latency_seconds_count 5.0" in metrics  # one per candidate
     assert (summary.messages, counts["invalid"], counts["satisfied"], counts["no_alert"]) == (8, 1, 1, 1)
     # one alert per message (2 duplicates), one alert per reason and window, the rest in its digest
     assert (counts["candidates"], counts["duplicate"], counts["sent"], counts["suppressed"]) == (5, 2, 1, 2)
