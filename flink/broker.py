@@ -6,8 +6,9 @@ decides which Kafka a command talks to (an external one when configured, else th
 
 Storage is pluggable through :class:`BrokerStorage` (``settings.broker_storage``):
 
-* ``s3`` (default, durable): Tansu's ``s3://`` engine on a local ``localbucket`` S3 server (a
-  pure-Python process of its own, pid and port in ``<home>/run/broker-s3.json``) keeping plain
+* ``s3`` (default, durable): Tansu's ``s3://`` engine on a local ``localbucket`` S3 server
+  (:mod:`flink.localbucket_server`: a pure-Python process of its own, pid and port in
+  ``<home>/run/broker-s3.json``) keeping plain
   files under ``<home>/broker-s3/``. Topics, records and committed offsets survive ``stop``/``start``.
 * ``memory``: records live in the broker process; fast, gone when it stops (tests).
 
@@ -43,14 +44,6 @@ from lake.settings import Settings
 
 HOST = "127.0.0.1"
 CLUSTER_ID = "tansu_cluster"  # Tansu's default, passed so that where it stores records is known here
-# localbucket's own main without its request lines (INFO, one per object Tansu reads or writes: about
-# 100 kB a minute at 100 msg/s, for as long as the broker runs); its warnings and errors stay. Its handler
-# writes a response's headers and body in separate sends: with Nagle's algorithm on, every GET waited for
-# the client's delayed ACK (~40 ms), so Tansu read one stored batch per 40 ms (bench/RESULTS.md, "Broker")
-_QUIET_LOCALBUCKET = (
-    "import logging, localbucket; logging.getLogger('localbucket').setLevel(logging.WARNING); "
-    "localbucket.S3Handler.disable_nagle_algorithm = True; localbucket.main()"
-)
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
 
@@ -147,7 +140,7 @@ class S3Storage:
             port = free_port()
             with open(settings.logs_dir / "localbucket.log", "ab") as log:
                 proc = subprocess.Popen(
-                    [sys.executable, "-c", _QUIET_LOCALBUCKET, "--host", HOST, "--port", str(port), str(data)],
+                    [sys.executable, "-m", "flink.localbucket_server", "--host", HOST, "--port", str(port), str(data)],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,

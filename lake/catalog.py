@@ -333,17 +333,27 @@ def appends(table: Table, after_sequence_number: int = 0) -> list[Commit]:
 def partition_days(table: Table, column: str) -> set[date]:
     """The days of ``column`` (a ``day`` partition field of the table) that hold rows, from the
     manifests alone (no data file is read)."""
+    return set(partition_day_counts(table, column))
+
+
+def partition_day_counts(table: Table, column: str) -> dict[date, int]:
+    """Rows per day of ``column`` (a ``day`` partition field of the table), from the manifests alone. A
+    compaction keeps the counts; new rows raise them."""
     table.refresh()
     if table.current_snapshot() is None:
-        return set()
+        return {}
     field = next((f for f in table.spec().fields if table.schema().find_column_name(f.source_id) == column), None)
     if field is None:
         raise TableContractError(f"{table.name()} is not partitioned by {column}")
-    out = set()
-    for partition in table.inspect.partitions().column("partition").to_pylist():
+    out: dict[date, int] = {}
+    partitions = table.inspect.partitions()
+    for partition, count in zip(
+        partitions.column("partition").to_pylist(), partitions.column("record_count").to_pylist()
+    ):
         value = partition.get(field.name)
         if value is not None:
-            out.add(value if isinstance(value, date) else date(1970, 1, 1) + timedelta(days=int(value)))
+            day = value if isinstance(value, date) else date(1970, 1, 1) + timedelta(days=int(value))
+            out[day] = out.get(day, 0) + int(count)
     return out
 
 

@@ -318,3 +318,47 @@ def test_pruning_leaves_an_external_kafka_and_memory_storage_alone(settings: Set
     memory = broker_mod.prune_records(settings.replace(broker_storage="memory"), {("feedback.crm", 0): 9}, now, ".*")
     assert external.batches_deleted == memory.batches_deleted == 0
     assert "external Kafka" in (external.skipped or "") and "memory" in (memory.skipped or "")
+
+
+def test_a_steady_stream_of_single_messages_is_read_as_it_comes_on_the_default_storage(settings: Settings) -> None:
+    """One message per produce request at 100 msg/s on the durable s3 storage: a reader keeps up (before the
+    object store answered without Nagle's delay, and listed a prefix's folder only, it read ~25 msg/s:
+    flink/localbucket_server.py)."""
+    import threading
+    import time
+
+    from confluent_kafka import Consumer, Producer
+
+    info = broker_mod.start(settings)
+    try:
+        assert info.storage == "s3"
+        kafka_io.produce(info.bootstrap, [("feedback.crm", b"warm")])
+        got: list[float] = []
+        consumer = Consumer(
+            {"bootstrap.servers": info.bootstrap, "group.id": "steady", "auto.offset.reset": "earliest"}
+        )
+        consumer.subscribe(["feedback.crm"])
+
+        def read() -> None:
+            deadline = time.monotonic() + 60
+            while len(got) < 301 and time.monotonic() < deadline:
+                msg = consumer.poll(0.2)
+                if msg is not None and not msg.error():
+                    got.append(time.monotonic())
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        time.sleep(3)  # the group is joined
+        producer = Producer({"bootstrap.servers": info.bootstrap, "linger.ms": 2, "batch.num.messages": 1})
+        started = time.monotonic()
+        for i in range(300):
+            time.sleep(max(0.0, started + i / 100 - time.monotonic()))
+            producer.produce("feedback.crm", f"m{i}".encode())
+            producer.poll(0)
+        assert producer.flush(30) == 0
+        reader.join()
+        consumer.close()
+        assert len(got) == 301
+        assert got[-1] - started < 3.0 + 2.0, f"read the 3 s stream in {got[-1] - started:.1f} s"
+    finally:
+        broker_mod.stop(settings)

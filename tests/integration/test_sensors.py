@@ -157,6 +157,46 @@ def test_the_weekly_run_is_requested_once_a_week_has_closed_and_its_data_is_in(s
         assert third.run_requests == []  # once per week
 
 
+def test_weeks_already_materialized_are_not_requested_again_unless_rows_arrive_for_them(settings) -> None:
+    """``make demo`` / ``reasonlake weekly`` record the weekly graph in the same instance: starting the daemon
+    afterwards must not refit those weeks; a week is run again only when rows arrived for it since."""
+    from dagster import AssetMaterialization
+
+    weekly_on_closed_week = _weekly_sensor("2026-W01")
+    resource = ReasonlakeResource.from_settings(settings)
+    w45, w46, w47 = (datetime(2026, 11, 4 + 7 * i, 12, tzinfo=UTC) for i in range(3))
+    commit(settings, [w45, w45, w46, w47], 0)  # W45 and W46 closed
+
+    with DagsterInstance.ephemeral() as instance:
+        for key in ("2026-11-02", "2026-11-09"):  # what a CLI run of W45 and W46 recorded
+            instance.report_runless_asset_event(AssetMaterialization(AssetKey(["ml", "elections"]), partition=key))
+
+        def tick(cursor=None):
+            return weekly_on_closed_week(
+                build_sensor_context(instance=instance, resources={"reasonlake": resource}, cursor=cursor)
+            )
+
+        first = tick()
+        assert first.run_requests == []  # both weeks done already
+        commit(settings, [datetime(2026, 11, 24, tzinfo=UTC)], 4)  # W48 begins: W47 closed, never run
+        second = tick(first.cursor)
+        assert [r.run_key for r in second.run_requests] == ["weekly-2026-W47"]
+        assert tick(second.cursor).run_requests == []
+
+        # maintenance compacts W45's files: the same rows, nothing to do
+        cat = lake_catalog.load(settings)
+        from lake import maintenance
+
+        maintenance.maintain(cat, ("raw.feedback",))
+        assert tick(second.cursor).run_requests == []
+        commit(settings, [w45 + timedelta(days=1)], 5)  # a late message of W45 arrives
+        late = tick(second.cursor)
+        assert [(r.partition_key, r.run_key, r.tags["reasonlake/trigger"]) for r in late.run_requests] == [
+            ("2026-11-02", "weekly-2026-W45-3", "late-data")
+        ]
+        assert tick(late.cursor).run_requests == []
+
+
 def test_an_archive_older_than_the_partitions_is_said_once_then_run_once_they_cover_it(settings, monkeypatch) -> None:
     """The partitions start at REASONLAKE_FIRST_WEEK, else at the data's first week when the definitions
     load: an archive from 2015 ingested into a running system is named (once) until they load again."""
