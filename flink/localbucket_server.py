@@ -80,9 +80,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("data_root", type=Path)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--log-requests", action="store_true", help="one INFO line per request (diagnosis)")
     args = parser.parse_args(argv)
     # warnings and errors only: one INFO line per object read or written is ~100 kB a minute at 100 msg/s
-    logging.basicConfig(level=logging.INFO if os.environ.get("LOCALBUCKET_DEBUG") else logging.WARNING, format="%(asctime)s [%(levelname)s]: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.log_requests else logging.WARNING, format="%(asctime)s [%(levelname)s]: %(message)s"
+    )
     data_root = args.data_root.resolve()
     data_root.mkdir(parents=True, exist_ok=True)
     BrokerBucketHandler.data_root = data_root
