@@ -152,7 +152,7 @@ def burst_rate(settings: Settings, job: subprocess.Popen, n: int, timeout_s: flo
 
 def latency(settings: Settings, rate: float, seconds: float, seed: int) -> dict:
     """Produce at ``rate`` for ``seconds``; every alert's arrival − its input's Kafka timestamp."""
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+    from confluent_kafka import Consumer, TopicPartition
 
     bootstrap = broker.bootstrap_servers(settings)
     phase_start = time.time()
@@ -170,8 +170,10 @@ def latency(settings: Settings, rate: float, seconds: float, seed: int) -> dict:
                 "fetch.wait.max.ms": 10,
             }
         )
+        # from the end: the burst's alerts before this phase are not read again (on the s3 storage every
+        # fetch lists the partition's stored batches, so reading a long backlog first would delay the phase)
         tps = kafka_io.topic_partitions(bootstrap, [ALERTS_TOPIC])
-        c.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in tps])
+        c.assign([TopicPartition(t, p, c.get_watermark_offsets(TopicPartition(t, p), timeout=10)[1]) for t, p in tps])
         while not stop.is_set():
             msg = c.poll(0.01)
             if msg is None:
@@ -324,6 +326,9 @@ def main() -> None:
     parser.add_argument("--api-requests", type=int, default=300, help="one-message /classify requests (0: skip)")
     parser.add_argument("--home", type=Path, default=None, help="work directory (default: a temp dir, removed)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--log-object-store", action="store_true", help="log every request of the s3 storage's server (diagnosis)"
+    )
     args = parser.parse_args()
 
     tmp = None if args.home else tempfile.TemporaryDirectory(prefix="reasonlake-bench-alerts-")
@@ -337,6 +342,7 @@ def main() -> None:
         f"broker storage {args.storage}, python mode {args.python_mode or 'the job default'}, {os.cpu_count()} CPUs",
         flush=True,
     )
+    broker.S3Storage.log_requests = args.log_object_store
     try:
         broker.start(settings)
         build_live_model(settings)

@@ -9,7 +9,7 @@
       → one alert per message (Java AlertDeduplicator, keyed state)
       → per reason at most M alerts per window, a digest of the rest (Java AlertRateLimiter, keyed state)
       → Kafka feedback.alerts (KafkaSink, AT_LEAST_ONCE, 5 ms linger)
-      ↘ accounting (every match with its outcome, every digest; stale matches straight from classify)
+      ↘ accounting (every match with its outcome, every digest; stale matches passed through)
         → batches → alerts.alerts (Python AlertWriterFunction, each alert_id once)
 
 Stopping (idle, Ctrl-C) takes a savepoint under the job's state folder; the next run restores the
@@ -104,15 +104,13 @@ def run_alerts(
 
     env = runtime.create_env(replace(config.runtime, restore_path=restore))
     batches = operators.envelope_batches(env, config.source, start, "kafka-feedback", config.micro_batch)
-    classified = batches.flat_map(operators.ClassifyFunction(config), output_type=Types.STRING())
-    classified = classified.name("classify").uid("classify")
-    candidates = classified.filter(alerting.is_candidate_line).name("candidates").uid("candidates")
-    stale = classified.filter(alerting.is_stale_line).name("stale").uid("stale")  # on record, never sent
-    to_kafka, accounting = operators.alert_hygiene(candidates, config.hygiene)
+    candidates = batches.flat_map(operators.ClassifyFunction(config), output_type=Types.STRING())
+    # stale matches pass the hygiene operators untouched, to the accounting only (never sent)
+    to_kafka, accounting = operators.alert_hygiene(candidates.name("classify").uid("classify"), config.hygiene)
     to_kafka.sink_to(operators.kafka_string_sink(config.source.bootstrap_servers, config.alerts_topic)).name(
         "kafka-alerts"
     ).uid("kafka-alerts")
-    operators.line_batches(accounting.union(stale), config.table_batch, "alert-rows").flat_map(
+    operators.line_batches(accounting, config.table_batch, "alert-rows").flat_map(
         operators.AlertWriterFunction(config)
     ).name("alerts-table").uid("alerts-table").sink_to(operators.discarding_sink()).name("discard").uid("discard")
     parallelism = config.runtime.parallelism

@@ -112,24 +112,20 @@ def candidate_line(row: Mapping) -> str:
 
 
 def parse_accounting(line: str) -> tuple[str, dict[str, Any]]:
-    """An accounting line of :class:`AlertRateLimiter` (Java), or a :data:`STALE` line of the classify step:
-    its outcome and its alert or digest."""
+    """An accounting line of :class:`AlertRateLimiter` (Java), a stale match's included: its outcome and its
+    alert or digest."""
     outcome, _key, _reason_id, _reason, payload = line.split("\t", 4)
     return outcome, json.loads(payload)
 
 
 def stale_line(row: Mapping) -> str:
-    """The accounting line of a stale match (:func:`decide_stale`), marked :data:`STALE`: it bypasses the
-    hygiene operators and goes to ``alerts.alerts`` only."""
+    """The accounting line of a stale match (:func:`decide_stale`), marked ``stale``: the hygiene operators
+    pass it through untouched (``AlertDeduplicator.STALE``), to ``alerts.alerts`` only."""
     return "stale\t" + candidate_line(row)
 
 
 def is_stale_line(line: str) -> bool:
     return line.startswith("stale\t")
-
-
-def is_candidate_line(line: str) -> bool:
-    return not is_stale_line(line)
 
 
 def row_of(alert: Mapping[str, Any]) -> dict[str, Any]:

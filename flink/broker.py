@@ -89,6 +89,7 @@ class S3Storage:
 
     name = "s3"
     bucket = "tansu"
+    log_requests = False  # one line per request in logs/localbucket.log (diagnosis: bench/alerts.py --log-object-store)
 
     def state_file(self, settings: Settings) -> Path:
         return settings.run_dir / "broker-s3.json"
@@ -140,7 +141,8 @@ class S3Storage:
             port = free_port()
             with open(settings.logs_dir / "localbucket.log", "ab") as log:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "flink.localbucket_server", "--host", HOST, "--port", str(port), str(data)],
+                    [sys.executable, "-m", "flink.localbucket_server", "--host", HOST, "--port", str(port), str(data)]
+                    + (["--log-requests"] if self.log_requests else []),
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,

@@ -55,7 +55,7 @@ def test_one_alert_job_keeps_alerting_across_promotions_and_a_replay(tmp_path):
     # tested in tests/unit/test_live_reasons.py and tests/e2e/test_weekly_assets.py)
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY_FILE.read_text().replace("valid_weeks: 2", "valid_weeks: 520"))
-    settings = Settings(home=tmp_path / "home", broker_storage="memory", policy_file=policy)
+    settings = Settings(home=tmp_path / "home", policy_file=policy)  # the default (durable s3) broker storage
     settings.ensure_dirs()
     bootstrap = broker_mod.start(settings).bootstrap
     job = None

@@ -173,3 +173,14 @@ def test_alert_job_alerts_once_per_message_rate_limits_per_reason_and_keeps_its_
         )
         == 2
     )
+
+    # the election goes stale: a match is on record as stale, passed through the hygiene, never sent
+    stale = features(0, "app crashes", True, 1) | {"valid_until": "2026-01-01T00:00:00+00:00"}
+    alert_fakes.write_features(settings, {"v1/0": stale, "v1/1": features(1, "prices", False, 2)})
+    kafka_io.produce(broker.bootstrap, [msg("crm", "s1", "crash after the update, awful")])
+    summary = run_alerts(settings, config, until_idle_s=6.0)
+    assert (summary.messages, summary.counts["stale"], summary.counts["sent"]) == (1, 1, 0)
+    every = lake_catalog.read(lake_catalog.load(settings), "alerts.alerts").to_pylist()
+    assert [(r["message_id"], r["kind"]) for r in every if r["outcome"] == "stale"] == [("s1", "alert")]
+    sent = [json.loads(r.value) for r in kafka_io.consume(broker.bootstrap, [ALERTS_TOPIC], max_idle_s=1.5)]
+    assert "s1" not in {a.get("message_id") for a in sent}

@@ -18,9 +18,12 @@ import java.time.Duration;
  * the state stays bounded.
  *
  * <p>In: {@code key TAB reason_id TAB reason_json TAB alert_json}. Out: {@code new|duplicate TAB} + in.
+ * A line already marked {@code stale} passes through untouched.
  */
 public final class AlertDeduplicator extends KeyedProcessFunction<String, String, String> {
     private static final long serialVersionUID = 1L;
+    /** The prefix of a stale match's line (flink/alerting.py {@code stale_line}): no alert, no state. */
+    public static final String STALE = "stale\t";
     private final long ttlSeconds;
     private transient ValueState<Boolean> alerted;
 
@@ -43,6 +46,10 @@ public final class AlertDeduplicator extends KeyedProcessFunction<String, String
 
     @Override
     public void processElement(String line, Context ctx, Collector<String> out) throws Exception {
+        if (line.startsWith(STALE)) {  // a match of a stale election: on record only, passed on as it is
+            out.collect(line);
+            return;
+        }
         if (alerted.value() == null) {
             alerted.update(true);
             out.collect("new\t" + line);

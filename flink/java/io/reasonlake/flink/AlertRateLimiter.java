@@ -22,7 +22,8 @@ import java.time.Instant;
  *
  * <p>Main output: the JSON sent to {@code feedback.alerts} (alerts and digests, each with a
  * {@code kind}). Side output {@link #ACCOUNTING}: every line with its outcome ({@code sent},
- * {@code duplicate}, {@code suppressed}, {@code digest}) for the Iceberg table and the counters.
+ * {@code duplicate}, {@code suppressed}, {@code digest}; a {@code stale} line from the classify step goes
+ * there as it is) for the Iceberg table and the counters.
  */
 public final class AlertRateLimiter extends KeyedProcessFunction<String, String, String> {
     private static final long serialVersionUID = 1L;
@@ -61,6 +62,10 @@ public final class AlertRateLimiter extends KeyedProcessFunction<String, String,
         // status TAB key TAB reason_id TAB reason_json TAB alert_json
         String[] f = line.split("\t", 5);
         String rest = line.substring(f[0].length() + 1);
+        if ("stale".equals(f[0])) {  // on record only (alerts.alerts, outcome stale): nothing sent, not counted
+            ctx.output(ACCOUNTING, line);
+            return;
+        }
         if (!"new".equals(f[0])) {
             ctx.output(ACCOUNTING, "duplicate\t" + rest);
             return;
