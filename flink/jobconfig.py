@@ -65,6 +65,9 @@ class FlinkRuntime:
         )
 
 
+S3_FETCH_MAX_WAIT_MS = 500  # the alert job's Kafka fetch wait on the embedded broker's s3 storage
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     """The Kafka source shared by both jobs."""
@@ -194,10 +197,14 @@ class AlertJobConfig:
     def from_settings(cls, settings: Settings, *, bootstrap_servers: str | None = None, **overrides) -> AlertJobConfig:
         from flink import broker
 
+        embedded_s3 = not settings.bootstrap_servers and settings.broker_storage == "s3"
         source = SourceConfig(
             bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings),
             group_id="reasonlake-alerts",
-            fetch_max_wait_ms=50,
+            # the embedded broker on s3 lists a partition's stored batches on every fetch, and answers
+            # nothing when the listing outlasts the wait: at 50 ms a partition of ~1,500 single-message
+            # batches starves the job for good (flink/localbucket_server.py); Kafka's own 500 ms does not
+            fetch_max_wait_ms=S3_FETCH_MAX_WAIT_MS if embedded_s3 else 50,
         )
         # Checkpoints make the AT_LEAST_ONCE KafkaSink flush its producer regularly, and carry the
         # hygiene state; a batch goes to Python at once (bundles of one micro-batch).

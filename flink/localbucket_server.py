@@ -11,6 +11,11 @@ partition's objects and reads them one by one; ``localbucket`` as shipped made b
 - every ListObjects walked the whole bucket (every stored batch of every topic) and sorted it, so a list
   cost grew with everything ever stored. Here it walks only the folder the prefix names: the same keys,
   in the same order (a key under another folder cannot start with the prefix).
+
+What stays: Tansu lists every stored batch of a partition on each fetch, so a fetch costs time in
+proportion to the batches the partition holds (29 ms at 1,000, 60 ms a page at 5,000), and a reader whose
+``fetch.max.wait.ms`` is shorter than that listing gets nothing, ever (:data:`flink.jobconfig` keeps the
+alert job's wait above it on this storage); retention (:func:`flink.broker.prune_records`) bounds it.
 """
 
 from __future__ import annotations

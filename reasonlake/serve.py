@@ -92,7 +92,7 @@ def api_metrics(watcher: LiveWatcher) -> ApiMetrics:
             family.add_metric([], watcher.counts.reloads)
             yield family
 
-    registry.register(Reloads())  # type: ignore[arg-type]
+    registry.register(Reloads())
     return ApiMetrics(
         registry=registry,
         messages=Counter("reasonlake_api_messages", "Messages classified, by verdict.", ["verdict"], registry=registry),

@@ -113,3 +113,18 @@ def test_the_contracts_maximum_age_is_a_setting(tmp_path) -> None:
     rejected = validate(record, now, default.limits)
     assert isinstance(rejected, Rejected) and rejected.reason == Reason.TIMESTAMP_OUT_OF_RANGE
     assert isinstance(validate(record, now, archive.limits), Accepted)
+
+
+def test_the_alert_jobs_fetch_wait_outlasts_the_s3_storages_listing(tmp_path) -> None:
+    """On the embedded broker's s3 storage a fetch lists the partition's stored batches and answers nothing
+    when that outlasts the wait (flink/localbucket_server.py): Kafka's 500 ms there, 50 ms elsewhere."""
+    from flink.jobconfig import S3_FETCH_MAX_WAIT_MS
+
+    embedded = "127.0.0.1:9092"  # the embedded broker's address (not running here)
+    s3 = Settings(home=tmp_path)
+    assert AlertJobConfig.from_settings(s3, bootstrap_servers=embedded).source.fetch_max_wait_ms == 500
+    assert S3_FETCH_MAX_WAIT_MS == 500
+    memory = Settings(home=tmp_path, broker_storage="memory")
+    assert AlertJobConfig.from_settings(memory, bootstrap_servers=embedded).source.fetch_max_wait_ms == 50
+    external = Settings(home=tmp_path, bootstrap_servers="kafka:9092")
+    assert AlertJobConfig.from_settings(external).source.fetch_max_wait_ms == 50
