@@ -43,7 +43,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.producers import SINGLE_LINGER_MS, produce_single  # noqa: E402
+from bench.producers import SINGLE_LINGER_MS, produce_at  # noqa: E402
 from flink import broker, kafka_io, progress  # noqa: E402
 from flink.contract import KafkaEnvelope, validate  # noqa: E402
 from flink.jobconfig import BatchPolicy  # noqa: E402
@@ -106,33 +106,6 @@ def messages(n: int, seed: int = 1, days: int = 14) -> list[tuple[str, bytes]]:
             )
         )
     return out
-
-
-def produce_at(bootstrap: str, records: list[tuple[str, bytes]], rate: float, linger_ms: int, single: bool) -> float:
-    """Produce (at ``rate`` msg/s, 0 = unthrottled; ``single``: as the platforms do, see
-    :func:`produce_single`); returns the start time."""
-    if single and rate > 0:
-        return produce_single(bootstrap, records, rate)
-    started = time.time()
-    if rate <= 0:
-        kafka_io.produce(bootstrap, records, timeout_s=300)
-        return started
-    chunk = max(1, int(rate / 20))
-    p = kafka_io.producer(bootstrap, linger_ms)
-    for i in range(0, len(records), chunk):
-        for topic, value in records[i : i + chunk]:
-            while True:
-                try:
-                    p.produce(topic, value=value)
-                    break
-                except BufferError:
-                    p.poll(0.05)
-        p.poll(0)
-        sleep = started + (i + chunk) / rate - time.time()
-        if sleep > 0:
-            time.sleep(sleep)
-    p.flush(300)
-    return started
 
 
 class RssSampler(threading.Thread):
