@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -95,6 +96,12 @@ def main(argv: list[str] | None = None) -> None:
     data_root.mkdir(parents=True, exist_ok=True)
     BrokerBucketHandler.data_root = data_root
     server = ThreadingHTTPServer((args.host, args.port), BrokerBucketHandler)
+    print(  # the one line the log gets at start (no line per request unless --log-requests)
+        f"flink.localbucket_server (localbucket {localbucket.__version__}) serving {data_root} "
+        f"on http://{args.host}:{args.port}",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
