@@ -1,0 +1,125 @@
+"""The embedded broker's s3 storage under single-message batches (a script, not a test).
+
+    .venv/bin/python bench/broker.py [--batches 200,1000,3000] [--waits 10,500]
+
+1. The object store alone (``flink/localbucket_server.py``, a fresh data folder): a GET of a 300-byte
+   object over one keep-alive connection, and one ListObjects page of a partition's records folder as
+   it fills up (Tansu lists it on every fetch).
+2. Tansu on that store (a fresh home, one partition filled with one-message batches, ``batch.num.messages``
+   1): how long a fresh consumer takes to read its newest record, at each ``fetch.wait.max.ms`` of
+   ``--waits`` (a wait shorter than the listing gets nothing: 8 s means nothing came).
+
+Prints one line per figure; bench/RESULTS.md, "Broker: a steady stream of single messages".
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flink import broker  # noqa: E402
+from lake.settings import Settings  # noqa: E402
+
+GIVE_UP_S = 8.0
+
+
+def object_store(batches: list[int]) -> None:
+    port = broker.free_port()
+    with tempfile.TemporaryDirectory() as data:
+        server = subprocess.Popen([sys.executable, "-m", "flink.localbucket_server", "--port", str(port), data])
+        try:
+            time.sleep(1.5)
+            conn = http.client.HTTPConnection("127.0.0.1", port)
+
+            def request(method: str, path: str, body: bytes | None = None) -> None:
+                conn.request(method, path, body=body)
+                conn.getresponse().read()
+
+            request("PUT", "/tansu")
+            stored = 0
+            for total in batches:
+                while stored < total:
+                    request("PUT", f"/tansu/t/p/0/records/{stored:020d}.batch", b"x" * 300)
+                    stored += 1
+                started = time.perf_counter()
+                for _ in range(10):
+                    request("GET", "/tansu?list-type=2&prefix=t/p/0/records/")
+                print(
+                    f"object store: one list page of {total} stored batches {(time.perf_counter() - started) * 100:.1f} ms"
+                )
+            started = time.perf_counter()
+            for i in range(200):
+                request("GET", f"/tansu/t/p/0/records/{i:020d}.batch")
+            print(f"object store: GET of a 300-byte object {(time.perf_counter() - started) * 5:.2f} ms")
+        finally:
+            server.terminate()
+            server.wait()
+
+
+def fetch_after(bootstrap: str, offset: int, wait_ms: int) -> float:
+    """Seconds until a fresh consumer at ``offset`` got a record (``GIVE_UP_S``: none came)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"probe-{offset}-{wait_ms}", "fetch.wait.max.ms": wait_ms}
+    )
+    consumer.assign([TopicPartition("t", 0, offset)])
+    started = time.perf_counter()
+    try:
+        while time.perf_counter() - started < GIVE_UP_S:
+            msg = consumer.poll(0.5)
+            if msg is not None and not msg.error():
+                return time.perf_counter() - started
+        return GIVE_UP_S
+    finally:
+        consumer.close()
+
+
+def tansu(batches: list[int], waits: list[int]) -> None:
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(home=Path(home))
+        info = broker.start(settings)
+        try:
+            admin = AdminClient({"bootstrap.servers": info.bootstrap})
+            admin.create_topics([NewTopic("t", 1, 1)])["t"].result()
+            producer = Producer({"bootstrap.servers": info.bootstrap, "linger.ms": 0, "batch.num.messages": 1})
+            stored = 0
+            for total in batches:
+                while stored < total:
+                    producer.produce("t", f"m{stored}".encode())
+                    producer.poll(0)
+                    stored += 1
+                    if stored % 200 == 0:
+                        producer.flush(60)
+                producer.flush(60)
+                for wait in waits:
+                    took = fetch_after(info.bootstrap, total - 1, wait)
+                    got = f"nothing within {GIVE_UP_S:.0f} s" if took >= GIVE_UP_S else f"in {took * 1000:.0f} ms"
+                    print(f"tansu on s3: {total} stored batches, fetch wait {wait} ms: the newest record {got}")
+        finally:
+            broker.stop(settings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", default="200,1000,3000", help="stored one-message batches to measure at")
+    parser.add_argument("--waits", default="10,500", help="consumer fetch.wait.max.ms values")
+    args = parser.parse_args()
+    batches = sorted(int(b) for b in args.batches.split(","))
+    object_store(batches)
+    tansu(batches, [int(w) for w in args.waits.split(",")])
+
+
+if __name__ == "__main__":
+    main()
