@@ -124,10 +124,6 @@ def stale_line(row: Mapping) -> str:
     return "stale\t" + candidate_line(row)
 
 
-def is_stale_line(line: str) -> bool:
-    return line.startswith("stale\t")
-
-
 def row_of(alert: Mapping[str, Any]) -> dict[str, Any]:
     """The ``alerts.alerts`` row of an alert message (ISO timestamps parsed back)."""
     row = {k: v for k, v in alert.items() if k != "kind"}
