@@ -1,0 +1,1 @@
+"""Every local process reasonlake runs."""
