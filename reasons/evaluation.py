@@ -1,7 +1,7 @@
 """How good are the reasons on human-labelled data? Pure (the same steps as the weekly graph, in memory).
 
 For each week but the last of a labelled corpus: fit the week (``fit_topics``), group and register its
-topics (``reasons.registry.update``, chained week to week), elect (``elect`` under the policy), then
+topics (``reasons.registry.matching.update``, chained week to week), elect (``elect`` under the policy), then
 stream the following week through the model as the alert job would (nearest topic, the topic's
 alert similarity, elected reasons only). Each reason stands for the issue most of its dissatisfied
 messages carry (its majority label). Measured per week:
@@ -40,8 +40,9 @@ import pandas as pd
 from reasons.election.elect import covered_share, elect
 from reasons.election.policy import ElectionPolicy
 from reasons.embedding.vectors import coherence, normalize
-from reasons.registry import NOT_A_REASON_ID, Reason, RegistryParams, group_threshold
-from reasons.registry import update as update_registry
+from reasons.registry.candidates import group_threshold
+from reasons.registry.matching import update as update_registry
+from reasons.registry.model import NOT_A_REASON_ID, Reason, RegistryParams
 from reasons.sentiment import sentiment
 from reasons.text import keyword_texts
 from reasons.topics.artifact import TopicArtifact, artifact_meta

@@ -20,16 +20,9 @@ from lake import catalog as lake_catalog
 from lake.schemas import ML_MESSAGE_TOPICS, ML_REASON_EVENTS, ML_REASON_MAPPINGS, ML_REASONS, ML_TOPICS
 from lake.settings import Settings
 from lake.weeks import parse_week
-from reasons.registry import (
-    OUTLIER_REASON_ID,
-    Reason,
-    RegistryParams,
-    RegistryUpdate,
-    TopicIn,
-    apply_labels,
-    load_label_overrides,
-)
-from reasons.registry import update as update_registry
+from reasons.registry.label_overrides import apply_labels, load_label_overrides
+from reasons.registry.matching import update as update_registry
+from reasons.registry.model import OUTLIER_REASON_ID, Reason, RegistryParams, RegistryUpdate, TopicIn
 from reasons.topics.artifact import ARTIFACT_FILE, write_json
 from reasons.topics.params import OUTLIER, OUTLIER_LABEL, FitResult, week_relative
 from reasons.weekly.tables import write_week

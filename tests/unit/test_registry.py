@@ -6,6 +6,7 @@ import pytest
 from reasons.registry import (
     ALIVE,
     DEAD,
+    LABELS_FILE,
     MERGED,
     NOT_A_REASON_ID,
     RegistryParams,
@@ -276,4 +277,5 @@ def test_analyst_label_overrides(tmp_path):
     (tmp_path / "bad.yaml").write_text("- a\n- b\n")
     with pytest.raises(ValueError):
         load_label_overrides(tmp_path / "bad.yaml")
-    assert isinstance(load_label_overrides(), dict)  # the repo's own file parses
+    assert LABELS_FILE.name == "reason_labels.yaml" and LABELS_FILE.is_file()  # the default is the repo's file
+    assert isinstance(load_label_overrides(), dict)  # ... and it parses
