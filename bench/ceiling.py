@@ -1,12 +1,13 @@
 """How well can CFPB's exact issues be told apart at all? A supervised probe, the yardstick's ceiling.
 
-Issue 12 asks alert precision ≥ 0.8 on CFPB's exact issues. Its top three issues are one complaint
-seen three ways ("Incorrect information on your report", "Problem with a credit reporting company's
-investigation…", "Improper use of your report": the consumer picks one). This trains a classifier on
-the labels themselves (TF-IDF of the narratives, 1–2-grams, logistic regression; weeks 1–4), tests it on
-week 5, and prints its precision and recall on those three issues: at every prediction, then only where
-its probability reaches each ``--thresholds`` value (abstaining below). The unsupervised pipeline never
-sees a label, so what the classifier reaches bounds what topics can.
+An early target asked alert precision ≥ 0.8 on CFPB's exact issues (docs/history/results-journal.md, section
+"Reasons on real complaints"). Its top three issues are one complaint seen three ways ("Incorrect information
+on your report", "Problem with a credit reporting company's investigation…", "Improper use of your report":
+the consumer picks one). This trains a classifier on the labels themselves (TF-IDF of the narratives,
+1–2-grams, logistic regression; weeks 1–4), tests it on week 5, and prints its precision and recall on those
+three issues: at every prediction, then only where its probability reaches each ``--thresholds`` value
+(abstaining below). The unsupervised pipeline never sees a label, so what the classifier reaches bounds what
+topics can.
 
     .venv/bin/python bench/ceiling.py [--thresholds 0,0.5,0.6,0.7,0.8]
 """

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 
 def configs():
-    """Name → (fit parameters, registry parameters, whether channel text is handled as issue 12 built it:
-    the modelling text of :func:`cleaned` for keywords and labels, brand words kept out of them)."""
+    """Name → (fit parameters, registry parameters, whether channel text is handled as the pipeline handles
+    it: the modelling text of :func:`cleaned` for keywords and labels, brand words kept out of them)."""
     from reasons.registry import RegistryParams
     from reasons.topics.params import TopicModelParams
 
@@ -25,7 +25,8 @@ def configs():
         ),
         False,
     )
-    # the catch-all refusal's ratio, as chosen in bench/RESULTS.md (current: RegistryParams' default)
+    # the catch-all refusal's ratio (current: RegistryParams' default), as chosen in
+    # docs/history/results-journal.md, section "Reasons on real complaints"
     sweep = {
         f"coherence-{ratio}": (TopicModelParams(), RegistryParams(min_coherence_ratio=ratio), True)
         for ratio in (0.5, 0.85, 0.9, 0.95)

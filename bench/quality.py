@@ -21,11 +21,12 @@ majority label of the reason it was alerted for. Corpora (read from ``../shared/
 - **Banking77**: NMI/ARI of one fit of ``train.csv`` (development) and of ``test.csv`` (held out).
 - **Airline tweets** (``--airline PATH``, not in ``../shared``: Twitter US Airline Sentiment's
   ``Tweets.csv``, CC BY-NC-SA 4.0, 14,640 tweets to six US airlines, February 2015, the crowd's reason for
-  each negative one), the kind of corpus issue 12 was filed on: the first ISO week fitted and elected, the
+  each negative one), social-media complaints to several brands: the first ISO week fitted and elected, the
   second streamed (``--corpora`` without ``cfpb,banking77`` runs it alone); also the dissatisfaction
   classifier's precision and recall against the crowd's "negative".
 
-Configurations: ``baseline`` is the fit and grouping before issue 12 (raw embeddings, a fixed 0.68
+Configurations: ``baseline`` is the fit and grouping before the work on real complaints
+(docs/history/results-journal.md, section "Reasons on real complaints": raw embeddings, a fixed 0.68
 grouping threshold, no catch-all check, every topic member alerts, no brand words); ``current`` the
 defaults; ``coherence-R`` the defaults with catch-alls refused under R × the week's median topic
 coherence (R in 0.5, 0.85, 0.9, 0.95; the default is 0.7); ``split-off`` the defaults without splitting
@@ -41,9 +42,9 @@ start UMAP from its own default layout or a random one (the default starts from 
 ``week-bar-off`` elects reasons no tighter than the week as a whole, ``week-bar-B`` refuses those under B ×
 the week's coherence (1.0, 1.1; the default is 1.05); ``group-sd-S`` groups topics into one reason at the
 week's mean pairwise centroid cosine + S standard deviations (0.5, 0.75, 1.5, 2.0, 3.0; the default is 1.0).
-``--seeds``
-fits CFPB and the product reviews once per seed (UMAP's and the sampling's) and prints the mean: one seed's figures move by about
-±0.1 (bench/RESULTS.md). Embeddings are cached under ``--cache`` (keyed by the texts and the model).
+``--seeds`` fits CFPB and the product reviews once per seed (UMAP's and the sampling's) and prints the mean:
+one seed's figures move by about ±0.1 (docs/history/results-journal.md, section "How much the figures move").
+Embeddings are cached under ``--cache`` (keyed by the texts and the model).
 """
 
 from __future__ import annotations
@@ -217,7 +218,7 @@ def run_products(name: str, cache: Path, seed: int, part: str, policy_file=None,
 
 
 def run_airline(name: str, cache: Path, path: Path, seed: int, policy_file: Path | None = None) -> dict:
-    """The kind of corpus issue 12 was filed on (social-media complaints to several brands): the first
+    """Social-media complaints to several brands, a channel no shipped corpus covers: the first
     week fitted and elected, the second streamed; dissatisfied as the crowd marked them (negative)."""
     from reasons.corpora import AIRLINE_NO_REASON, airline_frame
     from reasons.text import brand_terms

@@ -86,7 +86,8 @@ class BatchPolicy:
     """When a sink commits: at ``batch_size`` buffered records or ``flush_interval_s`` after the first
     (for the ingest job the Java ``EnvelopeBatcher`` applies it, the batch held in Flink state).
 
-    The defaults size the ingest job's commits (issue 3: median data file >= 1 MB at steady load): a
+    The defaults size the ingest job's commits (the target: median data file >= 1 MB at steady load,
+    bench/RESULTS.md, "Ingestion"; chosen in docs/history/results-journal.md, section "2026-11-28, later"): a
     steady stream of current feedback (one day partition per commit, ~44 bytes per row in Parquet)
     writes 50,000-row files of ~2 MB from 2,500 msg/s up and files of >= 1 MB from ~1,200 msg/s
     (20 s of it); a record is visible in Iceberg at most ~20 s after it arrived. Lower rates write
@@ -133,8 +134,8 @@ class IngestJobConfig:
             bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings), group_id="reasonlake-ingest"
         )
         # thread mode unless the settings choose: the records/s of process mode without a Python worker
-        # process (~350 MB less at peak; bench/RESULTS.md). Checkpoints store the pending batches with
-        # the source's position (flink.operators.envelope_batches).
+        # process (~350 MB less at peak; docs/history/results-journal.md, section "2026-11-28 update"). Checkpoints
+        # store the pending batches with the source's position (flink.operators.envelope_batches).
         runtime = FlinkRuntime.from_settings(
             settings,
             python_mode=settings.flink_python_mode or "thread",

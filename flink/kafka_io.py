@@ -41,7 +41,8 @@ def producer_config(bootstrap: str, linger_ms: int = DEFAULT_LINGER_MS) -> dict[
     ``linger.ms`` 100 by default: the embedded broker's durable storage writes one S3 object per
     produce batch and serves fetches object by object; with librdkafka's 5 ms a steady 5,000 msg/s
     arrives in batches so small that ingestion falls to ~1,000 msg/s, with 100 ms it keeps up
-    (``bench/ingest.py --rate 5000 --days 1 --linger-ms 5`` against the default; bench/RESULTS.md).
+    (``bench/ingest.py --rate 5000 --days 1 --producers batching --linger-ms 5`` against the default;
+    docs/history/results-journal.md, section "2026-11-28, later").
     """
     return {
         "bootstrap.servers": bootstrap,

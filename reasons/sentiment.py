@@ -7,7 +7,8 @@ of its most negative sentence (offline lexicon, ``nltk-vader-sentiment``); the m
 at or above the rule's ``threshold``. The model is the committed ``reasons/data/dissatisfaction.json``,
 trained by ``scripts/train_dissatisfaction.py`` on the committed labelled sentences
 (``reasons/data/README.md``): a complaint without negative words ("on hold for 2 hours and counting")
-counts, praise with one ("the app never crashes") does not. ``bench/RESULTS.md`` has the measurements.
+counts, praise with one ("the app never crashes") does not. Measurements: ``bench/RESULTS.md``, "Quality on
+held-out parts".
 
 VADER's compound of the whole text stays the ``sentiment`` the marts and reports show. As a feature it
 is taken per sentence (the minimum): over a long text the whole-text compound saturates towards +1 or
@@ -127,9 +128,9 @@ def _default_threshold() -> float:
     return load_model().threshold
 
 
-# Without a rating, a message alerts only at or above this P(dissatisfied), though it counts as dissatisfied
-# from the model's threshold on: chosen on the development parts (bench/RESULTS.md, "Held out"), where a
-# complaint-or-not guess near the threshold was most of the alerts on reviews that complain about nothing
+# Without a rating, a message alerts only at or above this P(dissatisfied), though it counts as dissatisfied from
+# the model's threshold on: chosen on the development parts (docs/history/results-journal.md, section "Held out"),
+# where a complaint-or-not guess near the threshold was most of the alerts on reviews that complain about nothing
 # (product reviews: 7.9% of alerts at 0.44, 0.6% at 0.75, recall 0.26 → 0.25; CFPB: no change).
 ALERT_THRESHOLD = 0.75
 

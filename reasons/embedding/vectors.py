@@ -20,8 +20,8 @@ def embed(
     """Unit-norm embeddings (float32, one row per text, in ``texts``' order), in batches of texts of
     similar length (longest first, as sentence-transformers orders one call): a batch is padded to its
     longest text, so batches of mixed lengths spend most of their work on padding (real complaints: the
-    same vectors in about two thirds of the time, ``bench/RESULTS.md``); ``progress(done, total)`` after
-    each batch."""
+    same vectors in about two thirds of the time: docs/history/results-journal.md, sections "How much the
+    figures move" and "CI time"); ``progress(done, total)`` after each batch."""
     texts = list(texts)
     order = np.argsort([-len(t) for t in texts], kind="stable")
     out: np.ndarray | None = None

@@ -45,7 +45,7 @@ PHRASE_CHARS = 400  # phrases come from the start of each message (long narrativ
 # particles may close one ("locked out", "money back")
 _CONTENT = {"amount", "bill", "call", "detail", "fire", "found", "interest", "name", "system", "top", "full", "empty"}
 # negations open what went wrong ("not working", "no refund", "never arrived", "too small"): without them a
-# complaint about quality reads "good quality" (bench/RESULTS.md, "Held out")
+# complaint about quality reads "good quality" (docs/history/results-journal.md, section "Held out")
 _NEGATIONS = {"not", "no", "never", "nothing", "cannot", "without", "too"}
 _PARTICLES = {"up", "out", "off", "down", "back", "over", "through"}
 # words that open or close what people say, not what a problem is

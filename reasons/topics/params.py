@@ -21,7 +21,8 @@ class TopicModelParams:
 
     seed: int = 42
     # HDBSCAN min_cluster_size; None → ``min_topic_share`` of the corpus, clamped to [floor, ceiling].
-    # Tuned on Banking77 (3,080 texts, 77 intents of ~40) and the synthetic weeks: see bench/RESULTS.md.
+    # Tuned on Banking77 (3,080 texts, 77 intents of ~40) and the synthetic weeks, re-checked on Banking77's
+    # train.csv: bench/RESULTS.md, "Tuned defaults and why".
     min_topic_size: int | None = None
     min_topic_share: float = 0.03
     min_topic_floor: int = 5
@@ -31,9 +32,10 @@ class TopicModelParams:
     umap_n_neighbors: int = 30
     umap_n_components: int = 5
     umap_min_dist: float = 0.0
-    # UMAP's initial layout: "pca" gives the same layout on every fit of the same week; UMAP's default
-    # "spectral" does not where the neighbour graph has small parts (scipy's eigensolver returns another basis
-    # of a repeated eigenvalue each call); "random" is reproducible too (bench/RESULTS.md "Reproducible fits")
+    # UMAP's initial layout: "pca" gives the same layout on every fit of the same week; UMAP's default "spectral"
+    # does not where the neighbour graph has small parts (scipy's eigensolver returns another basis of a repeated
+    # eigenvalue each call); "random" is reproducible too (docs/history/results-journal.md, section "Reproducible
+    # fits")
     umap_init: str = "pca"
     # Topics whose centroids are at least this cosine-similar (average linkage) are merged into one issue
     # kind, so a surging issue worded many ways does not split its votes over near-duplicate topics (None: off).
@@ -45,7 +47,8 @@ class TopicModelParams:
     # it, what they leave stays in it (the registry refuses it if it is still a catch-all). Refused whole, it
     # would leave most of the week in no reason (CFPB's 2023-W25: one topic of 471 of 550 complaints, the
     # week's one reason a template letter). Smaller catch-alls are refused, not split: their pieces were
-    # less pure and lowered the alerts' precision (bench/RESULTS.md, "Catch-alls split"). None: never split.
+    # less pure and lowered the alerts' precision (docs/history/results-journal.md, section "Catch-alls split").
+    # None: never split.
     split_coherence_ratio: float | None = 0.7
     split_min_share: float = 0.5
     # Outliers whose embedding is at least this cosine-similar to a topic centroid join that topic.
@@ -54,7 +57,8 @@ class TopicModelParams:
     assign_min_similarity: float | None = None
     # Remove the week's mean embedding before clustering and assigning. In one domain every message shares
     # a large common direction ("a complaint about a bank"); what is left separates reasons, not brands or
-    # the domain (bench/RESULTS.md, "Reasons on real complaints"). The mean is kept in the artefact.
+    # the domain (docs/history/results-journal.md, section "Reasons on real complaints"). The mean is kept in the
+    # artefact.
     center_embeddings: bool = True
     # Words kept out of keywords and labels besides English stop words: brand and product names, the
     # domain's filler. The fit adds the brand names it finds in the week (see ``reasons.text.brand_terms``).
@@ -76,7 +80,7 @@ class TopicModelParams:
     # Large weeks: fit on a seeded sample of this many messages, assign the rest to the nearest topic centroid
     # (below ``outlier_threshold`` → outlier), then recompute centroids over all. None: fit every message.
     # 20,000 keeps the non-embedding time of a 100k week under half the embedding time at no measured
-    # quality cost (bench/RESULTS.md, "Fit benchmark"); smaller weeks fit whole.
+    # quality cost (docs/history/results-journal.md, section "Fit benchmark"); smaller weeks fit whole.
     fit_sample: int | None = 20_000
 
     def samples(self, n: int) -> bool:

@@ -172,7 +172,7 @@ def test_a_new_issue_creates_exactly_one_new_reason(corpus):
 # A week fitted again gives the same topics (a re-materialized week keeps its reasons). UMAP's default
 # spectral start did not: on this sample's small parts of the neighbour graph scipy's eigensolver returns
 # another basis of a repeated eigenvalue on each call (three fits in one process: 12, 14, 12 topics); the
-# fit starts from PCA (bench/RESULTS.md "Reproducible fits").
+# fit starts from PCA (docs/history/results-journal.md, section "Reproducible fits").
 def test_a_week_fitted_again_gives_the_same_topics(corpus):
     _, first = _fit(corpus, "stable_a")
     for _ in range(2):

@@ -1,10 +1,10 @@
-"""Reasons on real complaints: the CFPB corpus in ``../shared/data/cfpb`` (4,393 real narratives over five
-ISO weeks, each with the consumer's own issue label). The floors read the held-out weeks only (2023-W24 to
-W26; defaults were chosen on W22–W23 and, before that split existed, on all five: bench/RESULTS.md, "Held
-out"): W24 and W25 are fitted, grouped, registered and elected one by one with the real embedding model and
-the defaults, the pipeline's dissatisfaction classifier deciding which complaints count; each following
-week is streamed through the model as the alert job would (``reasons.evaluation``). Figures:
-bench/RESULTS.md; ``bench/quality.py`` prints them per part."""
+"""Reasons on real complaints: the CFPB corpus in ``../shared/data/cfpb`` (4,393 real narratives over five ISO
+weeks, each with the consumer's own issue label). The floors read the held-out weeks only (2023-W24 to W26;
+defaults were chosen on W22–W23 and, before that split existed, on all five: bench/RESULTS.md, "Tuned defaults
+and why"): W24 and W25 are fitted, grouped, registered and elected one by one with the real embedding model and
+the defaults, the pipeline's dissatisfaction classifier deciding which complaints count; each following week is
+streamed through the model as the alert job would (``reasons.evaluation``). Figures: bench/RESULTS.md, "Quality
+on held-out parts"; ``bench/quality.py`` prints them per part."""
 
 from dataclasses import replace
 
@@ -71,9 +71,10 @@ def family_weeks(grains):
     return grains["families"]
 
 
-# Measured on the held-out weeks (seed 42, bench/RESULTS.md "Held out"): exact issues, mean hits 2.50 (W24: 3,
-# W25: 2); families 1.50, for the top 3 are mostly three reasons of the one credit-report family (issue 31's
-# family grain is not met: RESULTS).
+# Measured on the held-out weeks (seed 42, docs/history/results-journal.md, section "Held out"): exact issues,
+# mean hits 2.50 (W24: 3, W25: 2); families 1.50, for the top 3 are mostly three reasons of the one
+# credit-report family (the target at the family grain is not met: bench/RESULTS.md, "Quality on held-out
+# parts").
 def test_most_of_the_true_top_reasons_are_elected(weeks):
     s = summary(weeks)
     print(s)
@@ -104,9 +105,9 @@ def test_reasons_are_pure_and_no_catch_all_holds_the_week(weeks):
         assert q.covered >= gates.min_covered_share, q
 
 
-# Alerting only close to a topic's centroid (at least 1.3 × the week's median topic coherence) trades recall
-# for precision (bench/RESULTS.md, "Alerts: precision for recall"): measured on a held-out week here (W24,
-# alerts on W25), on exact issues.
+# Alerting only close to a topic's centroid (at least 1.3 × the week's median topic coherence) trades recall for
+# precision (docs/history/results-journal.md, section "Alerts: precision for recall"): measured on a held-out week
+# here (W24, alerts on W25), on exact issues.
 def test_alerting_close_to_the_centroid_trades_recall_for_precision(judged):
     weeks = ["2023-W24", "2023-W25"]
     default = _first_week(judged, weeks)
@@ -127,12 +128,13 @@ def _weeks(cfpb, weeks, registry):
     return evaluate_weeks(frame[part], embeddings[part], policy, registry=registry, stop_words=_stop_words(frame))
 
 
-# Two rules for loose reasons (bench/RESULTS.md "Loose groups split back", "Loose reasons do not alert"): loose
-# groups split back into their topics (min_group_coherence_ratio) add reasons and precision; loose reasons left
-# quiet as well (min_alert_coherence_ratio) are still elected but raise no alert. Measured on W22 and W23
-# (alerts on W23, W24): precision 0.636 → 0.732 with the split (this fixture's embeddings; 0.676 → 0.709 with
-# bench/quality.py's, which embeds each part apart), and quiet moved it by −0.011 here and +0.047 there: on these
-# weeks what quiet buys in precision is within what float rounding moves, so only its behaviour is asserted.
+# Two rules for loose reasons (docs/history/results-journal.md, sections "Loose groups split back" and "Loose
+# reasons do not alert"): loose groups split back into their topics (min_group_coherence_ratio) add reasons and
+# precision; loose reasons left quiet as well (min_alert_coherence_ratio) are still elected but raise no alert.
+# Measured on W22 and W23 (alerts on W23, W24): precision 0.636 → 0.732 with the split (this fixture's embeddings;
+# 0.676 → 0.709 with bench/quality.py's, which embeds each part apart), and quiet moved it by −0.011 here and +0.047
+# there: on these weeks what quiet buys in precision is within what float rounding moves, so only its behaviour is
+# asserted.
 def test_loose_groups_split_buy_precision_and_loose_reasons_stay_quiet(cfpb):
     weeks = ["2023-W22", "2023-W23", "2023-W24"]
     rules = RegistryParams(min_week_relative_coherence=None)  # the two rules alone (the week's bar: below)
@@ -149,11 +151,11 @@ def test_loose_groups_split_buy_precision_and_loose_reasons_stay_quiet(cfpb):
     assert sum(q.alerts for q in both) < sum(q.alerts for q in split)  # … and raises no alert
 
 
-# "Everything else" reasons of the small products (a little of every account, deposit and payment complaint)
-# ranked in the top 3 when the week's credit-report complaints spread over several reasons; their messages sit
-# no closer to their centre than the whole week's. Refused under 1.05 × the week's coherence (bench/RESULTS.md
-# "A reason sits tighter than the week"), the true issues they pushed out move up. Measured on W24 and W25 with
-# the partwise embeddings: without the bar W25 elects one at 1.03 × (hits 1); with it, 2 more refused, hits 2
+# "Everything else" reasons of the small products (a little of every account, deposit and payment complaint) ranked
+# in the top 3 when the week's credit-report complaints spread over several reasons; their messages sit no closer to
+# their centre than the whole week's. Refused under 1.05 × the week's coherence (docs/history/results-journal.md,
+# section "A reason sits tighter than the week"), the true issues they pushed out move up. Measured on W24 and W25
+# with the partwise embeddings: without the bar W25 elects one at 1.03 × (hits 1); with it, 2 more refused, hits 2
 # (mean hits 2.0 → 2.5).
 def test_a_reason_no_tighter_than_the_week_is_refused_and_a_true_issue_moves_up(cfpb):
     weeks = ["2023-W24", "2023-W25", "2023-W26"]
@@ -169,7 +171,7 @@ def test_a_reason_no_tighter_than_the_week_is_refused_and_a_true_issue_moves_up(
 
 
 # bench/ceiling.py: how far CFPB's exact issues can be told apart with the labels themselves (a supervised
-# probe, bench/RESULTS.md "The ceiling of exact issues"): abstaining below a probability buys precision.
+# probe, bench/RESULTS.md, "Quality on held-out parts"): abstaining below a probability buys precision.
 def test_the_supervised_ceiling_script_prints_precision_that_rises_as_it_abstains():
     import subprocess
     import sys
