@@ -41,8 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.producers import produce_single  # noqa: E402
-from flink import broker, kafka_io, progress  # noqa: E402
+from flink import kafka_io, progress  # noqa: E402
 from lake.settings import ALERTS_TOPIC, Settings  # noqa: E402
+from services import broker, object_store  # noqa: E402
 
 
 def build_live_model(settings: Settings) -> None:
@@ -342,7 +343,7 @@ def main() -> None:
         f"broker storage {args.storage}, python mode {args.python_mode or 'the job default'}, {os.cpu_count()} CPUs",
         flush=True,
     )
-    broker.S3Storage.log_requests = args.log_object_store
+    object_store.log_requests = args.log_object_store
     try:
         broker.start(settings)
         build_live_model(settings)

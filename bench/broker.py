@@ -25,14 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flink import broker  # noqa: E402
 from lake.settings import Settings  # noqa: E402
+from services import broker, process  # noqa: E402
 
 GIVE_UP_S = 8.0
 
 
 def object_store(batches: list[int]) -> None:
-    port = broker.free_port()
+    port = process.free_port()
     with tempfile.TemporaryDirectory() as data:
         server = subprocess.Popen([sys.executable, "-m", "flink.localbucket_server", "--port", str(port), data])
         try:

@@ -28,7 +28,7 @@ sizes at or below N fit everything.
 messages staged in ``ml.embedding_inputs`` (``--rows-per-file`` rows per file, one task each) and the
 PyFlink BATCH embedding job (``flink/embed_job.py``) at each parallelism, in a fresh home each, printed
 as texts/s and the ratio to the first; with ``--flink-cluster`` on a standalone Flink cluster of two
-TaskManagers (``reasonlake.engines``), else on the local mini-cluster. Each subtask loads the model
+TaskManagers (``services.flink_cluster``), else on the local mini-cluster. Each subtask loads the model
 once (its load time is part of the figure, as in the pipeline).
 """
 
@@ -256,9 +256,9 @@ def run_flink_embedding(size: int, parallelisms: list[int], on_cluster: bool, ro
     from flink.embed_job import run_embed_job
     from flink.jobconfig import EmbedJobConfig
     from lake.settings import Settings
-    from reasonlake import engines
     from reasons.embedding.backends import load_embedder
     from reasons.embedding.vectors import embed
+    from services import flink_cluster
 
     frame, week = corpus(size, seed)
     frame = frame.assign(created_at=pd.Timestamp(NOW))
@@ -269,7 +269,7 @@ def run_flink_embedding(size: int, parallelisms: list[int], on_cluster: bool, ro
     runs = []
     with tempfile.TemporaryDirectory(prefix="reasonlake-bench-embed-") as tmp:
         engine_home = Settings(home=Path(tmp) / "engines")
-        address = engines.start_flink_cluster(engine_home).address if on_cluster else None
+        address = flink_cluster.start(engine_home).address if on_cluster else None
         try:
             for parallelism in parallelisms:
                 settings = Settings(home=Path(tmp) / f"p{parallelism}", flink_parallelism=parallelism)
@@ -287,7 +287,7 @@ def run_flink_embedding(size: int, parallelisms: list[int], on_cluster: bool, ro
                 )
         finally:
             if on_cluster:
-                engines.stop_flink_cluster(engine_home)
+                flink_cluster.stop(engine_home)
     first = runs[0]
     print(f"\nSUMMARY embedding job, {size} texts on {'the Flink cluster' if on_cluster else 'the mini-cluster'}")
     print(f"| parallelism | seconds | texts/s | ratio to p{first.parallelism} | ratio to in-process |")

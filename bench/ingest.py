@@ -18,7 +18,7 @@
    the ratio job / baseline.
 4. Scaling: ``--parallelism 1,2,4`` runs the job once per parallelism (a fresh home and broker each,
    three topics of three partitions) and prints each rate as a ratio to the first; with
-   ``--flink-cluster`` on a standalone Flink cluster of two TaskManagers (``reasonlake.engines``,
+   ``--flink-cluster`` on a standalone Flink cluster of two TaskManagers (``services.flink_cluster``,
    what ``reasonlake up --profile cluster`` starts), else on the local mini-cluster. On a cluster the
    peak RSS is the driver's only (the TaskManagers are not its children).
 """
@@ -44,14 +44,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.producers import SINGLE_LINGER_MS, produce_at  # noqa: E402
-from flink import broker, kafka_io, progress  # noqa: E402
+from flink import kafka_io, progress  # noqa: E402
 from flink.contract import KafkaEnvelope, validate  # noqa: E402
 from flink.jobconfig import BatchPolicy  # noqa: E402
 from flink.sink import IcebergBatchSink  # noqa: E402
 from lake import catalog as lake_catalog  # noqa: E402
 from lake.maintenance import data_files  # noqa: E402
 from lake.settings import Settings  # noqa: E402
-from reasonlake import engines  # noqa: E402
+from services import broker, flink_cluster  # noqa: E402
 
 SOURCES = ("crm", "support_portal", "review_portal")
 WORDS = (
@@ -339,7 +339,7 @@ def main() -> None:
         flush=True,
     )
     engine_home = Settings(home=base / "engines")
-    address = engines.start_flink_cluster(engine_home).address if args.flink_cluster else None
+    address = flink_cluster.start(engine_home).address if args.flink_cluster else None
     jobs: dict[int, dict] = {}
     baseline: dict | None = None
     try:
@@ -365,7 +365,7 @@ def main() -> None:
                 progress.clear_progress(job_settings.run_dir / "ingest")
     finally:
         if args.flink_cluster:
-            engines.stop_flink_cluster(engine_home)
+            flink_cluster.stop(engine_home)
         if tmp is not None:
             tmp.cleanup()
     print()

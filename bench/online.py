@@ -1,6 +1,6 @@
 """Online lookup latency (a script, not a test): the election read back through
 ``feature_repo.online.ReasonLookup`` (what the alert job and the classify API call) from the default
-SQLite online store and from a real Redis (``reasonlake.engines.start_redis``).
+SQLite online store and from a real Redis (``services.redis``).
 
     .venv/bin/python bench/online.py [--reasons 40] [--lookups 2000] [--per-lookup 10]
 
@@ -31,9 +31,10 @@ sys.path.insert(0, str(ROOT))
 from feature_repo.online import ReasonLookup  # noqa: E402
 from feature_repo.publish import publish_reasons  # noqa: E402
 from lake.settings import Settings  # noqa: E402
-from reasonlake.engines import start_redis, stop_redis  # noqa: E402
 from reasons.election.elect import elect  # noqa: E402
 from reasons.election.policy import ElectionPolicy  # noqa: E402
+from services.redis import start as start_redis  # noqa: E402
+from services.redis import stop as stop_redis  # noqa: E402
 
 WEEK, VERSION = "2026-W46", "2026-W46-bench0001"
 

@@ -39,10 +39,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from ingest import SOURCES, WORDS, create_topics  # noqa: E402
 
-from flink import broker, kafka_io  # noqa: E402
+from flink import kafka_io  # noqa: E402
 from lake import catalog as lake_catalog  # noqa: E402
 from lake.maintenance import RAW_TABLES, maintain, referenced_files  # noqa: E402
 from lake.settings import Settings  # noqa: E402
+from services import broker  # noqa: E402
 
 SAMPLE_S = 30.0
 

@@ -27,11 +27,12 @@ from pathlib import Path
 
 from pyflink.common import Types
 
-from flink import alerting, broker, checkpoints, metrics, operators, progress, runtime
+from flink import alerting, checkpoints, metrics, operators, progress, runtime
 from flink.jobconfig import AlertJobConfig
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
 from lake.settings import Settings
+from services import broker
 
 METRICS_PORT_FILE = "metrics-port"  # in the job's progress folder: the port its metrics are served on
 COUNTERS = (

@@ -1,18 +1,10 @@
-"""Typed exceptions of the streaming side (broker, Kafka helpers, jobs)."""
+"""Typed exceptions of the streaming side (Kafka helpers, jobs); the broker's are in :mod:`services.errors`."""
 
 from __future__ import annotations
 
 
 class StreamingError(Exception):
     """Base class for every error raised by :mod:`flink`."""
-
-
-class BrokerNotRunningError(StreamingError):
-    """No Kafka to talk to: neither ``REASONLAKE_BOOTSTRAP_SERVERS`` nor a running embedded broker."""
-
-
-class BrokerStartError(StreamingError):
-    """The embedded Tansu broker could not be started (its log is named in the message)."""
 
 
 class DeliveryError(StreamingError):

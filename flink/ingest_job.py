@@ -12,12 +12,13 @@ import functools
 import time
 from dataclasses import dataclass
 
-from flink import broker, operators, progress, runtime
+from flink import operators, progress, runtime
 from flink.jobconfig import IngestJobConfig
 from flink.sink import DUPLICATE_MESSAGE_ID, start_offsets
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
 from lake.settings import Settings
+from services import broker
 
 
 @dataclass(frozen=True)

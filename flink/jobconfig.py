@@ -127,8 +127,8 @@ class IngestJobConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, bootstrap_servers: str | None = None, **overrides) -> IngestJobConfig:
-        """``bootstrap_servers`` defaults to :func:`flink.broker.bootstrap_servers` (external or embedded)."""
-        from flink import broker
+        """``bootstrap_servers`` defaults to :func:`services.broker.bootstrap_servers` (external or embedded)."""
+        from services import broker
 
         source = SourceConfig(
             bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings), group_id="reasonlake-ingest"
@@ -196,7 +196,7 @@ class AlertJobConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, bootstrap_servers: str | None = None, **overrides) -> AlertJobConfig:
-        from flink import broker
+        from services import broker
 
         embedded_s3 = not settings.bootstrap_servers and settings.broker_storage == "s3"
         source = SourceConfig(

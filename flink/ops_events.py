@@ -10,8 +10,9 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-from flink import broker, kafka_io
+from flink import kafka_io
 from lake.settings import OPS_TOPIC, Settings
+from services import broker
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 
 from pyiceberg.catalog import Catalog
 
-from flink.broker import PruneReport, prune_records
 from flink.contract import Accepted, KafkaEnvelope, Outcome
 from flink.jobconfig import FEEDBACK_TOPIC_PATTERN, BatchPolicy
 from flink.progress import ProgressReporter, position_key
@@ -25,6 +24,7 @@ from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
 from lake.schemas import RAW_FEEDBACK, RAW_FEEDBACK_REJECTED
 from lake.settings import Settings
+from services.broker import PruneReport, prune_records
 
 INGEST_TABLES = (RAW_FEEDBACK.identifier, RAW_FEEDBACK_REJECTED.identifier)
 
@@ -35,7 +35,7 @@ def prune_ingested(
     """The embedded broker's stored records of the feedback topics that ingestion has committed to Iceberg
     (below :func:`start_offsets`), deleted once ``settings.broker_retention_days`` old, or
     ``raw_retention_days`` when shorter, so the broker's copy of the original texts follows the raw
-    retention (:func:`flink.broker.prune_records`). Nothing ingestion has still to read is ever deleted."""
+    retention (:func:`services.broker.prune_records`). Nothing ingestion has still to read is ever deleted."""
     days = min(settings.broker_retention_days, raw_retention_days or settings.broker_retention_days)
     older_than = (now or datetime.now(UTC)) - timedelta(days=days)
     return replace(prune_records(settings, start_offsets(catalog), older_than, FEEDBACK_TOPIC_PATTERN), days=days)

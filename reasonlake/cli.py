@@ -77,7 +77,7 @@ def up(ctx: click.Context, profile: str) -> None:
     """Start the embedded services (the Tansu Kafka broker) in the background; idempotent. With
     `--profile cluster`, also the scale-out engines under the home, and print the settings that use
     them as `export` lines: `eval "$(reasonlake up --profile cluster)"`."""
-    from flink import broker
+    from services import broker
 
     settings = _settings(ctx)
     if settings.bootstrap_servers:
@@ -89,9 +89,9 @@ def up(ctx: click.Context, profile: str) -> None:
     if profile == "cluster":
         import shlex
 
-        from reasonlake import engines
+        from services import profile as cluster_profile
 
-        scaled = engines.start_cluster_profile(settings)
+        scaled = cluster_profile.start(settings)
         click.echo(f"Flink cluster at {scaled.flink_address}, PostgreSQL, Redis and S3 warehouse up", err=True)
         before, after = settings.to_env(), scaled.to_env()
         for name, value in after.items():
@@ -108,17 +108,17 @@ def run(ctx: click.Context, ui: bool, port: int) -> None:
     """Start the whole living system in the background: the broker, the ingest and alert jobs, the
     Dagster daemon (schedules, sensors) and UI, supervised (a crashed service is restarted); idempotent.
     `reasonlake status` shows them, `reasonlake down` stops everything."""
-    from flink import broker
-    from reasonlake import services
+    from reasonlake import system
+    from services import broker, supervisor
 
     settings = _settings(ctx)
-    if ui and services.read_state(settings) is None:
+    if ui and supervisor.read_state(settings) is None:
         _require_free_port(port)
     if not settings.bootstrap_servers:
         info = broker.start(settings)
         click.echo(f"broker up at {info.bootstrap}")
-    state = services.launch(settings, port if ui else None)
-    click.echo("\n".join(services.describe(settings, state)))
+    state = supervisor.launch(settings, system.specs(settings, port if ui else None))
+    click.echo("\n".join(system.describe(settings, state)))
     if ui:
         click.echo(f"Dagster UI: http://127.0.0.1:{port}")
 
@@ -128,15 +128,14 @@ def run(ctx: click.Context, ui: bool, port: int) -> None:
 def down(ctx: click.Context) -> None:
     """Stop the services of `reasonlake run`, the embedded broker and the scale-out engines of
     `up --profile cluster`; idempotent."""
-    from flink import broker
-    from reasonlake import engines, services
+    from services import broker, profile, supervisor
 
     settings = _settings(ctx)
-    if services.shutdown(settings):
+    if supervisor.shutdown(settings):
         click.echo("services stopped")
     stopped = broker.stop(settings)
     click.echo("broker stopped" if stopped else "broker was not running")
-    for name in engines.stop_cluster_profile(settings):
+    for name in profile.stop(settings):
         click.echo(f"{name} stopped")
 
 
@@ -148,7 +147,7 @@ def destroy(ctx: click.Context, yes: bool) -> None:
     stopped first). Needs an explicit --home and --yes; nothing else in reasonlake deletes a home."""
     import shutil
 
-    from flink import broker
+    from services import broker
 
     settings = _settings(ctx)
     if ctx.parent is None or ctx.parent.params.get("home") is None:
@@ -168,7 +167,7 @@ def destroy(ctx: click.Context, yes: bool) -> None:
 def status(ctx: click.Context) -> None:
     """Print the broker's bootstrap address as host:port (exit 1 when it is down), then the services of
     `reasonlake run` when they run (pid, up since, restarts, last progress)."""
-    from flink import broker
+    from services import broker
 
     settings = _settings(ctx)
     if settings.bootstrap_servers:
@@ -179,16 +178,17 @@ def status(ctx: click.Context) -> None:
         click.echo("down", err=True)
         sys.exit(1)
     click.echo(info.bootstrap)
-    from reasonlake import services
+    from reasonlake import system
+    from services import supervisor
 
-    state = services.read_state(settings)
+    state = supervisor.read_state(settings)
     if state is not None:  # the services of `reasonlake run`, with the jobs' consumer lag
         try:
-            lag = services.consumer_lag(settings, info.bootstrap)
+            lag = system.consumer_lag(settings, info.bootstrap)
         except Exception as exc:
             click.echo(f"(consumer lag unknown: {type(exc).__name__}: {exc})", err=True)
             lag = None
-        click.echo("\n".join(services.describe(settings, state, lag)))
+        click.echo("\n".join(system.describe(settings, state, lag)))
 
 
 # ---- produce -------------------------------------------------------------------------------
@@ -215,8 +215,9 @@ def status(ctx: click.Context) -> None:
 @click.pass_context
 def produce(ctx, file_, synthetic, weeks, seed, surge, surge_week, invalid_rate, truth) -> None:
     """Send messages to Kafka, each to feedback.<source>: from a JSONL file or synthetic."""
-    from flink import broker, kafka_io
+    from flink import kafka_io
     from reasonlake.synthetic import SyntheticSpec, generate, iter_jsonl
+    from services import broker
 
     settings = _settings(ctx)
     if (file_ is None) == (synthetic is None):

@@ -49,7 +49,7 @@ def run_demo(
     ``incoming`` fresh messages and alert on them; the report says whether the surge was elected.
     ``pii_rate`` of the history's messages (ten times as many fresh ones, at most all) end with
     made-up contact details, which redaction must keep out of everything but ``raw``."""
-    from flink import broker
+    from services import broker
 
     started = datetime.now(UTC)
     report = DemoReport()
@@ -116,8 +116,9 @@ def _materialize(settings: Settings, week: str) -> WeeklyResult:
 def _produce_history(
     settings: Settings, messages: int, weeks: int, seed: int, echo: Callable[[str], None], pii_rate: float = 0.0
 ) -> GroundTruth:
-    from flink import broker, kafka_io
+    from flink import kafka_io
     from reasonlake.synthetic import SyntheticSpec, generate
+    from services import broker
 
     echo(f"producing {messages} synthetic messages over {weeks} weeks")
     records, truth = generate(SyntheticSpec(messages=messages, weeks=weeks, seed=seed, pii_rate=pii_rate))
@@ -157,10 +158,11 @@ def _alert_on_fresh_messages(
     pii: list[str] | None = None,
 ) -> dict[str, str]:
     """Produce ``incoming`` fresh messages, run the alert job until idle; the fresh messages' true kinds."""
-    from flink import broker, kafka_io
+    from flink import kafka_io
     from flink.alert_job import run_alerts
     from flink.jobconfig import AlertJobConfig
     from reasonlake.synthetic import incoming as incoming_messages
+    from services import broker
 
     echo(f"producing {incoming} fresh messages and running the alert job (until idle)")
     fresh, fresh_labels = incoming_messages(

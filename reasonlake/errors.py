@@ -39,14 +39,7 @@ class Failure:
 
 def _failure_of(exc: BaseException) -> Failure:
     from dagster_project.cleaning.resources import DbtRunError, ManifestMissingError
-    from flink.errors import (
-        BrokerNotRunningError,
-        BrokerStartError,
-        DeliveryError,
-        GatewayStartError,
-        JobFailedError,
-        MissingJarsError,
-    )
+    from flink.errors import DeliveryError, GatewayStartError, JobFailedError, MissingJarsError
     from lake.errors import CatalogBusyError, LakeError, ReadOnlyQueryError
     from lake.settings import SettingsError
     from reasons.election.policy import PolicyError
@@ -54,11 +47,17 @@ def _failure_of(exc: BaseException) -> Failure:
     from reasons.live import NoLiveModelError
     from reasons.marts import MartNotBuiltError
     from reasons.topics.params import CorpusTooSmallError
+    from services.errors import BrokerNotRunningError, BrokerStartError, EngineError, MissingProgramError
 
     table: tuple[tuple[tuple[type[BaseException], ...], Failure], ...] = (
         ((SettingsError, PolicyError), Failure(CONFIGURATION, "configuration", "fix the setting named above")),
         ((BrokerNotRunningError,), Failure(UNAVAILABLE, "broker", "start it with `reasonlake up`")),
         ((BrokerStartError, DeliveryError), Failure(UNAVAILABLE, "broker", "check `reasonlake status` and its log")),
+        (
+            (MissingProgramError,),
+            Failure(UNAVAILABLE, "engine", "install the package named above (`make setup-engines`)"),
+        ),
+        ((EngineError,), Failure(UNAVAILABLE, "engine", "the log named above has the details")),
         ((JobFailedError,), Failure(UNAVAILABLE, "Flink job", "the task logs named above have the details")),
         ((MissingJarsError,), Failure(UNAVAILABLE, "Flink", "run `make setup` to install the connector jars")),
         ((GatewayStartError,), Failure(UNAVAILABLE, "Flink", "the JVM's reason is above")),

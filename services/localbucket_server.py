@@ -1,6 +1,6 @@
 """The broker's object store: PyPI ``localbucket``'s S3 server with two fixes for Tansu's access pattern.
 
-Run as ``python -m flink.localbucket_server --host H --port P DATA_ROOT`` (:class:`flink.broker.S3Storage`
+Run as ``python -m services.localbucket_server --host H --port P DATA_ROOT`` (:mod:`services.object_store`
 starts it). Tansu's ``s3://`` engine writes one object per produce batch and, on every fetch, lists a
 partition's objects and reads them one by one; ``localbucket`` as shipped made both slow
 (bench/RESULTS.md, "Broker: a steady stream of single messages"):
@@ -15,7 +15,7 @@ partition's objects and reads them one by one; ``localbucket`` as shipped made b
 What stays: Tansu lists every stored batch of a partition on each fetch, so a fetch costs time in
 proportion to the batches the partition holds (29 ms at 1,000, 60 ms a page at 5,000), and a reader whose
 ``fetch.max.wait.ms`` is shorter than that listing gets nothing, ever (:data:`flink.jobconfig` keeps the
-alert job's wait above it on this storage); retention (:func:`flink.broker.prune_records`) bounds it.
+alert job's wait above it on this storage); retention (:func:`services.broker.prune_records`) bounds it.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class BrokerBucketHandler(localbucket.S3Handler):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="flink.localbucket_server", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="services.localbucket_server", description=__doc__.splitlines()[0])
     parser.add_argument("data_root", type=Path)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     BrokerBucketHandler.data_root = data_root
     server = ThreadingHTTPServer((args.host, args.port), BrokerBucketHandler)
     print(  # the one line the log gets at start (no line per request unless --log-requests)
-        f"flink.localbucket_server (localbucket {localbucket.__version__}) serving {data_root} "
+        f"services.localbucket_server (localbucket {localbucket.__version__}) serving {data_root} "
         f"on http://{args.host}:{args.port}",
         file=sys.stderr,
         flush=True,

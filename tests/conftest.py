@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from flink import broker as broker_mod
-from flink.broker import BrokerInfo
 from lake.settings import Settings
+from services import broker as broker_mod
+from services.broker import BrokerInfo
 
 
 @pytest.fixture

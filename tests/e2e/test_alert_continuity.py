@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from flink import broker as broker_mod
 from flink import kafka_io
 from lake import catalog as lake_catalog
 from lake.settings import ALERTS_TOPIC, Settings
@@ -28,6 +27,7 @@ from reasonlake.synthetic import SyntheticSpec, generate, incoming
 from reasonlake.weekly import dagster_home, materialize_week
 from reasons.election.policy import POLICY_FILE
 from reasons.topics.artifact import TopicArtifact, current_artifact_path
+from services import broker as broker_mod
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1500)]
 

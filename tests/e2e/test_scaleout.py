@@ -22,13 +22,14 @@ from pathlib import Path
 import pytest
 from pyiceberg.expressions import EqualTo
 
-from flink import broker, kafka_io
+from flink import kafka_io
 from lake import catalog as lake_catalog
 from lake.settings import Settings
 from reasonlake.demo import run_demo
-from reasonlake.engines import EngineError, ensure_debian_package, postgres_bin
+from services import broker, postgres
 from tests.support.demo_checks import check_alerts
 from tests.support.feedback import feedback_records
+from tests.support.os_packages import install_or_skip
 from tests.support.paths import REPO
 from tests.support.serving import get, post, serving
 
@@ -58,12 +59,12 @@ def cluster_profile() -> Iterator[Settings]:
     os.chmod(folder, 0o755)
     home = folder / "home"
     env = Settings(home=home).child_env()
-    try:  # only the Debian packages' absence (no apt-get, not root) skips; an engine that fails to start, fails
-        ensure_debian_package("redis-server", "redis-server")
-        postgres_bin()
-    except EngineError as exc:
+    try:  # only the Debian packages' absence skips; an engine that fails to start, fails
+        install_or_skip("redis-server")
+        install_or_skip("initdb", postgres.find_initdb)
+    except pytest.skip.Exception:
         shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"a scale-out engine cannot be installed here: {exc}")
+        raise
     up = cli(["--home", str(home), "up", "--profile", "cluster"], env)
     if up.returncode != 0:
         cli(["--home", str(home), "down"], env)

@@ -7,10 +7,11 @@ import socket
 
 import pytest
 
-from flink import broker as broker_mod
 from flink import kafka_io
-from flink.errors import BrokerNotRunningError
 from lake.settings import Settings
+from services import broker as broker_mod
+from services import object_store, process
+from services.errors import BrokerNotRunningError
 
 pytestmark = pytest.mark.slow
 
@@ -112,7 +113,7 @@ def test_s3_storage_is_the_default_and_survives_a_restart(settings: Settings) ->
     info = broker_mod.start(settings)
     try:
         assert info.storage == "s3"
-        s3 = broker_mod.S3Storage().running(settings)
+        s3 = object_store.running(settings)
         assert s3 is not None and (settings.home / "broker-s3" / "tansu").is_dir()
         records = [("feedback.crm", f"crm-{i}".encode()) for i in range(500)] + [
             ("feedback.app", b"a"),
@@ -123,7 +124,7 @@ def test_s3_storage_is_the_default_and_survives_a_restart(settings: Settings) ->
         for pid in (info.pid, s3["pid"]):  # `reasonlake down` stops the broker and its S3 server
             with pytest.raises(ProcessLookupError):
                 os.kill(pid, 0)
-        assert broker_mod.S3Storage().running(settings) is None
+        assert object_store.running(settings) is None
 
         again = broker_mod.start(settings)
         got = kafka_io.consume(again.bootstrap, ["feedback.crm", "feedback.app"], max_idle_s=1.5)
@@ -142,7 +143,7 @@ def test_memory_storage_stays_selectable_and_forgets_on_stop(settings: Settings)
     assert Settings.from_env({"REASONLAKE_BROKER_STORAGE": "memory"}).broker_storage == "memory"
     info = broker_mod.start(memory)
     try:
-        assert info.storage == "memory" and broker_mod.S3Storage().running(memory) is None
+        assert info.storage == "memory" and object_store.running(memory) is None
         kafka_io.produce(info.bootstrap, [("feedback.crm", b"gone")])
         broker_mod.stop(memory)
         again = broker_mod.start(memory)
@@ -153,17 +154,17 @@ def test_memory_storage_stays_selectable_and_forgets_on_stop(settings: Settings)
 
 def test_s3_server_left_by_a_crashed_broker_is_reused_then_stopped(settings: Settings) -> None:
     info = broker_mod.start(settings)
-    s3 = broker_mod.S3Storage().running(settings)
+    s3 = object_store.running(settings)
     kafka_io.produce(info.bootstrap, [("feedback.crm", b"kept")])
     os.kill(info.pid, 9)  # the broker dies; its S3 server keeps the data
     os.waitpid(info.pid, 0)
     try:
         fresh = broker_mod.start(settings)
-        assert broker_mod.S3Storage().running(settings) == s3
+        assert object_store.running(settings) == s3
         assert [r.value for r in kafka_io.consume(fresh.bootstrap, ["feedback.crm"], max_idle_s=1.0)] == [b"kept"]
     finally:
         broker_mod.stop(settings)
-    assert broker_mod.S3Storage().running(settings) is None
+    assert object_store.running(settings) is None
 
 
 def test_a_port_another_server_holds_is_not_taken_for_the_broker(settings: Settings, monkeypatch) -> None:
@@ -171,15 +172,14 @@ def test_a_port_another_server_holds_is_not_taken_for_the_broker(settings: Setti
     bind failed (its process lives on) while the S3 server answered on the port, and the broker counted as
     started, so producers talked Kafka to an HTTP server. Forced here: Tansu is offered the S3 server's port
     first; the broker must come up on another port, listened on by Tansu itself."""
-    s3 = broker_mod.S3Storage()
-    s3.prepare(settings)  # the S3 server runs (the broker reuses it)
-    taken = {"port": s3.running(settings)["port"]}
+    broker_mod.S3Storage().prepare(settings)  # the S3 server runs (the broker reuses it)
+    taken = {"port": object_store.running(settings)["port"]}
 
     monkeypatch.setattr(broker_mod, "_preferred_port", lambda _settings: taken["port"])
     monkeypatch.setattr(broker_mod, "START_TIMEOUT_S", 3.0)  # the refused attempt ends sooner
     try:
         info = broker_mod.start(settings)
-        assert info.port != taken["port"] and broker_mod._listens(info.pid, info.port)
+        assert info.port != taken["port"] and process.listens(info.pid, info.port)
         assert broker_mod.status(settings) == info
         assert kafka_io.produce(info.bootstrap, [("feedback.crm", b"through Tansu")]) == 1
         got = kafka_io.consume(info.bootstrap, ["feedback.crm"], max_idle_s=1.0)
@@ -193,9 +193,9 @@ def test_listens_names_the_process_that_holds_a_port() -> None:
         server.bind(("127.0.0.1", 0))
         server.listen()
         port = server.getsockname()[1]
-        assert broker_mod._listens(os.getpid(), port)
-        assert not broker_mod._listens(os.getpid(), port + 1 if port < 65535 else port - 1)
-        assert not broker_mod._listens(os.getppid(), port)  # answered here, not by that process
+        assert process.listens(os.getpid(), port)
+        assert not process.listens(os.getpid(), port + 1 if port < 65535 else port - 1)
+        assert not process.listens(os.getppid(), port)  # answered here, not by that process
 
 
 def test_status_reports_each_jobs_consumer_lag(settings: Settings) -> None:
@@ -207,7 +207,7 @@ def test_status_reports_each_jobs_consumer_lag(settings: Settings) -> None:
 
     from flink.progress import Progress, write_progress
     from lake import catalog as lake_catalog
-    from reasonlake.services import PROGRESS_DIRS, Lag, consumer_lag, describe, disk_use
+    from reasonlake.system import PROGRESS_DIRS, Lag, consumer_lag, describe, disk_use
 
     memory = settings.replace(broker_storage="memory")
     broker = broker_mod.start(memory)

@@ -26,18 +26,16 @@ _databases = itertools.count()
 @pytest.fixture(scope="module")
 def postgres():
     from lake.settings import Settings
-    from reasonlake.engines import EngineError, postgres_bin, start_postgres, stop_postgres
+    from services import postgres as engine
+    from tests.support.os_packages import install_or_skip
 
     folder = Path(tempfile.mkdtemp(prefix="reasonlake-pg-", dir="/tmp"))  # reachable by the postgres user
     os.chmod(folder, 0o755)
     engines = Settings(home=folder)
-    try:  # only the Debian package's absence (no apt-get, not root) skips; a start that fails, fails
-        postgres_bin()
-    except EngineError as exc:
-        pytest.skip(f"PostgreSQL cannot be installed here: {exc}")
-    server = start_postgres(engines)
+    install_or_skip("initdb", engine.find_initdb)  # only the package's absence skips; a failed start fails
+    server = engine.start(engines)
     yield server
-    stop_postgres(engines)
+    engine.stop(engines)
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -46,7 +44,7 @@ def catalog_settings(request, settings):
     """The test's home on the default SQLite catalog, or on a fresh database of the PostgreSQL server."""
     if request.param == "sqlite":
         return settings
-    from reasonlake.engines import create_database
+    from services.postgres import create_database
 
     server = request.getfixturevalue("postgres")
     name = f"catalog_{os.getpid()}_{next(_databases)}"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flink.broker import free_port
 from lake.settings import Settings
+from services.process import free_port
 from tests.support.elections import election
 
 

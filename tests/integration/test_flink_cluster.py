@@ -1,5 +1,5 @@
 """The ingest job on a real standalone Flink cluster (pyflink's jobmanager.sh/taskmanager.sh, started by
-``reasonlake.engines``): parallelism 4 over two TaskManagers, one of them SIGKILLed mid-ingestion.
+``services.flink_cluster``): parallelism 4 over two TaskManagers, one of them SIGKILLed mid-ingestion.
 Flink restarts the tasks on the survivor from the last checkpoint; every record lands exactly once."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from flink import kafka_io
 from lake import catalog as lake_catalog
 from lake.settings import Settings
-from reasonlake import engines
+from services import flink_cluster
 from tests.support.feedback import feedback_records
 from tests.support.paths import REPO
 
@@ -29,12 +29,12 @@ INVALID_EVERY = 89
 
 
 @pytest.fixture
-def cluster(settings: Settings) -> Iterator[engines.FlinkCluster]:
-    started = engines.start_flink_cluster(settings, taskmanagers=2, slots=4)
+def cluster(settings: Settings) -> Iterator[flink_cluster.FlinkCluster]:
+    started = flink_cluster.start(settings, taskmanagers=2, slots=4)
     try:
         yield started
     finally:
-        engines.stop_flink_cluster(settings)
+        flink_cluster.stop(settings)
 
 
 def split_positions(produced) -> tuple[set, set]:
@@ -57,7 +57,7 @@ def assert_exactly_once(settings: Settings, valid: set, invalid: set) -> None:
     assert rejected_positions.most_common(1)[0][1] == 1 and set(rejected_positions) == invalid
 
 
-def rest(cluster: engines.FlinkCluster, path: str) -> dict:
+def rest(cluster: flink_cluster.FlinkCluster, path: str) -> dict:
     with urllib.request.urlopen(f"http://{cluster.address}{path}", timeout=10) as response:
         return json.load(response)
 
@@ -68,11 +68,11 @@ def committed_total(settings: Settings) -> int:
 
 
 def test_a_taskmanager_killed_during_ingestion_loses_and_doubles_nothing(
-    settings: Settings, broker, cluster: engines.FlinkCluster, tmp_path: Path
+    settings: Settings, broker, cluster: flink_cluster.FlinkCluster, tmp_path: Path
 ) -> None:
     # one cluster start per run (about 20 s): its idempotency is checked here too
     assert len(cluster.taskmanager_pids) == 2
-    assert engines.start_flink_cluster(settings, taskmanagers=2, slots=4) == cluster  # nothing new started
+    assert flink_cluster.start(settings, taskmanagers=2, slots=4) == cluster  # nothing new started
     overview = rest(cluster, "/overview")
     assert overview["taskmanagers"] == 2 and overview["slots-total"] == 8
     for pid in cluster.taskmanager_pids:  # what their Python workers hand on: a JDK, not an empty JAVA_HOME
@@ -108,7 +108,7 @@ def test_a_taskmanager_killed_during_ingestion_loses_and_doubles_nothing(
         assert len(hosts) == 2, f"the job's subtasks ran on {hosts}"
         at_kill = committed_total(settings)
         assert at_kill < MESSAGES, "the job drained the topics before the kill"
-        engines.kill_taskmanager(settings, cluster.taskmanager_pids[0])
+        flink_cluster.kill_taskmanager(settings, cluster.taskmanager_pids[0])
         assert job.wait(timeout=420) == 0, log.read_text()[-3000:]
     finally:
         if job.poll() is None:
@@ -129,7 +129,7 @@ def test_a_taskmanager_killed_during_ingestion_loses_and_doubles_nothing(
     again = subprocess.run(cmd, cwd=REPO, env=on_cluster.child_env(), capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert_exactly_once(settings, valid, invalid)
-    assert engines.stop_flink_cluster(settings)
-    assert engines.running_flink_cluster(settings) is None
-    assert not engines.stop_flink_cluster(settings)  # idempotent
+    assert flink_cluster.stop(settings)
+    assert flink_cluster.running(settings) is None
+    assert not flink_cluster.stop(settings)  # idempotent
     print(f"TaskManager killed at {at_kill} committed records; all {len(produced)} landed once")

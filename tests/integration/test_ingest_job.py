@@ -10,7 +10,6 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 
-from flink import broker as broker_mod
 from flink import kafka_io, progress, runtime
 from flink.contract import ContractLimits, Reason
 from flink.ingest_job import run_ingest
@@ -19,6 +18,7 @@ from flink.sink import start_offsets
 from lake import catalog as lake_catalog
 from lake.settings import ALERTS_TOPIC
 from reasonlake.cli import cli
+from services import broker as broker_mod
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

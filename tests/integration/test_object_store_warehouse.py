@@ -12,7 +12,9 @@ from lake import catalog as lake_catalog
 from lake import maintenance
 from lake.audit import run_audit
 from lake.settings import Settings
-from reasonlake.engines import s3_properties, start_object_store, stop_object_store
+from services.object_store import s3_properties
+from services.object_store import start_warehouse as start_object_store
+from services.object_store import stop as stop_object_store
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
 

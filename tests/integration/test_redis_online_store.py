@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 
 from lake.settings import Settings
-from reasonlake.engines import EngineError, ensure_debian_package, start_redis, stop_redis
+from services.redis import start as start_redis
+from services.redis import stop as stop_redis
 from tests.support.elections import election
+from tests.support.os_packages import install_or_skip
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
 
@@ -21,10 +23,7 @@ IDS = ["2026-W46-bbbb2222/0", "2026-W46-bbbb2222/1", "2026-W46-bbbb2222/2", "202
 @pytest.fixture
 def redis(tmp_path):
     home = Settings(home=tmp_path / "redis-home")
-    try:  # only the Debian package's absence (no apt-get, not root) skips; a start that fails, fails
-        ensure_debian_package("redis-server", "redis-server")
-    except EngineError as exc:
-        pytest.skip(f"Redis cannot be installed here: {exc}")
+    install_or_skip("redis-server")  # only the Debian package's absence skips; a start that fails, fails
     server = start_redis(home)
     yield home, server
     stop_redis(home)

@@ -1,4 +1,4 @@
-"""The living system's supervisor (``reasonlake.services``) with a stand-in service, as real processes:
+"""The living system's supervisor (services/supervisor.py) with a stand-in service, as real processes:
 a supervisor that dies without stopping its services (SIGKILL, the out-of-memory killer) takes them with it,
 each stopping as on Ctrl-C, rather than leaving them running beside the next ``reasonlake run``'s copies."""
 
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from lake.settings import Settings
-from reasonlake.services import state_file
+from services.supervisor import state_file
 
 # a service that notes how it stopped: Ctrl-C (SIGINT, as ``reasonlake down`` stops it) or not at all
 SERVICE = """
@@ -27,7 +27,7 @@ except KeyboardInterrupt:
 SUPERVISOR = """
 import sys
 from lake.settings import Settings
-from reasonlake.services import ServiceSpec, Supervisor
+from services.supervisor import ServiceSpec, Supervisor
 settings = Settings(home=sys.argv[1])
 Supervisor(settings, [ServiceSpec("stand-in", (sys.executable, "-c", sys.argv[2], sys.argv[3]))]).run()
 """

@@ -16,7 +16,7 @@ from lake.settings import Settings
 
 PURE_MODULES = [
     "flink.contract",
-    "flink.broker",
+    "services.broker",
     "flink.kafka_io",
     "flink.jars",
     "flink.jobconfig",

@@ -7,7 +7,7 @@ import random
 import localbucket
 import pytest
 
-from flink.localbucket_server import BrokerBucketHandler
+from services.localbucket_server import BrokerBucketHandler
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Installing a missing Debian package: one install at a time among the project's processes."""
+"""Installing an engine's missing Debian package (tests/support/os_packages.py, the test fixtures' helper): one
+install at a time among the test processes; a command that finds it missing says so and installs nothing."""
 
 import fcntl
 import subprocess
@@ -9,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from flink import broker
-from reasonlake import engines
+from services import packages
+from services.errors import MissingProgramError
+from tests.support import os_packages
 
 
 def test_a_caller_waiting_on_another_install_finds_the_program_and_runs_no_apt_get(monkeypatch):
@@ -18,21 +20,21 @@ def test_a_caller_waiting_on_another_install_finds_the_program_and_runs_no_apt_g
         pytest.skip("no flock here")
     installed = threading.Event()
     calls: list[list[str]] = []
-    monkeypatch.setattr(engines.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(engines.shutil, "which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
+    monkeypatch.setattr(os_packages.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(os_packages.shutil, "which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
 
     def run(cmd, **kwargs):
         calls.append(cmd)
         return subprocess.CompletedProcess(cmd, 1, "", "E: should not run")
 
-    monkeypatch.setattr(engines.subprocess, "run", run)
+    monkeypatch.setattr(os_packages.subprocess, "run", run)
     found: list[str] = []
     with open(Path(tempfile.gettempdir()) / "reasonlake-apt.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # "another process" is installing
         waiter = threading.Thread(
             target=lambda: found.append(
-                engines.ensure_debian_package(
-                    "fake-server", "fake", find=lambda: "/usr/bin/fake-server" if installed.is_set() else None
+                os_packages.install(
+                    "fake-server", find=lambda: "/usr/bin/fake-server" if installed.is_set() else None, package="fake"
                 )
             )
         )
@@ -46,39 +48,40 @@ def test_a_caller_waiting_on_another_install_finds_the_program_and_runs_no_apt_g
 
 
 def test_a_failed_install_is_one_line_naming_the_package(monkeypatch):
-    monkeypatch.setattr(engines.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(engines.shutil, "which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
+    monkeypatch.setattr(os_packages.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(os_packages.shutil, "which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
     calls: list[list[str]] = []
 
     def run(cmd, **kwargs):
         calls.append(cmd)
         return subprocess.CompletedProcess(cmd, 100, "", "Reading package lists...\nE: Unable to locate package fake")
 
-    monkeypatch.setattr(engines.subprocess, "run", run)
-    with pytest.raises(engines.EngineError, match=r"^apt-get install fake failed: E: Unable to locate package fake$"):
-        engines.ensure_debian_package("fake-server", "fake", find=lambda: None)
+    monkeypatch.setattr(os_packages.subprocess, "run", run)
+    with pytest.raises(
+        os_packages.PackageUnavailable, match=r"^apt-get install fake failed: E: Unable to locate package fake$"
+    ):
+        os_packages.install("fake-server", find=lambda: None, package="fake")
     # install, then (stale lists) update and install once more; each waits for another apt-get's lock
     assert [c[c.index("DPkg::Lock::Timeout=600") + 1] for c in calls] == ["install", "update", "install"]
 
 
-def test_a_port_probed_for_a_server_not_listening_yet_is_not_handed_out_again(monkeypatch):
-    """The Flink cluster's RPC and REST ports are probed one after the other before it starts: a probe's
-    port is free again once the probe closes, and the second probe may be handed it."""
-    handed = iter([5000, 5000, 5000, 5001])
+def test_a_command_finding_a_program_missing_says_which_package_in_one_line_and_installs_nothing(monkeypatch):
+    ran: list = []
+    monkeypatch.setattr(os_packages.subprocess, "run", lambda *a, **k: ran.append(a))
+    with pytest.raises(MissingProgramError) as raised:
+        packages.require("redis-server", find=lambda: None)
+    assert str(raised.value) == (
+        "redis-server is not installed: install the Debian package redis-server (`make setup-engines`, or "
+        "`apt-get install redis-server` as root)"
+    )
+    assert ran == []
+    assert packages.require("initdb", find=lambda: "/usr/lib/postgresql/15/bin/initdb").endswith("initdb")
 
-    class Probe:
-        def __enter__(self):
-            return self
 
-        def __exit__(self, *exc):
-            return False
-
-        def bind(self, _address):
-            self.port = next(handed)
-
-        def getsockname(self):
-            return ("127.0.0.1", self.port)
-
-    monkeypatch.setattr(broker.socket, "socket", lambda *a, **k: Probe())
-    first = broker.free_port()
-    assert (first, broker.free_port(avoid={first})) == (5000, 5001)
+def test_an_unavailable_package_skips_saying_which(monkeypatch):
+    monkeypatch.setattr(os_packages.os, "geteuid", lambda: 1000)  # not root: apt-get cannot install
+    monkeypatch.setattr(os_packages.shutil, "which", lambda name: None)
+    with pytest.raises(
+        pytest.skip.Exception, match=r"OS package unavailable: redis-server is missing and redis-server"
+    ):
+        os_packages.install_or_skip("redis-server")

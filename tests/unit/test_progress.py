@@ -155,7 +155,7 @@ def test_a_task_failure_is_kept_in_one_line_per_subtask_for_its_run_only(tmp_pat
 
 def test_status_says_what_the_latest_progress_file_of_any_run_said(tmp_path):
     from lake.settings import Settings
-    from reasonlake.services import PROGRESS_DIRS, last_progress
+    from reasonlake.system import PROGRESS_DIRS, last_progress
 
     settings = Settings(home=tmp_path)
     folder = settings.run_dir.joinpath(*PROGRESS_DIRS["ingest"])
