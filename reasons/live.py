@@ -1,4 +1,6 @@
-"""The live reasons: the promoted topic model and its published election, swapped together. Pure.
+"""The live reasons: the promoted topic model and its published election, swapped together. Its I/O is
+passed in (the model pointer and loader, the online store; :class:`LiveWatcher`), apart from the committed
+dissatisfaction model it reads when none is given.
 
 Both streaming consumers of the weekly result, the alert job and the classify API, judge messages
 against one :class:`LiveReasons` at a time: the model ``CURRENT.json`` points at, and the election of

@@ -1,6 +1,6 @@
 """Read the cleaned messages (``marts.fct_feedback_messages`` in the dbt DuckDB file).
 
-Pure module (no Dagster): the next stage (weekly topic fit) reads its input here. The connection
+No Dagster; reads the DuckDB file, nothing else: the next stage (weekly topic fit) reads its input here. The connection
 is read-only; the file is ``Settings.duckdb_path``.
 """
 

@@ -1,4 +1,4 @@
-"""Is a message dissatisfied? Pure, no Dagster, no PyFlink.
+"""Is a message dissatisfied? No Dagster, no PyFlink; reads only its committed model file (below).
 
 The platform's own signal wins: where a message has a 1-5 star rating, ``rating <= max_rating``.
 Without a rating, a small logistic regression gives P(dissatisfied) from the message's sentence

@@ -15,7 +15,7 @@ import pandas as pd
 from reasons.election.policy import ElectionPolicy
 from reasons.registry.matching import weeks_between
 from reasons.registry.model import NOT_A_REASON_ID, OUTLIER_REASON_ID
-from reasons.topics.artifact import reason_id as provisional_reason_id
+from reasons.topics.assign import reason_id as provisional_reason_id
 from reasons.topics.params import OUTLIER, OUTLIER_LABEL
 
 COLUMNS = [

@@ -1,4 +1,9 @@
-"""Message embeddings computed once and stored in ``ml.embeddings``. Pure.
+"""Message embeddings computed once and stored in the Iceberg table ``ml.embeddings`` (through
+:mod:`lake.catalog`).
+
+I/O on ``ml.embeddings`` only: :func:`stored_keys`, :func:`unstored` and :func:`read_stored` read it,
+:func:`append_embeddings` appends to it, :func:`embed_with_store` does both around the embedder.
+:func:`text_sha256` and :func:`message_keys` compute only.
 
 A row of ``ml.embeddings`` is keyed by ``(source, message_id, embedding_model, text_sha256)``: a
 refit or a backfill of a week reuses what was already embedded with the same model, a message

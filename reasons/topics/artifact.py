@@ -1,4 +1,8 @@
-"""The weekly topic model on disk: save, point at the live one, load and assign. Pure.
+"""The weekly topic model on disk: save, point at the live one, load and assign.
+
+Reads and writes files under ``<models_dir>/topics`` (below; no Iceberg table): :func:`save_artifact`,
+:func:`set_current` and :func:`write_json` write, :func:`live_week`, :func:`current_artifact_path` and
+:meth:`TopicArtifact.load` read. The assignment itself is pure and lives in :mod:`reasons.topics.assign`.
 
 Imported by the streaming alert job, so it imports neither BERTopic nor UMAP/HDBSCAN: an incoming
 message is assigned to the topic whose centroid embedding is the most cosine-similar.
@@ -28,7 +32,8 @@ from lake.settings import Settings
 from lake.weeks import parse_week
 from reasons.embedding.backends import EMBEDDING_MODEL, EMBEDDING_PACKAGE, backend_of, load_embedder
 from reasons.embedding.vectors import Embedder, embed, normalize
-from reasons.topics.params import OUTLIER, OUTLIER_LABEL, Assignment, FitResult
+from reasons.topics.assign import nearest_topics, reason_id  # also imported from here (tests, callers)
+from reasons.topics.params import OUTLIER_LABEL, Assignment, FitResult
 
 ARTIFACT_FILE = "topics.json"
 POINTER_FILE = "CURRENT.json"
@@ -129,29 +134,6 @@ def artifact_meta(fit: FitResult, week: str, model_version: str, embedding_model
 
 def _rounded(vector: np.ndarray) -> list[float]:
     return [round(float(v), 7) for v in vector]
-
-
-def nearest_topics(
-    embeddings: np.ndarray,
-    centroids: np.ndarray,
-    topic_ids: np.ndarray,
-    min_similarity: float,
-    center: np.ndarray | None = None,
-) -> list[Assignment]:
-    """Each embedding's nearest topic by cosine to the unit ``centroids`` (after removing ``center``, the
-    fit's mean embedding); OUTLIER below ``min_similarity``."""
-    if len(embeddings) == 0:
-        return []
-    if len(topic_ids) == 0:
-        return [Assignment(OUTLIER, 0.0) for _ in range(len(embeddings))]
-    x = normalize(np.asarray(embeddings, dtype=np.float32))
-    if center is not None:
-        x = normalize(x - center)
-    sims = x @ centroids.T
-    best = sims.argmax(axis=1)
-    return [
-        Assignment(int(topic_ids[b]) if s[b] >= min_similarity else OUTLIER, float(s[b])) for b, s in zip(best, sims)
-    ]
 
 
 def live_week(settings: Settings) -> str | None:
@@ -269,12 +251,6 @@ class TopicArtifact:
     def reason_ids(self) -> list[str]:
         """The reason id of every topic of the model (what its election is keyed by)."""
         return sorted({self.reason_id(t) for t in self.topic_ids})
-
-
-def reason_id(model_version: str, topic_id: int) -> str:
-    """The provisional reason id ``<model_version>/<topic_id>`` of a fitted topic, until the reason registry
-    (:mod:`reasons.registry`) maps it to a stable one."""
-    return f"{model_version}/{int(topic_id)}"
 
 
 class ArtifactError(RuntimeError):

@@ -1,4 +1,10 @@
-"""Week-partitioned reads and writes of the contract tables, shared by the weekly steps. Pure."""
+"""Week-partitioned reads and writes of the contract tables (Iceberg, through :mod:`lake.catalog`), shared by
+the weekly steps.
+
+:func:`write_week` replaces one week's rows of a contract table (``ml.reasons``, ``ml.topics``, the
+election tables, …) in one commit, creating the table when missing; :func:`read_at_snapshot` scans a
+contract table at its current snapshot. Only :func:`rows` (a frame's rows as plain values for them) does no
+I/O."""
 
 from __future__ import annotations
 

@@ -25,7 +25,8 @@ from reasons.embedding.store import embed_with_store
 from reasons.embedding.vectors import Embedder, embed
 from reasons.sentiment import DissatisfactionRule, score_messages
 from reasons.text import brand_terms, keyword_texts
-from reasons.topics.artifact import ARTIFACT_FILE, TopicArtifact, reason_id, save_artifact, topics_root, write_json
+from reasons.topics.artifact import ARTIFACT_FILE, TopicArtifact, save_artifact, topics_root, write_json
+from reasons.topics.assign import reason_id
 from reasons.topics.fit import fit_topics, model_version_for
 from reasons.topics.params import OUTLIER, OUTLIER_LABEL, FitResult, TopicModelParams
 
