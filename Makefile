@@ -2,12 +2,17 @@
 PY := .venv/bin/python
 DEMO_HOME ?= .reasonlake/demo
 
-.PHONY: setup demo test test-fast lint ui docs bench lock clean
+.PHONY: setup setup-runtime demo test test-fast lint ui docs bench lock clean
 
+# The developer's environment: the runtime lock plus the test and lint tools (requirements-dev.lock).
 setup:
+	@bash scripts/setup.sh --dev
+
+# What a user's commands need: the runtime lock only (requirements.lock), no test or lint tool.
+setup-runtime:
 	@bash scripts/setup.sh
 
-demo: setup
+demo: setup-runtime
 	@.venv/bin/reasonlake --home $(DEMO_HOME) down >/dev/null 2>&1 || true
 	@rm -rf $(DEMO_HOME)
 	.venv/bin/reasonlake --home $(DEMO_HOME) demo
@@ -26,16 +31,19 @@ lint: setup
 	.venv/bin/lint-imports
 	.venv/bin/mypy
 
-ui: setup
+ui: setup-runtime
 	.venv/bin/reasonlake --home $(DEMO_HOME) ui
 
-docs: setup
+docs: setup-runtime
 	.venv/bin/reasonlake --home $(DEMO_HOME) docs
 
+# The hashed locks: requirements.lock (the runtime) and requirements-dev.lock (the same pins plus the
+# dev extra). torch's CPU wheel comes from pip's configured find-links folder (scripts/setup.sh).
+LOCK_FLAGS = --python 3.11 --generate-hashes --find-links "$$(python3 -m pip config get global.find-links)" \
+  --override scripts/overrides.txt --no-emit-package sqlglotc --no-emit-package sqlglotrs
 lock:
-	.venv/bin/uv pip compile pyproject.toml -o requirements.lock --python 3.11 \
-	  --find-links "$$(python3 -m pip config get global.find-links)" \
-	  --override scripts/overrides.txt --no-emit-package sqlglotc --no-emit-package sqlglotrs
+	.venv/bin/uv pip compile pyproject.toml -o requirements.lock $(LOCK_FLAGS) --excludes scripts/excludes-runtime.txt
+	.venv/bin/uv pip compile pyproject.toml --extra dev -c requirements.lock -o requirements-dev.lock $(LOCK_FLAGS)
 
 # Build outputs only: a home (.reasonlake/, the data) is deleted only by `reasonlake --home H destroy --yes`.
 clean:

