@@ -8,14 +8,11 @@ records what changed as metadata (files, snapshots, rows and bytes). They are as
 run shows in the lineage; the daily schedule keeps file counts and metadata size bounded.
 """
 
-from datetime import timedelta
-
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, asset
 
+from dagster_project.maintenance.resources import MaintenanceOptions, maintain_home
 from dagster_project.resources import ReasonlakeResource
-from flink.checkpoints import prune_stopped
-from flink.sink import prune_ingested
-from lake.maintenance import RAW_TABLES, maintain
+from lake.maintenance import RAW_TABLES
 from lake.schemas import ALERTS
 
 GROUP = "maintenance"
@@ -40,48 +37,13 @@ def _maintain(
     *,
     leftovers: bool = False,
 ) -> MaterializeResult:
-    """:func:`lake.maintenance.maintain` on ``identifiers`` and, with ``leftovers``, what the streaming jobs
-    left that nothing reads any more: the embedded broker's ingested records past its retention, or the raw
-    one if shorter (:func:`flink.sink.prune_ingested`), and the checkpoint folders of stopped Flink runs
-    (:func:`flink.checkpoints.prune_stopped`); per table, what changed as metadata."""
-    settings = reasonlake.settings()
-    days = config.raw_retention_days or settings.raw_retention_days
-    catalog = reasonlake.catalog()
-    reports = maintain(
-        catalog,
-        identifiers,
-        expire_older_than=timedelta(days=config.expire_older_than_days),
-        retain_last=config.retain_last,
-        target_file_mb=config.target_file_mb,
-        retention=timedelta(days=days) if days else None,
-    )
-    metadata: dict[str, int] = {}
-    if leftovers:  # the broker's copy of the original texts, a killed run's uncommitted batch
-        pruned = prune_ingested(settings, catalog, days)
-        folders = prune_stopped(settings.checkpoints_uri)
-        metadata.update(
-            broker_batches_deleted=pruned.batches_deleted,
-            broker_bytes_deleted=pruned.bytes_deleted,
-            checkpoint_folders_deleted=folders,
-        )
-        context.log.info(f"broker: {pruned}; checkpoint folders of stopped runs deleted: {folders}")
-    for compaction, expiry, retained, orphans in reports:
-        name = compaction.table.replace(".", "_")
-        metadata.update(
-            {
-                f"{name}_partitions_compacted": compaction.partitions_compacted,
-                f"{name}_partitions_deferred": compaction.partitions_deferred,
-                f"{name}_files_before": compaction.files_before,
-                f"{name}_files_after": compaction.files_after,
-                f"{name}_snapshots_before": expiry.snapshots_before,
-                f"{name}_snapshots_after": expiry.snapshots_after,
-                f"{name}_rows_deleted_by_retention": retained.rows_deleted,
-                f"{name}_orphan_files_deleted": orphans.files_deleted,
-                f"{name}_orphan_bytes_deleted": orphans.bytes_deleted,
-            }
-        )
-        context.log.info(f"{compaction} {expiry} {retained} {orphans}")
-    return MaterializeResult(metadata=metadata)
+    """:func:`dagster_project.maintenance.resources.maintain_home` (what ``reasonlake maintain`` runs too) on
+    ``identifiers``; per table, what changed as metadata."""
+    options = MaintenanceOptions(**config.model_dump())
+    outcome = maintain_home(reasonlake.settings(), reasonlake.catalog(), identifiers, options, leftovers=leftovers)
+    for line in outcome.lines():
+        context.log.info(line)
+    return MaterializeResult(metadata=outcome.metadata())
 
 
 @asset(

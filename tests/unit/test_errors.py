@@ -78,12 +78,12 @@ def test_usage_errors_keep_clicks_exit_code(tmp_path, capsys):
 
 
 def test_an_unexpected_failure_is_internal_and_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
-    import reasonlake.cli
+    from reasonlake.cli import system
 
     def boom(*_, **__):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(reasonlake.cli, "_settings", boom)
+    monkeypatch.setattr(system, "settings_of", boom)
     code, err = _run(["--home", str(tmp_path), "status"], capsys)
     assert code == errors.INTERNAL and "internal error: a bug" in err and "--debug" in err
     with pytest.raises(ZeroDivisionError):
