@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pyflink.common import Types
 
-from flink import alerting, checkpoints, metrics, operators, progress, runtime
+from flink import alerting, checkpoints, metrics, operators, progress, runtime, watches
 from flink.jobconfig import AlertJobConfig
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
@@ -115,7 +115,7 @@ def run_alerts(
         operators.AlertWriterFunction(config)
     ).name("alerts-table").uid("alerts-table").sink_to(operators.discarding_sink()).name("discard").uid("discard")
     parallelism = config.runtime.parallelism
-    backlog = runtime.broker_backlog(config.source, resumes, known_only=restore is not None)
+    backlog = watches.broker_backlog(config.source, resumes, known_only=restore is not None)
     collector = metrics.AlertJobCollector(lag=backlog)
     server = None if metrics_port is None else _serve_metrics(collector, metrics_port, verbose, config.progress_dir)
     printer = runtime.print_totals("alerts", COUNTERS) if verbose else None

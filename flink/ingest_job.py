@@ -12,7 +12,7 @@ import functools
 import time
 from dataclasses import dataclass
 
-from flink import operators, progress, runtime
+from flink import operators, progress, runtime, watches
 from flink.jobconfig import IngestJobConfig
 from flink.sink import DUPLICATE_MESSAGE_ID, start_offsets
 from lake import catalog as lake_catalog
@@ -65,7 +65,7 @@ def run_ingest(
         until_idle_s,
         outage=functools.partial(broker.unreachable, config.source.bootstrap_servers),
         on_progress=runtime.print_totals("ingest", ("accepted", "rejected")) if verbose else None,
-        backlog=runtime.broker_backlog(config.source, start),
+        backlog=watches.broker_backlog(config.source, start),
     )
     return IngestSummary(
         accepted=totals.count("accepted"),

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 
-from flink import kafka_io, progress, runtime
+from flink import kafka_io, progress, watches
 from flink.contract import ContractLimits, Reason
 from flink.ingest_job import run_ingest
 from flink.jobconfig import BatchPolicy, IngestJobConfig
@@ -140,13 +140,13 @@ def test_ingest_is_exactly_once_across_runs_and_broker_restarts(settings, broker
     second = [valid("crm", i) for i in range(120, 150)] + [valid("web", i) for i in range(25)]
     kafka_io.produce(broker_mod.bootstrap_servers(settings), second + [("feedback.web", b"[]")])
     # what the run waits for before it may call itself idle: at least one record on each of the two partitions
-    backlog = runtime.broker_backlog(config.source, start_offsets(lake_catalog.load(settings)))
+    backlog = watches.broker_backlog(config.source, start_offsets(lake_catalog.load(settings)))
     assert backlog(progress.totals([])) >= 2
     summary = run_ingest(settings, config, until_idle_s=IDLE_S)
     assert (summary.accepted, summary.rejected) == (55, 1)
     assert backlog(progress.totals([])) >= 2  # without this run's positions
     assert backlog(progress.totals(progress.read_progress(config.progress_dir, config.run_id))) == 0
-    assert runtime.broker_backlog(config.source, {}, known_only=True)(progress.totals([])) == 0
+    assert watches.broker_backlog(config.source, {}, known_only=True)(progress.totals([])) == 0
     assert summary.start_offsets, "the second run resumes from the committed offsets"
     raw = table_rows(settings, "raw.feedback")
     ids = [r["message_id"] for r in raw]

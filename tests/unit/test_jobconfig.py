@@ -22,6 +22,7 @@ PURE_MODULES = [
     "flink.jobconfig",
     "flink.progress",
     "flink.sink",
+    "flink.watches",
     "flink.alerting",
     "flink.errors",
 ]

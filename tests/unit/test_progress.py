@@ -95,7 +95,7 @@ def test_records_known_on_the_broker_and_not_read_hold_off_idleness_for_a_bounde
 
 
 def test_a_backlog_is_asked_at_most_every_interval_said_once_and_a_failing_count_does_not_hold_off(capsys) -> None:
-    from flink.runtime import BacklogWatch
+    from flink.watches import BacklogWatch
 
     answers = iter([3, 2, 0])
     watch = BacklogWatch("ingest", lambda _t: next(answers), every_s=2.0)
@@ -122,7 +122,7 @@ def test_files_round_trip_and_clear(tmp_path) -> None:
 
 
 def test_an_outage_is_said_once_when_it_starts_and_once_when_it_ends_and_holds_off_idleness(capsys) -> None:
-    from flink.runtime import OutageWatch
+    from flink.watches import OutageWatch
 
     state = {"problem": None}
     watch = OutageWatch("ingest", lambda: state["problem"], every_s=1.0)
