@@ -34,8 +34,10 @@ UV=.venv/bin/uv
 links=$("$PY" -m pip config get global.find-links 2>/dev/null || true)
 link_args=()
 for l in $links; do link_args+=(--find-links "$l"); done
+# --no-config: pyproject's [tool.uv] overrides (for resolving, `make lock`) would loosen the lock's pins
+# (grpcio>=1.66 for grpcio==1.85.1) and fail the hash check on a fresh machine.
 $UV pip install --python .venv/bin/python "${link_args[@]}" \
-  --require-hashes --no-deps --compile-bytecode -q -r "$LOCK"
+  --no-config --require-hashes --no-deps --compile-bytecode -q -r "$LOCK"
 $UV pip install --python .venv/bin/python --no-deps -q -C editable_mode=compat -e .
 
 # Flink Kafka connector jars (DataStream KafkaSource/KafkaSink), from a checksummed PyPI wheel.
