@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/broker.py [--batches 200,1000,3000] [--waits 10,500]
 
-1. The object store alone (``flink/localbucket_server.py``, a fresh data folder): a GET of a 300-byte
+1. The object store alone (``services/localbucket_server.py``, a fresh data folder): a GET of a 300-byte
    object over one keep-alive connection, and one ListObjects page of a partition's records folder as
    it fills up (Tansu lists it on every fetch).
 2. Tansu on that store (a fresh home, one partition filled with one-message batches, ``batch.num.messages``
@@ -34,7 +34,7 @@ GIVE_UP_S = 8.0
 def object_store(batches: list[int]) -> None:
     port = process.free_port()
     with tempfile.TemporaryDirectory() as data:
-        server = subprocess.Popen([sys.executable, "-m", "flink.localbucket_server", "--port", str(port), data])
+        server = subprocess.Popen([sys.executable, "-m", "services.localbucket_server", "--port", str(port), data])
         try:
             time.sleep(1.5)
             conn = http.client.HTTPConnection("127.0.0.1", port)

@@ -204,7 +204,7 @@ class AlertJobConfig:
             group_id="reasonlake-alerts",
             # the embedded broker on s3 lists a partition's stored batches on every fetch, and answers
             # nothing when the listing outlasts the wait: at 50 ms a partition of ~1,500 single-message
-            # batches starves the job for good (flink/localbucket_server.py); Kafka's own 500 ms does not
+            # batches starves the job for good (services/localbucket_server.py); Kafka's own 500 ms does not
             fetch_max_wait_ms=S3_FETCH_MAX_WAIT_MS if embedded_s3 else 50,
         )
         # Checkpoints make the AT_LEAST_ONCE KafkaSink flush its producer regularly, and carry the

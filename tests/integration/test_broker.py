@@ -323,7 +323,7 @@ def test_pruning_leaves_an_external_kafka_and_memory_storage_alone(settings: Set
 def test_a_steady_stream_of_single_messages_is_read_as_it_comes_on_the_default_storage(settings: Settings) -> None:
     """One message per produce request at 100 msg/s on the durable s3 storage: a reader keeps up (before the
     object store answered without Nagle's delay, and listed a prefix's folder only, it read ~25 msg/s:
-    flink/localbucket_server.py)."""
+    services/localbucket_server.py)."""
     import threading
     import time
 

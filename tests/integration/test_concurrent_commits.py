@@ -1,6 +1,6 @@
 """Two writers committing to the same Iceberg table at once: conflicts are retried, nothing is lost,
 each partition's offset ends at its maximum and never moves back. On the default SQLite catalog and on
-a real PostgreSQL SQL catalog (Debian's postgresql, started by ``reasonlake.engines``; marker scaleout)."""
+a real PostgreSQL SQL catalog (Debian's postgresql, started by ``services.postgres``; marker scaleout)."""
 
 from __future__ import annotations
 

@@ -118,7 +118,7 @@ def test_the_contracts_maximum_age_is_a_setting(tmp_path) -> None:
 
 def test_the_alert_jobs_fetch_wait_outlasts_the_s3_storages_listing(tmp_path) -> None:
     """On the embedded broker's s3 storage a fetch lists the partition's stored batches and answers nothing
-    when that outlasts the wait (flink/localbucket_server.py): Kafka's 500 ms there, 50 ms elsewhere."""
+    when that outlasts the wait (services/localbucket_server.py): Kafka's 500 ms there, 50 ms elsewhere."""
     from flink.jobconfig import S3_FETCH_MAX_WAIT_MS
 
     embedded = "127.0.0.1:9092"  # the embedded broker's address (not running here)
