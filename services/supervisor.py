@@ -19,7 +19,6 @@ rather than running on beside the next ``reasonlake run``'s copies.
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import signal
 import subprocess
@@ -69,15 +68,10 @@ def supervisor_file(settings: Settings) -> Path:
 
 def read_state(settings: Settings) -> dict | None:
     """The supervisor's last written state, or None when no supervisor runs for this home."""
-    try:
-        info = json.loads(supervisor_file(settings).read_text())
-        os.kill(int(info["pid"]), 0)
-    except (FileNotFoundError, ValueError, KeyError, ProcessLookupError):
+    info = process.read_json(supervisor_file(settings))
+    if info is None or not isinstance(info.get("pid"), int) or process.gone(info["pid"]):
         return None
-    try:
-        return {**info, "services": json.loads(state_file(settings).read_text())}
-    except (FileNotFoundError, ValueError):
-        return {**info, "services": {}}
+    return {**info, "services": process.read_json(state_file(settings)) or {}}
 
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
@@ -218,16 +212,7 @@ def shutdown(settings: Settings, timeout_s: float = STOP_GRACE_S + 30) -> bool:
     info = read_state(settings)
     if info is None:
         return False
-    pid = int(info["pid"])
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.2)
-    process.signal_group(pid, signal.SIGKILL)
+    process.terminate(int(info["pid"]), timeout_s)  # it stops its services first (SIGINT each, then SIGKILL)
     return True
 
 
