@@ -9,7 +9,8 @@
    1): how long a fresh consumer takes to read its newest record, at each ``fetch.wait.max.ms`` of
    ``--waits`` (a wait shorter than the listing gets nothing: 8 s means nothing came).
 
-Prints one line per figure; bench/RESULTS.md, "Broker: a steady stream of single messages".
+Prints one line per figure; figures: bench/RESULTS.md, "Broker: the embedded s3 storage" (the run in
+docs/history/results-journal.md, section "Broker: a steady stream of single messages").
 """
 
 from __future__ import annotations

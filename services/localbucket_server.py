@@ -3,7 +3,8 @@
 Run as ``python -m services.localbucket_server --host H --port P DATA_ROOT`` (:mod:`services.object_store`
 starts it). Tansu's ``s3://`` engine writes one object per produce batch and, on every fetch, lists a
 partition's objects and reads them one by one; ``localbucket`` as shipped made both slow
-(bench/RESULTS.md, "Broker: a steady stream of single messages"):
+(docs/history/results-journal.md, section "Broker: a steady stream of single messages"; figures today:
+bench/RESULTS.md, "Broker: the embedded s3 storage"):
 
 - its handler writes a response's headers and body in separate sends, so with Nagle's algorithm on every
   GET waited for the client's delayed ACK (~40 ms): a reader got ~25 stored batches a second. Here

@@ -42,7 +42,8 @@ def test_demo_elects_the_surge_and_alerts_only_on_elected_reasons(tmp_path, monk
         assert (flagged / artefact).exists(), artefact
     assert list((flagged / "dagster").rglob("*.db")), "the CLI's runs are in the home's Dagster instance"
     # the surging issue is elected in its week (report.ok); it is usually #1, but a fit may split it
-    # into several topics of the same issue (see bench/RESULTS.md, issue 4), so its rank is not asserted
+    # into several topics of the same issue (docs/history/results-journal.md, section "Topic quality / Fit"), so
+    # its rank is not asserted
     assert report.surge_issue in report.elected_issues, report.elected_issues
     assert sum(report.rejected.values()) > 0  # malformed records kept with a reason
     # alerts fire for fresh messages about elected issues, never for praise or questions
