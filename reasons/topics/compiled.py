@@ -2,16 +2,18 @@
 
 UMAP and PyNNDescent compile about a hundred numba functions the first time a process fits, paid again by
 every process that fits (each weekly run, each Dagster run process, each test process): a fresh process's
-600-message fit took 16 s, 8 s once stored (``bench/compiled.py``; figures in bench/RESULTS.md). Numba
-stores a function's machine code on disk only when it is declared ``cache=True``, which these libraries
-mostly do not declare, and numba has no setting that makes it the default.
+600-message fit takes about twice as long as one that loads them (``bench/compiled.py``; figures in
+bench/RESULTS.md, "UMAP's compiled code kept on disk"). Numba stores a function's machine code on disk only
+when it is declared ``cache=True``, which these libraries mostly do not declare, and numba has no setting
+that makes it the default.
 
 :func:`keep_compiled_code` imports the libraries inside :func:`numba_cache_by_default`: while they are
 imported (which is when they declare their functions), ``numba.njit`` and ``numba.jit`` default to
 ``cache=True``; on leaving, numba's own decorators are put back, so no other code of the process is affected
 (only a thread declaring numba functions during that import would be). The first process compiles and
-stores, the next ones load. Functions the libraries declare later, while fitting, are closures numba could
-not store anyway: they compile as before.
+stores, the next ones load. Functions declared later, while fitting, compile as before: the libraries'
+closures (numba could not store them anyway) and numba's own helpers (its mergesort, 4 of the 50 functions
+a process-wide default stored).
 
 The store is numba's own: a ``__pycache__`` folder beside each library source file (numba's per-user
 cache folder when that one is read-only, or ``NUMBA_CACHE_DIR`` when the process was started with it). Numba
