@@ -10,6 +10,7 @@ code   kind             e.g.
 4      unavailable      a service is not there: the broker, a Flink job that failed, the online store,
                         a catalog another writer keeps locked
 5      data             the data is not there or not usable yet: no dbt marts, no live model, a corrupt file
+                        or a labelled sample `evaluate` cannot use (a column missing, too few weeks)
 130    interrupted      Ctrl-C
 =====  ===============  =============================================================================
 """
@@ -44,6 +45,7 @@ def _failure_of(exc: BaseException) -> Failure:
     from lake.settings import SettingsError
     from reasons.election.policy import PolicyError
     from reasons.election.weekly_report import NoElectionError
+    from reasons.labelled import LabelledFileError
     from reasons.live import NoLiveModelError
     from reasons.marts import MartNotBuiltError
     from reasons.topics.params import CorpusTooSmallError
@@ -67,6 +69,7 @@ def _failure_of(exc: BaseException) -> Failure:
         ((NoElectionError,), Failure(DATA, "data", "the weekly run writes a week's election")),
         ((NoLiveModelError,), Failure(DATA, "data", "run `reasonlake weekly` to promote a model first")),
         ((CorpusTooSmallError,), Failure(DATA, "data", "the week has too few messages to fit")),
+        ((LabelledFileError,), Failure(DATA, "labelled sample", "see `reasonlake evaluate --help`")),
         (
             (CatalogBusyError,),
             Failure(UNAVAILABLE, "catalog", "retry once the other writer is done (REASONLAKE_CATALOG_BUSY_TIMEOUT_S)"),

@@ -127,6 +127,7 @@ def evaluate_grains(
     log: Callable[[str], None] = lambda _: None,
     embed: Callable[[list[str]], np.ndarray] | None = None,
     no_reason: Collection[str] = (),
+    on_election: Callable[[pd.DataFrame], None] | None = None,
 ) -> dict[str, list[WeekQuality]]:
     """Per grain, one :class:`WeekQuality` per week of ``frame`` but the last (which only receives alerts).
 
@@ -135,7 +136,8 @@ def evaluate_grains(
     mappings (``None``: the labels as they are; a mapping: labels onto coarser families, unmapped ones
     kept): the weeks are fitted, registered and elected once, and counted at every grain. ``embed`` (the
     embedding model) re-ranks label phrases as the weekly fit does. Labels in ``no_reason`` (a labeller's
-    "can't tell") are never among a week's true top 3."""
+    "can't tell") are never among a week's true top 3. ``on_election`` receives each week's election rows
+    (every candidate, as ``ml.elections`` holds them: the charts of ``reasons/evaluation_report.py``)."""
     missing = set(COLUMNS) - set(frame.columns)
     if missing:
         raise ValueError(f"frame lacks columns {sorted(missing)}")
@@ -164,10 +166,10 @@ def evaluate_grains(
         known = list(update.reasons)
         reason_of = update.reason_of()
         mt = part.assign(topic_id=fit.doc_topics, source="eval", message_id=part.index.astype(str))
-        election = elect(
-            mt, fit.labels(), policy, week, "eval", elected_at=datetime.now(UTC), reason_ids=reason_of
-        ).query("elected")
-        election = election.sort_values("rank")
+        candidates = elect(mt, fit.labels(), policy, week, "eval", elected_at=datetime.now(UTC), reason_ids=reason_of)
+        if on_election is not None:
+            on_election(candidates)
+        election = candidates.query("elected").sort_values("rank")
         elected_ids = list(election["reason_id"])
         meta = with_reasons(artifact_meta(fit, week, "eval"), update, {})
         model = TopicArtifact(path=None, meta=meta)  # type: ignore[arg-type]
