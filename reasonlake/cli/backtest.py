@@ -68,8 +68,8 @@ def week_lines(week: WeekDiff) -> list[str]:
             f"on {', '.join(week.stored_mismatch)}"
         )
     lines = [head]
-    lines += [f"  + elected {_reason(c)}: rank {c.new_rank}{_alerts(c, week, 'more')}" for c in week.gained]
-    lines += [f"  - dropped {_reason(c)}: was rank {c.live_rank}{_alerts(c, week, 'fewer')}" for c in week.dropped]
+    lines += [f"  + elected {_reason(c)}: rank {c.new_rank}{_alerts(c, week, '+')}" for c in week.gained]
+    lines += [f"  - dropped {_reason(c)}: was rank {c.live_rank}{_alerts(c, week, '-')}" for c in week.dropped]
     lines += [f"  ~ rank    {_reason(c)}: {c.live_rank} -> {c.new_rank}" for c in week.rank_changes]
     if not week.changed:
         lines.append("  no difference")
@@ -82,8 +82,8 @@ def _reason(c: ReasonChange) -> str:
     return f"{c.label!r} ({c.reason_id})"
 
 
-def _alerts(c: ReasonChange, week: WeekDiff, more: str) -> str:
-    out = "" if c.alerts is None else f"; {c.alerts} {more} alerts in {week.following_week}"
+def _alerts(c: ReasonChange, week: WeekDiff, sign: str) -> str:
+    out = "" if c.alerts is None else f"; {sign}{c.alerts} would-be alerts in {week.following_week}"
     if c.recorded:
         out += f"; {c.recorded} recorded in alerts.alerts"
     return out

@@ -57,6 +57,7 @@ def test_demo_elects_the_surge_and_alerts_only_on_elected_reasons(tmp_path, monk
     assert len(report.pii) >= 20
     assert len(present_in_raw(settings, report.pii)) >= 20  # the history's (fresh ones only reach alerting)
     assert leaks(settings, report.pii) == {}
+    check_backtest(settings, tmp_path, capfd)  # past elections under other policies, from the stored weeks
 
     # the real UI backend on the demo's home: the webserver's GraphQL API (what the UI's client asks)
     graph = dagster_graphql(settings)
@@ -96,3 +97,61 @@ def dagster_graphql(settings: Settings) -> dict:
         return ui.query(GRAPHQL)
     finally:
         ui.stop()
+
+
+def check_backtest(settings: Settings, tmp_path, capfd) -> None:
+    """`reasonlake backtest` on the demo's weeks against what they stored: the live policy against itself
+    changes nothing and reproduces the stored elections; top_k 1 drops exactly the stored elected reasons ranked
+    2+, a high min_share exactly those below it, each with the following week's stored dissatisfied messages of
+    the dropped reasons as lost alerts and the recorded alerts on them; nothing is refitted or written."""
+    import json
+
+    import yaml
+
+    from lake import catalog as lake_catalog
+    from lake.weeks import shift_week
+    from reasonlake import errors
+    from reasonlake.cli import cli
+    from reasons.election.policy import POLICY_FILE
+
+    cat = lake_catalog.load(settings)
+    tables = ("ml.topics", "ml.message_topics", "ml.elections", "ml.reasons", "alerts.alerts")
+
+    def snapshots() -> dict:
+        return {t: cat.load_table(t).current_snapshot().snapshot_id for t in tables}
+
+    before, model = snapshots(), (settings.home / "models/topics/CURRENT.json").read_text()
+    stored = lake_catalog.read(cat, "ml.elections").to_pandas()
+    fields = ("week", "reason_id", "topic_id", "dissatisfied")
+    mt = lake_catalog.read(cat, "ml.message_topics", selected_fields=fields).to_pandas()
+    alerts = lake_catalog.read(cat, "alerts.alerts", selected_fields=("week", "reason_id", "kind")).to_pandas()
+    shipped = yaml.safe_load(POLICY_FILE.read_text())
+
+    def backtest(**change) -> dict:
+        path = tmp_path / "policy.yaml"
+        path.write_text(yaml.safe_dump({**shipped, **change, "policy_version": f"try {change}"}))
+        capfd.readouterr()
+        code = errors.run(cli, ["--home", str(settings.home), "backtest", "--policy", str(path), "--format", "json"])
+        out, err = capfd.readouterr()
+        assert code == 0, err
+        return json.loads(out)
+
+    same = backtest()
+    assert [w["week"] for w in same["weeks"]] == sorted(set(stored["week"])) and len(same["weeks"]) == 2
+    assert same["summary"]["weeks_changed"] == 0 and same["summary"]["weeks_stored_differently"] == 0, same
+    for week in same["weeks"]:
+        rows = stored[(stored["week"] == week["week"]) & stored["elected"]].sort_values("rank")
+        assert week["elected_new"] == week["elected_live"] == list(rows["reason_id"]) != []
+    for change, kept in (({"top_k": 1}, lambda r: r["rank"] <= 1), ({"min_share": 0.5}, lambda r: r["share"] >= 0.5)):
+        result = backtest(**change)
+        for week in result["weeks"]:
+            rows = stored[(stored["week"] == week["week"]) & stored["elected"]].sort_values("rank")
+            dropped = [r["reason_id"] for _, r in rows.iterrows() if not kept(r)]
+            assert [c["reason_id"] for c in week["dropped"]] == dropped, (change, week)
+            assert week["gained"] == [] and week["rank_changes"] == []
+            nxt = mt[(mt["week"] == shift_week(week["week"], 1)) & mt["dissatisfied"] & (mt["topic_id"] != -1)]
+            assert week["alerts_lost"] == (None if nxt.empty else int(nxt["reason_id"].isin(dropped).sum()))
+            raised = alerts[(alerts["week"] == week["week"]) & (alerts["kind"].fillna("alert") != "digest")]
+            assert week["recorded_on_dropped"] == int(raised["reason_id"].isin(dropped).sum())
+        assert result["summary"]["dropped"] > 0, result  # the demo elects 2+ reasons a week, none at half of it
+    assert snapshots() == before and (settings.home / "models/topics/CURRENT.json").read_text() == model
