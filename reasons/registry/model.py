@@ -24,30 +24,32 @@ class RegistryParams:
     group_floor: float = 0.68
     # a group less coherent than this × the week's median topic is a catch-all (split, or refused when alone);
     # chosen among 0.5, 0.7, 0.85, 0.9, 0.95: the most precise on CFPB that keeps the synthetic reason ids
-    # stable (at 0.85 one reason in seven is refused in one sample only; bench/RESULTS.md)
+    # stable (at 0.85 one reason in seven is refused in one sample only; docs/history/results-journal.md, section
+    # "Reasons on real complaints")
     min_coherence_ratio: float = 0.7
     # a group of topics less coherent than this × the week's median topic is split back into its topics (each
     # then judged on its own): grouping joins sub-topics of one issue, not loose neighbours. None: only
-    # ``min_coherence_ratio`` splits. Chosen on CFPB (bench/RESULTS.md, "Loose groups split back"); 0.9 split
-    # the synthetic weeks' sub-topics of one issue apart (top-3 right in 6 of 8 weeks, not 7)
+    # ``min_coherence_ratio`` splits. Chosen on CFPB (docs/history/results-journal.md, section "Loose groups split
+    # back"); 0.9 split the synthetic weeks' sub-topics of one issue apart (top-3 right in 6 of 8 weeks, not 7)
     min_group_coherence_ratio: float | None = 0.8
     # ... and so, when set, is a group whose messages sit, in the fit's own (centred) space, less close to
     # the group's centre than this × that median (``fit_space_coherence``): a catch-all of topics pointing
     # many ways, which the estimate above cannot see (raw centroids all share the domain's direction). Off by
     # default: with UMAP's earlier spectral start, 0.5-0.6 split a 19-22-topic catch-all of airline tweets
     # (precision up, a hollow top-3 hit lost), changed little on CFPB and made the synthetic stability test
-    # fail on some fits; with the PCA start no airline group falls under 0.5 (bench/RESULTS.md "Airline tweets")
+    # fail on some fits; with the PCA start no airline group falls under 0.5 (docs/history/results-journal.md,
+    # section "Airline tweets")
     min_group_fit_coherence_ratio: float | None = None
     # a reason whose topics this week are less coherent than this × the week's median topic is counted and
     # elected but does not alert: a message near it could be any of its mixed complaints (None: all alert;
-    # chosen on CFPB, bench/RESULTS.md "Loose reasons do not alert")
+    # chosen on CFPB, docs/history/results-journal.md, section "Loose reasons do not alert")
     min_alert_coherence_ratio: float | None = 0.8
     # a reason sits tighter than the week as a whole: a candidate whose messages are no closer to their raw
     # centre than this × the week's messages to theirs (``TopicIn.relative_coherence``) is a little of
     # everything and refused (a group of topics is first split back into its topics); one holding half the
     # week's topic messages or more is not judged (it is most of the week). None: off. Chosen on CFPB
-    # (bench/RESULTS.md "A reason sits tighter than the week"): the "everything else" reasons elected sat at
-    # 0.95-1.03, every other elected reason at 1.10 or more
+    # (docs/history/results-journal.md, section "A reason sits tighter than the week"): the "everything else"
+    # reasons elected sat at 0.95-1.03, every other elected reason at 1.10 or more
     min_week_relative_coherence: float | None = 1.05
     min_dissatisfied_share: float = 0.25  # of a candidate's messages, for it to be a reason at all
     death_after_weeks: int = 4  # a live reason unseen this many weeks dies

@@ -3,7 +3,7 @@
 UMAP and PyNNDescent compile about a hundred numba functions the first time a process fits, paid again by
 every process that fits (each weekly run, each Dagster run process, each test process): a fresh process's
 600-message fit takes about twice as long as one that loads them (``bench/compiled.py``; figures in
-bench/RESULTS.md, "UMAP's compiled code kept on disk"). Numba stores a function's machine code on disk only
+bench/RESULTS.md, "Weekly fit and embedding"). Numba stores a function's machine code on disk only
 when it is declared ``cache=True``, which these libraries mostly do not declare, and numba has no setting
 that makes it the default.
 
