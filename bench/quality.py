@@ -4,7 +4,8 @@
         [--parts dev,held-out] [--seeds 42,7,2026] [--policy FILE] [--dissatisfaction MODEL.json] [--json]
 
 Each corpus has a development part (where defaults are chosen) and a held-out part (only graded; the CI
-floors read it): ``reasons.corpora``. The pipeline's own dissatisfaction classifier (the committed one, or
+floors read it): ``reasons.corpora``. Each corpus runs through what ``reasonlake evaluate --labelled FILE`` runs
+on a team's own sample (``reasons.evaluation_report.evaluate_sample``, the cleaning of ``reasonlake/cli/evaluate.py``). The pipeline's own dissatisfaction classifier (the committed one, or
 ``--dissatisfaction``) decides which messages count, as in the weekly graph and the alert job; the human
 labels grade. Alert precision is strict: an alert is right when the message's own label (any of them) is the
 majority label of the reason it was alerted for. Corpora (read from ``../shared/data``, never copied):
@@ -108,38 +109,52 @@ def evaluate(
     title: str,
     name: str,
     seed: int,
-    frame,
+    sample,
     embeddings,
     grains: dict,
     stop_words,
     policy_file: Path | None = None,
     no_reason: tuple[str, ...] = (),
-) -> dict:
-    """``frame``'s weeks fitted, elected and streamed under configuration ``name`` (``reasons.evaluation``),
-    counted at each of ``grains`` under the election policy of ``policy_file`` (None: the shipped one); prints
-    each week and each elected reason (its majority issue and share, its coherence against the week's); per
-    grain the summary and the weeks."""
+    model_file: Path | None = None,
+    alert_threshold: float | None = None,
+    judge: bool = True,
+):
+    """``sample``'s weeks fitted, elected and streamed under configuration ``name`` by the function
+    ``reasonlake evaluate`` runs (``reasons.evaluation_report.evaluate_sample``), counted at each of ``grains``
+    under the election policy of ``policy_file`` (None: the shipped one); with ``judge`` the pipeline's
+    dissatisfaction verdict (the committed classifier, or the one at ``model_file``, alerting at
+    ``alert_threshold``, default the rule's) acts and the labels grade. Prints each week and each elected reason
+    (its majority issue and share, its coherence against the week's); per grain the summary and the weeks,
+    and the evaluation."""
     from reasons.election.policy import load_policy
-    from reasons.evaluation import evaluate_grains, summary
+    from reasons.evaluation import summary
+    from reasons.evaluation_report import evaluate_sample
+    from reasons.sentiment import ALERT_THRESHOLD, DissatisfactionRule, load_model
 
     params, registry, _ = configs()[name]
     params = replace(params, seed=seed)
     policy, _ = load_policy(policy_file)
+    model = load_model(model_file)
+    alert_threshold = ALERT_THRESHOLD if alert_threshold is None else alert_threshold
+    rule = DissatisfactionRule(threshold=model.threshold, alert_threshold=alert_threshold)
     print(f"{title}, {name}, seed {params.seed} ({', '.join(grains)}):", flush=True)
-    counted = evaluate_grains(
-        frame,
+    evaluation = evaluate_sample(
+        sample,
         embeddings,
         policy,
-        grains,
-        params,
-        registry,
+        params=params,
+        registry=registry,
         stop_words=stop_words,
-        log=lambda line: print("  " + line, flush=True),
         embed=phrase_embedder() if params.phrase_labels else None,
+        judge=judge,
+        model=model,
+        rule=rule,
+        grains=grains,
         no_reason=no_reason,
+        log=lambda line: print("  " + line, flush=True),
     )
     out = {}
-    for grain, weeks in counted.items():
+    for grain, weeks in evaluation.grains.items():
         for q in weeks:
             profile = ", ".join(
                 f"{label!r} ({issue}): majority {share:.0%}, {tight:.2f} × the week's coherence"
@@ -150,41 +165,23 @@ def evaluate(
             print(f"    [{grain}] {q.week} true top 3 {q.truth}; elected {profile}", flush=True)
         out[grain] = {"summary": summary(weeks), "weeks": [asdict(q) for q in weeks]}
         print(f"  {grain}: {out[grain]['summary']}", flush=True)
-    return out
+    return out, evaluation
 
 
 def cleaned(frame):
-    """``frame`` with the columns the pipeline's staging model adds to each message: ``text_modelling`` (what
-    keywords and labels read) and ``mentions``, from the text with personal data redacted (``reasons.pii``,
-    as the model does first), by the model's own macros (``cleaned_texts``). The embeddings stay those of
-    the text as read (the cache's key): the pipeline embeds the redacted text with its whitespace collapsed,
-    which is the same text wherever nothing is redacted (all of CFPB and Banking77)."""
-    from dagster_project.cleaning.resources import cleaned_texts
-    from reasons.pii import redact_all
+    """``frame`` with the columns the pipeline's staging model adds (``reasonlake evaluate``'s cleaning). The
+    embeddings stay those of the text as read (the cache's key): the pipeline embeds the redacted text with its
+    whitespace collapsed, which is the same text wherever nothing is redacted (all of CFPB and Banking77)."""
+    from reasonlake.cli.evaluate import cleaned as staged
 
-    texts = frame["text"].astype(str).tolist()
-    redacted = [str(t) for t in redact_all(texts)]
-    clean = cleaned_texts(redacted)
-    changed = sum(" ".join(a.split()) != b for a, b in zip(texts, clean["text_modelling"]))
-    print(
-        f"  cleaning: {changed} of {len(texts)} modelling texts differ from the text as read "
-        f"({sum(a != b for a, b in zip(texts, redacted))} with personal data redacted)",
-        flush=True,
-    )
-    return frame.assign(text_modelling=clean["text_modelling"].to_numpy(), mentions=clean["mentions"].to_numpy())
+    return staged(frame, lambda line: print("  " + line, flush=True))
 
 
-def judged(frame, embeddings, model_file: Path | None = None, alert_threshold: float | None = None):
-    """``frame`` with ``predicted`` and ``alerting``: the pipeline's dissatisfaction verdict (the committed
-    classifier, or the one at ``model_file``) and whether it is sure enough to alert (at ``alert_threshold``,
-    default the rule's), which the evaluation acts on while ``dissatisfied`` grades."""
-    from reasons.sentiment import ALERT_THRESHOLD, DissatisfactionRule, load_model, score_messages
+def labelled(frame, title: str, complaints: bool):
+    """A corpus frame (``reasons.corpora``) as ``reasonlake evaluate`` reads a team's file."""
+    from reasons.labelled import LabelledSample
 
-    alert_threshold = ALERT_THRESHOLD if alert_threshold is None else alert_threshold
-    model = load_model(model_file)
-    rule = DissatisfactionRule(threshold=model.threshold, alert_threshold=alert_threshold)
-    scored = score_messages(frame[["text"]], embeddings, rule, model)
-    return frame.assign(predicted=scored["dissatisfied"].to_numpy(), alerting=scored["alertable"].to_numpy())
+    return LabelledSample(frame=frame, source=title, has_complaints=complaints)
 
 
 def run_cfpb(name: str, cache: Path, seed: int, part: str, policy_file=None, model_file=None, bar=None) -> dict:
@@ -198,22 +195,23 @@ def run_cfpb(name: str, cache: Path, seed: int, part: str, policy_file=None, mod
     frame = cleaned(frame) if channel else frame
     grains = {"issues": None, "families": CFPB_FAMILIES}
     embeddings = embeddings_for(frame["text"].tolist(), cache)
-    frame = judged(frame, embeddings, model_file, bar)
-    return evaluate(f"CFPB {part}", name, seed, frame, embeddings, grains, stop if channel else (), policy_file)
+    sample = labelled(frame, f"CFPB {part}", complaints=False)  # every narrative a complaint; the classifier acts
+    args = (sample, embeddings, grains, stop if channel else (), policy_file, (), model_file, bar)
+    return evaluate(f"CFPB {part}", name, seed, *args)[0]
 
 
 def run_products(name: str, cache: Path, seed: int, part: str, policy_file=None, model_file=None, bar=None) -> dict:
     """The product reviews' development or held-out periods; the dissatisfaction classifier's figures there."""
     from reasons.corpora import product_frame, product_part
-    from reasons.sentiment import binary_metrics
 
     frame = product_part(product_frame(PRODUCTS), PARTS[part]).reset_index(drop=True)
     frame = cleaned(frame) if configs()[name][2] else frame
     embeddings = embeddings_for(frame["text"].tolist(), cache)
-    frame = judged(frame, embeddings, model_file, bar)
-    dissatisfaction = binary_metrics(frame["dissatisfied"], frame["predicted"])
+    sample = labelled(frame, f"Product reviews {part}", complaints=True)
+    args = (sample, embeddings, {"aspects": None}, (), policy_file, (), model_file, bar)
+    out, evaluation = evaluate(f"Product reviews {part}", name, seed, *args)
+    dissatisfaction = evaluation.dissatisfaction["all"]
     print(f"product reviews {part}: dissatisfaction {dissatisfaction}", flush=True)
-    out = evaluate(f"Product reviews {part}", name, seed, frame, embeddings, {"aspects": None}, (), policy_file)
     return out | {"dissatisfaction": dissatisfaction}
 
 
@@ -228,8 +226,9 @@ def run_airline(name: str, cache: Path, path: Path, seed: int, policy_file: Path
     frame = cleaned(frame) if channel else frame
     stop = brand_terms(mentions=frame["mentions"], names=frame["company"].unique()) if channel else ()
     embeddings = embeddings_for(frame["text"].tolist(), cache)
-    grains = {"airline": None}
-    return evaluate("Airline tweets", name, seed, frame, embeddings, grains, stop, policy_file, (AIRLINE_NO_REASON,))
+    sample = labelled(frame, "Airline tweets", complaints=True)
+    args = (sample, embeddings, {"airline": None}, stop, policy_file, (AIRLINE_NO_REASON,))
+    return evaluate("Airline tweets", name, seed, *args, judge=False)[0]
 
 
 def airline_dissatisfaction(cache: Path, path: Path) -> dict:

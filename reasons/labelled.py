@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from lake.weeks import weeks_of
+from lake.weeks import shift_week, weeks_of
 
 ROWS_PER_WEEK = 500  # rows a spread week holds when the sample has no time column
 MIN_WEEKS = 2  # one week fitted and elected, the next streamed through it
+SPREAD_FIRST_WEEK = "2000-W01"  # the first of the weeks rows are spread over without a time column
 NO_LABEL = "(no label)"  # a row whose label cell is empty
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
@@ -52,13 +53,13 @@ def read_table(path: Path | str) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix not in (".csv", *_JSON_LINES):
         raise LabelledFileError(f"{path}: expected a .csv or a JSON-lines file (.jsonl, .ndjson, .json)")
+    if not path.is_file():
+        raise LabelledFileError(f"{path}: no such file")
     try:
         if suffix == ".csv":
             table = pd.read_csv(path, dtype=str, keep_default_na=False)
         else:
             table = pd.read_json(path, lines=True, dtype=False).astype(str)
-    except FileNotFoundError:
-        raise LabelledFileError(f"{path}: no such file") from None
     except pd.errors.EmptyDataError:
         raise LabelledFileError(f"{path}: the file is empty") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -130,7 +131,7 @@ def labelled_sample(
         frame["week"] = spread_weeks(len(frame), rows_per_week)
         notes.append(
             f"no time column: the {len(frame)} rows are spread over {frame['week'].nunique()} weeks of about "
-            f"{len(frame) // frame['week'].nunique()} rows in file order"
+            f"{len(frame) // frame['week'].nunique()} rows in file order (named from {SPREAD_FIRST_WEEK} on)"
         )
     spread = time_col is None
     _check_weeks(frame, source, min_rows, spread)
@@ -138,11 +139,12 @@ def labelled_sample(
 
 
 def spread_weeks(rows: int, rows_per_week: int = ROWS_PER_WEEK) -> list[str]:
-    """Week names for ``rows`` rows in file order: ``max(MIN_WEEKS, round(rows / rows_per_week))`` weeks of
-    about equal size, named ``W01``, ``W02``… (they sort in order)."""
+    """Weeks for ``rows`` rows in file order: ``max(MIN_WEEKS, round(rows / rows_per_week))`` weeks of about
+    equal size, consecutive ISO weeks from :data:`SPREAD_FIRST_WEEK` (the registry and the election count in
+    ISO weeks; these stand for no date)."""
     weeks = max(MIN_WEEKS, round(rows / max(rows_per_week, 1)))
-    width = max(2, len(str(weeks)))
-    return [f"W{i * weeks // rows + 1:0{width}d}" for i in range(rows)]
+    names = [shift_week(SPREAD_FIRST_WEEK, k) for k in range(weeks)]
+    return [names[i * weeks // rows] for i in range(rows)]
 
 
 def _flags(values: pd.Series, source: str, column: str) -> pd.Series:

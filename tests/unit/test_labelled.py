@@ -42,7 +42,8 @@ def test_json_lines_without_time_or_complaint_column_are_spread_in_file_order_an
     sample = read_labelled(path, "body", "issue", rows_per_week=80)
     frame = sample.frame
     assert sample.spread and not sample.has_complaints and frame["dissatisfied"].all()
-    assert frame["week"].tolist() == ["W01"] * 84 + ["W02"] * 83 + ["W03"] * 83  # about equal, in order
+    weeks = ["2000-W01"] * 84 + ["2000-W02"] * 83 + ["2000-W03"] * 83  # about equal, in order
+    assert frame["week"].tolist() == weeks
     assert any("spread over 3 weeks" in n for n in sample.notes)
     assert "no complaint column: every row counts as a complaint" in sample.notes
 
@@ -106,7 +107,7 @@ def test_fewer_than_two_weeks_or_a_week_too_small_to_fit_is_refused():
     one_week = pd.DataFrame(_rows(80, days=3))
     with pytest.raises(LabelledFileError, match=r"1 week of rows .*at least 2"):
         labelled_sample(one_week, "t.csv", "body", "issue", time_col="sent")
-    with pytest.raises(LabelledFileError, match="week W01 has 20 rows, too few to fit"):
+    with pytest.raises(LabelledFileError, match="week 2000-W01 has 20 rows, too few to fit"):
         labelled_sample(pd.DataFrame(_rows(40)), "t.csv", "body", "issue")  # spread: 2 weeks of 20
     # a thin first week is refused; a thin last week is only streamed, so it may be small
     thin_last = pd.DataFrame(_rows(100)[:75])  # 2024-W10: 51 rows, W11: 24
