@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 DEMO_HOME ?= .reasonlake/demo
 
-.PHONY: setup setup-runtime demo test test-fast lint ui docs bench lock clean
+.PHONY: setup setup-runtime setup-engines demo test test-fast lint ui docs bench lock clean
 
 # The developer's environment: the runtime lock plus the test and lint tools (requirements-dev.lock).
 setup:
@@ -11,6 +11,10 @@ setup:
 # What a user's commands need: the runtime lock only (requirements.lock), no test or lint tool.
 setup-runtime:
 	@bash scripts/setup.sh
+
+# The Debian packages of the scale-out engines (Redis, PostgreSQL), as root: `reasonlake up --profile cluster`.
+setup-engines:
+	@bash scripts/setup-engines.sh
 
 demo: setup-runtime
 	@.venv/bin/reasonlake --home $(DEMO_HOME) down >/dev/null 2>&1 || true

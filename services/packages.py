@@ -1,5 +1,5 @@
 """The operating-system programs some engines need (Redis, PostgreSQL: Debian packages). The set-up script
-(``scripts/setup.sh --engines``) or a test fixture installs them; a command that finds one missing says so in
+(``make setup-engines``: scripts/setup-engines.sh) or a test fixture installs them; a command that finds one missing says so in
 one line and installs nothing itself."""
 
 from __future__ import annotations
