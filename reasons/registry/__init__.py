@@ -9,7 +9,8 @@ before, takes the week's topics in two steps:
   merged, died, quiet (pure).
 
 :mod:`reasons.registry.model` holds the data both work on, :mod:`reasons.registry.label_overrides` reads
-the analyst's labels from ``reasons/reason_labels.yaml``. The registry's snapshots are stored in
+the analyst's labels from ``reasons/reason_labels.yaml``, :mod:`reasons.registry.seeds` the team's known reasons
+from ``<home>/reasons.yaml`` (matched first). The registry's snapshots are stored in
 ``ml.reasons`` by :mod:`reasons.weekly.reason_ids`.
 
 This package re-exports the names the rest of the project imports from ``reasons.registry``.
@@ -30,8 +31,10 @@ from reasons.registry.model import (
     ReasonMapping,
     RegistryParams,
     RegistryUpdate,
+    Seed,
     TopicIn,
 )
+from reasons.registry.seeds import SEEDS_FILE, SeedsError, load_seeds, seed_reason_id
 
 __all__ = [
     "ALIVE",
@@ -40,19 +43,24 @@ __all__ = [
     "MERGED",
     "NOT_A_REASON_ID",
     "OUTLIER_REASON_ID",
+    "SEEDS_FILE",
     "Candidate",
     "Event",
     "Reason",
     "ReasonMapping",
     "RegistryParams",
     "RegistryUpdate",
+    "Seed",
+    "SeedsError",
     "TopicIn",
     "apply_labels",
     "fit_space_coherence",
     "group_threshold",
     "group_topics",
     "load_label_overrides",
+    "load_seeds",
     "reason_candidates",
+    "seed_reason_id",
     "update",
     "weeks_between",
 ]

@@ -3,6 +3,10 @@ known reasons. Pure computation (numpy, scipy), no I/O.
 
 The candidates are matched to the known reasons by cosine similarity of their embeddings:
 
+0. **seeded** — first, a candidate at ``seed_threshold`` or more to one of the team's seeds
+   (``RegistryParams.seeds``, :mod:`reasons.registry.seeds`) becomes that seed's reason (born under its reserved
+   id the first week, matched after; labelled with the seed's name); a seed's reason is matched through its
+   seed only, and an older reason close to a seeded candidate merges into the seed's reason (step 4).
 1. **matched** — a one-to-one assignment (Hungarian, ``scipy.optimize.linear_sum_assignment``)
    maximising the total similarity of the pairs at ``match_threshold`` or above (no others count). The reason
    keeps its id; its embedding moves towards the topic's (``embedding_momentum``) and its label
@@ -46,8 +50,10 @@ from reasons.registry.model import (
     ReasonMapping,
     RegistryParams,
     RegistryUpdate,
+    Seed,
     TopicIn,
 )
+from reasons.registry.seeds import seed_matches
 
 
 def weeks_between(earlier: str, later: str) -> int:
@@ -57,23 +63,36 @@ def weeks_between(earlier: str, later: str) -> int:
 def update(
     reasons: Sequence[Reason], topics: Sequence[TopicIn], week: str, params: RegistryParams = RegistryParams()
 ) -> RegistryUpdate:
-    """Match ``week``'s topics against the registry ``reasons`` (the state after the week before)."""
+    """Match ``week``'s topics against the team's seeds (``params.seeds``, :mod:`reasons.registry.seeds`),
+    then the rest against the registry ``reasons`` (the state after the week before)."""
     parse_week(week)
     groups, refused, _ = reason_candidates(topics, params)
     not_reasons = [
         g for g in groups if g.dissatisfied_share is not None and g.dissatisfied_share < params.min_dissatisfied_share
     ]
     found = [g for g in groups if g not in not_reasons]  # the week's reason candidates
-    known = [r for r in reasons if r.status != MERGED]  # the registry's matchable reasons
-    sims, matched = _match(found, known, params.match_threshold)
+    seeded = seed_matches(found, params.seeds, params.seed_threshold)
+    seed_ids = {s.reason_id for s in params.seeds}
+    # the registry's matchable reasons; a seed's reason is matched through its seed only
+    known = [r for r in reasons if r.status != MERGED and r.reason_id not in seed_ids]
+    sims = _similarities(found, known)
+    matched = _match(sims, [i for i in range(len(found)) if i not in seeded], params.match_threshold)
     by_id = {r.reason_id: r for r in reasons}
     events: list[Event] = []
     mappings: list[ReasonMapping] = []
+    went_to = {i: known[j].reason_id for i, (j, _) in matched.items()}  # candidate index -> its reason's id
+    for k, seed in enumerate(params.seeds):
+        members = [i for i, (kk, _) in seeded.items() if kk == k]
+        if members:
+            mappings += _seeded(
+                by_id, events, [found[i] for i in members], seed, [seeded[i][1] for i in members], week, params
+            )
+            went_to.update({i: seed.reason_id for i in members})
     for i, candidate in enumerate(found):
         if i in matched:
             j, sim = matched[i]
             mappings += _matched(by_id, events, candidate, known[j], sim, week, params)
-        else:
+        elif i not in seeded:
             mappings += _born(by_id, events, candidate, week, sims[i], known, {j for j, _ in matched.values()}, params)
     for group in not_reasons + refused:
         mappings.extend(ReasonMapping(t, NOT_A_REASON_ID, 0.0, NOT_A_REASON_ID) for t in group.topic_ids)
@@ -81,7 +100,9 @@ def update(
         events.append(Event("refused", (), f"{group.describe()}: {group.refusal}"))
     mappings = _quieten_loose(mappings, topics, params, events)
     mappings.sort(key=lambda m: m.topic_id)
-    _merge_unmatched(by_id, events, found, known, sims, matched, params.match_threshold)
+    _merge_unmatched(
+        by_id, events, found, known, sims, went_to, {j for j, _ in matched.values()}, params.match_threshold
+    )
     _bury(by_id, events, week, params.death_after_weeks)
     ordered = tuple(sorted(by_id.values(), key=lambda r: r.reason_id))
     return RegistryUpdate(week=week, reasons=ordered, mappings=tuple(mappings), events=tuple(events))
@@ -114,20 +135,25 @@ def _quieten_loose(
     return [replace(m, alerts=False) if m.reason_id in quiet else m for m in mappings]
 
 
-def _match(
-    found: Sequence[Candidate], known: Sequence[Reason], threshold: float
-) -> tuple[np.ndarray, dict[int, tuple[int, float]]]:
-    """Cosine similarities candidates × known reasons, and the one-to-one assignment maximising the total
-    similarity of the pairs at ``threshold`` or above (candidate index -> (known index, similarity))."""
+def _similarities(found: Sequence[Candidate], known: Sequence[Reason]) -> np.ndarray:
+    """Cosine similarities candidates × known reasons."""
+    if not (found and known):
+        return np.zeros((len(found), len(known)))
+    return unit(np.array([c.embedding for c in found])) @ unit(np.array([r.embedding for r in known])).T
+
+
+def _match(sims: np.ndarray, rows: Sequence[int], threshold: float) -> dict[int, tuple[int, float]]:
+    """The one-to-one assignment of the candidates ``rows`` (of ``sims``, candidates × known reasons)
+    maximising the total similarity of the pairs at ``threshold`` or above (candidate index -> (known
+    index, similarity))."""
     from scipy.optimize import linear_sum_assignment
 
-    sims = np.zeros((len(found), len(known)))
-    if not (found and known):
-        return sims, {}
-    sims = unit(np.array([c.embedding for c in found])) @ unit(np.array([r.embedding for r in known])).T
+    if not (len(rows) and sims.shape[1]):
+        return {}
+    part = sims[list(rows)]
     # below the threshold a pair is worth 0: it cannot count
-    rows, cols = linear_sum_assignment(-np.where(sims >= threshold, sims, 0.0))
-    return sims, {int(i): (int(j), float(sims[i, j])) for i, j in zip(rows, cols) if sims[i, j] >= threshold}
+    picked, cols = linear_sum_assignment(-np.where(part >= threshold, part, 0.0))
+    return {rows[i]: (int(j), float(part[i, j])) for i, j in zip(picked, cols) if part[i, j] >= threshold}
 
 
 def _matched(
@@ -153,6 +179,46 @@ def _matched(
     revived = " (revived: was dead)" if old.status == DEAD else ""
     events.append(Event("matched", (old.reason_id,), f"{candidate.describe()} matched at cosine {sim:.3f}{revived}"))
     return [ReasonMapping(t, old.reason_id, sim, "matched") for t in candidate.topic_ids]
+
+
+def _seeded(
+    by_id: dict[str, Reason],
+    events: list[Event],
+    members: Sequence[Candidate],
+    seed: Seed,
+    sims: Sequence[float],
+    week: str,
+    params: RegistryParams,
+) -> list[ReasonMapping]:
+    """``members`` (the candidates at ``seed_threshold`` or more to ``seed``) become the seed's reason: born
+    under its reserved id the first week, matched (revived when dead) after; labelled with the seed's name."""
+    ordered = sorted(members, key=lambda c: (-c.size, min(c.topic_ids)))
+    group = candidate_of([t for c in ordered for t in c.topics])
+    topics_emb = unit(np.asarray(group.embedding, dtype=np.float64))
+    old = by_id.get(seed.reason_id)
+    what = f"{group.describe()} at cosine {max(sims):.3f} to seed '{seed.name}'"
+    if old is None:
+        emb, event = topics_emb, "born"
+        by_id[seed.reason_id] = Reason(seed.reason_id, seed.name, (), week, week, ALIVE, group.size)
+        events.append(Event("born", (seed.reason_id,), what))
+    else:
+        m = params.embedding_momentum
+        emb, event = unit(m * np.asarray(old.embedding) + (1 - m) * topics_emb), "matched"
+        revived = " (revived: was dead)" if old.status == DEAD else ""
+        events.append(Event("matched", (seed.reason_id,), what + revived))
+    by_id[seed.reason_id] = replace(
+        by_id[seed.reason_id],
+        label=seed.name,
+        embedding=tuple(float(v) for v in emb),
+        last_seen_week=week,
+        status=ALIVE,
+        size=group.size,
+    )
+    return [
+        ReasonMapping(t, seed.reason_id, 1.0 if event == "born" else sim, event)
+        for c, sim in zip(members, sims)
+        for t in c.topic_ids
+    ]
 
 
 def _next_id(reasons: Sequence[Reason]) -> str:
@@ -196,17 +262,17 @@ def _merge_unmatched(
     found: Sequence[Candidate],
     known: Sequence[Reason],
     sims: np.ndarray,
-    matched: dict[int, tuple[int, float]],
+    went_to: dict[int, str],
+    matched_known: set[int],
     threshold: float,
 ) -> None:
-    """Two old reasons, now one candidate: the unmatched live one merges into the matched one."""
-    matched_known = {j for j, _ in matched.values()}
+    """Two old reasons, now one candidate: the unmatched live one merges into the reason the candidate went
+    to (a matched one, or a seed's: an older reason of a seed's issue merges into the seed's reason)."""
     for j, old_reason in enumerate(known):
         if j in matched_known or old_reason.status != ALIVE:
             continue
-        for i, (jj, _) in sorted(matched.items()):
+        for i, into in sorted(went_to.items()):
             if sims[i, j] >= threshold:
-                into = known[jj].reason_id
                 by_id[old_reason.reason_id] = replace(by_id[old_reason.reason_id], status=MERGED)
                 events.append(
                     Event(

@@ -15,6 +15,15 @@ NOT_A_REASON_ID = "not_a_reason"
 
 
 @dataclass(frozen=True)
+class Seed:
+    """A reason a team already knows (``<home>/reasons.yaml``, :mod:`reasons.registry.seeds`), embedded."""
+
+    reason_id: str  # reserved, derived from the name (:func:`reasons.registry.seeds.seed_reason_id`)
+    name: str  # the reason's label, whatever its topics' words
+    embedding: tuple[float, ...]  # the unit mean of its examples' (and keywords') embeddings
+
+
+@dataclass(frozen=True)
 class RegistryParams:
     match_threshold: float = 0.80  # cosine of candidate embedding to reason embedding for "same reason"
     # average-linkage cosine of topic centroids for "one reason candidate": the week's mean pairwise cosine
@@ -54,6 +63,11 @@ class RegistryParams:
     min_dissatisfied_share: float = 0.25  # of a candidate's messages, for it to be a reason at all
     death_after_weeks: int = 4  # a live reason unseen this many weeks dies
     embedding_momentum: float = 0.5  # new embedding = normalize(m * old + (1 - m) * topic's)
+    # the team's known reasons, matched before the registry's own (:mod:`reasons.registry.seeds`); a candidate
+    # at cosine ``seed_threshold`` or more to a seed's embedding becomes that seed's reason. The threshold is
+    # chosen on the product reviews' development part (docs/seeded_reasons.md, "How the threshold was chosen")
+    seeds: tuple[Seed, ...] = ()
+    seed_threshold: float = 0.5
 
 
 @dataclass(frozen=True)
