@@ -23,6 +23,7 @@ from lake.weeks import parse_week
 from reasons.registry.label_overrides import apply_labels, load_label_overrides
 from reasons.registry.matching import update as update_registry
 from reasons.registry.model import OUTLIER_REASON_ID, Reason, RegistryParams, RegistryUpdate, TopicIn
+from reasons.registry.seeds import with_home_seeds
 from reasons.topics.artifact import ARTIFACT_FILE, write_json
 from reasons.topics.params import OUTLIER, OUTLIER_LABEL, FitResult, week_relative
 from reasons.weekly.tables import write_week
@@ -116,7 +117,8 @@ def resolve_reasons(
     meta, topics = _artifact_topics(path)
     version = meta["model_version"]
     previous_week, reasons = registry_before(settings, week)
-    upd = update_registry(reasons, topics, week, params)
+    # the team's seeds (<home>/reasons.yaml) matched first, embedded by the week's model (docs/seeded_reasons.md)
+    upd = update_registry(reasons, topics, week, with_home_seeds(params, settings.home, meta["embedding_model"]))
     labels = apply_labels({r.reason_id: r.label for r in upd.reasons}, load_label_overrides(labels_file))
     _write_registry(settings, week, version, upd, labels, now)
 
