@@ -259,6 +259,58 @@ ML_REASON_EVENTS = TableSpec(
     doc="What happened to the reasons each week: births, matches, deaths, merges, splits.",
 )
 
+ML_REASON_EDITS = TableSpec(
+    identifier="ml.reason_edits",
+    schema=Schema(
+        NestedField(1, "edit_id", StringType(), required=True),
+        NestedField(
+            2, "week", StringType(), required=True, doc="the registry's latest week when made: in force from it on"
+        ),
+        NestedField(3, "action", StringType(), required=True, doc="merge, split, rename or not_a_reason"),
+        NestedField(
+            4,
+            "reason_id",
+            StringType(),
+            required=True,
+            doc="merge: the survivor; split: the reason split; rename, not_a_reason: the reason",
+        ),
+        NestedField(
+            5,
+            "other_ids",
+            ListType(element_id=100, element_type=StringType(), element_required=False),
+            required=False,
+            doc="merge: the reasons folded in; split: the new reason's id",
+        ),
+        NestedField(6, "label", StringType(), required=False, doc="rename: the new label; split: the new reason's"),
+        NestedField(
+            7,
+            "topic_ids",
+            ListType(element_id=101, element_type=IntegerType(), element_required=False),
+            required=False,
+            doc="split: the week's topics that went to the new reason",
+        ),
+        NestedField(
+            8,
+            "embedding",
+            ListType(element_id=102, element_type=DoubleType(), element_required=False),
+            required=False,
+            doc="split: the new reason's unit centroid",
+        ),
+        NestedField(
+            9,
+            "rest_embedding",
+            ListType(element_id=103, element_type=DoubleType(), element_required=False),
+            required=False,
+            doc="split: the unit centroid of the topics that stay",
+        ),
+        NestedField(10, "made_by", StringType(), required=True),
+        NestedField(11, "made_at", TimestamptzType(), required=True),
+        NestedField(12, "why", StringType(), required=True),
+    ),
+    partition_spec=UNPARTITIONED_PARTITION_SPEC,
+    doc="The analyst's edits of the reason registry, append-only (reasonlake reasons; docs/reason_edits.md).",
+)
+
 # What happened to each message that matched an elected reason (``alerts.alerts.outcome``; flink/alerting.py)
 ALERT_OUTCOMES = ("sent", "digest", "duplicate", "stale")
 
@@ -309,6 +361,7 @@ TABLES: dict[str, TableSpec] = {
         ML_REASONS,
         ML_REASON_MAPPINGS,
         ML_REASON_EVENTS,
+        ML_REASON_EDITS,
         ALERTS,
     )
 }
@@ -321,6 +374,7 @@ __all__ = [
     "ML_EMBEDDING_INPUTS",
     "ML_MESSAGE_TOPICS",
     "ML_REASONS",
+    "ML_REASON_EDITS",
     "ML_REASON_EVENTS",
     "ML_REASON_MAPPINGS",
     "ML_TOPICS",

@@ -26,6 +26,7 @@ from reasons.registry.model import OUTLIER_REASON_ID, Reason, RegistryParams, Re
 from reasons.registry.seeds import with_home_seeds
 from reasons.topics.artifact import ARTIFACT_FILE, write_json
 from reasons.topics.params import OUTLIER, OUTLIER_LABEL, FitResult, week_relative
+from reasons.weekly.reason_edits import apply_recorded_edits
 from reasons.weekly.tables import write_week
 from reasons.weekly.topic_fit import fitted_artifact_path
 
@@ -120,6 +121,7 @@ def resolve_reasons(
     # the team's seeds (<home>/reasons.yaml) matched first, embedded by the week's model (docs/seeded_reasons.md)
     upd = update_registry(reasons, topics, week, with_home_seeds(params, settings.home, meta["embedding_model"]))
     labels = apply_labels({r.reason_id: r.label for r in upd.reasons}, load_label_overrides(labels_file))
+    upd, labels = apply_recorded_edits(settings, upd, labels, topics, params)  # docs/reason_edits.md
     _write_registry(settings, week, version, upd, labels, now)
 
     write_json(path / ARTIFACT_FILE, with_reasons(meta, upd, labels))
