@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from reasonlake.cli import backtest, evaluate, lake, stream, system, tools, weekly  # noqa: F401 (each registers its commands)
+from reasonlake.cli import backtest, evaluate, lake, reasons, stream, system, tools, weekly  # noqa: F401 (each registers its commands)
 from reasonlake.cli.group import cli
 
 __all__ = ["cli", "main"]
