@@ -29,8 +29,10 @@ from lake.weeks import partition_key_to_week
 from reasons.embedding import backends
 from reasons.marts import read_week_messages
 from reasons.registry import RegistryParams
+from reasons.registry.edits import Edit, in_force
 from reasons.sentiment import DissatisfactionRule
 from reasons.topics.params import OUTLIER, TopicModelParams
+from reasons.weekly.reason_edits import read_edits
 from reasons.weekly.reason_ids import resolve_reasons, write_topic_tables
 from reasons.weekly.topic_fit import fit_week
 
@@ -250,7 +252,9 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
     )
     def reason_registry(context: AssetExecutionContext, config: RegistryConfig, reasonlake: ReasonlakeResource):
         week = partition_key_to_week(context.partition_key)
-        out = resolve_reasons(reasonlake.settings(), week, config.params(), labels_file=config.labels_file)
+        settings = reasonlake.settings()
+        out = resolve_reasons(settings, week, config.params(), labels_file=config.labels_file)
+        edits = edits_table(in_force(read_edits(settings), week))  # the analyst's, docs/reason_edits.md
         upd = out.update
         by_id = upd.by_id()
         table = pd.DataFrame(
@@ -283,6 +287,7 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
                 "dagster/row_count": len(upd.reasons),
                 **{f"events_{k}": v for k, v in counts.items()},
                 **counts_topics,
+                "edits_in_force": len(edits),
                 "mapping": MetadataValue.md(table.to_markdown(index=False) if len(table) else "_no topics_"),
             },
         )
@@ -302,6 +307,7 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
                 "week": week,
                 "dagster/row_count": len(upd.events),
                 "events": MetadataValue.md(events.to_markdown(index=False) if len(events) else "_only matches_"),
+                "edits": MetadataValue.md(edits.to_markdown(index=False) if len(edits) else "_no edits in force_"),
             },
         )
 
@@ -345,3 +351,22 @@ def build(weeks: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
         )
 
     return [message_embeddings, topic_model, reason_registry, topic_tables]
+
+
+def edits_table(edits: list[Edit]) -> pd.DataFrame:
+    """The analyst's edits in force for a week, one row each (the UI's table on ml/reason_events)."""
+    return pd.DataFrame(
+        [
+            {
+                "edit": e.edit_id,
+                "from week": e.week,
+                "action": e.action,
+                "reasons": ", ".join((e.reason_id, *e.other_ids)),
+                "label": e.label or "",
+                "by": e.made_by,
+                "at": e.made_at.strftime("%Y-%m-%d %H:%M UTC") if e.made_at else "",
+                "why": e.why,
+            }
+            for e in edits
+        ]
+    )
