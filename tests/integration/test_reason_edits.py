@@ -129,6 +129,10 @@ def test_merge_and_rename_survive_the_next_week_and_a_replay_never_an_earlier_we
         (["merge", "R0001", "R0001", "--why", "x"], "R0001 cannot be merged into itself"),
         (["merge", "R0001", "R0042", "--why", "x"], "R0042 is not in the registry"),
         (["rename", "R0003", "rude staff"], "--why is required"),
+        (
+            ["split", "R0004", "--topics", "9", "--why", "x"],
+            f"topic(s) 9 are not mapped to R0004 in {W2}: its topics are 0",
+        ),
     ):
         code, out, err = _cli(settings, capsys, "reasons", *args)
         assert (code, out) == (2, "") and err.strip().count("\n") == 0 and says in err, (args, err)
