@@ -150,7 +150,7 @@ def evaluate(
     step(f"embedding {len(texts)} messages ({settings.embedding_backend})")
     progress = lambda done, total: say(f"embedded {done}/{total}")
     embeddings = embed(load_embedder(settings.embedding_backend), texts, params.embed_batch_size, progress)
-    step(f"{frame['week'].nunique()} weeks: each fitted and elected, the next streamed")
+    step(f"{frame['week'].nunique()} weeks: each but the last fitted and elected, the next one streamed through it")
     sample = replace(sample, frame=frame)
     _, md, page = evaluate_labelled(settings, sample, embeddings, out or settings.reports_dir / "evaluation", say)
     click.echo(f"\nreport: {page} and {md}")
