@@ -137,7 +137,9 @@ def evaluate_grains(
     kept): the weeks are fitted, registered and elected once, and counted at every grain. ``embed`` (the
     embedding model) re-ranks label phrases as the weekly fit does. Labels in ``no_reason`` (a labeller's
     "can't tell") are never among a week's true top 3. ``on_election`` receives each week's election rows
-    (every candidate, as ``ml.elections`` holds them: the charts of ``reasons/evaluation_report.py``)."""
+    (every candidate, as ``ml.elections`` holds them: the charts of ``reasons/evaluation_report.py``). As in the
+    weekly graph, each election reads the one of the week before and the registry's birth weeks (the policy's
+    ``min_growth`` and ``min_age_weeks``)."""
     missing = set(COLUMNS) - set(frame.columns)
     if missing:
         raise ValueError(f"frame lacks columns {sorted(missing)}")
@@ -147,6 +149,7 @@ def evaluate_grains(
     alerting = frame.get("alerting", acted)
     weeks = sorted(frame["week"].unique())
     known: list[Reason] = []
+    previous: pd.DataFrame | None = None  # the election of the week before (the policy's growth rule reads it)
     out: dict[str, list[WeekQuality]] = {g: [] for g in grains}
     for week, following in pairwise(weeks):
         idx = np.flatnonzero(frame["week"].to_numpy() == week)
@@ -166,7 +169,19 @@ def evaluate_grains(
         known = list(update.reasons)
         reason_of = update.reason_of()
         mt = part.assign(topic_id=fit.doc_topics, source="eval", message_id=part.index.astype(str))
-        candidates = elect(mt, fit.labels(), policy, week, "eval", elected_at=datetime.now(UTC), reason_ids=reason_of)
+        born = {r.reason_id: r.born_week for r in known}  # the policy's age rule reads them
+        candidates = elect(
+            mt,
+            fit.labels(),
+            policy,
+            week,
+            "eval",
+            datetime.now(UTC),
+            reason_ids=reason_of,
+            previous=previous,
+            born_weeks=born,
+        )
+        previous = candidates
         if on_election is not None:
             on_election(candidates)
         election = candidates.query("elected").sort_values("rank")

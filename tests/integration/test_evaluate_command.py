@@ -237,3 +237,23 @@ def test_banking77_has_no_weeks_so_a_sample_is_spread_over_them(tmp_path, capsys
     table = _table(out)
     _check_ranges(table, weeks=1, complaints=False)
     assert float(table.loc[0, "NMI"]) >= 0.5, table.T  # held out (test.csv): eight intents apart
+
+
+def test_the_policy_age_rule_reads_the_registry_as_the_weekly_election_does():
+    """A policy that makes a new reason wait a week (``min_age_weeks: 2``) elects nothing in the first week
+    evaluated and the same reasons the week after, as the weekly graph would (hand-made embeddings)."""
+    from reasons.election.policy import load_policy
+    from reasons.evaluation import evaluate_weeks
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 32))
+    weeks = ["2024-W10", "2024-W11", "2024-W12"]
+    rows = [
+        (w, f"{' '.join(list(ISSUES)[i % 4].split())} {i % 7}", list(ISSUES)[i % 4]) for w in weeks for i in range(120)
+    ]
+    frame = pd.DataFrame(rows, columns=["week", "text", "label"]).assign(dissatisfied=True)
+    vectors = np.asarray([centres[i % 4] + 0.2 * rng.normal(size=32) for i in range(len(frame))], dtype=np.float32)
+    policy = replace(load_policy()[0], min_age_weeks=2)
+    first, second = evaluate_weeks(frame, vectors, policy)
+    assert first.elected == () and first.alerts == 0
+    assert len(second.elected) == 3 and second.hits == 3
