@@ -59,7 +59,8 @@ def read_table(path: Path | str) -> pd.DataFrame:
         if suffix == ".csv":
             table = pd.read_csv(path, dtype=str, keep_default_na=False)
         else:
-            table = pd.read_json(path, lines=True, dtype=False).astype(str)
+            table = pd.read_json(path, lines=True, dtype=False)
+            table = table.astype(object).where(table.notna(), "").astype(str)  # a missing key: empty
     except pd.errors.EmptyDataError:
         raise LabelledFileError(f"{path}: the file is empty") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -113,7 +114,7 @@ def labelled_sample(
             )
     notes = []
     text = table[text_col].astype(str).str.strip()
-    kept = table[text.ne("") & text.ne("nan")].reset_index(drop=True)
+    kept = table[text.ne("")].reset_index(drop=True)
     if len(kept) < len(table):
         notes.append(f"{len(table) - len(kept)} rows with an empty text left out")
     if kept.empty:

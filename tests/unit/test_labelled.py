@@ -38,7 +38,9 @@ def test_a_csv_with_a_time_and_a_complaint_column_gives_iso_weeks_and_the_human_
 
 def test_json_lines_without_time_or_complaint_column_are_spread_in_file_order_and_all_complaints(tmp_path):
     path = tmp_path / "sample.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in _rows(250)))
+    rows = _rows(250)
+    del rows[1]["issue"]  # a key left out reads as empty
+    path.write_text("\n".join(json.dumps(r) for r in rows))
     sample = read_labelled(path, "body", "issue", rows_per_week=80)
     frame = sample.frame
     assert sample.spread and not sample.has_complaints and frame["dissatisfied"].all()
@@ -46,6 +48,7 @@ def test_json_lines_without_time_or_complaint_column_are_spread_in_file_order_an
     assert frame["week"].tolist() == weeks
     assert any("spread over 3 weeks" in n for n in sample.notes)
     assert "no complaint column: every row counts as a complaint" in sample.notes
+    assert frame["label"].tolist()[:3] == [NO_LABEL, NO_LABEL, "issue 2"]
 
 
 @pytest.mark.parametrize(("rows", "per_week", "weeks"), [(60, 500, 2), (1000, 500, 2), (1600, 500, 3), (10, 1, 10)])
