@@ -52,7 +52,7 @@ def wait_for_alerts(bootstrap: str, seen: int, at_least: int, timeout_s: float =
 
 def test_one_alert_job_keeps_alerting_across_promotions_and_a_replay(tmp_path):
     # the synthetic weeks lie in the past: give their elections a long validity (staleness is
-    # tested in tests/unit/test_live_reasons.py and tests/e2e/test_weekly_assets.py)
+    # tested in tests/unit/test_live_reasons.py and tests/integration/test_weekly_graph_generated_marts.py)
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY_FILE.read_text().replace("valid_weeks: 2", "valid_weeks: 520"))
     settings = Settings(home=tmp_path / "home", policy_file=policy)  # the default (durable s3) broker storage

@@ -10,7 +10,7 @@ from filelock import FileLock
 from reasons.corpora import cfpb_frame, product_frame
 from reasons.embedding.backends import load_embedder
 from reasons.embedding.vectors import embed
-from tests.support.paths import CFPB, PRODUCTS
+from tests.support.paths import CFPB, PRODUCTS, require_shared
 
 
 def _embedded_once(tmp_path_factory, worker_id, name: str, texts: list[str]) -> np.ndarray:
@@ -29,8 +29,7 @@ def _embedded_once(tmp_path_factory, worker_id, name: str, texts: list[str]) -> 
 def held_out_products(tmp_path_factory, worker_id) -> tuple[pd.DataFrame, np.ndarray]:
     """The held-out part of the product reviews (``reasons.corpora.product_frame``, from 2020-W49 on: 1,148
     reviews) and their texts' fp32 embeddings, row for row (about half a minute of a core), once per test run."""
-    if not PRODUCTS.exists():
-        pytest.skip(f"{PRODUCTS} is missing (shared data beside the checkout)")
+    require_shared(PRODUCTS)
     frame = product_frame(PRODUCTS)
     assert len(frame) == 3876
     held = frame[frame["held_out"]].reset_index(drop=True)
@@ -44,8 +43,7 @@ def cfpb(tmp_path_factory, worker_id) -> tuple[pd.DataFrame, np.ndarray]:
     row: embedding the 4,393 narratives takes about seven minutes of a core here, so it is done once per
     test run for every test that reads them. Under ``pytest -n`` (``make test``) the first worker that needs
     them embeds and saves them in the run's temp dir; another worker waits for that file."""
-    if not CFPB.exists():
-        pytest.skip(f"{CFPB} is missing (shared data beside the checkout)")
+    require_shared(CFPB)
     frame = cfpb_frame(CFPB)
     assert len(frame) == 4393 and frame["week"].nunique() == 5
     return frame, _embedded_once(tmp_path_factory, worker_id, "cfpb", frame["text"].tolist())

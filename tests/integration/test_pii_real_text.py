@@ -7,13 +7,12 @@ import pandas as pd
 import pytest
 
 from reasons.pii import find_pii
-from tests.support.paths import BANKING77_TEST, CFPB
+from tests.support.paths import BANKING77_TEST, CFPB, require_shared
 
 
 @pytest.mark.parametrize(("path", "column"), [(CFPB, "narrative"), (BANKING77_TEST, "text")])
 def test_real_messages_without_personal_data_stay_as_they_are(path, column) -> None:
-    if not path.exists():
-        pytest.skip(f"{path} is missing (shared data)")
+    require_shared(path)
     texts = pd.read_csv(path)[column].dropna().astype(str).tolist()
     found = [(t, [t[s.start : s.end] for s in find_pii(t)]) for t in texts]
     flagged = [(t[:80], spans) for t, spans in found if spans]

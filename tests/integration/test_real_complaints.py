@@ -176,10 +176,9 @@ def test_the_supervised_ceiling_script_prints_precision_that_rises_as_it_abstain
     import subprocess
     import sys
 
-    from tests.support.paths import CFPB
+    from tests.support.paths import CFPB, require_shared
 
-    if not CFPB.exists():
-        pytest.skip(f"{CFPB} is missing (shared data beside the checkout)")
+    require_shared(CFPB)
     out = subprocess.run(
         [sys.executable, "bench/ceiling.py", "--thresholds", "0,0.8"], capture_output=True, text=True, timeout=300
     )

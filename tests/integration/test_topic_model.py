@@ -15,7 +15,7 @@ from reasons.topics.artifact import TopicArtifact, current_artifact_path, save_a
 from reasons.topics.fit import fit_topics, model_version_for
 from reasons.topics.params import OUTLIER, TopicModelParams
 from reasons.weekly.reason_ids import _artifact_topics, topics_in
-from tests.support.paths import BANKING77_TEST
+from tests.support.paths import BANKING77_TEST, require_shared
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +45,7 @@ NMI_FLOOR = 0.85
 
 @pytest.fixture(scope="module")
 def corpus():
-    if not BANKING77.exists():
-        pytest.skip(f"{BANKING77} is missing (shared data)")
+    require_shared(BANKING77)
     frame = pd.read_csv(BANKING77)
     frame = frame[frame["category"].isin(INTENTS)].reset_index(drop=True)
     assert len(frame) == 600

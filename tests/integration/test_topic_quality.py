@@ -13,7 +13,7 @@ from reasons.embedding.vectors import embed
 from reasons.evaluation import label_naming
 from reasons.topics.fit import fit_topics
 from reasons.topics.params import TopicModelParams
-from tests.support.paths import BANKING77_TEST
+from tests.support.paths import BANKING77_TEST, require_shared
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -24,8 +24,7 @@ ARI_FLOOR = 0.45
 
 @pytest.fixture(scope="module")
 def banking77():
-    if not BANKING77.exists():
-        pytest.skip(f"{BANKING77} is missing (shared data)")
+    require_shared(BANKING77)
     frame = pd.read_csv(BANKING77)
     assert len(frame) == 3080 and frame["category"].nunique() == 77
     started = time.perf_counter()

@@ -16,8 +16,6 @@ from tests.support import os_packages
 
 
 def test_a_caller_waiting_on_another_install_finds_the_program_and_runs_no_apt_get(monkeypatch):
-    if not hasattr(fcntl, "flock"):
-        pytest.skip("no flock here")
     installed = threading.Event()
     calls: list[list[str]] = []
     monkeypatch.setattr(os_packages.os, "geteuid", lambda: 0)

@@ -5,14 +5,9 @@ job reaches only when an alert wins that race). The operator itself runs in ``te
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
-import pytest
-
 from tests.support.paths import REPO
-
-pytestmark = pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK (javac): Java 17")
 
 
 def test_rate_window_decisions(tmp_path) -> None:
