@@ -220,7 +220,9 @@ ML_REASONS = TableSpec(
         ),
         NestedField(5, "born_week", StringType(), required=True),
         NestedField(6, "last_seen_week", StringType(), required=True),
-        NestedField(7, "status", StringType(), required=True, doc="alive, dead, merged or not_a_reason (an analyst's edit)"),
+        NestedField(
+            7, "status", StringType(), required=True, doc="alive, dead, merged or not_a_reason (an analyst's edit)"
+        ),
         NestedField(8, "size", LongType(), required=True, doc="messages the last week it was seen"),
         NestedField(9, "updated_at", TimestamptzType(), required=True),
     ),
