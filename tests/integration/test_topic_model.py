@@ -231,7 +231,8 @@ def test_a_catch_all_holding_much_of_the_week_is_split_into_its_reasons(tmp_path
     from bertopic import BERTopic
 
     from reasons.embedding.vectors import normalize
-    from reasons.topics.fit import _bertopic, _centroids_and_similarities, _split_catch_alls
+    from reasons.topics.fit import _fit_whole
+    from reasons.topics.refine import bertopic_model, centroids_and_similarities, split_catch_alls
 
     frame, embeddings = corpus
     texts = frame["text"].tolist()
@@ -242,10 +243,11 @@ def test_a_catch_all_holding_much_of_the_week_is_split_into_its_reasons(tmp_path
         frame["category"].map({c: i + 1 for i, c in enumerate(c for c in INTENTS if c not in CATCH_ALL)}),
     ).astype(int)
     params = TopicModelParams(split_min_share=0.25)
-    model = _bertopic(params, params.for_corpus(len(texts)))
+    model = bertopic_model(params, params.for_corpus(len(texts)))
     model.fit_transform(texts, embeddings=work)
     lines: list[str] = []
-    topics = _split_catch_alls(model, texts, given, work, params, lines.append)
+    refit = lambda t, e, p: _fit_whole(t, e, p, lines.append, None, ())
+    topics = split_catch_alls(model, texts, given, work, params, lines.append, refit=refit)
     assert any("split catch-alls" in line for line in lines), lines
     kept = ~frame["category"].isin(CATCH_ALL).to_numpy()
     # the coherent topics keep their messages together (renumbered), none joins a piece of the catch-all
@@ -258,10 +260,10 @@ def test_a_catch_all_holding_much_of_the_week_is_split_into_its_reasons(tmp_path
     assert sorted(set(topics) - {OUTLIER}) == list(range(len(set(topics) - {OUTLIER})))  # ids 0, 1, …
     assert {w for t in set(topics) - {OUTLIER} for w, _ in model.get_topic(t)}  # keywords computed again
     # the model saves and loads (as the artefact saves it, less the embedding model's name) with the new topics
-    _centroids_and_similarities(model, topics, work, outlier_row=False)
+    centroids_and_similarities(model, topics, work, outlier_row=False)
     model.save(str(tmp_path / "bertopic"), "safetensors", save_ctfidf=True, save_embedding_model=False)
     loaded = BERTopic.load(str(tmp_path / "bertopic"))
     assert sorted(t for t in loaded.get_topics() if t != OUTLIER) == sorted(set(topics) - {OUTLIER})
     # under the default share, or with the split turned off: the topics as given
     for params in (TopicModelParams(), TopicModelParams(split_coherence_ratio=None)):
-        assert np.array_equal(_split_catch_alls(model, texts, given, work, params, lines.append), given)
+        assert np.array_equal(split_catch_alls(model, texts, given, work, params, lines.append, refit=refit), given)
