@@ -1,7 +1,9 @@
 """The ``reasonlake`` command line, one module per command group: the home's services
 (:mod:`reasonlake.cli.system`), the stream (:mod:`reasonlake.cli.stream`), the weekly graph
 (:mod:`reasonlake.cli.weekly`), the lake (:mod:`reasonlake.cli.lake`), serving and tools
-(:mod:`reasonlake.cli.tools`). Heavy imports happen inside each command so ``--help`` stays fast."""
+(:mod:`reasonlake.cli.tools`), checking and steering the reasons (:mod:`reasonlake.cli.evaluate`,
+:mod:`reasonlake.cli.reasons`, :mod:`reasonlake.cli.backtest`). Heavy imports happen inside each command so
+``--help`` stays fast."""
 
 from __future__ import annotations
 

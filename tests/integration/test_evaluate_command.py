@@ -12,7 +12,6 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from lake.settings import Settings
 from reasonlake import errors
@@ -20,7 +19,7 @@ from reasonlake.cli import cli
 from reasonlake.cli.evaluate import cleaned, evaluate_labelled
 from reasons.evaluation_report import HEADER
 from reasons.labelled import read_labelled
-from tests.support.paths import BANKING77_TEST
+from tests.support.paths import BANKING77_TEST, require_shared
 
 # Written for this test: four issues a shop hears about, and messages that complain about nothing
 ISSUES = {
@@ -221,11 +220,8 @@ def test_product_reviews_held_out_periods(held_out_products, tmp_path, capsys):
     assert precision >= 0.8 and recall >= 0.8, table.T
 
 
-@pytest.mark.skipif(
-    not BANKING77_TEST.exists(), reason=f"{BANKING77_TEST} is missing (shared data beside the checkout)"
-)
 def test_banking77_has_no_weeks_so_a_sample_is_spread_over_them(tmp_path, capsys):
-    frame = pd.read_csv(BANKING77_TEST)
+    frame = pd.read_csv(require_shared(BANKING77_TEST))
     intents = frame["category"].value_counts().index[:8]
     part = frame[frame["category"].isin(intents)].sample(frac=1.0, random_state=0)  # file order is by intent
     path = tmp_path / "banking77.csv"
