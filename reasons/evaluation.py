@@ -170,9 +170,12 @@ def evaluate_grains(
         reason_of = update.reason_of()
         mt = part.assign(topic_id=fit.doc_topics, source="eval", message_id=part.index.astype(str))
         born = {r.reason_id: r.born_week for r in known}  # the policy's age rule reads them
+        # as the weekly graph stores them: a topic is labelled with its reason's label (a seed's name)
+        reason_labels = {r.reason_id: r.label for r in known}
+        topic_labels = {t: reason_labels.get(reason_of.get(t, ""), label) for t, label in fit.labels().items()}
         candidates = elect(
             mt,
-            fit.labels(),
+            topic_labels,
             policy,
             week,
             "eval",
@@ -186,7 +189,7 @@ def evaluate_grains(
             on_election(candidates)
         election = candidates.query("elected").sort_values("rank")
         elected_ids = list(election["reason_id"])
-        meta = with_reasons(artifact_meta(fit, week, "eval"), update, {})
+        meta = with_reasons(artifact_meta(fit, week, "eval"), update, reason_labels)
         model = TopicArtifact(path=None, meta=meta)  # type: ignore[arg-type]
         reason_ids = np.array([reason_of.get(int(t)) for t in fit.doc_topics], dtype=object)
         tightness = tuple(week_relative_coherence(embeddings[idx], reason_ids == r) for r in elected_ids)
