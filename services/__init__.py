@@ -1,1 +1,11 @@
-"""Every local process reasonlake runs."""
+"""Every local process a reasonlake home runs, and nothing else (import-linter keeps process management here):
+
+* :mod:`services.broker`: the embedded Kafka-API broker (Tansu) and its retention; :mod:`services.object_store`
+  and :mod:`services.localbucket_server`: the home's local S3 server (the broker's storage, the S3 warehouse);
+* :mod:`services.postgres`, :mod:`services.redis`, :mod:`services.flink_cluster`: the scale-out engines, all at
+  once in :mod:`services.profile` (``reasonlake up --profile cluster``);
+* :mod:`services.supervisor`: the supervisor of ``reasonlake run``'s long-running services;
+* :mod:`services.process`: the one process helper they all use (start with a rotating log, wait listening,
+  state files, stop a process group) and :mod:`services.logpipe`, the log writer that rotates without losing a
+  line; :mod:`services.packages`: which OS packages an engine needs (checked, never installed here).
+"""
