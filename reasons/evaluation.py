@@ -40,7 +40,6 @@ import pandas as pd
 from reasons.election.elect import covered_share, elect
 from reasons.election.policy import ElectionPolicy
 from reasons.embedding.vectors import coherence, normalize
-from reasons.live import seed_confirmed
 from reasons.registry.candidates import group_threshold
 from reasons.registry.matching import update as update_registry
 from reasons.registry.model import NOT_A_REASON_ID, Reason, RegistryParams
@@ -190,7 +189,7 @@ def evaluate_grains(
             on_election(candidates)
         election = candidates.query("elected").sort_values("rank")
         elected_ids = list(election["reason_id"])
-        meta = with_reasons(artifact_meta(fit, week, "eval"), update, reason_labels, registry)
+        meta = with_reasons(artifact_meta(fit, week, "eval"), update, reason_labels)
         model = TopicArtifact(path=None, meta=meta)  # type: ignore[arg-type]
         reason_ids = np.array([reason_of.get(int(t)) for t in fit.doc_topics], dtype=object)
         tightness = tuple(week_relative_coherence(embeddings[idx], reason_ids == r) for r in elected_ids)
@@ -342,11 +341,9 @@ def _alerts(
     acted = following["acted"].to_numpy(dtype=bool) if "acted" in following else unhappy
     labels = [set(label_set(v)) for v in following["label"]]
     predicted = []
-    assigned = model.assign_embeddings(embeddings)
-    seeded = seed_confirmed(model, [a.topic_id for a in assigned], embeddings)  # reads like its seed, if seeded
-    for i, a in enumerate(assigned):
+    for i, a in enumerate(model.assign_embeddings(embeddings)):
         rid = reason_of.get(a.topic_id) if a.topic_id >= 0 else None
-        alerted = acted[i] and rid in elected and a.similarity >= model.alert_similarity(a.topic_id) and seeded[i]
+        alerted = acted[i] and rid in elected and a.similarity >= model.alert_similarity(a.topic_id)
         predicted.append(issue_of.get(rid, "?") if alerted and rid is not None else None)
     alerts = [(p, t, u) for p, t, u in zip(predicted, labels, unhappy) if p is not None]
     covered = {issue_of.get(r) for r in elected}

@@ -99,8 +99,7 @@ class Verdict:
     week: str  # of the live election
     # within its topic's core: cosine to the centroid at least the topic's alert similarity (the fit's
     # quantile of its own members' cosines); a message on a topic's fringe is classified but raises no alert,
-    # nor does any message of a reason the registry found too loose to alert on (``alerts: false`` topics),
-    # nor one on a seeded reason's topic that does not read like the seed (docs/seeded_reasons.md)
+    # nor does any message of a reason the registry found too loose to alert on (``alerts: false`` topics)
     core: bool = True
     # dissatisfied surely enough to alert (``reasons.sentiment.is_alertable``: its rating, or P(dissatisfied)
     # at least the rule's alert threshold); a message counted dissatisfied on a closer call raises no alert
@@ -167,9 +166,7 @@ class LiveReasons:
         unhappy = [is_dissatisfied(r, p, rule) for r, p in zip(ratings, probability)]
         sure = [is_alertable(r, p, rule) for r, p in zip(ratings, probability)]
         todo = [i for i, u in enumerate(unhappy) if u]
-        assignments = self.model.assign_embeddings(emb[todo]) if todo else []
-        assigned = dict(zip(todo, assignments))
-        seeded = dict(zip(todo, seed_confirmed(self.model, [a.topic_id for a in assignments], emb[todo])))
+        assigned = dict(zip(todo, self.model.assign_embeddings(emb[todo]))) if todo else {}
         stale = self.stale(now)
         out = []
         for i in range(len(texts)):
@@ -192,10 +189,7 @@ class LiveReasons:
                     label=label,
                     similarity=float(a.similarity) if a is not None else 0.0,
                     elected=bool(features and features.get("elected")),
-                    core=a is not None
-                    and topic >= 0
-                    and a.similarity >= self.model.alert_similarity(topic)
-                    and bool(seeded[i]),
+                    core=a is not None and topic >= 0 and a.similarity >= self.model.alert_similarity(topic),
                     sure=sure[i],
                     stale=stale,
                     model_version=self.model_version,
@@ -203,15 +197,6 @@ class LiveReasons:
                 )
             )
         return out
-
-
-def seed_confirmed(model: Any, topic_ids: Sequence[int], embeddings: np.ndarray) -> list[bool]:
-    """Whether each message (its raw embedding), assigned to ``topic_ids``, reads like its reason's seed where
-    that reason is a seeded one (:meth:`reasons.topics.artifact.TopicArtifact.confirms`, docs/seeded_reasons.md):
-    what the alert job, the classify API and ``reasons.evaluation`` apply; a model without ``confirms`` (a test
-    double) confirms every message."""
-    confirms = getattr(model, "confirms", None)
-    return [True] * len(topic_ids) if confirms is None else [bool(c) for c in confirms(topic_ids, embeddings)]
 
 
 def _utc(value: Any) -> datetime:

@@ -68,10 +68,6 @@ class RegistryParams:
     # chosen on the product reviews' development part (docs/seeded_reasons.md, "How the threshold was chosen")
     seeds: tuple[Seed, ...] = ()
     seed_threshold: float = 0.5
-    # a message on a seeded reason's topic alerts only when its own embedding lies at cosine this or more to the
-    # seed's (it reads like the seed; ``reasons.topics.assign.seed_confirms``); None: no such check. Chosen on the
-    # product reviews' development part (docs/seeded_reasons.md, "Alerts read like the seed")
-    seed_alert_similarity: float | None = None
 
 
 @dataclass(frozen=True)

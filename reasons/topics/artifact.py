@@ -32,9 +32,7 @@ from lake.settings import Settings
 from lake.weeks import parse_week
 from reasons.embedding.backends import EMBEDDING_MODEL, EMBEDDING_PACKAGE, backend_of, load_embedder
 from reasons.embedding.vectors import Embedder, embed, normalize
-
-# nearest_topics and reason_id are also imported from here (tests, callers)
-from reasons.topics.assign import nearest_topics, reason_id, seed_confirms
+from reasons.topics.assign import nearest_topics, reason_id  # also imported from here (tests, callers)
 from reasons.topics.params import OUTLIER_LABEL, Assignment, FitResult
 
 ARTIFACT_FILE = "topics.json"
@@ -197,12 +195,6 @@ class TopicArtifact:
             else math.inf
             for t in topics
         }
-        # a seeded reason's topics alert only on messages that read like the seed (``seed_checks``, written by
-        # ``reasons.weekly.reason_ids.with_reasons``: reason id -> the seed's embedding and the cosine needed)
-        self._seed_checks = {
-            str(rid): (np.asarray(c["embedding"], dtype=np.float32), float(c["min_similarity"]))
-            for rid, c in (meta.get("seed_checks") or {}).items()
-        }
 
     @classmethod
     def load(cls, path: Path | str, embedder: Embedder | None = None) -> TopicArtifact:
@@ -238,12 +230,6 @@ class TopicArtifact:
         """The cosine a message needs to its topic's centroid to alert on it (the topic's core; infinite for
         a topic whose reason is too loose to alert on)."""
         return self._alert_similarity.get(int(topic_id), self.min_similarity)
-
-    def confirms(self, topic_ids: Sequence[int], embeddings: np.ndarray) -> np.ndarray:
-        """Whether each message (its raw embedding, assigned to ``topic_ids[i]``) may alert as far as seeds go:
-        one on a seeded reason's topic reads like the seed (:func:`seed_confirms`); any other, always."""
-        checks = [self._seed_checks.get(self._reason_ids.get(int(t), "")) if t >= 0 else None for t in topic_ids]
-        return seed_confirms(embeddings, checks)
 
     def assign(self, texts: Sequence[str], batch_size: int = 64) -> list[Assignment]:
         """Each text's nearest topic by cosine to the topic centroids; OUTLIER below ``min_similarity``."""

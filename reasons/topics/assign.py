@@ -2,13 +2,10 @@
 
 A message is assigned to the topic whose centroid is the most cosine-similar to its embedding (after removing
 the fit's mean embedding), or to the outlier topic below the model's ``min_similarity``. The model on disk
-that supplies centroids and similarity is :mod:`reasons.topics.artifact`. A message on a seeded reason's topic
-also has to read like the seed to alert (:func:`seed_confirms`, docs/seeded_reasons.md).
+that supplies centroids and similarity is :mod:`reasons.topics.artifact`.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -37,20 +34,6 @@ def nearest_topics(
     return [
         Assignment(int(topic_ids[b]) if s[b] >= min_similarity else OUTLIER, float(s[b])) for b, s in zip(best, sims)
     ]
-
-
-def seed_confirms(embeddings: np.ndarray, checks: Sequence[tuple[np.ndarray, float] | None]) -> np.ndarray:
-    """Whether each message reads like the seed of its reason: the cosine of its raw embedding (row ``i``, not
-    centred: a seed's embedding is the unit mean of its phrases' raw ones) to ``checks[i]``'s unit seed vector
-    is at least ``checks[i]``'s threshold; True where ``checks[i]`` is None (no seed to confirm with)."""
-    out = np.ones(len(checks), dtype=bool)
-    rows = [i for i, c in enumerate(checks) if c is not None]
-    if rows:
-        x = normalize(np.asarray(embeddings, dtype=np.float32)[rows])
-        seeds = normalize(np.array([checks[i][0] for i in rows], dtype=np.float32))  # type: ignore[index]
-        sims = (x * seeds).sum(axis=1)
-        out[rows] = sims >= np.array([checks[i][1] for i in rows])  # type: ignore[index]
-    return out
 
 
 def reason_id(model_version: str, topic_id: int) -> str:

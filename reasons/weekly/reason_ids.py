@@ -119,23 +119,18 @@ def resolve_reasons(
     version = meta["model_version"]
     previous_week, reasons = registry_before(settings, week)
     # the team's seeds (<home>/reasons.yaml) matched first, embedded by the week's model (docs/seeded_reasons.md)
-    seeded = with_home_seeds(params, settings.home, meta["embedding_model"])
-    upd = update_registry(reasons, topics, week, seeded)
+    upd = update_registry(reasons, topics, week, with_home_seeds(params, settings.home, meta["embedding_model"]))
     labels = apply_labels({r.reason_id: r.label for r in upd.reasons}, load_label_overrides(labels_file))
     upd, labels = apply_recorded_edits(settings, upd, labels, topics, params)  # docs/reason_edits.md
     _write_registry(settings, week, version, upd, labels, now)
 
-    write_json(path / ARTIFACT_FILE, with_reasons(meta, upd, labels, seeded))
+    write_json(path / ARTIFACT_FILE, with_reasons(meta, upd, labels))
     return ReasonsOutcome(week=week, model_version=version, previous_week=previous_week, update=upd, labels=labels)
 
 
-def with_reasons(
-    meta: dict, upd: RegistryUpdate, labels: Mapping[str, str], params: RegistryParams = RegistryParams()
-) -> dict:
+def with_reasons(meta: dict, upd: RegistryUpdate, labels: Mapping[str, str]) -> dict:
     """The artefact's ``meta`` with each topic's reason id, label and whether it alerts: what the alert
-    job reads (``not_a_reason`` topics keep their own label); and ``seed_checks``: for each seeded reason of
-    the week (``params.seeds``), the seed's embedding and the cosine a message needs to it to alert
-    (``params.seed_alert_similarity``; none when it is None; docs/seeded_reasons.md)."""
+    job reads (``not_a_reason`` topics keep their own label)."""
     alerts = {m.topic_id: m.alerts for m in upd.mappings}
     reason_of = upd.reason_of()
     for t in meta["topics"]:
@@ -143,13 +138,6 @@ def with_reasons(
         t["reason_id"] = reason_of[int(t["topic_id"])]
         t["label"] = labels.get(t["reason_id"], t["topic_label"])
         t["alerts"] = alerts[int(t["topic_id"])]
-    needed = params.seed_alert_similarity
-    present = {t["reason_id"] for t in meta["topics"]}
-    meta["seed_checks"] = {
-        s.reason_id: {"embedding": [round(v, 7) for v in s.embedding], "min_similarity": needed}
-        for s in params.seeds
-        if needed is not None and s.reason_id in present
-    }
     return meta
 
 
