@@ -12,7 +12,6 @@ grades it; without one every row is a complaint.
 
 from __future__ import annotations
 
-import base64
 import html
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import pandas as pd
 
 from reasons.election.plots import election_chart, plt, topics_over_time_chart
 from reasons.election.policy import ElectionPolicy
-from reasons.election.weekly_report import Report
+from reasons.election.weekly_report import Report, embedded_chart, page_head
 from reasons.evaluation import WeekQuality, evaluate_grains, summary
 from reasons.labelled import LabelledSample
 from reasons.registry.model import RegistryParams
@@ -255,11 +254,7 @@ def build_evaluation_report(evaluation: SampleEvaluation, charts_of: Mapping[str
     md += ["| " + " | ".join(r) + " |" for r in rows]
     md.append("")
     h = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto;color:#222}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em}td.n{text-align:right}"
-        ".hit{color:#2ca02c}.miss{color:#d62728}</style></head><body>",
+        *page_head(title, "body{max-width:70em}.hit{color:#2ca02c}.miss{color:#d62728}"),
         f"<h1>{html.escape(title)}</h1><p>{html.escape(means)}</p><ul>",
         *[f"<li>{html.escape(n)}</li>" for n in said],
         "</ul><h2>Per week</h2><table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in HEADER) + "</tr>",
@@ -287,7 +282,6 @@ def build_evaluation_report(evaluation: SampleEvaluation, charts_of: Mapping[str
         )
     for chart, path in charts_of.items():
         md += [f"![{chart}](charts/{path.name})", ""]
-        data = base64.b64encode(path.read_bytes()).decode()
-        h.append(f"<h2>{html.escape(chart)}</h2><img alt='{html.escape(chart)}' src='data:image/png;base64,{data}'>")
+        h.append(embedded_chart(chart, path))
     h.append("</body></html>")
     return Report(week=name, markdown="\n".join(md), html="\n".join(h))

@@ -82,12 +82,7 @@ def build_report(
         md += [f"![{name}]({path.as_uri()})", ""]
 
     h = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em}"
-        "td.n{text-align:right}blockquote{color:#555;border-left:3px solid #d62728;margin-left:0;padding-left:1em}"
-        "</style></head><body>",
+        *page_head(title, "blockquote{color:#555;border-left:3px solid #d62728;margin-left:0;padding-left:1em}"),
         f"<h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p>",
     ]
     if elected.empty:
@@ -108,12 +103,26 @@ def build_report(
             h.append(f"{html.escape(r.why)}</p>")
             h += [f"<p><em>{html.escape(QUIET)}</em></p>"] if r.reason_id in quiet else []
             h += [f"<blockquote>{html.escape(text)}</blockquote>" for text in _examples(r, texts)]
-    for name, path in charts.items():
-        if path.exists():
-            data = base64.b64encode(path.read_bytes()).decode()
-            h.append(f"<h2>{html.escape(name)}</h2><img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>")
+    h += [embedded_chart(name, path) for name, path in charts.items() if path.exists()]
     h.append("</body></html>")
     return Report(week=week, markdown="\n".join(md), html="\n".join(h))
+
+
+def page_head(title: str, style: str = "") -> list[str]:
+    """The head of a self-contained report page (the weekly report's, the evaluation's): ``style`` adds rules."""
+    return [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em}td.n{text-align:right}"
+        f"{style}</style></head><body>",
+    ]
+
+
+def embedded_chart(name: str, path: Path) -> str:
+    """A chart as a titled image embedded in the page (base64 PNG): the page stands alone."""
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f"<h2>{html.escape(name)}</h2><img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>"
 
 
 def write_report(report: Report, reports_dir: Path) -> tuple[Path, Path]:
