@@ -11,9 +11,13 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lake.settings import Settings
 from lake.weeks import week_to_partition_key
+
+if TYPE_CHECKING:
+    from reasons.registry.edits import Edit
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,29 @@ def report_commits(settings: Settings, identifiers: Sequence[str]) -> int:
 
     with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
         return commits.report_commits(instance, catalog.load(settings), identifiers)
+
+
+def report_edit(settings: Settings, edit: Edit) -> None:
+    """An analyst's edit as an observation of ``ml/reason_events`` in the home's Dagster instance: the UI shows it
+    the moment it is recorded (the next run of the week applies it, and lists it in that asset's metadata)."""
+    from dagster import AssetObservation, DagsterInstance
+
+    from dagster_project.topics.assets import REASON_EVENTS
+
+    observation = AssetObservation(
+        asset_key=REASON_EVENTS,
+        description=f"edit recorded: {edit.describe()}",
+        metadata={
+            "edit_id": edit.edit_id,
+            "action": edit.action,
+            "reason_id": edit.reason_id,
+            "in_force_from": edit.week,
+            "made_by": edit.made_by,
+            "why": edit.why,
+        },
+    )
+    with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
+        instance.report_runless_asset_event(observation)
 
 
 def definitions_for(settings: Settings):

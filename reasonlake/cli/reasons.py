@@ -65,6 +65,7 @@ def _record(ctx: click.Context, action: str, reason_id: str, why: str | None, by
     """Check the edit against the current registry, append it to ml.reason_edits and say what it does."""
     import uuid
 
+    from reasonlake.weekly import report_edit
     from reasons.registry.edits import SPLIT, Edit, ReasonEditError, check
     from reasons.weekly.reason_edits import reason_topics, record_edit
 
@@ -88,6 +89,7 @@ def _record(ctx: click.Context, action: str, reason_id: str, why: str | None, by
     except ReasonEditError as exc:
         raise BadEdit(str(exc)) from None
     record_edit(settings, edit)
+    report_edit(settings, edit)  # shown in the Dagster UI on ml/reason_events at once
     click.echo(f"recorded {edit.describe()}")
     click.echo(
         f"in force from {latest} on: the next weekly run applies it, and so does `reasonlake weekly --week {latest}`"

@@ -141,6 +141,16 @@ def test_merge_and_rename_survive_the_next_week_and_a_replay_never_an_earlier_we
         settings, capsys, "reasons", "merge", "R0001", "R0002", "--why", "one card issue", "--by", "ana"
     )
     assert code == 0 and "R0002 folded into R0001" in out and f"in force from {W2} on" in out
+    # the Dagster UI shows it at once: an observation of ml/reason_events in the home's instance
+    from dagster import AssetKey, DagsterInstance
+
+    from reasonlake.weekly import dagster_home
+
+    with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
+        [observed] = instance.fetch_observations(AssetKey(["ml", "reason_events"]), limit=5).records
+    seen = observed.asset_observation
+    assert seen is not None and "R0002 folded into R0001" in (seen.description or "")
+    assert seen.metadata["made_by"].value == "ana" and seen.metadata["why"].value == "one card issue"
     code, out, _ = _cli(settings, capsys, "reasons", "rename", "R0003", "rude staff", "--why", "the team's name")
     assert code == 0
     code, _, err = _cli(settings, capsys, "reasons", "rename", "R0002", "x", "--why", "y")  # merged now
