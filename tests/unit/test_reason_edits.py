@@ -169,3 +169,17 @@ def test_bad_edits_say_what_is_wrong():
     merged = current(w40.reasons, [_edit(MERGE, "R0002", "R0001")], "2026-W41")
     with pytest.raises(ReasonEditError, match="R0001 was merged"):
         check(_edit(RENAME, "R0001", label="x"), merged)
+
+
+def test_a_reason_merged_into_a_seeded_reason_keeps_going_to_the_seed():
+    from reasons.registry import RegistryParams, Seed
+
+    params = RegistryParams(seeds=(Seed("S-late-delivery", "Late delivery", tuple(E[0])),))
+    w40 = update([], THREE, "2026-W40", params)
+    assert w40.reason_of() == {0: "S-late-delivery", 1: "R0001", 2: "R0002"}
+    merge = [_edit(MERGE, "S-late-delivery", "R0001")]  # the analyst: R0001 is late delivery too
+    for week in ("2026-W41", "2026-W42"):  # the week it was made in and a later one
+        edited = apply_edits(update(w40.reasons, THREE, week, params), merge, THREE, T)
+        assert edited.reason_of() == {0: "S-late-delivery", 1: "S-late-delivery", 2: "R0002"}
+        assert edited.by_id()["S-late-delivery"].label == "Late delivery"
+        assert edited.by_id()["R0001"].status == MERGED
