@@ -52,7 +52,7 @@ def build_live_model(settings: Settings) -> None:
     from reasonlake.weekly import materialize_week
 
     records, truth = generate(SyntheticSpec(messages=1500, weeks=1, seed=3, invalid_rate=0.0))
-    kafka_io.produce(broker.bootstrap_servers(settings), ((r.topic, r.value) for r in records))
+    kafka_io.produce(broker.intake_servers(settings), ((r.topic, r.value) for r in records))
     exe = str(Path(sys.executable).with_name("reasonlake"))
     subprocess.run(
         [exe, "--home", str(settings.home), "ingest", "--until-idle", "5", "--flush-interval", "2"],
@@ -196,7 +196,7 @@ def latency(settings: Settings, rate: float, seconds: float, seed: int) -> dict:
     reader.start()
     time.sleep(2)  # the consumer is assigned and polling
     records = messages(int(rate * seconds), seed)
-    produce_single(bootstrap, records, rate)  # one event at a time, a producer per platform
+    produce_single(broker.intake_servers(settings), records, rate)  # one event at a time, a producer per platform
     time.sleep(10)  # the last alerts arrive
     stop.set()
     reader.join(5)
@@ -275,7 +275,7 @@ def parse_config(text: str) -> tuple[int, int, int | None]:
 def run_config(settings: Settings, config: tuple[int, int, int | None], args, base: float) -> dict:
     batch_size, batch_ms, fetch_ms = config
     burst = messages(args.burst, seed=int(time.time()))  # fresh ids: the job's restored state knows the old ones
-    kafka_io.produce(broker.bootstrap_servers(settings), burst)  # a backlog before the job (re)starts
+    kafka_io.produce(broker.intake_servers(settings), burst)  # a backlog before the job (re)starts
     progress.clear_progress(settings.run_dir / "alerts" / "classify")  # the previous job's counts
     job = start_job(settings, batch_size, batch_ms, fetch_ms)
     try:

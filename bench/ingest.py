@@ -194,7 +194,9 @@ def run_job(settings: Settings, records: list[tuple[str, bytes]], args) -> dict:
             raise SystemExit(f"ingest job exited early: see {settings.logs_dir / 'bench-ingest.log'}")
         time.sleep(0.2)
     ready = time.time()
-    produced_at = produce_at(info.bootstrap, records[warm:], args.rate, args.linger_ms, args.producers == "single")
+    produced_at = produce_at(
+        info.intake or info.bootstrap, records[warm:], args.rate, args.linger_ms, args.producers == "single"
+    )
     produced_s = time.time() - produced_at
     if proc.wait(timeout=3600) != 0:
         raise SystemExit(f"ingest job failed: see {settings.logs_dir / 'bench-ingest.log'}")
@@ -311,6 +313,13 @@ def main() -> None:
         help="days of created_at the messages spread over (1: a steady stream of current messages)",
     )
     parser.add_argument("--storage", default="s3", choices=["s3", "memory"], help="embedded broker storage")
+    parser.add_argument(
+        "--intake",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="producers send through the broker's intake (the default), or straight to Tansu",
+    )
+    parser.add_argument("--intake-linger-ms", type=float, default=None, help="the intake's linger (default: Settings')")
     parser.add_argument("--home", type=Path, default=None, help="work directory (default: a temp dir, removed)")
     parser.add_argument(
         "--python-mode",
@@ -333,7 +342,7 @@ def main() -> None:
     print(
         f"benchmark: {args.messages} messages ({sum(len(v) for _, v in records) / len(records):.0f} B avg), "
         f"rate {'burst' if args.rate <= 0 else f'{args.rate} ({args.producers} producers, linger {linger} ms)'}, batch {args.batch_size}/{args.flush_interval}s, "
-        f"created_at over {args.days} day(s), broker storage {args.storage}, python mode {args.python_mode}, "
+        f"created_at over {args.days} day(s), broker storage {args.storage}, intake {'on' if args.intake else 'off'}, python mode {args.python_mode}, "
         f"parallelism {args.parallelism} on {'a standalone Flink cluster' if args.flink_cluster else 'the mini-cluster'}, "
         f"{os.cpu_count()} CPUs",
         flush=True,
@@ -347,10 +356,13 @@ def main() -> None:
             job_settings = Settings(
                 home=base / f"job-p{parallelism}",
                 broker_storage=args.storage,
+                broker_intake=args.intake,
                 flink_python_mode=args.python_mode,
                 flink_parallelism=parallelism,
                 flink_address=address,
             )
+            if args.intake_linger_ms is not None:
+                job_settings = job_settings.replace(broker_intake_linger_ms=args.intake_linger_ms)
             job_settings.ensure_dirs()
             try:
                 job = jobs[parallelism] = run_job(job_settings, records, args)

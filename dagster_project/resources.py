@@ -23,6 +23,8 @@ class ReasonlakeResource(ConfigurableResource):
     home: str
     bootstrap_servers: str = ""
     broker_storage: str = "s3"
+    broker_intake: str = "True"
+    broker_intake_linger_ms: str = "50.0"
     catalog_uri: str = ""
     catalog_warehouse: str = ""
     catalog_extra: str = "{}"

@@ -14,6 +14,12 @@ what it accepts (:class:`SettingsError`).
                                    embedded Tansu broker
 ``REASONLAKE_BROKER_STORAGE``      embedded broker storage: ``s3`` (default, durable: local S3
                                    server under the home) or ``memory`` (lost on stop)
+``REASONLAKE_BROKER_INTAKE``       ``true`` (default): producers reach the embedded broker through
+                                   its intake, which merges single-event requests into batches
+                                   (:mod:`services.intake`); ``false``: straight to Tansu
+``REASONLAKE_BROKER_INTAKE_LINGER_MS``  the intake stores at most one merged request this
+                                   often (default 50): under load, one stored batch per
+                                   partition per interval
 ``REASONLAKE_CATALOG_URI``         ``http(s)://...`` → Iceberg REST catalog; any SQLAlchemy
                                    URI (``dialect://...``) → SQL catalog (default SQLite under
                                    the home)
@@ -64,6 +70,8 @@ ENV_VARS: dict[str, str] = {
     "home": "REASONLAKE_HOME",
     "bootstrap_servers": "REASONLAKE_BOOTSTRAP_SERVERS",
     "broker_storage": "REASONLAKE_BROKER_STORAGE",
+    "broker_intake": "REASONLAKE_BROKER_INTAKE",
+    "broker_intake_linger_ms": "REASONLAKE_BROKER_INTAKE_LINGER_MS",
     "catalog_uri": "REASONLAKE_CATALOG_URI",
     "catalog_warehouse": "REASONLAKE_CATALOG_WAREHOUSE",
     "catalog_extra": "REASONLAKE_CATALOG_PROPERTIES",
@@ -97,6 +105,9 @@ class Settings(BaseModel):
     home: Path = Field(default=Path(".reasonlake"), validate_default=True)  # made absolute
     bootstrap_servers: str | None = None
     broker_storage: Literal["s3", "memory"] = "s3"
+    # producers reach the embedded broker through services.intake (single events merged into batches)
+    broker_intake: bool = True
+    broker_intake_linger_ms: float = Field(default=50.0, ge=0, le=1000)
     catalog_uri: str | None = None
     catalog_warehouse: str | None = None
     catalog_extra: dict[str, str] = Field(default_factory=dict)

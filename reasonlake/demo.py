@@ -122,7 +122,7 @@ def _produce_history(
 
     echo(f"producing {messages} synthetic messages over {weeks} weeks")
     records, truth = generate(SyntheticSpec(messages=messages, weeks=weeks, seed=seed, pii_rate=pii_rate))
-    kafka_io.produce(broker.bootstrap_servers(settings), ((r.topic, r.value) for r in records))
+    kafka_io.produce(broker.intake_servers(settings), ((r.topic, r.value) for r in records))
     (settings.home / "synthetic").mkdir(exist_ok=True)
     (settings.home / "synthetic" / "ground_truth.json").write_text(truth.to_json())
     print(
@@ -168,7 +168,7 @@ def _alert_on_fresh_messages(
     fresh, fresh_labels = incoming_messages(
         incoming, seed=seed + 1, now=datetime.now(UTC), surge_issue=truth.surge["issue"], pii_rate=pii_rate, pii=pii
     )
-    kafka_io.produce(broker.bootstrap_servers(settings), ((r.topic, r.value) for r in fresh))
+    kafka_io.produce(broker.intake_servers(settings), ((r.topic, r.value) for r in fresh))
     summary = run_alerts(settings, AlertJobConfig.from_settings(settings), until_idle_s=8, min_messages=len(fresh))
     print(f"    {summary.describe()}")
     from lake.schemas import ALERTS

@@ -2,7 +2,9 @@
 
 One broker per home: its pid and port live in ``<home>/run/broker.json``, so commands started
 later find it, and two homes never share one. ``bootstrap_servers`` is the single place that
-decides which Kafka a command talks to (an external one when configured, else the embedded one).
+decides which Kafka a command talks to (an external one when configured, else the embedded one), and
+``intake_servers`` where producers send: the broker's intake (:mod:`services.intake`, started and stopped
+with Tansu), which merges single-event produce requests into batches before Tansu stores them.
 
 Storage is pluggable through :class:`BrokerStorage` (``settings.broker_storage``):
 
@@ -21,8 +23,9 @@ from __future__ import annotations
 import importlib.util
 import re
 import socket
+import sys
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
@@ -43,6 +46,8 @@ class BrokerInfo:
     port: int
     bootstrap: str
     storage: str
+    intake: str = ""  # host:port of services.intake ("" when settings.broker_intake is off)
+    intake_pid: int = 0
 
 
 class BrokerStorage(Protocol):
@@ -122,15 +127,49 @@ def status(settings: Settings) -> BrokerInfo | None:
     return info if process.listens(info.pid, info.port) and process.port_answers(info.port) else None
 
 
+def _intake_alive(info: BrokerInfo) -> bool:
+    pid, port = info.intake_pid, int(info.intake.rpartition(":")[2] or 0)
+    return bool(pid) and not process.gone(pid) and process.runs(pid, b"services.intake") and process.listens(pid, port)
+
+
+def _ensure_intake(settings: Settings, info: BrokerInfo) -> BrokerInfo:
+    """``info`` with a live intake in front of it (started on its former port when free), or without
+    one when ``settings.broker_intake`` is off."""
+    if not settings.broker_intake:
+        if info.intake_pid and _intake_alive(info):
+            process.terminate(info.intake_pid)
+        return replace(info, intake="", intake_pid=0)
+    if _intake_alive(info):
+        return info
+    port_file = settings.run_dir / "intake.port"
+    for attempt in range(3):
+        port = _preferred_port(port_file) if attempt == 0 else process.free_port()
+        argv = [sys.executable, "-m", "services.intake", "--listen", f"{HOST}:{port}", "--upstream", info.bootstrap]
+        argv += ["--linger-ms", f"{settings.broker_intake_linger_ms:g}"]
+        proc = process.spawn(argv, settings.logs_dir / "intake.log", env=settings.child_env())
+        if process.wait_listening(proc, port, START_TIMEOUT_S):
+            port_file.write_text(str(port))
+            return replace(info, intake=f"{HOST}:{port}", intake_pid=proc.pid)
+        if proc.poll() is None:
+            process.terminate(proc.pid)
+    raise BrokerStartError(f"the broker's intake did not start; see {settings.logs_dir / 'intake.log'}")
+
+
+def _stop_intake(state: Mapping[str, object]) -> None:
+    pid = state.get("intake_pid")
+    if isinstance(pid, int) and pid and not process.gone(pid) and process.runs(pid, b"services.intake"):
+        process.terminate(pid)
+
+
 def _port_file(settings: Settings) -> Path:
     """The port this home's broker last listened on: a restarted broker takes it again when free,
     so jobs still running (the ingest and alert jobs) reconnect to it by themselves."""
     return settings.run_dir / "broker.port"
 
 
-def _preferred_port(settings: Settings) -> int:
+def _preferred_port(port_file: Path) -> int:
     try:
-        port = int(_port_file(settings).read_text())
+        port = int(port_file.read_text())
     except (FileNotFoundError, ValueError):
         return process.free_port()
     try:
@@ -164,12 +203,16 @@ def start(settings: Settings) -> BrokerInfo:
     with process.locked(settings.run_dir / "broker.lock"):
         running = status(settings)
         if running is not None:
-            return running
+            ensured = _ensure_intake(settings, running)
+            if ensured != running:
+                process.write_json(_state_file(settings), asdict(ensured))
+            return ensured
+        _stop_intake(process.read_json(_state_file(settings)) or {})  # one left by a broker that died
         engine, extra_env = storage.prepare(settings)  # its server listens before Tansu's port is probed
         last: BrokerStartError | None = None
         for attempt in range(3):  # the free port may be taken between probing and binding
             try:
-                port = _preferred_port(settings) if attempt == 0 else process.free_port()
+                port = _preferred_port(_port_file(settings)) if attempt == 0 else process.free_port()
                 info = _spawn(settings, storage, engine, extra_env, port)
                 break
             except BrokerStartError as exc:
@@ -177,6 +220,7 @@ def start(settings: Settings) -> BrokerInfo:
         else:
             assert last is not None
             raise last
+        info = _ensure_intake(settings, info)
         process.write_json(_state_file(settings), asdict(info))
         _port_file(settings).write_text(str(info.port))
         return info
@@ -190,6 +234,7 @@ def stop(settings: Settings) -> bool:
     with process.locked(settings.run_dir / "broker.lock"):
         state = process.read_json(_state_file(settings)) or {}
         stopped = False
+        _stop_intake(state)
         pid = state.get("pid")
         if isinstance(pid, int) and not process.gone(pid) and process.runs(pid, b"tansu"):
             process.terminate(pid)
@@ -233,6 +278,22 @@ def bootstrap_servers(settings: Settings) -> str:
             "`reasonlake up`, or set REASONLAKE_BOOTSTRAP_SERVERS to an existing Kafka."
         )
     return info.bootstrap
+
+
+def intake_servers(settings: Settings) -> str:
+    """Where producers (the platforms, the demo, the benchmarks) send: ``settings.bootstrap_servers`` if
+    set, else the embedded broker's intake, or Tansu itself when the intake is off."""
+    if settings.bootstrap_servers:
+        return settings.bootstrap_servers
+    bootstrap = bootstrap_servers(settings)
+    info = status(settings)
+    if info is None or not info.intake:
+        return bootstrap
+    if not _intake_alive(info):
+        raise BrokerNotRunningError(
+            f"the embedded broker's intake ({info.intake}) is down: `reasonlake up` restarts it"
+        )
+    return info.intake
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def produce(ctx, file_, synthetic, weeks, seed, surge, surge_week, invalid_rate,
     settings = settings_of(ctx)
     if (file_ is None) == (synthetic is None):
         raise click.UsageError("give exactly one of --file or --synthetic")
-    bootstrap = broker.bootstrap_servers(settings)
+    bootstrap = broker.intake_servers(settings)
     if file_:
         n = kafka_io.produce(bootstrap, iter_jsonl(file_))
         click.echo(f"produced {n} records from {file_} to {bootstrap}")

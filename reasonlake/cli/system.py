@@ -30,6 +30,8 @@ def up(ctx: click.Context, profile: str) -> None:
     else:
         info = broker.start(settings)
         message = f"broker up at {info.bootstrap} (pid {info.pid}, storage {info.storage}, home {settings.home})"
+        if info.intake:
+            message += f"; producers send to its intake at {info.intake}"
         click.echo(message, err=profile == "cluster")
     if profile == "cluster":
         import shlex
@@ -61,7 +63,7 @@ def run(ctx: click.Context, ui: bool, port: int) -> None:
         require_free_port(port)
     if not settings.bootstrap_servers:
         info = broker.start(settings)
-        click.echo(f"broker up at {info.bootstrap}")
+        click.echo(f"broker up at {info.bootstrap}" + (f", producers send to {info.intake}" if info.intake else ""))
     state = supervisor.launch(settings, system.specs(settings, port if ui else None))
     click.echo("\n".join(system.describe(settings, state)))
     if ui:

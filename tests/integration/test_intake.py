@@ -1,0 +1,134 @@
+"""The broker's intake (services/intake.py) between real producers and a real Tansu on the default storage."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from flink import kafka_io
+from lake.settings import Settings
+from services import broker as broker_mod
+from services import object_store
+from services.errors import BrokerNotRunningError
+
+pytestmark = pytest.mark.slow
+
+TOPICS = ("feedback.crm", "feedback.support", "feedback.reviews")
+
+
+def _stored_objects(settings: Settings, topic: str) -> int:
+    """Record batches Tansu stored for ``topic`` on the s3 storage (one object each)."""
+    topics = object_store.data_dir(settings) / broker_mod.S3Storage.bucket / "clusters" / broker_mod.CLUSTER_ID
+    return sum(1 for _ in (topics / "topics" / topic).glob("partitions/*/records/*.batch"))
+
+
+def _read_all(bootstrap: str, topics: tuple[str, ...], expected: int) -> dict[tuple[str, int, int], tuple]:
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "check", "enable.auto.commit": False, "check.crcs": True}
+    )
+    consumer.assign([TopicPartition(t, p, 0) for t, p in kafka_io.topic_partitions(bootstrap, topics)])
+    got: dict[tuple[str, int, int], tuple] = {}
+    deadline = time.monotonic() + 60
+    while len(got) < expected and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is not None and not msg.error():
+            got[(msg.topic(), msg.partition(), msg.offset())] = (
+                msg.key(),
+                msg.value(),
+                msg.headers(),
+                msg.timestamp()[1],
+            )
+    consumer.close()
+    return got
+
+
+def test_single_events_are_stored_merged_each_at_the_offset_its_producer_was_told(settings: Settings) -> None:
+    info = broker_mod.start(settings)
+    try:
+        assert info.storage == "s3" and info.intake and broker_mod.intake_servers(settings) == info.intake
+        reports: list[tuple] = []
+        errors: list[str] = []
+        per_topic = 400
+
+        def platform(topic: str) -> None:  # one event per produce call, as platforms send, ~400 msg/s each
+            p = Producer({"bootstrap.servers": info.intake, "linger.ms": 2})
+
+            def delivered(err, msg) -> None:
+                if err:
+                    errors.append(str(err))
+                else:
+                    key = (msg.topic(), msg.partition(), msg.offset())
+                    sent_headers = [("n", msg.key().rpartition(b"-")[2])]  # a delivery report carries none
+                    reports.append((key, (msg.key(), msg.value(), sent_headers, msg.timestamp()[1])))
+
+            for i in range(per_topic):
+                p.produce(
+                    topic,
+                    key=f"{topic}-{i}".encode(),
+                    value=f"event {i}".encode(),
+                    headers=[("n", str(i).encode())],
+                    on_delivery=delivered,
+                )
+                p.poll(0)
+                time.sleep(0.0025)
+            assert p.flush(60) == 0
+
+        threads = [threading.Thread(target=platform, args=(t,)) for t in TOPICS]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [] and len(reports) == 3 * per_topic
+        told = dict(reports)
+        assert len(told) == len(reports), "two events were told the same offset"
+        got = _read_all(info.bootstrap, TOPICS, len(told))  # straight from Tansu, CRCs checked
+        assert got == told
+        for topic in TOPICS:  # in each partition, one producer's events keep their order
+            for partition in {p for t, p, _ in told if t == topic}:
+                ns = [int(v[2][0][1]) for (t, p, _), v in sorted(got.items()) if (t, p) == (topic, partition)]
+                assert ns == sorted(ns)
+        stored = sum(_stored_objects(settings, t) for t in TOPICS)
+        assert 0 < stored < len(told) / 2, f"{stored} stored batches for {len(told)} events: not merged"
+    finally:
+        broker_mod.stop(settings)
+
+
+def test_what_is_not_merged_passes_through_and_answers(settings: Settings) -> None:
+    info = broker_mod.start(settings)
+    try:
+        idempotent = Producer({"bootstrap.servers": info.intake, "enable.idempotence": True})
+        compressed = Producer({"bootstrap.servers": info.intake, "compression.type": "gzip"})
+        for producer, value in ((idempotent, b"idempotent"), (compressed, b"gzip")):
+            producer.produce("feedback.crm", value=value)
+            assert producer.flush(30) == 0
+        assert sorted(r.value for r in kafka_io.consume(info.bootstrap, ["feedback.crm"], max_idle_s=1.5)) == [
+            b"gzip",
+            b"idempotent",
+        ]
+    finally:
+        broker_mod.stop(settings)
+
+
+def test_the_intake_follows_the_broker_through_a_restart_and_can_be_switched_off(settings: Settings) -> None:
+    info = broker_mod.start(settings)
+    try:
+        assert kafka_io.produce(info.intake, [("feedback.crm", b"before")]) == 1
+        broker_mod.stop(settings)
+        with pytest.raises(BrokerNotRunningError):
+            broker_mod.intake_servers(settings)
+        again = broker_mod.start(settings)
+        assert again.intake == info.intake  # producers reconnect to the address they had
+        assert kafka_io.produce(broker_mod.intake_servers(settings), [("feedback.crm", b"after")]) == 1
+        assert sorted(r.value for r in kafka_io.consume(again.bootstrap, ["feedback.crm"], max_idle_s=1.5)) == [
+            b"after",
+            b"before",
+        ]
+        off = settings.replace(broker_intake=False)
+        direct = broker_mod.start(off)
+        assert direct.intake == "" and broker_mod.intake_servers(off) == direct.bootstrap
+        assert broker_mod.status(settings) is not None
+    finally:
+        broker_mod.stop(settings)
