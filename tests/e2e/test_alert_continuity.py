@@ -57,11 +57,12 @@ def test_one_alert_job_keeps_alerting_across_promotions_and_a_replay(tmp_path):
     policy.write_text(POLICY_FILE.read_text().replace("valid_weeks: 2", "valid_weeks: 520"))
     settings = Settings(home=tmp_path / "home", policy_file=policy)  # the default (durable s3) broker storage
     settings.ensure_dirs()
-    bootstrap = broker_mod.start(settings).bootstrap
+    info = broker_mod.start(settings)
+    bootstrap, intake = info.bootstrap, info.intake  # consumers read Tansu, platforms send to the intake
     job = None
     try:
         records, truth = generate(SyntheticSpec(messages=1800, weeks=3, seed=11, invalid_rate=0.0))
-        kafka_io.produce(bootstrap, ((r.topic, r.value) for r in records))
+        kafka_io.produce(intake, ((r.topic, r.value) for r in records))
         exe = str(Path(sys.executable).with_name("reasonlake"))
         home = ["--home", str(settings.home)]
         subprocess.run(
@@ -88,7 +89,7 @@ def test_one_alert_job_keeps_alerting_across_promotions_and_a_replay(tmp_path):
         def round_of_alerts(seed: int, expected_version: str) -> list[dict]:
             seen = len(alerts_so_far(bootstrap))
             fresh, _ = incoming(100, seed=seed, now=datetime.now(UTC), surge_issue=truth.surge["issue"])
-            kafka_io.produce(bootstrap, ((r.topic, r.value) for r in fresh))
+            kafka_io.produce(intake, ((r.topic, r.value) for r in fresh))
             ids = {r.message_id for r in fresh}
             wait_for_alerts(bootstrap, seen, at_least=3)
             new = [a for a in alerts_so_far(bootstrap) if a["kind"] == "alert" and a["message_id"] in ids]
@@ -117,7 +118,7 @@ def test_one_alert_job_keeps_alerting_across_promotions_and_a_replay(tmp_path):
         }
         alerted = next(a for a in last if a["message_id"] in fresh)
         original = fresh[alerted["message_id"]]
-        kafka_io.produce(bootstrap, [(original.topic, original.value)] * 3)
+        kafka_io.produce(intake, [(original.topic, original.value)] * 3)
         time.sleep(8)
         same = [a for a in alerts_so_far(bootstrap) if a.get("message_id") == alerted["message_id"]]
         assert len(same) == 1, same

@@ -26,6 +26,7 @@ from lake import catalog as lake_catalog
 from lake.settings import ALERTS_TOPIC, Settings
 from reasonlake.synthetic import SyntheticRecord, SyntheticSpec, generate, incoming
 from reasons.topics.artifact import current_artifact_path
+from services import broker as broker_mod
 from services import supervisor
 from tests.support.feedback import Sent, ingestion_gaps, produce_recorded
 
@@ -86,17 +87,19 @@ def test_reasonlake_run_ingests_elects_and_alerts_with_no_further_command(tmp_pa
         for name in ("ingest", "alerts", "dagster-daemon"):
             assert name in started.stdout, started.stdout
         bootstrap = subprocess.run([EXE, *home, "status"], capture_output=True, text=True).stdout.splitlines()[0]
+        intake = broker_mod.intake_servers(settings)  # where platforms send: merged batches reach the job
+        assert intake != bootstrap
 
         records, truth = generate(SyntheticSpec(messages=700, weeks=1, seed=5, invalid_rate=0.0))
         assert any(r.kind == "duplicate" for r in records)  # a platform's re-sends: rows of their own
         [week] = truth.weeks
         sent: list[tuple[Sent, str | None]] = []  # every record produced, with the reason it must be rejected for
-        produce(bootstrap, records, sent)
+        produce(intake, records, sent)
         invalid = invalid_records(records[0].topic)
-        landed = produce_recorded(bootstrap, [(topic, value) for topic, value, _ in invalid])
+        landed = produce_recorded(intake, [(topic, value) for topic, value, _ in invalid])
         sent.extend(zip(landed, [reason for _, _, reason in invalid], strict=True))
         first, _ = incoming(60, seed=301, now=datetime.now(UTC), surge_issue=truth.surge["issue"])
-        produce(bootstrap, first, sent)  # the week has closed
+        produce(intake, first, sent)  # the week has closed
 
         def promoted() -> bool:
             path = current_artifact_path(settings)
@@ -118,7 +121,7 @@ def test_reasonlake_run_ingests_elects_and_alerts_with_no_further_command(tmp_pa
         # the alert job (restarted with backoff until a model was live) alerts on the next fresh messages
         def alerted() -> list[dict]:
             fresh, _ = incoming(60, seed=int(time.time()), now=datetime.now(UTC), surge_issue=truth.surge["issue"])
-            produce(bootstrap, fresh, sent)
+            produce(intake, fresh, sent)
             time.sleep(20)
             ids = {r.message_id for r in fresh}
             return [
