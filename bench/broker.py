@@ -1,6 +1,7 @@
 """The embedded broker's s3 storage under single-message batches (a script, not a test).
 
-    .venv/bin/python bench/broker.py [--batches 200,1000,3000] [--waits 10,500]
+    .venv/bin/python bench/broker.py [--batches 200,1000,3000] [--waits 10,500] [--parts store,tansu,intake]
+        [--lingers 5,20,50,100] [--rate 1000] [--events 20000]
 
 1. The object store alone (``services/localbucket_server.py``, a fresh data folder): a GET of a 300-byte
    object over one keep-alive connection, and one ListObjects page of a partition's records folder as
@@ -8,6 +9,10 @@
 2. Tansu on that store (a fresh home, one partition filled with one-message batches, ``batch.num.messages``
    1): how long a fresh consumer takes to read its newest record, at each ``fetch.wait.max.ms`` of
    ``--waits`` (a wait shorter than the listing gets nothing: 8 s means nothing came).
+3. The broker's intake (``services/intake.py``), per ``--lingers`` value (``off``: straight to Tansu): three
+   platform producers sending ``--events`` one at a time at ``--rate`` msg/s in all (``bench/producers.py``)
+   to three topics of 3 partitions; how long producing took, the batches Tansu stored, the CPU seconds of
+   the S3 server, Tansu and the intake meanwhile, then how long a fresh reader takes to read every event.
 
 Prints one line per figure; figures: bench/RESULTS.md, "Broker: the embedded s3 storage" (the run in
 docs/history/results-journal.md, section "Broker: a steady stream of single messages").
@@ -26,8 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.producers import produce_single  # noqa: E402
 from lake.settings import Settings  # noqa: E402
 from services import broker, process  # noqa: E402
+from services import object_store as store  # noqa: E402
 
 GIVE_UP_S = 8.0
 
@@ -112,14 +119,85 @@ def tansu(batches: list[int], waits: list[int]) -> None:
             broker.stop(settings)
 
 
+def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    import psutil
+
+    out = {}
+    for name, pid in pids.items():
+        times = psutil.Process(pid).cpu_times()
+        out[name] = times.user + times.system
+    return out
+
+
+def _read_all(bootstrap: str, topics: list[str], expected: int) -> float:
+    from confluent_kafka import Consumer, TopicPartition
+
+    from flink import kafka_io
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "probe-all"})
+    consumer.assign([TopicPartition(t, p, 0) for t, p in kafka_io.topic_partitions(bootstrap, topics)])
+    started, got = time.perf_counter(), 0
+    while got < expected and time.perf_counter() - started < 120:
+        got += sum(1 for m in consumer.consume(1000, 1.0) if not m.error())
+    consumer.close()
+    return time.perf_counter() - started
+
+
+def intake(lingers: list[str], rate: float, events: int) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    topics = ["feedback.crm", "feedback.support_portal", "feedback.review_portal"]
+    records = [
+        (topics[i % 3], f'{{"id": {i}, "text": "event {i} of a steady stream"}}'.encode()) for i in range(events)
+    ]
+    for linger in lingers:
+        with tempfile.TemporaryDirectory() as home:
+            settings = Settings(home=Path(home), broker_intake=linger != "off")
+            if linger != "off":
+                settings = settings.replace(broker_intake_linger_ms=float(linger))
+            info = broker.start(settings)
+            try:
+                admin = AdminClient({"bootstrap.servers": info.bootstrap})
+                for future in admin.create_topics([NewTopic(t, 3, 1) for t in topics]).values():
+                    future.result(30)
+                state = store.running(settings)
+                pids = {"S3 server": state["pid"] if state else 0, "Tansu": info.pid}
+                if info.intake_pid:
+                    pids["intake"] = info.intake_pid
+                before, started = _cpu_seconds(pids), time.perf_counter()
+                produce_single(info.intake or info.bootstrap, records, rate)
+                took, after = time.perf_counter() - started, _cpu_seconds(pids)
+                root = store.data_dir(settings) / broker.S3Storage.bucket / "clusters" / broker.CLUSTER_ID / "topics"
+                stored = sum(1 for _ in root.glob("*/partitions/*/records/*.batch"))
+                cpu = ", ".join(f"{name} {after[name] - before[name]:.1f} s" for name in pids)
+                read = _read_all(info.bootstrap, topics, events)
+                print(
+                    f"intake {'off' if linger == 'off' else f'linger {linger} ms'}: {events} events at {rate:g} msg/s "
+                    f"produced in {took:.1f} s; {stored} stored batches; CPU {cpu}; a fresh reader read them in "
+                    f"{read:.1f} s",
+                    flush=True,
+                )
+            finally:
+                broker.stop(settings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", default="200,1000,3000", help="stored one-message batches to measure at")
     parser.add_argument("--waits", default="10,500", help="consumer fetch.wait.max.ms values")
+    parser.add_argument("--parts", default="store,tansu,intake", help="which of the three measurements to run")
+    parser.add_argument("--lingers", default="5,20,50,100", help="the intake's linger values (off: no intake)")
+    parser.add_argument("--rate", type=float, default=1000.0, help="events a second, all producers together")
+    parser.add_argument("--events", type=int, default=20000)
     args = parser.parse_args()
     batches = sorted(int(b) for b in args.batches.split(","))
-    object_store(batches)
-    tansu(batches, [int(w) for w in args.waits.split(",")])
+    parts = set(args.parts.split(","))
+    if "store" in parts:
+        object_store(batches)
+    if "tansu" in parts:
+        tansu(batches, [int(w) for w in args.waits.split(",")])
+    if "intake" in parts:
+        intake(args.lingers.split(","), args.rate, args.events)
 
 
 if __name__ == "__main__":
