@@ -106,17 +106,18 @@ class Merger:
             await self._send(taken)
 
     async def _send(self, taken: dict[tuple[str, int], list[_Pending]]) -> None:
-        batches = [
-            wire.PartitionRecords(topic, partition, wire.merge_batch([r for p in entries for r in p.records]))
-            for (topic, partition), entries in taken.items()
-        ]
         try:
-            results = {(r.topic, r.partition): r for r in await self._produce(batches)}
-        except (OSError, asyncio.IncompleteReadError, wire.WireError, struct.error) as exc:
-            print(f"intake: storing {len(batches)} batches failed ({exc}); producers will retry", file=sys.stderr)
+            batches = [
+                wire.PartitionRecords(topic, partition, wire.merge_batch([r for p in entries for r in p.records]))
+                for (topic, partition), entries in taken.items()
+            ]
+            answer = await asyncio.wait_for(self._produce(batches), UPSTREAM_TIMEOUT_MS / 1000 + 5)
+            results = {(r.topic, r.partition): r for r in answer}
+            self.counters.stored_batches += len(batches)
+        except Exception as exc:  # every producer waiting on this request must get an answer
+            print(f"intake: storing {len(taken)} batches failed ({exc!r}); producers will retry", file=sys.stderr)
             self._close_link()
             results = {}
-        self.counters.stored_batches += len(batches)
         for key, entries in taken.items():
             result = results.get(key)
             position = 0
@@ -261,9 +262,13 @@ class Intake:
             await writer.drain()
 
     async def report(self) -> None:
+        last = Counters()
         while True:
             await asyncio.sleep(REPORT_EVERY_S)
             c = self.counters
+            if c == last:
+                continue
+            last = Counters(**vars(c))
             print(
                 f"intake: {c.requests} requests, {c.merged_requests} produce requests merged into "
                 f"{c.stored_batches} stored batches, {c.passed} passed unchanged",

@@ -112,8 +112,9 @@ def destroy(ctx: click.Context, yes: bool) -> None:
 @cli.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """Print the broker's bootstrap address as host:port (exit 1 when it is down), then the services of
-    `reasonlake run` when they run (pid, up since, restarts, last progress)."""
+    """Print the broker's bootstrap address as host:port (exit 1 when it is down) and its intake's, where
+    platforms send, then the services of `reasonlake run` when they run (pid, up since, restarts, last
+    progress)."""
     from services import broker
 
     settings = settings_of(ctx)
@@ -125,6 +126,8 @@ def status(ctx: click.Context) -> None:
         click.echo("down", err=True)
         sys.exit(1)
     click.echo(info.bootstrap)
+    if info.intake:
+        click.echo(f"intake {info.intake} (where platforms send)")
     from reasonlake import system
     from services import supervisor
 
