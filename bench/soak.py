@@ -136,7 +136,7 @@ def main() -> None:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        producer = Producer(info.bootstrap, args.rate, args.minutes * 60)
+        producer = Producer(info.intake or info.bootstrap, args.rate, args.minutes * 60)
         started = time.time()
         producer.start()
         samples: list[dict] = []

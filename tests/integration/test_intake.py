@@ -168,3 +168,35 @@ def test_events_sent_while_the_broker_dies_and_comes_back_are_all_stored(setting
         assert all(stored.get(position) == value for value, position in told.items())  # each where it was told
     finally:
         broker_mod.stop(settings)
+
+
+def test_a_steady_thousand_single_events_a_second_are_read_as_they_come(settings: Settings) -> None:
+    """Three platforms sending one event per request, 1,000 a second in all, on the default storage: a reader of
+    Tansu keeps up (straight to Tansu the producers time out at this rate: bench/RESULTS.md, "Broker")."""
+    from bench.producers import produce_single
+
+    info = broker_mod.start(settings)
+    try:
+        kafka_io.produce(info.intake, [(t, b"warm") for t in TOPICS])
+        arrived: list[float] = []
+        consumer = Consumer({"bootstrap.servers": info.bootstrap, "group.id": "steady", "enable.auto.commit": False})
+        consumer.assign([TopicPartition(t, p, 0) for t, p in kafka_io.topic_partitions(info.bootstrap, TOPICS)])
+        events = [(TOPICS[i % 3], f"event {i}".encode()) for i in range(5000)]
+
+        def read() -> None:
+            deadline = time.monotonic() + 90
+            while len(arrived) < len(events) + 3 and time.monotonic() < deadline:
+                arrived.extend(time.monotonic() for m in consumer.consume(500, 0.2) if not m.error())
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        started = time.monotonic()
+        produce_single(info.intake, events, rate=1000)
+        sent = time.monotonic() - started
+        reader.join()
+        consumer.close()
+        assert len(arrived) == len(events) + 3
+        assert sent < 5.0 + 1.5, f"the producers took {sent:.1f} s for a 5 s stream"
+        assert arrived[-1] - started < 5.0 + 3.0, f"read the 5 s stream in {arrived[-1] - started:.1f} s"
+    finally:
+        broker_mod.stop(settings)
