@@ -1,6 +1,8 @@
 """Every local process a reasonlake home runs, and nothing else (import-linter keeps process management here):
 
-* :mod:`services.broker`: the embedded Kafka-API broker (Tansu) and its retention; :mod:`services.object_store`
+* :mod:`services.broker`: the embedded Kafka-API broker (Tansu) and its retention; :mod:`services.intake` (with
+  :mod:`services.kafka_wire`): the broker's intake, which merges the single events producers send into batches;
+  :mod:`services.object_store`
   and :mod:`services.localbucket_server`: the home's local S3 server (the broker's storage, the S3 warehouse);
 * :mod:`services.postgres`, :mod:`services.redis`, :mod:`services.flink_cluster`: the scale-out engines, all at
   once in :mod:`services.profile` (``reasonlake up --profile cluster``);
