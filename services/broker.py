@@ -136,8 +136,7 @@ def _ensure_intake(settings: Settings, info: BrokerInfo) -> BrokerInfo:
     """``info`` with a live intake in front of it (started on its former port when free), or without
     one when ``settings.broker_intake`` is off."""
     if not settings.broker_intake:
-        if info.intake_pid and _intake_alive(info):
-            process.terminate(info.intake_pid)
+        _stop_intake(asdict(info))
         return replace(info, intake="", intake_pid=0)
     if _intake_alive(info):
         return info
