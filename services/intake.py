@@ -257,9 +257,12 @@ class Intake:
 
     @staticmethod
     async def _reply(answers: asyncio.Queue[asyncio.Future[bytes] | None], writer: asyncio.StreamWriter) -> None:
-        while (answer := await answers.get()) is not None:
-            writer.write(await answer)
-            await writer.drain()
+        try:
+            while (answer := await answers.get()) is not None:
+                writer.write(await answer)
+                await writer.drain()
+        except OSError:  # Tansu or the producer went away (ConnectionError): the producer reconnects
+            writer.close()
 
     async def report(self) -> None:
         last = Counters()
