@@ -1,7 +1,7 @@
 """The embedded broker's s3 storage under single-message batches (a script, not a test).
 
     .venv/bin/python bench/broker.py [--batches 200,1000,3000] [--waits 10,500] [--parts store,tansu,intake]
-        [--lingers 5,20,50,100] [--rate 1000] [--events 20000]
+        [--lingers 5,20,50,100] [--rate 1000] [--events 20000] [--latency-rate 75] [--latency-waits 500,100,20]
 
 1. The object store alone (``services/localbucket_server.py``, a fresh data folder): a GET of a 300-byte
    object over one keep-alive connection, and one ListObjects page of a partition's records folder as
@@ -13,6 +13,10 @@
    platform producers sending ``--events`` one at a time at ``--rate`` msg/s in all (``bench/producers.py``)
    to three topics of 3 partitions; how long producing took, the batches Tansu stored, the CPU seconds of
    the S3 server, Tansu and the intake meanwhile, then how long a fresh reader takes to read every event.
+4. Latency (``--parts latency``), with the intake (50 ms, the default) and without: one producer sending
+   single events at ``--latency-rate`` msg/s for 20 s while a reader of Tansu polls (``fetch.wait.max.ms`` per
+   ``--latency-waits``; 500 is the alert job's on this storage); p50/p99 from each event's Kafka timestamp to its acknowledgement
+   (intake and store) and to its arrival at the reader (the part of the alert path before the job).
 
 Prints one line per figure; figures: bench/RESULTS.md, "Broker: the embedded s3 storage" (the run in
 docs/history/results-journal.md, section "Broker: a steady stream of single messages").
@@ -181,6 +185,74 @@ def intake(lingers: list[str], rate: float, events: int) -> None:
                 broker.stop(settings)
 
 
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else float("nan")
+
+
+def _latency_run(bootstrap: str, to: str, topics: list[str], rate: float, seconds: float, wait_ms: int) -> str:
+    import threading
+
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    from flink import kafka_io
+
+    acked: list[float] = []
+    arrived: list[float] = []
+    stop = threading.Event()
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "lat", "fetch.wait.max.ms": wait_ms})
+    consumer.assign([TopicPartition(t, p, 0) for t, p in kafka_io.topic_partitions(bootstrap, topics)])
+
+    def read() -> None:
+        while not stop.is_set():
+            arrived.extend(time.time() - m.timestamp()[1] / 1000 for m in consumer.consume(100, 0.1) if not m.error())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(2)
+    producer = Producer({"bootstrap.servers": to, "linger.ms": 2})
+    started = time.time()
+    for i in range(int(rate * seconds)):
+        time.sleep(max(0.0, started + i / rate - time.time()))
+        producer.produce(
+            topics[i % 3],
+            f"event {i}".encode(),
+            on_delivery=lambda err, m: err or acked.append(time.time() - m.timestamp()[1] / 1000),
+        )
+        producer.poll(0)
+    producer.flush(30)
+    time.sleep(3)
+    stop.set()
+    reader.join()
+    consumer.close()
+    return (
+        f"acknowledged p50 {_pct(acked, 0.5):.0f} ms, p99 {_pct(acked, 0.99):.0f} ms; read from Tansu p50 "
+        f"{_pct(arrived, 0.5):.0f} ms, p99 {_pct(arrived, 0.99):.0f} ms ({len(arrived)} of {len(acked)})"
+    )
+
+
+def latency(rate: float, waits: list[int], seconds: float = 20.0) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    topics = ["feedback.crm", "feedback.support_portal", "feedback.review_portal"]
+    for with_intake, wait_ms in [(True, w) for w in waits] + [(False, waits[0])]:
+        with tempfile.TemporaryDirectory() as home:
+            settings = Settings(home=Path(home), broker_intake=with_intake)
+            info = broker.start(settings)
+            try:
+                admin = AdminClient({"bootstrap.servers": info.bootstrap})
+                for future in admin.create_topics([NewTopic(t, 3, 1) for t in topics]).values():
+                    future.result(30)
+                figures = _latency_run(info.bootstrap, info.intake or info.bootstrap, topics, rate, seconds, wait_ms)
+                print(
+                    f"latency, intake {'on (50 ms)' if with_intake else 'off'}, {rate:g} msg/s, reader's fetch wait "
+                    f"{wait_ms} ms: {figures}",
+                    flush=True,
+                )
+            finally:
+                broker.stop(settings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", default="200,1000,3000", help="stored one-message batches to measure at")
@@ -189,6 +261,8 @@ def main() -> None:
     parser.add_argument("--lingers", default="5,20,50,100", help="the intake's linger values (off: no intake)")
     parser.add_argument("--rate", type=float, default=1000.0, help="events a second, all producers together")
     parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--latency-rate", type=float, default=75.0, help="events a second in the latency part")
+    parser.add_argument("--latency-waits", default="500,100,20", help="the reader's fetch waits in the latency part")
     args = parser.parse_args()
     batches = sorted(int(b) for b in args.batches.split(","))
     parts = set(args.parts.split(","))
@@ -198,6 +272,8 @@ def main() -> None:
         tansu(batches, [int(w) for w in args.waits.split(",")])
     if "intake" in parts:
         intake(args.lingers.split(","), args.rate, args.events)
+    if "latency" in parts:
+        latency(args.latency_rate, [int(w) for w in args.latency_waits.split(",")])
 
 
 if __name__ == "__main__":
