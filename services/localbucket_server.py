@@ -103,9 +103,9 @@ class BrokerBucketHandler(localbucket.S3Handler):
         folder of plain ASCII-named files (localbucket's general listing then answers). A later page of a
         listing is cut from the scan its first page made, when that is at most ``SCAN_REUSE_S`` old."""
         folder = bucket_dir.joinpath(*prefix.rstrip("/").split("/"))
-        scan = self.scans.get(folder)
-        if later_page and scan is not None and time.monotonic() - scan[0] <= SCAN_REUSE_S:
-            return scan[1], scan[2]
+        snapshot = self.scans.get(folder)
+        if later_page and snapshot is not None and time.monotonic() - snapshot[0] <= SCAN_REUSE_S:
+            return snapshot[1], snapshot[2]
         scanned_at = time.monotonic()
         known = self.folders.get(folder, {})
         current: _Entries = {}
