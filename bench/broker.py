@@ -34,6 +34,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from ingest import SOURCES, create_topics, pct  # noqa: E402
 
 from bench.producers import produce_single  # noqa: E402
 from lake.settings import Settings  # noqa: E402
@@ -148,9 +151,7 @@ def _read_all(bootstrap: str, topics: list[str], expected: int) -> float:
 
 
 def intake(lingers: list[str], rate: float, events: int) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    topics = ["feedback.crm", "feedback.support_portal", "feedback.review_portal"]
+    topics = [f"feedback.{source}" for source in SOURCES]
     records = [
         (topics[i % 3], f'{{"id": {i}, "text": "event {i} of a steady stream"}}'.encode()) for i in range(events)
     ]
@@ -161,9 +162,7 @@ def intake(lingers: list[str], rate: float, events: int) -> None:
                 settings = settings.replace(broker_intake_linger_ms=float(linger))
             info = broker.start(settings)
             try:
-                admin = AdminClient({"bootstrap.servers": info.bootstrap})
-                for future in admin.create_topics([NewTopic(t, 3, 1) for t in topics]).values():
-                    future.result(30)
+                create_topics(info.bootstrap)  # three partitions each
                 state = store.running(settings)
                 pids = {"S3 server": state["pid"] if state else 0, "Tansu": info.pid}
                 if info.intake_pid:
@@ -171,8 +170,7 @@ def intake(lingers: list[str], rate: float, events: int) -> None:
                 before, started = _cpu_seconds(pids), time.perf_counter()
                 produce_single(info.intake or info.bootstrap, records, rate)
                 took, after = time.perf_counter() - started, _cpu_seconds(pids)
-                root = store.data_dir(settings) / broker.S3Storage.bucket / "clusters" / broker.CLUSTER_ID / "topics"
-                stored = sum(1 for _ in root.glob("*/partitions/*/records/*.batch"))
+                stored = sum(1 for _ in broker.topics_dir(settings).glob("*/partitions/*/records/*.batch"))
                 cpu = ", ".join(f"{name} {after[name] - before[name]:.1f} s" for name in pids)
                 read = _read_all(info.bootstrap, topics, events)
                 print(
@@ -183,11 +181,6 @@ def intake(lingers: list[str], rate: float, events: int) -> None:
                 )
             finally:
                 broker.stop(settings)
-
-
-def _pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else float("nan")
 
 
 def _latency_run(bootstrap: str, to: str, topics: list[str], rate: float, seconds: float, wait_ms: int) -> str:
@@ -207,6 +200,10 @@ def _latency_run(bootstrap: str, to: str, topics: list[str], rate: float, second
         while not stop.is_set():
             arrived.extend(time.time() - m.timestamp()[1] / 1000 for m in consumer.consume(100, 0.1) if not m.error())
 
+    def delivered(err, msg) -> None:
+        if err is None:
+            acked.append(time.time() - msg.timestamp()[1] / 1000)
+
     reader = threading.Thread(target=read)
     reader.start()
     time.sleep(2)
@@ -217,7 +214,7 @@ def _latency_run(bootstrap: str, to: str, topics: list[str], rate: float, second
         producer.produce(
             topics[i % 3],
             f"event {i}".encode(),
-            on_delivery=lambda err, m: err or acked.append(time.time() - m.timestamp()[1] / 1000),
+            on_delivery=delivered,
         )
         producer.poll(0)
     producer.flush(30)
@@ -226,23 +223,19 @@ def _latency_run(bootstrap: str, to: str, topics: list[str], rate: float, second
     reader.join()
     consumer.close()
     return (
-        f"acknowledged p50 {_pct(acked, 0.5):.0f} ms, p99 {_pct(acked, 0.99):.0f} ms; read from Tansu p50 "
-        f"{_pct(arrived, 0.5):.0f} ms, p99 {_pct(arrived, 0.99):.0f} ms ({len(arrived)} of {len(acked)})"
+        f"acknowledged p50 {pct(acked, 0.5) * 1000:.0f} ms, p99 {pct(acked, 0.99) * 1000:.0f} ms; read from Tansu p50 "
+        f"{pct(arrived, 0.5) * 1000:.0f} ms, p99 {pct(arrived, 0.99) * 1000:.0f} ms ({len(arrived)} of {len(acked)})"
     )
 
 
 def latency(rate: float, waits: list[int], seconds: float = 20.0) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    topics = ["feedback.crm", "feedback.support_portal", "feedback.review_portal"]
+    topics = [f"feedback.{source}" for source in SOURCES]
     for with_intake, wait_ms in [(True, w) for w in waits] + [(False, waits[0])]:
         with tempfile.TemporaryDirectory() as home:
             settings = Settings(home=Path(home), broker_intake=with_intake)
             info = broker.start(settings)
             try:
-                admin = AdminClient({"bootstrap.servers": info.bootstrap})
-                for future in admin.create_topics([NewTopic(t, 3, 1) for t in topics]).values():
-                    future.result(30)
+                create_topics(info.bootstrap)  # three partitions each
                 figures = _latency_run(info.bootstrap, info.intake or info.bootstrap, topics, rate, seconds, wait_ms)
                 print(
                     f"latency, intake {'on (50 ms)' if with_intake else 'off'}, {rate:g} msg/s, reader's fetch wait "

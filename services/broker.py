@@ -254,6 +254,12 @@ def _holds_warehouse(storage: BrokerStorage, settings: Settings) -> bool:
     return state is not None and settings.catalog_extra.get("s3.endpoint") == object_store.endpoint(state)
 
 
+def topics_dir(settings: Settings) -> Path:
+    """Where Tansu's ``s3`` storage keeps this home's topics: ``<topic>/partitions/<%010d>/records/<offset>.batch``,
+    one plain Kafka record batch per file."""
+    return object_store.data_dir(settings) / S3Storage.bucket / "clusters" / CLUSTER_ID / "topics"
+
+
 def unreachable(bootstrap: str) -> str | None:
     """None when one of the ``host:port`` bootstrap servers accepts a connection, else what failed."""
     for server in bootstrap.split(","):
@@ -284,10 +290,11 @@ def intake_servers(settings: Settings) -> str:
     set, else the embedded broker's intake, or Tansu itself when the intake is off."""
     if settings.bootstrap_servers:
         return settings.bootstrap_servers
-    bootstrap = bootstrap_servers(settings)
     info = status(settings)
-    if info is None or not info.intake:
-        return bootstrap
+    if info is None:
+        return bootstrap_servers(settings)  # raises, saying how to start the broker
+    if not info.intake:
+        return info.bootstrap
     if not _intake_alive(info):
         raise BrokerNotRunningError(
             f"the embedded broker's intake ({info.intake}) is down: `reasonlake up` restarts it"
@@ -319,7 +326,7 @@ def prune_records(
         return PruneReport(skipped="an external Kafka keeps its records by its own retention")
     if settings.broker_storage != "s3":
         return PruneReport(skipped=f"{settings.broker_storage} storage keeps no record on disk")
-    topics = object_store.data_dir(settings) / S3Storage.bucket / "clusters" / CLUSTER_ID / "topics"
+    topics = topics_dir(settings)
     pattern, cutoff = re.compile(topic_pattern), older_than.timestamp()
     deleted = size = 0
     for (topic, partition), first_unread in sorted(consumed.items()):

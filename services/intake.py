@@ -30,6 +30,7 @@ import socket
 import struct
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from services import kafka_wire as wire
@@ -156,7 +157,7 @@ class _Passthrough:
     upstream: tuple[str, int]
     advertised: tuple[str, int]
     link: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-    waiting: list[tuple[wire.RequestHeader, asyncio.Future[bytes]]] = field(default_factory=list)
+    waiting: deque[tuple[wire.RequestHeader, asyncio.Future[bytes]]] = field(default_factory=deque)
     reader_task: asyncio.Task[None] | None = None
 
     async def send(self, frame: bytes, header: wire.RequestHeader, answered: bool) -> asyncio.Future[bytes] | None:
@@ -174,7 +175,7 @@ class _Passthrough:
     async def _answers(self) -> None:
         assert self.link is not None
         while (frame := await _read_frame(self.link[0])) is not None and self.waiting:
-            header, answer = self.waiting.pop(0)
+            header, answer = self.waiting.popleft()
             answer.set_result(struct.pack(">i", len(frame)) + self._rewrite(frame, header))
         for _, answer in self.waiting:  # the broker went away: the producer's connection is closed
             if not answer.done():

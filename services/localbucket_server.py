@@ -14,11 +14,11 @@ bench/RESULTS.md, "Broker: the embedded s3 storage"):
   in the same order (a key under another folder cannot start with the prefix).
 
 - Tansu lists every stored batch of a partition (ListObjectsV2 of its ``records/`` folder, no start-after) on
-  each fetch; localbucket builds each entry with two ``stat`` calls and an ElementTree node, 31 ms a page of
-  1,000, which saturated a core at 1,000 msg/s. Here a folder of plain files is listed from a cache of each
+  each fetch; localbucket builds each entry with two ``stat`` calls and an ElementTree node, 28.7 ms a page of
+  1,000 (``bench/broker.py --parts store``), which saturated a core at 1,000 msg/s. Here a folder of plain files is listed from a cache of each
   object's rendered ``<Contents>`` entry, kept per name while its inode, size and modification time stay
   (what localbucket's own ETag cache checks), so a listing costs a ``scandir``, a ``stat`` per object and a
-  join, 4.8 ms a page of 1,000; the later pages of one listing are cut from its first page's scan (a listing
+  join, 6.8 ms a page of 1,000 over HTTP; the later pages of one listing are cut from its first page's scan (a listing
   of 10,000 batches was ten scans of the whole folder); the bytes are localbucket's own.
 
 What stays: a fetch still costs time in proportion to the batches the partition holds, and a reader whose

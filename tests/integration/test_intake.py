@@ -11,7 +11,6 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from flink import kafka_io
 from lake.settings import Settings
 from services import broker as broker_mod
-from services import object_store
 from services.errors import BrokerNotRunningError
 
 pytestmark = pytest.mark.slow
@@ -21,8 +20,7 @@ TOPICS = ("feedback.crm", "feedback.support", "feedback.reviews")
 
 def _stored_objects(settings: Settings, topic: str) -> int:
     """Record batches Tansu stored for ``topic`` on the s3 storage (one object each)."""
-    topics = object_store.data_dir(settings) / broker_mod.S3Storage.bucket / "clusters" / broker_mod.CLUSTER_ID
-    return sum(1 for _ in (topics / "topics" / topic).glob("partitions/*/records/*.batch"))
+    return sum(1 for _ in (broker_mod.topics_dir(settings) / topic).glob("partitions/*/records/*.batch"))
 
 
 def _read_all(bootstrap: str, topics: tuple[str, ...], expected: int) -> dict[tuple[str, int, int], tuple]:
