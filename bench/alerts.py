@@ -155,7 +155,7 @@ def latency(settings: Settings, rate: float, seconds: float, seed: int) -> dict:
     """Produce at ``rate`` for ``seconds``; every alert's arrival − its input's Kafka timestamp."""
     from confluent_kafka import Consumer, TopicPartition
 
-    bootstrap = broker.bootstrap_servers(settings)
+    bootstrap = broker.intake_servers(settings)  # as a team's consumer of the alerts reads them
     phase_start = time.time()
     delays: list[float] = []
     decided: list[float] = []  # input timestamp → the classify operator's decision (alerted_at)
@@ -168,11 +168,9 @@ def latency(settings: Settings, rate: float, seconds: float, seed: int) -> dict:
                 "bootstrap.servers": bootstrap,
                 "group.id": f"bench-{seed}",
                 "enable.auto.commit": False,
-                "fetch.wait.max.ms": 10,
             }
         )
-        # from the end: the burst's alerts before this phase are not read again (on the s3 storage every
-        # fetch lists the partition's stored batches, so reading a long backlog first would delay the phase)
+        # from the end: the burst's alerts before this phase are not read again
         tps = kafka_io.topic_partitions(bootstrap, [ALERTS_TOPIC])
         c.assign([TopicPartition(t, p, c.get_watermark_offsets(TopicPartition(t, p), timeout=10)[1]) for t, p in tps])
         while not stop.is_set():

@@ -13,10 +13,11 @@
    platform producers sending ``--events`` one at a time at ``--rate`` msg/s in all (``bench/producers.py``)
    to three topics of 3 partitions; how long producing took, the batches Tansu stored, the CPU seconds of
    the S3 server, Tansu and the intake meanwhile, then how long a fresh reader takes to read every event.
-4. Latency (``--parts latency``), with the intake (50 ms, the default) and without: one producer sending
-   single events at ``--latency-rate`` msg/s for 20 s while a reader of Tansu polls (``fetch.wait.max.ms`` per
-   ``--latency-waits``; 500 is the alert job's on this storage); p50/p99 from each event's Kafka timestamp to its acknowledgement
-   (intake and store) and to its arrival at the reader (the part of the alert path before the job).
+4. Latency (``--parts latency``), with the intake (defaults; then lingering whatever the rate) and without:
+   one producer sending single events at ``--latency-rate`` msg/s for 20 s while a reader polls where clients
+   connect (the intake, which answers from its tail; ``fetch.wait.max.ms`` per ``--latency-waits``; 500 is
+   the alert job's on this storage); p50/p99 from each event's Kafka timestamp to its acknowledgement (intake
+   and store) and to its arrival at the reader (the part of the alert path before the job).
 
 Prints one line per figure; figures: bench/RESULTS.md, "Broker: the embedded s3 storage" (the run in
 docs/history/results-journal.md, section "Broker: a steady stream of single messages").
@@ -197,8 +198,10 @@ def _latency_run(bootstrap: str, to: str, topics: list[str], rate: float, second
     consumer.assign([TopicPartition(t, p, 0) for t, p in kafka_io.topic_partitions(bootstrap, topics)])
 
     def read() -> None:
-        while not stop.is_set():
-            arrived.extend(time.time() - m.timestamp()[1] / 1000 for m in consumer.consume(100, 0.1) if not m.error())
+        while not stop.is_set():  # poll returns each message as it comes (consume waits to fill its batch)
+            m = consumer.poll(0.1)
+            if m is not None and not m.error():
+                arrived.append(time.time() - m.timestamp()[1] / 1000)
 
     def delivered(err, msg) -> None:
         if err is None:
@@ -223,23 +226,27 @@ def _latency_run(bootstrap: str, to: str, topics: list[str], rate: float, second
     reader.join()
     consumer.close()
     return (
-        f"acknowledged p50 {pct(acked, 0.5) * 1000:.0f} ms, p99 {pct(acked, 0.99) * 1000:.0f} ms; read from Tansu p50 "
+        f"acknowledged p50 {pct(acked, 0.5) * 1000:.0f} ms, p99 {pct(acked, 0.99) * 1000:.0f} ms; read p50 "
         f"{pct(arrived, 0.5) * 1000:.0f} ms, p99 {pct(arrived, 0.99) * 1000:.0f} ms ({len(arrived)} of {len(acked)})"
     )
 
 
 def latency(rate: float, waits: list[int], seconds: float = 20.0) -> None:
+    """The defaults at each wait; then the intake always lingering (``at_once_per_s`` 0); then no intake."""
     topics = [f"feedback.{source}" for source in SOURCES]
-    for with_intake, wait_ms in [(True, w) for w in waits] + [(False, waits[0])]:
+    default = Settings.model_fields["broker_intake_at_once_per_s"].default
+    runs = [(True, default, w) for w in waits] + [(True, 0.0, waits[0]), (False, default, waits[0])]
+    for with_intake, at_once, wait_ms in runs:
         with tempfile.TemporaryDirectory() as home:
-            settings = Settings(home=Path(home), broker_intake=with_intake)
+            settings = Settings(home=Path(home), broker_intake=with_intake, broker_intake_at_once_per_s=at_once)
             info = broker.start(settings)
             try:
                 create_topics(info.bootstrap)  # three partitions each
-                figures = _latency_run(info.bootstrap, info.intake or info.bootstrap, topics, rate, seconds, wait_ms)
+                clients = info.intake or info.bootstrap  # readers too: the intake answers them from its tail
+                figures = _latency_run(clients, clients, topics, rate, seconds, wait_ms)
+                intake_is = f"on (linger 50 ms past {at_once:g} stored batches a second)" if with_intake else "off"
                 print(
-                    f"latency, intake {'on (50 ms)' if with_intake else 'off'}, {rate:g} msg/s, reader's fetch wait "
-                    f"{wait_ms} ms: {figures}",
+                    f"latency, intake {intake_is}, {rate:g} msg/s, reader's fetch wait {wait_ms} ms: {figures}",
                     flush=True,
                 )
             finally:

@@ -25,6 +25,7 @@ class ReasonlakeResource(ConfigurableResource):
     broker_storage: str = "s3"
     broker_intake: str = "True"
     broker_intake_linger_ms: str = "50.0"
+    broker_intake_at_once_per_s: str = "100.0"
     catalog_uri: str = ""
     catalog_warehouse: str = ""
     catalog_extra: str = "{}"

@@ -127,11 +127,12 @@ class IngestJobConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, bootstrap_servers: str | None = None, **overrides) -> IngestJobConfig:
-        """``bootstrap_servers`` defaults to :func:`services.broker.bootstrap_servers` (external or embedded)."""
+        """``bootstrap_servers`` defaults to :func:`services.broker.intake_servers` (external, or the embedded
+        broker's intake, which answers readers at its tail at once)."""
         from services import broker
 
         source = SourceConfig(
-            bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings), group_id="reasonlake-ingest"
+            bootstrap_servers=bootstrap_servers or broker.intake_servers(settings), group_id="reasonlake-ingest"
         )
         # thread mode unless the settings choose: the records/s of process mode without a Python worker
         # process (~350 MB less at peak; docs/history/results-journal.md, section "2026-11-28 update"). Checkpoints
@@ -200,7 +201,7 @@ class AlertJobConfig:
 
         embedded_s3 = not settings.bootstrap_servers and settings.broker_storage == "s3"
         source = SourceConfig(
-            bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings),
+            bootstrap_servers=bootstrap_servers or broker.intake_servers(settings),
             group_id="reasonlake-alerts",
             # the embedded broker on s3 lists a partition's stored batches on every fetch, and answers
             # nothing when the listing outlasts the wait: at 50 ms a partition of ~1,500 single-message

@@ -72,6 +72,7 @@ ENV_VARS: dict[str, str] = {
     "broker_storage": "REASONLAKE_BROKER_STORAGE",
     "broker_intake": "REASONLAKE_BROKER_INTAKE",
     "broker_intake_linger_ms": "REASONLAKE_BROKER_INTAKE_LINGER_MS",
+    "broker_intake_at_once_per_s": "REASONLAKE_BROKER_INTAKE_AT_ONCE_PER_S",
     "catalog_uri": "REASONLAKE_CATALOG_URI",
     "catalog_warehouse": "REASONLAKE_CATALOG_WAREHOUSE",
     "catalog_extra": "REASONLAKE_CATALOG_PROPERTIES",
@@ -105,9 +106,12 @@ class Settings(BaseModel):
     home: Path = Field(default=Path(".reasonlake"), validate_default=True)  # made absolute
     bootstrap_servers: str | None = None
     broker_storage: Literal["s3", "memory"] = "s3"
-    # producers reach the embedded broker through services.intake (single events merged into batches)
+    # clients reach the embedded broker through services.intake (single events merged into batches, readers
+    # at a partition's end answered from what it stored last); a merged request lingers only past
+    # broker_intake_at_once_per_s stored batches a second
     broker_intake: bool = True
     broker_intake_linger_ms: float = Field(default=50.0, ge=0, le=1000)
+    broker_intake_at_once_per_s: float = Field(default=100.0, ge=0)
     catalog_uri: str | None = None
     catalog_warehouse: str | None = None
     catalog_extra: dict[str, str] = Field(default_factory=dict)

@@ -3,8 +3,9 @@
 One broker per home: its pid and port live in ``<home>/run/broker.json``, so commands started
 later find it, and two homes never share one. ``bootstrap_servers`` is the single place that
 decides which Kafka a command talks to (an external one when configured, else the embedded one), and
-``intake_servers`` where producers send: the broker's intake (:mod:`services.intake`, started and stopped
-with Tansu), which merges single-event produce requests into batches before Tansu stores them.
+``intake_servers`` where clients connect: the broker's intake (:mod:`services.intake`, started and stopped
+with Tansu), which merges single-event produce requests into batches before Tansu stores them and answers
+readers at the end of a partition from the batches it stored last.
 
 Storage is pluggable through :class:`BrokerStorage` (``settings.broker_storage``):
 
@@ -145,6 +146,7 @@ def _ensure_intake(settings: Settings, info: BrokerInfo) -> BrokerInfo:
         port = _preferred_port(port_file) if attempt == 0 else process.free_port()
         argv = [sys.executable, "-m", "services.intake", "--listen", f"{HOST}:{port}", "--upstream", info.bootstrap]
         argv += ["--linger-ms", f"{settings.broker_intake_linger_ms:g}"]
+        argv += ["--at-once-per-s", f"{settings.broker_intake_at_once_per_s:g}"]
         proc = process.spawn(argv, settings.logs_dir / "intake.log", env=settings.child_env())
         if process.wait_listening(proc, port, START_TIMEOUT_S):
             port_file.write_text(str(port))
@@ -286,8 +288,9 @@ def bootstrap_servers(settings: Settings) -> str:
 
 
 def intake_servers(settings: Settings) -> str:
-    """Where producers (the platforms, the demo, the benchmarks) send: ``settings.bootstrap_servers`` if
-    set, else the embedded broker's intake, or Tansu itself when the intake is off."""
+    """Where clients connect, producers (the platforms, the demo, the benchmarks) and readers (the jobs):
+    ``settings.bootstrap_servers`` if set, else the embedded broker's intake, or Tansu itself when the
+    intake is off."""
     if settings.bootstrap_servers:
         return settings.bootstrap_servers
     info = status(settings)

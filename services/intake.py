@@ -18,7 +18,10 @@ partition gets one stored batch per ``linger`` however many events arrive.
   answers are clamped to the protocol versions :mod:`services.kafka_wire` encodes, and ``Metadata`` answers
   name the intake as the broker, so producers stay on it.
 
-Run by :func:`services.broker.start` as ``python -m services.intake``; consumers talk to Tansu directly.
+* Readers (the jobs, audits) connect here too: a fetch for what was stored last is answered from the tail
+  the intake keeps (:mod:`services.intake_tail`), at once when a batch is stored; any other is Tansu's.
+
+Run by :func:`services.broker.start` as ``python -m services.intake``.
 """
 
 from __future__ import annotations
@@ -26,158 +29,65 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import socket
+import functools
 import struct
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from services import kafka_fetch as fetch
 from services import kafka_wire as wire
+from services.intake_merge import AT_ONCE_PER_S, Counters, Merger, no_delay, read_frame
+from services.intake_tail import PROBE_EVERY_S, Tails
 
-MAX_MERGED_BYTES = 1 << 20  # a merged request is sent at once past this size
-UPSTREAM_TIMEOUT_MS = 30_000
 REPORT_EVERY_S = 60.0
-
-
-async def _read_frame(reader: asyncio.StreamReader) -> bytes | None:
-    try:
-        size = struct.unpack(">i", await reader.readexactly(4))[0]
-        return await reader.readexactly(size)
-    except (asyncio.IncompleteReadError, ConnectionError):
-        return None
-
-
-def _no_delay(writer: asyncio.StreamWriter) -> None:
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-@dataclass
-class _Pending:
-    records: list[wire.Record]
-    done: asyncio.Future[tuple[int, int]]  # (error code, base offset)
-
-
-@dataclass
-class Counters:
-    requests: int = 0
-    merged_requests: int = 0
-    stored_batches: int = 0
-    passed: int = 0
-
-
-class Merger:
-    """Gathers plain records per partition and stores them in Tansu, one merged request at a time."""
-
-    def __init__(self, upstream: tuple[str, int], linger_s: float, counters: Counters) -> None:
-        self.upstream, self.linger_s, self.counters = upstream, linger_s, counters
-        self.pending: dict[tuple[str, int], list[_Pending]] = {}
-        self.pending_bytes = 0
-        self.last_flush = 0.0
-        self.ready = asyncio.Event()
-        self.full = asyncio.Event()
-        self.link: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-        self.correlation = 0
-
-    async def store(self, topic: str, partition: int, records: list[wire.Record], size: int) -> tuple[int, int]:
-        """Queue ``records`` for ``topic``/``partition``; returns (error code, offset of the first)."""
-        if not records:
-            return 0, -1
-        done: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
-        self.pending.setdefault((topic, partition), []).append(_Pending(records, done))
-        self.pending_bytes += size
-        self.ready.set()
-        if self.pending_bytes >= MAX_MERGED_BYTES:
-            self.full.set()
-        return await done
-
-    async def run(self) -> None:
-        while True:
-            await self.ready.wait()
-            wait = self.last_flush + self.linger_s - time.monotonic()
-            if wait > 0 and not self.full.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.full.wait(), wait)
-            self.last_flush = time.monotonic()
-            taken, self.pending, self.pending_bytes = self.pending, {}, 0
-            self.ready.clear()
-            self.full.clear()
-            await self._send(taken)
-
-    async def _send(self, taken: dict[tuple[str, int], list[_Pending]]) -> None:
-        try:
-            batches = [
-                wire.PartitionRecords(topic, partition, wire.merge_batch([r for p in entries for r in p.records]))
-                for (topic, partition), entries in taken.items()
-            ]
-            answer = await asyncio.wait_for(self._produce(batches), UPSTREAM_TIMEOUT_MS / 1000 + 5)
-            results = {(r.topic, r.partition): r for r in answer}
-            self.counters.stored_batches += len(batches)
-        except Exception as exc:  # every producer waiting on this request must get an answer
-            print(f"intake: storing {len(taken)} batches failed ({exc!r}); producers will retry", file=sys.stderr)
-            self._close_link()
-            results = {}
-        for key, entries in taken.items():
-            result = results.get(key)
-            position = 0
-            for p in entries:
-                if result is None:
-                    p.done.set_result((wire.REQUEST_TIMED_OUT, -1))
-                elif result.error_code:
-                    p.done.set_result((result.error_code, -1))
-                else:
-                    p.done.set_result((0, result.base_offset + position))
-                position += len(p.records)
-
-    async def _produce(self, batches: list[wire.PartitionRecords]) -> list[wire.PartitionResult]:
-        if self.link is None:
-            self.link = await asyncio.open_connection(*self.upstream)
-            _no_delay(self.link[1])
-        reader, writer = self.link
-        self.correlation = (self.correlation + 1) & 0x7FFFFFFF
-        writer.write(wire.encode_produce(self.correlation, "reasonlake-intake", -1, UPSTREAM_TIMEOUT_MS, batches))
-        await writer.drain()
-        frame = await _read_frame(reader)
-        if frame is None:
-            raise OSError("the broker closed the connection")
-        return wire.parse_produce_v3_response(frame[4:])
-
-    def _close_link(self) -> None:
-        if self.link is not None:
-            self.link[1].close()
-            self.link = None
+# requests that change what a partition holds other than by producing, so the tail starts again:
+# CreateTopics, DeleteTopics, DeleteRecords, EndTxn, WriteTxnMarkers, CreatePartitions
+_CHANGES_LOGS = frozenset({19, 20, 21, 26, 27, 37})
+Observer = Callable[[bytes], None]  # reads an upstream answer's body (after its correlation id)
 
 
 @dataclass
 class _Passthrough:
-    """One producer connection's own link to Tansu, for what is not merged; answers come back in order."""
+    """One client connection's own link to Tansu, for what the intake does not answer itself; answers come
+    back in order. ``lost`` is called when Tansu closes the link."""
 
     upstream: tuple[str, int]
     advertised: tuple[str, int]
+    lost: Callable[[], None]
     link: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-    waiting: deque[tuple[wire.RequestHeader, asyncio.Future[bytes]]] = field(default_factory=deque)
+    waiting: deque[tuple[wire.RequestHeader, asyncio.Future[bytes], Observer | None]] = field(default_factory=deque)
     reader_task: asyncio.Task[None] | None = None
+    probed: float = 0.0  # when a fetch the tail could have answered was last sent to Tansu instead
 
-    async def send(self, frame: bytes, header: wire.RequestHeader, answered: bool) -> asyncio.Future[bytes] | None:
+    async def send(
+        self, frame: bytes, header: wire.RequestHeader, answered: bool, observe: Observer | None = None
+    ) -> asyncio.Future[bytes] | None:
         if self.link is None:
             self.link = await asyncio.open_connection(*self.upstream)
-            _no_delay(self.link[1])
+            no_delay(self.link[1])
             self.reader_task = asyncio.create_task(self._answers())
         answer: asyncio.Future[bytes] | None = asyncio.get_running_loop().create_future() if answered else None
         if answer is not None:
-            self.waiting.append((header, answer))
+            self.waiting.append((header, answer, observe))
         self.link[1].write(struct.pack(">i", len(frame)) + frame)
         await self.link[1].drain()
         return answer
 
     async def _answers(self) -> None:
         assert self.link is not None
-        while (frame := await _read_frame(self.link[0])) is not None and self.waiting:
-            header, answer = self.waiting.popleft()
+        while (frame := await read_frame(self.link[0])) is not None and self.waiting:
+            header, answer, observe = self.waiting.popleft()
+            if observe is not None:
+                try:
+                    observe(frame[4:])
+                except (wire.WireError, struct.error):
+                    self.lost()  # an answer the tail cannot follow: it starts again
             answer.set_result(struct.pack(">i", len(frame)) + self._rewrite(frame, header))
-        for _, answer in self.waiting:  # the broker went away: the producer's connection is closed
+        self.lost()
+        for _, answer, _observe in self.waiting:  # the broker went away: the client's connection is closed
             if not answer.done():
                 answer.set_exception(ConnectionError("the broker closed the connection"))
 
@@ -188,6 +98,8 @@ class _Passthrough:
                 return head + wire.clamp_api_versions(body, header.version)
             if header.api_key == wire.METADATA:
                 return head + wire.rewrite_metadata_brokers(body, header.version, *self.advertised)
+            if header.api_key == wire.FIND_COORDINATOR:
+                return head + wire.rewrite_coordinator(body, header.version, *self.advertised)
         except (wire.WireError, struct.error):
             pass  # an answer of a layout this module does not know goes back unchanged
         return frame
@@ -200,23 +112,26 @@ class _Passthrough:
 
 
 class Intake:
-    def __init__(self, upstream: tuple[str, int], advertised: tuple[str, int], linger_s: float) -> None:
+    def __init__(
+        self, upstream: tuple[str, int], advertised: tuple[str, int], linger_s: float, at_once_per_s: float
+    ) -> None:
         self.upstream, self.advertised = upstream, advertised
         self.counters = Counters()
-        self.merger = Merger(upstream, linger_s, self.counters)
+        self.tails = Tails()
+        self.merger = Merger(upstream, linger_s, self.counters, self.tails, at_once_per_s)
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        _no_delay(writer)
+        no_delay(writer)
         answers: asyncio.Queue[asyncio.Future[bytes] | None] = asyncio.Queue()
-        passthrough = _Passthrough(self.upstream, self.advertised)
+        passthrough = _Passthrough(self.upstream, self.advertised, self.tails.clear)
         replies = asyncio.create_task(self._reply(answers, writer))
         try:
-            while (frame := await _read_frame(reader)) is not None:
+            while (frame := await read_frame(reader)) is not None:
                 answer = await self._handle(frame, passthrough)
                 if answer is not None:
                     answers.put_nowait(answer)
         except (OSError, wire.WireError, struct.error) as exc:
-            print(f"intake: closing a producer connection: {exc}", file=sys.stderr)
+            print(f"intake: closing a client connection: {exc}", file=sys.stderr)
         finally:
             answers.put_nowait(None)
             with contextlib.suppress(Exception):
@@ -227,19 +142,70 @@ class Intake:
     async def _handle(self, frame: bytes, passthrough: _Passthrough) -> asyncio.Future[bytes] | None:
         header = wire.request_header(frame)
         self.counters.requests += 1
+        if header.api_key == wire.FETCH and header.version in fetch.SERVED_FETCH:
+            return asyncio.ensure_future(self._fetch(frame, header, passthrough))
+        if header.api_key in _CHANGES_LOGS:
+            self.tails.clear()
         if header.api_key != wire.PRODUCE:
             return await passthrough.send(frame, header, answered=True)
         if header.version not in wire.MERGEABLE_PRODUCE:
+            self.tails.clear()
             acks = struct.unpack_from(">h", frame, header.body_at)[0]
             return await passthrough.send(frame, header, answered=acks != 0)
         request = wire.parse_produce(frame, header)
         split = [wire.split_batches(p.records or b"") for p in request.partitions]
         if request.transactional_id is not None or any(s is None for s in split):
             self.counters.passed += 1
-            return await passthrough.send(frame, header, answered=request.acks != 0)
+            if request.transactional_id is not None:  # may be aborted: Tansu answers these partitions now
+                for p in request.partitions:
+                    self.tails.forget(p.topic, p.partition)
+            observe = functools.partial(self._passed, request, header.version)
+            return await passthrough.send(frame, header, answered=request.acks != 0, observe=observe)
         self.counters.merged_requests += 1
         answer = asyncio.ensure_future(self._merge(header, request, [s or [] for s in split]))
         return answer if request.acks != 0 else None
+
+    def _passed(self, request: wire.ProduceRequest, version: int, body: bytes) -> None:
+        """Tansu's answer to a produce request passed unchanged: its batches join the tail, unless transactional."""
+        sent = {(p.topic, p.partition): p.records for p in request.partitions}
+        for result in wire.parse_produce_response(body, version):
+            records = sent.get((result.topic, result.partition))
+            if result.error_code or not records:
+                continue
+            rebased, span, transactional = wire.rebase(records, result.base_offset)
+            if transactional:
+                self.tails.forget(result.topic, result.partition)
+            else:
+                self.tails.stored(result.topic, result.partition, result.base_offset, rebased, span)
+
+    async def _fetch(self, frame: bytes, header: wire.RequestHeader, link: _Passthrough) -> bytes:
+        """A reader's fetch, answered from the tail when it holds every partition asked for
+        (:mod:`services.intake_tail`), by Tansu otherwise."""
+        request = fetch.parse_fetch(frame, header)
+        wait_ms = request.max_wait_ms
+        if request.replica_id < 0 and request.session_epoch <= 0:  # a consumer's full fetch
+            deadline = time.monotonic() + request.max_wait_ms / 1000
+            while (parts := self.tails.answer(request)) is not None:
+                remaining = deadline - time.monotonic()
+                if any(p.records for p in parts) or (remaining <= 0 and time.monotonic() - link.probed < PROBE_EVERY_S):
+                    self.counters.fetches_from_tail += 1
+                    return fetch.encode_fetch_response(header.correlation_id, header.version, parts)
+                if remaining <= 0:
+                    wait_ms = 0  # nothing new for a while: Tansu has a look, in case a batch went past the intake
+                    break
+                await self.tails.changed(remaining)
+            link.probed = time.monotonic()
+        observe = functools.partial(self._fetched, request)
+        answer = await link.send(fetch.sessionless(frame, request, wait_ms), header, answered=True, observe=observe)
+        assert answer is not None
+        return await answer
+
+    def _fetched(self, request: fetch.FetchRequest, body: bytes) -> None:
+        """Where Tansu answered a reader at a partition's end with nothing, the tail starts there."""
+        asked = {(p.topic, p.partition): p.offset for p in request.partitions}
+        for p in fetch.parse_fetch_response(body, request.version):
+            if not p.error_code and not p.records and asked.get((p.topic, p.partition)) == p.high_watermark:
+                self.tails.ends_at(p.topic, p.partition, p.high_watermark)
 
     async def _merge(
         self, header: wire.RequestHeader, request: wire.ProduceRequest, split: list[list[wire.Record]]
@@ -275,16 +241,18 @@ class Intake:
             last = Counters(**vars(c))
             print(
                 f"intake: {c.requests} requests, {c.merged_requests} produce requests merged into "
-                f"{c.stored_batches} stored batches, {c.passed} passed unchanged",
+                f"{c.stored_batches} stored batches, {c.passed} passed unchanged; {c.fetches_from_tail} fetches "
+                "answered from the tail",
                 flush=True,
             )
 
 
-async def main(port: int, upstream: tuple[str, int], host: str, linger_s: float) -> None:
-    intake = Intake(upstream, (host, port), linger_s)
+async def main(port: int, upstream: tuple[str, int], host: str, linger_s: float, at_once_per_s: float) -> None:
+    intake = Intake(upstream, (host, port), linger_s, at_once_per_s)
     server = await asyncio.start_server(intake.serve, host, port, reuse_address=True)
     print(
-        f"intake: listening on {host}:{port}, storing in {upstream[0]}:{upstream[1]}, linger {linger_s * 1000:g} ms",
+        f"intake: listening on {host}:{port}, storing in {upstream[0]}:{upstream[1]}, linger {linger_s * 1000:g} ms "
+        f"past {at_once_per_s:g} stored batches a second",
         flush=True,
     )
     async with server:
@@ -298,8 +266,14 @@ def _address(value: str) -> tuple[str, int]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m services.intake", description=__doc__.splitlines()[0])
-    parser.add_argument("--listen", type=_address, required=True, help="host:port the producers connect to")
+    parser.add_argument("--listen", type=_address, required=True, help="host:port the clients connect to")
     parser.add_argument("--upstream", type=_address, required=True, help="host:port of the Tansu broker")
     parser.add_argument("--linger-ms", type=float, default=50.0)
+    parser.add_argument(
+        "--at-once-per-s",
+        type=float,
+        default=AT_ONCE_PER_S,
+        help="stored batches a second below which a merged request does not linger (0: it always does)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.listen[1], args.upstream, args.listen[0], args.linger_ms / 1000))
+    asyncio.run(main(args.listen[1], args.upstream, args.listen[0], args.linger_ms / 1000, args.at_once_per_s))

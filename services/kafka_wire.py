@@ -6,7 +6,8 @@ Only what merging single-event produce requests needs, after Kafka's protocol gu
 * request headers (v1, v2): api key, version, correlation id, client id;
 * ``ApiVersions`` responses: the highest ``Produce`` and ``Metadata`` versions clamped in place to the last
   non-flexible ones (8), which this module encodes;
-* ``Metadata`` responses v0–v8: the brokers' host and port replaced, so a producer stays on the intake;
+* ``Metadata`` responses v0–v8 and ``FindCoordinator`` responses v0–v2: the brokers' host and port
+  replaced, so a client stays on the intake;
 * ``Produce`` requests and responses v3–v8;
 * record batches (magic 2): plain ones (no compression, no producer id, no transaction) split into their
   records and merged into one batch with a new CRC-32C.
@@ -21,8 +22,9 @@ from dataclasses import dataclass
 
 import crcmod.predefined
 
-PRODUCE, METADATA, API_VERSIONS = 0, 3, 18
-MAX_VERSION = {PRODUCE: 8, METADATA: 8}  # the last versions before flexible encoding (KIP-482)
+PRODUCE, FETCH, METADATA, FIND_COORDINATOR, API_VERSIONS = 0, 1, 3, 10, 18
+# the last versions before flexible encoding (KIP-482); Fetch's codec is services/kafka_fetch.py
+MAX_VERSION = {PRODUCE: 8, FETCH: 11, METADATA: 8, FIND_COORDINATOR: 2}
 MERGEABLE_PRODUCE = range(3, 9)  # Produce versions with magic-2 record batches and a known layout
 BATCH_HEADER = 61  # bytes of a record batch before its records
 # attribute bits that make a batch unmergeable: compression (0-2), log-append time (3), transaction (4), control (5)
@@ -36,7 +38,7 @@ class WireError(ValueError):
     """Bytes that do not follow the layout this module knows."""
 
 
-class _Reader:
+class Reader:
     def __init__(self, data: bytes, pos: int = 0) -> None:
         self.data, self.pos = data, pos
 
@@ -74,7 +76,7 @@ class _Reader:
         return (v >> 1) ^ -(v & 1)
 
 
-def _string(s: str | None) -> bytes:
+def encode_string(s: str | None) -> bytes:
     if s is None:
         return struct.pack(">h", -1)
     b = s.encode()
@@ -102,7 +104,7 @@ class RequestHeader:
 
 def request_header(frame: bytes) -> RequestHeader:
     """The header of a request frame (without its length prefix)."""
-    r = _Reader(frame)
+    r = Reader(frame)
     api_key, version, corr = r.take(">h"), r.take(">h"), r.take(">i")
     client_id = r.string()
     return RequestHeader(api_key, version, corr, client_id, r.pos)
@@ -112,7 +114,7 @@ def clamp_api_versions(body: bytes, version: int) -> bytes:
     """An ``ApiVersions`` response body with Produce's and Metadata's highest versions lowered to
     :data:`MAX_VERSION` (same length: the int16 fields are rewritten where they stand)."""
     out = bytearray(body)
-    r = _Reader(body)
+    r = Reader(body)
     r.take(">h")  # error code
     flexible = version >= 3
     count = r.uvarint() - 1 if flexible else r.take(">i")
@@ -132,7 +134,7 @@ def rewrite_metadata_brokers(body: bytes, version: int, host: str, port: int) ->
     """A ``Metadata`` response body (v0–v8) whose brokers all answer at ``host:port``."""
     if version > MAX_VERSION[METADATA]:
         raise WireError(f"Metadata v{version} is flexible; the intake offers up to v{MAX_VERSION[METADATA]}")
-    r = _Reader(body)
+    r = Reader(body)
     head = r.raw(4) if version >= 3 else b""  # throttle time
     count = r.take(">i")
     brokers = [struct.pack(">i", count)]
@@ -140,9 +142,27 @@ def rewrite_metadata_brokers(body: bytes, version: int, host: str, port: int) ->
         node_id = r.take(">i")
         r.string()
         r.take(">i")
-        rack = _string(r.string()) if version >= 1 else b""
-        brokers.append(struct.pack(">i", node_id) + _string(host) + struct.pack(">i", port) + rack)
+        rack = encode_string(r.string()) if version >= 1 else b""
+        brokers.append(struct.pack(">i", node_id) + encode_string(host) + struct.pack(">i", port) + rack)
     return head + b"".join(brokers) + body[r.pos :]
+
+
+def rewrite_coordinator(body: bytes, version: int, host: str, port: int) -> bytes:
+    """A ``FindCoordinator`` response body (v0–v2) whose coordinator answers at ``host:port``: a client that
+    keys brokers by node id would otherwise move its link to that broker off the intake."""
+    if version > MAX_VERSION[FIND_COORDINATOR]:
+        raise WireError(f"FindCoordinator v{version} is flexible; the intake offers up to v2")
+    r = Reader(body)
+    if version >= 1:
+        r.take(">i")  # throttle time
+    r.take(">h")
+    if version >= 1:
+        r.string()  # error message
+    node_at = r.pos
+    r.take(">i")
+    r.string()
+    r.take(">i")
+    return body[: node_at + 4] + encode_string(host) + struct.pack(">i", port) + body[r.pos :]
 
 
 @dataclass(frozen=True)
@@ -162,7 +182,7 @@ class ProduceRequest:
 
 def parse_produce(frame: bytes, header: RequestHeader) -> ProduceRequest:
     """The body of a ``Produce`` request of a version in :data:`MERGEABLE_PRODUCE`."""
-    r = _Reader(frame, header.body_at)
+    r = Reader(frame, header.body_at)
     txn, acks, timeout = r.string(), r.take(">h"), r.take(">i")
     parts = []
     for _ in range(r.take(">i")):
@@ -180,10 +200,10 @@ def encode_produce(
     by_topic: dict[str, list[PartitionRecords]] = {}
     for b in batches:
         by_topic.setdefault(b.topic, []).append(b)
-    body = [struct.pack(">hhi", PRODUCE, 3, correlation_id), _string(client_id), _string(None)]
+    body = [struct.pack(">hhi", PRODUCE, 3, correlation_id), encode_string(client_id), encode_string(None)]
     body.append(struct.pack(">hii", acks, timeout_ms, len(by_topic)))
     for topic, parts in by_topic.items():
-        body.append(_string(topic) + struct.pack(">i", len(parts)))
+        body.append(encode_string(topic) + struct.pack(">i", len(parts)))
         for p in parts:
             records = p.records or b""
             body.append(struct.pack(">ii", p.partition, len(records)) + records)
@@ -200,14 +220,21 @@ class PartitionResult:
     log_append_time: int = -1
 
 
-def parse_produce_v3_response(body: bytes) -> list[PartitionResult]:
-    """The partitions of a ``Produce`` v3 response body (after the correlation id)."""
-    r = _Reader(body)
+def parse_produce_response(body: bytes, version: int = 3) -> list[PartitionResult]:
+    """The partitions of a ``Produce`` response body (v3–v8, after the correlation id)."""
+    r = Reader(body)
     out = []
     for _ in range(r.take(">i")):
         topic = r.string() or ""
         for _ in range(r.take(">i")):
             out.append(PartitionResult(topic, r.take(">i"), r.take(">h"), r.take(">q"), r.take(">q")))
+            if version >= 5:
+                r.take(">q")  # log start offset
+            if version >= 8:
+                for _error in range(r.take(">i")):
+                    r.take(">i")
+                    r.string()
+                r.string()
     return out
 
 
@@ -218,13 +245,13 @@ def encode_produce_response(correlation_id: int, version: int, results: list[Par
         by_topic.setdefault(res.topic, []).append(res)
     out = [struct.pack(">ii", correlation_id, len(by_topic))]
     for topic, parts in by_topic.items():
-        out.append(_string(topic) + struct.pack(">i", len(parts)))
+        out.append(encode_string(topic) + struct.pack(">i", len(parts)))
         for p in parts:
             out.append(struct.pack(">ihqq", p.partition, p.error_code, p.base_offset, p.log_append_time))
             if version >= 5:
                 out.append(struct.pack(">q", -1))  # log start offset: unknown here
             if version >= 8:
-                out.append(struct.pack(">i", 0) + _string(None))  # no record errors, no message
+                out.append(struct.pack(">i", 0) + encode_string(None))  # no record errors, no message
     out.append(struct.pack(">i", 0))  # throttle time
     frame = b"".join(out)
     return struct.pack(">i", len(frame)) + frame
@@ -251,7 +278,7 @@ def split_batches(records: bytes) -> list[Record] | None:
         if magic != 2 or attributes & _SPECIAL_ATTRIBUTES or producer_id != -1:
             return None
         (count,) = struct.unpack_from(">i", records, pos + 57)
-        r = _Reader(records[:end], pos + BATCH_HEADER)
+        r = Reader(records[:end], pos + BATCH_HEADER)
         for _ in range(count):
             size = r.varint()
             record_end = r.pos + size
@@ -261,6 +288,24 @@ def split_batches(records: bytes) -> list[Record] | None:
             out.append(Record(base_ts + ts_delta, r.raw(record_end - r.pos)))
         pos = end
     return out
+
+
+def rebase(records: bytes, base_offset: int) -> tuple[bytes, int, bool]:
+    """``records`` (one or more record batches of magic 2, as a producer sent them) numbered from
+    ``base_offset`` as the broker stored them, the offsets they span, and whether any is transactional or a
+    control batch. Only the base offsets change: a batch's CRC does not cover them."""
+    out = bytearray(records)
+    pos, span, transactional = 0, 0, False
+    while pos < len(out):
+        if len(out) - pos < BATCH_HEADER or out[pos + 16] != 2:
+            raise WireError("not a record batch of magic 2")
+        (length,) = struct.unpack_from(">i", out, pos + 8)
+        attributes, last_delta = struct.unpack_from(">hi", out, pos + 21)
+        struct.pack_into(">q", out, pos, base_offset + span)
+        transactional |= bool(attributes & 0x30)
+        span += last_delta + 1
+        pos += 12 + length
+    return bytes(out), span, transactional
 
 
 def merge_batch(records: list[Record]) -> bytes:

@@ -127,7 +127,7 @@ def status(ctx: click.Context) -> None:
         sys.exit(1)
     click.echo(info.bootstrap)
     if info.intake:
-        click.echo(f"intake {info.intake} (where platforms send)")
+        click.echo(f"intake {info.intake} (where platforms send and consumers read)")
     from reasonlake import system
     from services import supervisor
 

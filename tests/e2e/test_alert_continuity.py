@@ -58,7 +58,7 @@ def test_one_alert_job_keeps_alerting_across_promotions_and_a_replay(tmp_path):
     settings = Settings(home=tmp_path / "home", policy_file=policy)  # the default (durable s3) broker storage
     settings.ensure_dirs()
     info = broker_mod.start(settings)
-    bootstrap, intake = info.bootstrap, info.intake  # consumers read Tansu, platforms send to the intake
+    intake = info.intake  # where platforms send and readers (the jobs, this test) read
     job = None
     try:
         records, truth = generate(SyntheticSpec(messages=1800, weeks=3, seed=11, invalid_rate=0.0))
@@ -87,12 +87,12 @@ def test_one_alert_job_keeps_alerting_across_promotions_and_a_replay(tmp_path):
         # (in process mode the job's Python side starts with the first record: nothing to wait for here)
 
         def round_of_alerts(seed: int, expected_version: str) -> list[dict]:
-            seen = len(alerts_so_far(bootstrap))
+            seen = len(alerts_so_far(intake))
             fresh, _ = incoming(100, seed=seed, now=datetime.now(UTC), surge_issue=truth.surge["issue"])
             kafka_io.produce(intake, ((r.topic, r.value) for r in fresh))
             ids = {r.message_id for r in fresh}
-            wait_for_alerts(bootstrap, seen, at_least=3)
-            new = [a for a in alerts_so_far(bootstrap) if a["kind"] == "alert" and a["message_id"] in ids]
+            wait_for_alerts(intake, seen, at_least=3)
+            new = [a for a in alerts_so_far(intake) if a["kind"] == "alert" and a["message_id"] in ids]
             assert job.poll() is None, (tmp_path / "alerts.log").read_text()[-3000:]
             assert len(new) >= 3, (tmp_path / "alerts.log").read_text()[-3000:]
             versions = {(a["model_version"], a["message_id"], a["alerted_at"]) for a in new}
@@ -120,7 +120,7 @@ def test_one_alert_job_keeps_alerting_across_promotions_and_a_replay(tmp_path):
         original = fresh[alerted["message_id"]]
         kafka_io.produce(intake, [(original.topic, original.value)] * 3)
         time.sleep(8)
-        same = [a for a in alerts_so_far(bootstrap) if a.get("message_id") == alerted["message_id"]]
+        same = [a for a in alerts_so_far(intake) if a.get("message_id") == alerted["message_id"]]
         assert len(same) == 1, same
     finally:
         try:

@@ -71,7 +71,7 @@ def test_produce_request_round_trip_and_answer_layouts() -> None:
     results = [wire.PartitionResult("feedback.crm", 2, 0, 17), wire.PartitionResult("feedback.app", 0, 6, -1)]
     v3 = wire.encode_produce_response(42, 3, results)
     assert struct.unpack_from(">ii", v3) == (len(v3) - 4, 42)
-    assert wire.parse_produce_v3_response(v3[8:-4]) == results  # less the throttle time
+    assert wire.parse_produce_response(v3[8:-4]) == results  # less the throttle time
     v8 = wire.encode_produce_response(42, 8, results)
     per_partition = 4 + 2 + 8 + 8 + 8 + 4 + 2  # + log start offset, record errors, error message
     assert len(v8) - len(v3) == 2 * (per_partition - (4 + 2 + 8 + 8))
@@ -87,18 +87,20 @@ def _api_versions(flexible: bool, entries: list[tuple[int, int, int]]) -> bytes:
 
 @pytest.mark.parametrize("version", [0, 3])
 def test_api_versions_are_clamped_to_the_encoded_ones(version: int) -> None:
-    body = _api_versions(version >= 3, [(wire.PRODUCE, 0, 11), (wire.METADATA, 0, 12), (1, 0, 17), (18, 0, 4)])
+    offered = [(wire.PRODUCE, 0, 11), (wire.FETCH, 0, 17), (wire.METADATA, 0, 12), (wire.FIND_COORDINATOR, 0, 6)]
+    body = _api_versions(version >= 3, [*offered, (wire.API_VERSIONS, 0, 4), (19, 0, 7)])
     clamped = wire.clamp_api_versions(body, version)
     assert len(clamped) == len(body)
-    assert clamped == _api_versions(version >= 3, [(wire.PRODUCE, 0, 8), (wire.METADATA, 0, 8), (1, 0, 17), (18, 0, 4)])
+    expected = [(wire.PRODUCE, 0, 8), (wire.FETCH, 0, 11), (wire.METADATA, 0, 8), (wire.FIND_COORDINATOR, 0, 2)]
+    assert clamped == _api_versions(version >= 3, [*expected, (wire.API_VERSIONS, 0, 4), (19, 0, 7)])
 
 
 @pytest.mark.parametrize("version", [0, 1, 8])
 def test_metadata_names_the_intake_and_keeps_the_rest(version: int) -> None:
     def body(host: str, port: int) -> bytes:
         out = struct.pack(">i", 0) if version >= 3 else b""
-        out += struct.pack(">i", 1) + struct.pack(">i", 111) + wire._string(host) + struct.pack(">i", port)
-        out += wire._string(None) if version >= 1 else b""
+        out += struct.pack(">i", 1) + struct.pack(">i", 111) + wire.encode_string(host) + struct.pack(">i", port)
+        out += wire.encode_string(None) if version >= 1 else b""
         return out + b"the topics, unchanged"
 
     assert wire.rewrite_metadata_brokers(body("127.0.0.1", 9092), version, "localhost", 40000) == body(
@@ -106,3 +108,39 @@ def test_metadata_names_the_intake_and_keeps_the_rest(version: int) -> None:
     )
     with pytest.raises(wire.WireError):
         wire.rewrite_metadata_brokers(body("h", 1), 9, "h", 1)
+
+
+@pytest.mark.parametrize("version", [0, 1, 2])
+def test_the_coordinator_is_the_intake_too(version: int) -> None:
+    def body(host: str, port: int) -> bytes:
+        head = struct.pack(">i", 0) if version >= 1 else b""
+        head += struct.pack(">h", 0) + (wire.encode_string(None) if version >= 1 else b"")
+        return head + struct.pack(">i", 111) + wire.encode_string(host) + struct.pack(">i", port)
+
+    assert wire.rewrite_coordinator(body("127.0.0.1", 9092), version, "intake.local", 40000) == body(
+        "intake.local", 40000
+    )
+    with pytest.raises(wire.WireError):
+        wire.rewrite_coordinator(body("h", 1), 3, "h", 1)
+
+
+def test_produce_answers_of_every_encoded_version_read_back() -> None:
+    results = [wire.PartitionResult("feedback.crm", 2, 0, 17), wire.PartitionResult("feedback.crm", 0, 6, -1)]
+    for version in range(3, 9):
+        frame = wire.encode_produce_response(9, version, results)
+        assert wire.parse_produce_response(frame[8:], version) == results
+
+
+def test_rebase_numbers_a_producers_batches_where_the_broker_stored_them() -> None:
+    one = wire.merge_batch([wire.Record(1, _record(b"", b"a")), wire.Record(2, _record(b"", b"b"))])
+    two = wire.merge_batch([wire.Record(3, _record(b"", b"c"))])
+    rebased, span, transactional = wire.rebase(one + two, 40)
+    assert (span, transactional) == (3, False)
+    assert struct.unpack_from(">q", rebased)[0] == 40
+    assert struct.unpack_from(">q", rebased, len(one))[0] == 42
+    assert rebased[8:][: len(one) - 8] == one[8:] and wire.split_batches(rebased) == wire.split_batches(one + two)
+    txn = bytearray(two)
+    struct.pack_into(">h", txn, 21, 0x10)
+    assert wire.rebase(bytes(txn), 7)[1:] == (1, True)
+    with pytest.raises(wire.WireError):
+        wire.rebase(b"\x00" * 70, 0)
