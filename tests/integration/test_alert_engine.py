@@ -46,6 +46,10 @@ def test_every_match_is_written_once_per_alert_id_with_its_outcome_and_counted(s
     # a replay after a restore sends the same alerts again: the table keeps the first
     replay = AlertWriter(cat)
     assert replay.write(batch[:2]) == 0 and replay.counts["rows_skipped"] == 2
+    assert replay.looked_up == 2  # at or below the offsets the table held: looked up
+    later = AlertWriter(cat)  # a message past every offset the table held is new: appended without a lookup
+    assert later.write([accounting("sent", "crash at checkout, awful", 9)]) == 1 and later.looked_up == 0
+    assert later.write(batch[:1]) == 0 and later.looked_up == 1
     rows = lake_catalog.read(cat, ALERTS).to_pylist()
     assert {r["kafka_offset"]: r["outcome"] for r in rows} == {
         0: "sent",
@@ -53,6 +57,7 @@ def test_every_match_is_written_once_per_alert_id_with_its_outcome_and_counted(s
         2: "duplicate",
         3: "digest",  # held back by the rate limit: counted in its reason's digest
         4: "stale",
+        9: "sent",
     }
     assert {r["model_version"] for r in rows} == {"v7"} and rows[0]["alerted_at"] == NOW
     assert {r["kind"] for r in rows} == {"alert"}
