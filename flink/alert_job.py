@@ -162,7 +162,7 @@ def _run(env, config: AlertJobConfig, parallelism: int, until_idle_s, on_progres
         [(config.progress_dir / "classify", parallelism), (config.progress_dir / "deliver", parallelism)],
         config.run_id,
         until_idle_s,
-        outage=functools.partial(broker.unreachable, config.source.bootstrap_servers),
+        outage=functools.partial(broker.unreachable, config.source.outage_servers),
         on_progress=on_progress,
         savepoint_dir=config.state_dir + "/savepoints",
         min_records=min_messages,

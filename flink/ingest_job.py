@@ -63,7 +63,7 @@ def run_ingest(
         [(config.progress_dir, config.runtime.parallelism)],
         config.run_id,
         until_idle_s,
-        outage=functools.partial(broker.unreachable, config.source.bootstrap_servers),
+        outage=functools.partial(broker.unreachable, config.source.outage_servers),
         on_progress=runtime.print_totals("ingest", ("accepted", "rejected")) if verbose else None,
         backlog=watches.broker_backlog(config.source, start),
     )

@@ -79,6 +79,13 @@ class SourceConfig:
     topic_pattern: str = FEEDBACK_TOPIC_PATTERN
     discovery_interval_ms: int = 2000
     group_id: str = "reasonlake"  # Flink does not rely on it; it only names the client
+    # the broker itself when bootstrap_servers is a front to it (the embedded broker's intake, which answers
+    # while the broker is down): what the jobs' outage watch probes
+    broker_servers: str | None = None
+
+    @property
+    def outage_servers(self) -> str:
+        return self.broker_servers or self.bootstrap_servers
 
 
 @dataclass(frozen=True)
@@ -127,12 +134,14 @@ class IngestJobConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, bootstrap_servers: str | None = None, **overrides) -> IngestJobConfig:
-        """``bootstrap_servers`` defaults to :func:`services.broker.intake_servers` (external, or the embedded
-        broker's intake, which answers readers at its tail at once)."""
+        """``bootstrap_servers`` defaults to :func:`services.broker.bootstrap_servers` (external or embedded):
+        the broker itself, not its intake. Ingestion's delay is its commit interval, so the intake's tail would
+        buy it nothing, and it reads in steady steps what producers send straight to the broker, which a reader
+        of the tail sees only when the intake looks at Tansu (every 2 s)."""
         from services import broker
 
         source = SourceConfig(
-            bootstrap_servers=bootstrap_servers or broker.intake_servers(settings), group_id="reasonlake-ingest"
+            bootstrap_servers=bootstrap_servers or broker.bootstrap_servers(settings), group_id="reasonlake-ingest"
         )
         # thread mode unless the settings choose: the records/s of process mode without a Python worker
         # process (~350 MB less at peak; docs/history/results-journal.md, section "2026-11-28 update"). Checkpoints
@@ -200,8 +209,9 @@ class AlertJobConfig:
         from services import broker
 
         embedded_s3 = not settings.bootstrap_servers and settings.broker_storage == "s3"
-        source = SourceConfig(
+        source = SourceConfig(  # through the intake: its tail answers the job the moment a batch is stored
             bootstrap_servers=bootstrap_servers or broker.intake_servers(settings),
+            broker_servers=None if bootstrap_servers else broker.bootstrap_servers(settings),
             group_id="reasonlake-alerts",
             # the embedded broker on s3 lists a partition's stored batches on every fetch, and answers
             # nothing when the listing outlasts the wait: at 50 ms a partition of ~1,500 single-message

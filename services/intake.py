@@ -182,7 +182,6 @@ class Intake:
         """A reader's fetch, answered from the tail when it holds every partition asked for
         (:mod:`services.intake_tail`), by Tansu otherwise."""
         request = fetch.parse_fetch(frame, header)
-        wait_ms = request.max_wait_ms
         if request.replica_id < 0 and request.session_epoch <= 0:  # a consumer's full fetch
             deadline = time.monotonic() + request.max_wait_ms / 1000
             while (parts := self.tails.answer(request)) is not None:
@@ -190,22 +189,28 @@ class Intake:
                 if any(p.records for p in parts) or (remaining <= 0 and time.monotonic() - link.probed < PROBE_EVERY_S):
                     self.counters.fetches_from_tail += 1
                     return fetch.encode_fetch_response(header.correlation_id, header.version, parts)
-                if remaining <= 0:
-                    wait_ms = 0  # nothing new for a while: Tansu has a look, in case a batch went past the intake
+                if remaining <= 0:  # nothing new for a while: Tansu has a look, in case a batch went past the intake
                     break
                 await self.tails.changed(remaining)
             link.probed = time.monotonic()
         observe = functools.partial(self._fetched, request)
-        answer = await link.send(fetch.sessionless(frame, request, wait_ms), header, answered=True, observe=observe)
+        answer = await link.send(
+            fetch.sessionless(frame, request, request.max_wait_ms), header, answered=True, observe=observe
+        )
         assert answer is not None
         return await answer
 
     def _fetched(self, request: fetch.FetchRequest, body: bytes) -> None:
-        """Where Tansu answered a reader at a partition's end with nothing, the tail starts there."""
+        """Where Tansu answered a reader at a partition's end with nothing, the tail starts there; where
+        Tansu holds more than the tail (batches that went past the intake), the tail starts again."""
         asked = {(p.topic, p.partition): p.offset for p in request.partitions}
         for p in fetch.parse_fetch_response(body, request.version):
-            if not p.error_code and not p.records and asked.get((p.topic, p.partition)) == p.high_watermark:
+            if p.error_code:
+                continue
+            if not p.records and asked.get((p.topic, p.partition)) == p.high_watermark:
                 self.tails.ends_at(p.topic, p.partition, p.high_watermark)
+            else:
+                self.tails.behind(p.topic, p.partition, p.high_watermark)
 
     async def _merge(
         self, header: wire.RequestHeader, request: wire.ProduceRequest, split: list[list[wire.Record]]
@@ -228,7 +233,10 @@ class Intake:
             while (answer := await answers.get()) is not None:
                 writer.write(await answer)
                 await writer.drain()
-        except OSError:  # Tansu or the producer went away (ConnectionError): the producer reconnects
+        except OSError:  # Tansu or the client went away (ConnectionError): the client reconnects
+            writer.close()
+        except (wire.WireError, struct.error) as exc:  # a request it could not read: the client reconnects
+            print(f"intake: closing a client connection: {exc}", file=sys.stderr)
             writer.close()
 
     async def report(self) -> None:

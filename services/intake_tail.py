@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from services.kafka_fetch import FetchedPartition, FetchRequest
 
 TAIL_BYTES = 64 << 20  # of batches kept, all partitions together; the oldest of the largest go first
-PROBE_EVERY_S = 5.0  # a reader waiting at the end of the tail is answered by Tansu at least this often
+PROBE_EVERY_S = 2.0  # a reader waiting at the end of the tail is answered by Tansu at least this often
 
 
 @dataclass
@@ -71,6 +71,12 @@ class Tails:
         """Tansu had nothing at ``offset`` and beyond: a tail of nothing there, unless one is already known."""
         if (topic, partition) not in self.parts:
             self.parts[(topic, partition)] = _Partition(offset, offset)
+
+    def behind(self, topic: str, partition: int, high_watermark: int) -> None:
+        """Tansu holds up to ``high_watermark``: a tail that ends before it missed batches, and starts again."""
+        part = self.parts.get((topic, partition))
+        if part is not None and part.next < high_watermark:
+            self.forget(topic, partition)
 
     def forget(self, topic: str, partition: int) -> None:
         part = self.parts.pop((topic, partition), None)

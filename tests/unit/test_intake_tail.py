@@ -107,3 +107,15 @@ def test_a_batch_answered_late_joins_the_tail_in_front_of_the_one_stored_after_i
         assert tails.answer(request(("t", 0, 0))) is None  # started again at 3: what came before is Tansu's
 
     asyncio.run(run())
+
+
+def test_a_tail_behind_what_tansu_holds_starts_again() -> None:
+    async def run() -> None:
+        tails = Tails()
+        tails.ends_at("t", 0, 5)
+        tails.behind("t", 0, 5)  # Tansu ends where the tail does: kept
+        assert tails.answer(request(("t", 0, 5))) is not None
+        tails.behind("t", 0, 7)  # two records went to Tansu past the intake: Tansu answers from now on
+        assert tails.answer(request(("t", 0, 5))) is None
+
+    asyncio.run(run())
