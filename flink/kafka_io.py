@@ -93,12 +93,20 @@ def produce(bootstrap: str, records: Iterable[tuple[str, bytes | None]], timeout
 
 
 def topic_partitions(bootstrap: str, topics: Iterable[str], timeout_s: float = 10.0) -> list[tuple[str, int]]:
-    """The partitions of the given topics that exist on the broker."""
+    """The partitions of the given topics that exist on the broker. A topic the broker answers for with a
+    retriable error (its leader not known yet, a timeout) is asked again until ``timeout_s``: leaving it out
+    would read as a topic without any record."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reasonlake-meta-{uuid.uuid4().hex[:8]}"})
     try:
         out: list[tuple[str, int]] = []
         for topic in topics:
+            deadline = time.monotonic() + timeout_s
             meta = c.list_topics(topic, timeout=timeout_s).topics.get(topic)
+            while meta is not None and meta.error is not None and meta.error.retriable():
+                if time.monotonic() >= deadline:
+                    raise KafkaException(meta.error)
+                time.sleep(0.2)
+                meta = c.list_topics(topic, timeout=timeout_s).topics.get(topic)
             if meta is None or meta.error is not None:
                 continue
             out.extend((topic, p) for p in sorted(meta.partitions))

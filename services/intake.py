@@ -12,7 +12,8 @@ partition gets one stored batch per ``linger`` however many events arrive.
 * A producer's request is answered only after Tansu stored the merged batch, with the offset its records
   got there: nothing is acknowledged that is not stored. If Tansu fails or is unreachable the answer is a
   retriable error (``REQUEST_TIMED_OUT``) and the producer sends again.
-* Per partition, records keep the order in which their requests reached the intake.
+* Per partition, records keep the order in which their requests reached the intake, and one produce request
+  at a time, merged or passed through, reaches Tansu (:class:`services.intake_merge.Writers`).
 * What it does not merge passes through unchanged on the connection's own link to Tansu: every other
   request, and produce requests with compressed, idempotent or transactional batches. ``ApiVersions``
   answers are clamped to the protocol versions :mod:`services.kafka_wire` encodes, and ``Metadata`` answers
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 
 from services import kafka_fetch as fetch
 from services import kafka_wire as wire
-from services.intake_merge import AT_ONCE_PER_S, Counters, Merger, no_delay, read_frame
+from services.intake_merge import AT_ONCE_PER_S, Counters, Merger, Writers, no_delay, read_frame
 from services.intake_tail import PROBE_EVERY_S, Tails
 
 REPORT_EVERY_S = 60.0
@@ -109,6 +110,8 @@ class _Passthrough:
             self.reader_task.cancel()
         if self.link is not None:
             self.link[1].close()
+        for _, answer, _observe in self.waiting:  # what waits on them (a partition's writer lock) goes on
+            answer.cancel()
 
 
 class Intake:
@@ -118,7 +121,8 @@ class Intake:
         self.upstream, self.advertised = upstream, advertised
         self.counters = Counters()
         self.tails = Tails()
-        self.merger = Merger(upstream, linger_s, self.counters, self.tails, at_once_per_s)
+        self.writers = Writers()
+        self.merger = Merger(upstream, linger_s, self.counters, self.tails, self.writers, at_once_per_s)
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         no_delay(writer)
@@ -160,7 +164,17 @@ class Intake:
                 for p in request.partitions:
                     self.tails.forget(p.topic, p.partition)
             observe = functools.partial(self._passed, request, header.version)
-            return await passthrough.send(frame, header, answered=request.acks != 0, observe=observe)
+            locks = await self.writers.acquire([(p.topic, p.partition) for p in request.partitions])
+            try:
+                answer = await passthrough.send(frame, header, answered=request.acks != 0, observe=observe)
+            except BaseException:
+                self.writers.release(locks)
+                raise
+            if answer is None:
+                self.writers.release(locks)
+            else:
+                answer.add_done_callback(lambda _answer: self.writers.release(locks))
+            return answer
         self.counters.merged_requests += 1
         answer = asyncio.ensure_future(self._merge(header, request, [s or [] for s in split]))
         return answer if request.acks != 0 else None

@@ -52,6 +52,26 @@ class Counters:
     fetches_from_tail: int = 0
 
 
+class Writers:
+    """One produce request at a time per partition reaches Tansu, merged or passed through: its s3 storage
+    fails one of two that reach a partition at once (``AlreadyExists``, which producers take as fatal).
+    Locks are taken in sorted order and released when Tansu answers, so no two takers wait on each other."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, int], asyncio.Lock] = {}
+
+    async def acquire(self, partitions: list[tuple[str, int]]) -> list[asyncio.Lock]:
+        locks = [self._locks.setdefault(key, asyncio.Lock()) for key in sorted(set(partitions))]
+        for lock in locks:
+            await lock.acquire()
+        return locks
+
+    @staticmethod
+    def release(locks: list[asyncio.Lock]) -> None:
+        for lock in locks:
+            lock.release()
+
+
 class Merger:
     """Gathers plain records per partition and stores them in Tansu, one merged request at a time: at once
     while the stored batches stay under ``at_once_per_s`` (a token bucket), else one every ``linger_s``."""
@@ -62,9 +82,11 @@ class Merger:
         linger_s: float,
         counters: Counters,
         tails: Tails,
+        writers: Writers,
         at_once_per_s: float = AT_ONCE_PER_S,
     ) -> None:
         self.upstream, self.linger_s, self.counters, self.tails = upstream, linger_s, counters, tails
+        self.writers = writers
         self.at_once_per_s = at_once_per_s
         self.allowance, self.refilled = at_once_per_s * ALLOWANCE_S, time.monotonic()
         self.pending: dict[tuple[str, int], list[_Pending]] = {}
@@ -107,6 +129,7 @@ class Merger:
             await self._send(taken)
 
     async def _send(self, taken: dict[tuple[str, int], list[_Pending]]) -> None:
+        locks = await self.writers.acquire(list(taken))
         try:
             batches = [
                 wire.PartitionRecords(topic, partition, wire.merge_batch([r for p in entries for r in p.records]))
@@ -124,6 +147,8 @@ class Merger:
             self._close_link()
             self.tails.clear()  # what Tansu holds now is not known
             results = {}
+        finally:
+            self.writers.release(locks)
         for key, entries in taken.items():
             result = results.get(key)
             position = 0
