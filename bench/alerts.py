@@ -1,6 +1,6 @@
 """Alert job benchmark (a script, not a test): throughput in a burst and produce→alert latency.
 
-    .venv/bin/python bench/alerts.py [--burst 2000] [--latency-seconds 30] [--batch-size 64] [--batch-ms 50]
+    .venv/bin/python bench/alerts.py [--burst 2000] [--latency-seconds 30] [--configs 64:50[,BATCH:MS[:FETCH_MS]...]]
                                      [--storage s3|memory (default: the user's, s3)] [--home DIR]
 
 1. builds a live model the real way in a fresh home: one synthetic week produced, ingested, and run
@@ -158,7 +158,7 @@ def latency(settings: Settings, rate: float, seconds: float, seed: int) -> dict:
     bootstrap = broker.intake_servers(settings)  # as a team's consumer of the alerts reads them
     phase_start = time.time()
     delays: list[float] = []
-    decided: list[float] = []  # input timestamp → the classify operator's decision (alerted_at)
+    decided: list[float] = []  # input timestamp → the classify operator's decision (alerted_at: batch classified)
     problems: list[str] = []
     stop = threading.Event()
 

@@ -25,7 +25,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pyiceberg.catalog import Catalog
@@ -202,14 +202,15 @@ class AlertEngine:
             self.counts["embed_batches"] += 1
             self.counts["embed_messages"] += len(accepted)
             self.counts["embed_ms"] += round((time.perf_counter() - started) * 1000)
+        decided = now + timedelta(seconds=time.perf_counter() - started)  # alerted_at: once classified
         lines = []
         for message, verdict in zip(accepted, verdicts):
-            row = decide(message, verdict, now)
-            stale = None if row is not None else decide_stale(message, verdict, now)
+            row = decide(message, verdict, decided)
+            stale = None if row is not None else decide_stale(message, verdict, decided)
             if row is not None:
                 self.counts["candidates"] += 1
                 lines.append(candidate_line(row))
-                waited = max(0.0, (now - row["kafka_timestamp"]).total_seconds())  # produced -> decided
+                waited = max(0.0, (decided - row["kafka_timestamp"]).total_seconds())  # produced -> decided
                 self.counts[latency_bucket(waited)] += 1
                 self.counts["latency_ms_sum"] += round(waited * 1000)
             elif stale is not None:
@@ -270,22 +271,25 @@ class AlertWriter:
         self.looked_up = 0  # alert ids looked up in the table
         self._earlier: dict[tuple[str | None, int | None], int] | None = None
 
-    def _may_be_stored(self, row: Mapping[str, Any]) -> bool:
-        if self._earlier is None:
-            done = self.table.scan(selected_fields=("kafka_topic", "kafka_partition", "kafka_offset")).to_arrow()
-            highest = done.group_by(["kafka_topic", "kafka_partition"]).aggregate([("kafka_offset", "max")])
-            self._earlier = {
-                (t, p): o
-                for t, p, o in zip(
-                    highest.column("kafka_topic").to_pylist(),
-                    highest.column("kafka_partition").to_pylist(),
-                    highest.column("kafka_offset_max").to_pylist(),
-                    strict=True,
-                )
-                if o is not None
-            }
+    def _highest_earlier_offsets(self) -> dict[tuple[str | None, int | None], int]:
+        """The highest input offset per partition among the rows the table holds (read once)."""
+        done = self.table.scan(selected_fields=("kafka_topic", "kafka_partition", "kafka_offset")).to_arrow()
+        highest = done.group_by(["kafka_topic", "kafka_partition"]).aggregate([("kafka_offset", "max")])
+        return {
+            (t, p): o
+            for t, p, o in zip(
+                highest.column("kafka_topic").to_pylist(),
+                highest.column("kafka_partition").to_pylist(),
+                highest.column("kafka_offset_max").to_pylist(),
+                strict=True,
+            )
+            if o is not None
+        }
+
+    @staticmethod
+    def _may_be_stored(row: Mapping[str, Any], earlier: Mapping[tuple[str | None, int | None], int]) -> bool:
         offset = row.get("kafka_offset")
-        return offset is None or offset <= self._earlier.get((row.get("kafka_topic"), row.get("kafka_partition")), -1)
+        return offset is None or offset <= earlier.get((row.get("kafka_topic"), row.get("kafka_partition")), -1)
 
     def write(self, lines: Sequence[str]) -> int:
         rows = []
@@ -297,7 +301,9 @@ class AlertWriter:
         if not rows:
             return 0
         self.table = self.table.refresh()
-        unsure = sorted({r["alert_id"] for r in rows if self._may_be_stored(r)})
+        if self._earlier is None:
+            self._earlier = self._highest_earlier_offsets()
+        unsure = sorted({r["alert_id"] for r in rows if self._may_be_stored(r, self._earlier)})
         known: set[str] = set()
         if unsure:
             self.looked_up += len(unsure)

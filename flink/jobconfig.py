@@ -213,9 +213,10 @@ class AlertJobConfig:
             bootstrap_servers=bootstrap_servers or broker.intake_servers(settings),
             broker_servers=None if bootstrap_servers else broker.bootstrap_servers(settings),
             group_id="reasonlake-alerts",
-            # the embedded broker on s3 lists a partition's stored batches on every fetch, and answers
-            # nothing when the listing outlasts the wait: at 50 ms a partition of ~1,500 single-message
-            # batches starves the job for good (services/localbucket_server.py); Kafka's own 500 ms does not
+            # the intake's tail answers a reader at a partition's end the moment a batch is stored, whatever
+            # the wait; a fetch it passes to the embedded broker on s3 lists the partition's stored batches,
+            # and Tansu answers nothing when the listing outlasts the wait: 50 ms starved a partition of
+            # ~1,500 single-message batches for good (services/localbucket_server.py), Kafka's own 500 ms not
             fetch_max_wait_ms=S3_FETCH_MAX_WAIT_MS if embedded_s3 else 50,
         )
         # Checkpoints make the AT_LEAST_ONCE KafkaSink flush its producer regularly, and carry the

@@ -59,7 +59,8 @@ def test_every_match_is_written_once_per_alert_id_with_its_outcome_and_counted(s
         4: "stale",
         9: "sent",
     }
-    assert {r["model_version"] for r in rows} == {"v7"} and rows[0]["alerted_at"] == NOW
+    assert {r["model_version"] for r in rows} == {"v7"}
+    assert NOW <= rows[0]["alerted_at"] < NOW + timedelta(seconds=30)  # once its batch was classified
     assert {r["kind"] for r in rows} == {"alert"}
     assert dict(writer.counts) == {"sent": 2, "duplicate": 1, "suppressed": 1}  # stale: counted where decided
     reason = json.dumps({"reason_id": "v7/3", "label": "crashes", "week": "2026-W02", "model_version": "v7"})
