@@ -128,6 +128,8 @@ def describe(settings: Settings, state: dict, lag: dict[str, Lag] | None = None)
     """One line per service for ``reasonlake status`` (with its consumer lag where known), then what the
     home holds on disk."""
     lines = [f"supervisor pid {state['pid']} since {state['started']} (logs: {settings.logs_dir})"]
+    if state.get("broker_restarts"):
+        lines.append(f"  broker and intake: started again {state['broker_restarts']} time(s) after exiting")
     for name, s in state["services"].items():
         up = f"pid {s['pid']} up since {s['up_since']}" if s["pid"] else f"restarting (last exit {s['last_exit']})"
         notes = [n for n in (last_progress(settings, name), str((lag or {}).get(name, ""))) if n]

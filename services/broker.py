@@ -128,6 +128,23 @@ def status(settings: Settings) -> BrokerInfo | None:
     return info if process.listens(info.pid, info.port) and process.port_answers(info.port) else None
 
 
+def gone_parts(settings: Settings) -> list[str]:
+    """What of this home's started embedded broker has exited: ``"broker"`` (Tansu), ``"intake"``; empty when
+    both run, or when no broker was started here (none, or stopped by ``reasonlake down``). A process that
+    runs but is slow to answer is not gone: :func:`start` would start a second broker beside it."""
+    state = process.read_json(_state_file(settings))
+    if not state:
+        return []
+    pid, intake_pid = state.get("pid"), state.get("intake_pid")
+    gone = [] if isinstance(pid, int) and not process.gone(pid) and process.runs(pid, b"tansu") else ["broker"]
+    intake_runs = (
+        isinstance(intake_pid, int) and not process.gone(intake_pid) and process.runs(intake_pid, b"services.intake")
+    )
+    if settings.broker_intake and not intake_runs:
+        gone.append("intake")
+    return gone
+
+
 def _intake_alive(info: BrokerInfo) -> bool:
     pid, port = info.intake_pid, int(info.intake.rpartition(":")[2] or 0)
     return bool(pid) and not process.gone(pid) and process.runs(pid, b"services.intake") and process.listens(pid, port)

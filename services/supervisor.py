@@ -6,6 +6,11 @@ web server), kept in ``<home>/run/supervisor-specs.json``. It starts each servic
 :func:`services.process.spawn` (its log ``<home>/logs/<service>.log``, rotated past 50 MB by rename-and-reopen,
 three rotations kept: :mod:`services.logpipe`) and watches it.
 
+The home's embedded broker (Tansu) and its intake, started by ``reasonlake up`` / ``run`` rather than by the
+supervisor, are watched too: one that exited is started again by :func:`services.broker.start` on its former
+port (tried every 2 s, with the same backoff when starting fails), said in the log and counted in
+``<home>/run/supervisor.json`` (``broker_restarts``, shown by ``reasonlake status``).
+
 A service that exits is restarted after a backoff (1 s, doubling to at most 60 s; reset once it ran a
 minute), and the restart is written to ``<home>/logs/supervisor.log`` and the state file
 ``<home>/run/services.json`` (pid, up since, restarts, last exit) that ``reasonlake status`` reads.
@@ -30,12 +35,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lake.settings import Settings
-from services import process
-from services.errors import EngineError
+from services import broker, process
+from services.errors import BrokerStartError, EngineError
 
 STOP_GRACE_S = 60.0
 MAX_BACKOFF_S = 60.0
 HEALTHY_AFTER_S = 60.0  # a service that ran this long starts again from the shortest backoff
+BROKER_CHECK_S = 2.0  # how often the home's embedded broker and its intake are looked at
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,8 @@ class Supervisor:
         self.procs: dict[str, subprocess.Popen] = {}
         self.states = {s.name: ServiceState(s.name) for s in services}
         self.stopping = False
+        self.broker = ServiceState("broker")  # restarts of the embedded broker or its intake, and its backoff
+        self.started = datetime.now(UTC).isoformat(timespec="seconds")
 
     def say(self, message: str) -> None:
         """A line of the supervisor's log (its stdout: ``logs/supervisor.log`` when :func:`launch` started it)."""
@@ -141,6 +149,42 @@ class Supervisor:
                 self.start(spec)
         self.write_state()
 
+    def watch_broker(self) -> None:
+        """The home's embedded broker and its intake are started again when one of them exited
+        (:func:`services.broker.start`: on their former ports, so clients reconnect where they were)."""
+        now = time.monotonic()
+        if self.settings.bootstrap_servers or now < self.broker.next_start_at:
+            return
+        self.broker.next_start_at = now + BROKER_CHECK_S
+        gone = broker.gone_parts(self.settings)
+        if not gone:
+            if now - self.broker.started_at >= HEALTHY_AFTER_S:
+                self.broker.backoff_s = 1.0
+            return
+        try:
+            info = broker.start(self.settings)
+        except BrokerStartError as exc:
+            self.broker.backoff_s = min(self.broker.backoff_s * 2, MAX_BACKOFF_S)
+            self.broker.next_start_at = now + self.broker.backoff_s
+            self.say(
+                f"{' and '.join(gone)} exited; starting again failed ({exc}); next try in {self.broker.backoff_s:.0f} s"
+            )
+            return
+        self.broker.restarts += 1
+        self.broker.started_at = now
+        self.broker.up_since = datetime.now(UTC).isoformat(timespec="seconds")
+        self.say(
+            f"{' and '.join(gone)} exited: started again (broker pid {info.pid} at {info.bootstrap}"
+            + (f", intake pid {info.intake_pid} at {info.intake})" if info.intake else ")")
+        )
+        self.write_supervisor_file()
+
+    def write_supervisor_file(self) -> None:
+        process.write_json(
+            supervisor_file(self.settings),
+            {"pid": os.getpid(), "started": self.started, "broker_restarts": self.broker.restarts},
+        )
+
     def write_state(self) -> None:
         payload = {
             name: {k: v for k, v in asdict(s).items() if k not in ("next_start_at", "backoff_s", "started_at")}
@@ -173,12 +217,12 @@ class Supervisor:
     def run(self, poll_s: float = 1.0) -> None:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
-        started = datetime.now(UTC).isoformat(timespec="seconds")
-        process.write_json(supervisor_file(self.settings), {"pid": os.getpid(), "started": started})
+        self.write_supervisor_file()
         self.say(f"supervising {', '.join(s.name for s in self.services)}")
         try:
             while not self.stopping:
                 self.tick()
+                self.watch_broker()
                 time.sleep(poll_s)
         finally:
             self.shutdown()

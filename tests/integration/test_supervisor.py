@@ -12,8 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from flink import kafka_io
 from lake.settings import Settings
-from services.supervisor import state_file
+from services import broker as broker_mod
+from services.supervisor import state_file, supervisor_file
 
 # a service that notes how it stopped: Ctrl-C (SIGINT, as ``reasonlake down`` stops it) or not at all
 SERVICE = """
@@ -69,3 +73,45 @@ def test_a_killed_supervisor_takes_its_services_with_it(tmp_path) -> None:
     finally:
         if supervisor.poll() is None:
             os.killpg(supervisor.pid, signal.SIGKILL)
+
+
+def _wait(condition, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_the_embedded_broker_and_its_intake_are_started_again_when_they_exit(tmp_path) -> None:
+    """``reasonlake up`` starts the broker and its intake outside the supervisor; a Tansu or an intake that
+    dies (SIGKILL, the out-of-memory killer) is started again on its former port, so producers and readers
+    reconnect where they were and what was stored before is still read."""
+    settings = Settings(home=tmp_path / "home")
+    settings.ensure_dirs()
+    first = broker_mod.start(settings)
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISOR, str(settings.home), SERVICE, str(tmp_path / "stopped")],
+        start_new_session=True,
+    )
+    try:
+        kafka_io.produce(first.intake, [("feedback.crm", b"before")])
+        os.kill(first.intake_pid, signal.SIGKILL)
+        _wait(lambda: (broker_mod.status(settings) or first).intake_pid != first.intake_pid, 30, "no new intake")
+        second = broker_mod.status(settings)
+        assert second is not None and second.intake == first.intake and second.pid == first.pid
+        kafka_io.produce(second.intake, [("feedback.crm", b"after the intake died")])
+
+        os.kill(second.pid, signal.SIGKILL)
+        _wait(lambda: (broker_mod.status(settings) or second).pid != second.pid, 60, "no new broker")
+        third = broker_mod.status(settings)
+        assert third is not None and (third.bootstrap, third.intake) == (first.bootstrap, first.intake)
+        kafka_io.produce(third.intake, [("feedback.crm", b"after the broker died")])
+        read = [r.value for r in kafka_io.consume(third.intake, ["feedback.crm"], max_idle_s=3.0)]
+        assert sorted(read) == sorted([b"before", b"after the intake died", b"after the broker died"])
+        assert json.loads(supervisor_file(settings).read_text())["broker_restarts"] == 2
+    finally:
+        supervisor.terminate()
+        supervisor.wait(timeout=90)
+        broker_mod.stop(settings)
+    assert broker_mod.gone_parts(settings) == []  # stopped by `down`: nothing to start again
