@@ -18,9 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lake.settings import Settings
+from reasonlake import REPO_ROOT
 from services.supervisor import ServiceSpec
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def specs(settings: Settings, ui_port: int | None) -> list[ServiceSpec]:

@@ -10,7 +10,6 @@ import click
 from lake.settings import Settings
 from reasonlake import errors
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PORT = click.IntRange(1, 65535)  # a TCP port of a server the CLI starts
 
 

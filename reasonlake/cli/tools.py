@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from reasonlake.cli.group import PORT, REPO_ROOT, cli, require_free_port, settings_of, step
+from reasonlake import REPO_ROOT
+from reasonlake.cli.group import PORT, cli, require_free_port, settings_of, step
 
 
 @cli.command()
