@@ -32,7 +32,7 @@ from pyiceberg.expressions import EqualTo, In
 from lake import catalog as lake_catalog
 from lake.schemas import ALERTS, ML_ELECTIONS, ML_MESSAGE_TOPICS, ML_REASONS, ML_TOPICS
 from lake.weeks import parse_week, shift_week, week_start
-from reasons.election.elect import elect
+from reasons.election.elect import MixedModelsError, elect_stored
 from reasons.election.policy import ElectionPolicy
 from reasons.election.weekly_report import NoElectionError
 from reasons.topics.params import OUTLIER
@@ -129,20 +129,10 @@ def recompute(inputs: WeekInputs, policy: ElectionPolicy) -> pd.DataFrame:
             f"no stored topics for {inputs.week} in ml.topics and ml.message_topics: "
             f"run `reasonlake weekly --week {inputs.week}`"
         )
-    versions = set(mt["model_version"]) | set(topics["model_version"])
-    if len(versions) != 1:
-        raise BacktestError(f"{inputs.week}: the stored message topics hold several models {sorted(versions)}")
-    topic_ids = topics["topic_id"].astype(int)
-    return elect(
-        mt,
-        dict(zip(topic_ids, topics["label"])),
-        policy,
-        inputs.week,
-        versions.pop(),
-        reason_ids=dict(zip(topic_ids, topics["reason_id"])),
-        previous=inputs.previous,
-        born_weeks=dict(inputs.born_weeks),
-    )
+    try:
+        return elect_stored(mt, topics, policy, inputs.week, previous=inputs.previous, born_weeks=inputs.born_weeks)[1]
+    except MixedModelsError as exc:
+        raise BacktestError(f"{inputs.week}: the stored message topics hold several models {exc.versions}") from None
 
 
 def backtest_week(inputs: WeekInputs, live: ElectionPolicy, new: ElectionPolicy) -> WeekDiff:

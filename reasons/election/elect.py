@@ -246,3 +246,45 @@ def covered_share(mt: pd.DataFrame) -> tuple[float, int]:
         (unhappy["topic_id"] != OUTLIER) & ~unhappy["reason_id"].isin(NOT_REASONS) & unhappy["reason_id"].notna()
     )
     return (float(in_reason.mean()) if len(unhappy) else 1.0), len(unhappy)
+
+
+class MixedModelsError(ValueError):
+    """The stored topics of a week come from several models (or none): no election can be computed."""
+
+    def __init__(self, week: str, versions: list[str]) -> None:
+        super().__init__(f"{week}: expected the message topics of one model, found versions {versions}")
+        self.week, self.versions = week, versions
+
+
+def elect_stored(
+    message_topics: pd.DataFrame,
+    topics: pd.DataFrame,
+    policy: ElectionPolicy,
+    week: str,
+    *,
+    previous: pd.DataFrame | None,
+    born_weeks: Mapping[str, str],
+    elected_at: datetime | None = None,
+    snapshot_ids: Mapping[str, int | None] | None = None,
+) -> tuple[str, pd.DataFrame]:
+    """(model version, :func:`elect`'s rows) from what a weekly run stored for ``week``: its
+    ``ml.message_topics`` rows and its ``ml.topics`` rows (topic id → label and registry reason id), all of
+    one model. The weekly graph (``reasons.weekly.election``) and the backtest (``reasons.election.backtest``)
+    both elect this way."""
+    versions = set(message_topics["model_version"]) | set(topics["model_version"])
+    if len(versions) != 1:
+        raise MixedModelsError(week, sorted(versions))
+    version = versions.pop()
+    topic_ids = topics["topic_id"].astype(int)
+    return version, elect(
+        message_topics,
+        dict(zip(topic_ids, topics["label"])),
+        policy,
+        week,
+        version,
+        elected_at,
+        reason_ids=dict(zip(topic_ids, topics["reason_id"])),
+        previous=previous,
+        born_weeks=dict(born_weeks),
+        snapshot_ids=snapshot_ids,
+    )

@@ -14,7 +14,7 @@ from lake import catalog as lake_catalog
 from lake.schemas import ML_ELECTIONS, ML_REASON_EVENTS
 from lake.settings import Settings
 from lake.weeks import shift_week
-from reasons.election.elect import covered_share, elect
+from reasons.election.elect import MixedModelsError, covered_share, elect_stored
 from reasons.election.plots import election_chart, topics_over_time_chart
 from reasons.election.policy import ElectionPolicy, PromotionGates, load_policy
 from reasons.election.weekly_report import NoElectionError, Report, build_report, write_report
@@ -57,28 +57,20 @@ def run_election(
         cat, ML_ELECTIONS.identifier, EqualTo("week", shift_week(week, -1)), ("reason_id", "message_count")
     )
     reasons, r_snap = read_at_snapshot(cat, "ml.reasons", week_filter, ("reason_id", "born_week"))
-    versions = set(message_topics["model_version"]) | set(topics["model_version"])
-    if len(versions) != 1:
-        raise ValueError(
-            f"{week}: expected the message topics of one model, found versions {sorted(versions)}; "
-            "materialize ml/topic_model for this week first"
-        )
-    version = versions.pop()
-    labels = dict(zip(topics["topic_id"].astype(int), topics["label"]))
-    reason_ids = dict(zip(topics["topic_id"].astype(int), topics["reason_id"]))
     snapshots = {"ml.message_topics": mt_snap, "ml.topics": t_snap, "ml.elections": e_snap, "ml.reasons": r_snap}
-    elections = elect(
-        message_topics,
-        labels,
-        policy,
-        week,
-        version,
-        elected_at=now,
-        reason_ids=reason_ids,
-        previous=previous if e_snap is not None else None,
-        born_weeks=dict(zip(reasons["reason_id"], reasons["born_week"])),
-        snapshot_ids=snapshots,
-    )
+    try:
+        version, elections = elect_stored(
+            message_topics,
+            topics,
+            policy,
+            week,
+            previous=previous if e_snap is not None else None,
+            born_weeks=dict(zip(reasons["reason_id"], reasons["born_week"])),
+            elected_at=now,
+            snapshot_ids=snapshots,
+        )
+    except MixedModelsError as exc:
+        raise ValueError(f"{exc}; materialize ml/topic_model for this week first") from None
     write_week(settings, ML_ELECTIONS.identifier, elections, week)
 
     history = lake_catalog.read(cat, ML_ELECTIONS.identifier).to_pandas()
