@@ -1,7 +1,7 @@
 """Alert job benchmark (a script, not a test): throughput in a burst and produce→alert latency.
 
     .venv/bin/python bench/alerts.py [--burst 2000] [--latency-seconds 30] [--configs 64:50[,BATCH:MS[:FETCH_MS]...]]
-                                     [--storage s3|memory (default: the user's, s3)] [--home DIR]
+                                     [--storage s3|memory] [--backend fp32|int8-onnx] [--home DIR]
 
 1. builds a live model the real way in a fresh home: one synthetic week produced, ingested, and run
    through the weekly graph (dbt, embedding job, BERTopic, registry, election, Feast);
@@ -79,11 +79,11 @@ def messages(n: int, seed: int) -> list[tuple[str, bytes]]:
     return out
 
 
-def baseline_rate(texts: list[str], batch_size: int) -> float:
+def baseline_rate(texts: list[str], batch_size: int, backend: str) -> float:
     from reasons.embedding.backends import load_embedder
     from reasons.embedding.vectors import embed
 
-    embedder = load_embedder("fp32")
+    embedder = load_embedder(backend)
     embed(embedder, texts[:64], batch_size=batch_size)  # warm-up
     started = time.perf_counter()
     embed(embedder, texts, batch_size=batch_size)
@@ -322,6 +322,12 @@ def main() -> None:
         choices=["process", "thread"],
         help="PyFlink python.execution-mode of the job (default: the job's own)",
     )
+    parser.add_argument(
+        "--backend",
+        default=Settings.model_fields["embedding_backend"].default,
+        choices=["fp32", "int8-onnx"],
+        help="embedding backend of the weekly fit, hence of the job and the baseline (default: the user's)",
+    )
     parser.add_argument("--api-requests", type=int, default=300, help="one-message /classify requests (0: skip)")
     parser.add_argument("--home", type=Path, default=None, help="work directory (default: a temp dir, removed)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
@@ -333,7 +339,9 @@ def main() -> None:
     tmp = None if args.home else tempfile.TemporaryDirectory(prefix="reasonlake-bench-alerts-")
     home = args.home or Path(tmp.name) / "home"
     home.mkdir(parents=True, exist_ok=True)
-    settings = Settings(home=home, broker_storage=args.storage, flink_python_mode=args.python_mode)
+    settings = Settings(
+        home=home, broker_storage=args.storage, flink_python_mode=args.python_mode, embedding_backend=args.backend
+    )
     settings.ensure_dirs()
     configs = [parse_config(c) for c in args.configs.split(",")]
     print(
@@ -346,7 +354,7 @@ def main() -> None:
         broker.start(settings)
         build_live_model(settings)
         texts = [json.loads(v)["text"] for _, v in messages(args.burst, seed=1)]
-        base = baseline_rate(texts, configs[0][0])
+        base = baseline_rate(texts, configs[0][0], settings.embedding_backend)
         print(f"baseline: batched encode {base:.0f} texts/s", flush=True)
         figures = {
             "baseline_texts_s": base,
