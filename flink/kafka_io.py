@@ -18,6 +18,17 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from flink.errors import DeliveryError
 
 SESSION_TIMEOUT_MS = 6000
+# a topic's metadata errors that pass (librdkafka's KafkaError.retriable() is False for every metadata error)
+_PASSING_METADATA_ERRORS = frozenset(
+    {
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.BROKER_NOT_AVAILABLE,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError._TIMED_OUT,
+        KafkaError._TRANSPORT,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -93,8 +104,8 @@ def produce(bootstrap: str, records: Iterable[tuple[str, bytes | None]], timeout
 
 
 def topic_partitions(bootstrap: str, topics: Iterable[str], timeout_s: float = 10.0) -> list[tuple[str, int]]:
-    """The partitions of the given topics that exist on the broker. A topic the broker answers for with a
-    retriable error (its leader not known yet, a timeout) is asked again until ``timeout_s``: leaving it out
+    """The partitions of the given topics that exist on the broker. A topic the broker answers for with an
+    error that passes (its leader not known yet, a timeout) is asked again until ``timeout_s``: leaving it out
     would read as a topic without any record."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reasonlake-meta-{uuid.uuid4().hex[:8]}"})
     try:
@@ -102,7 +113,7 @@ def topic_partitions(bootstrap: str, topics: Iterable[str], timeout_s: float = 1
         for topic in topics:
             deadline = time.monotonic() + timeout_s
             meta = c.list_topics(topic, timeout=timeout_s).topics.get(topic)
-            while meta is not None and meta.error is not None and meta.error.retriable():
+            while meta is not None and meta.error is not None and meta.error.code() in _PASSING_METADATA_ERRORS:
                 if time.monotonic() >= deadline:
                     raise KafkaException(meta.error)
                 time.sleep(0.2)
