@@ -62,8 +62,14 @@ class Writers:
 
     async def acquire(self, partitions: list[tuple[str, int]]) -> list[asyncio.Lock]:
         locks = [self._locks.setdefault(key, asyncio.Lock()) for key in sorted(set(partitions))]
-        for lock in locks:
-            await lock.acquire()
+        held: list[asyncio.Lock] = []
+        try:
+            for lock in locks:
+                await lock.acquire()
+                held.append(lock)
+        except BaseException:  # cancelled while waiting: what it holds goes back
+            self.release(held)
+            raise
         return locks
 
     @staticmethod

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from lake.settings import Settings
 from services import broker, process
-from services.errors import BrokerStartError, EngineError
+from services.errors import EngineError
 
 STOP_GRACE_S = 60.0
 MAX_BACKOFF_S = 60.0
@@ -163,7 +163,7 @@ class Supervisor:
             return
         try:
             info = broker.start(self.settings)
-        except BrokerStartError as exc:
+        except Exception as exc:  # whatever failed, the supervisor and its services carry on, and try again
             self.broker.backoff_s = min(self.broker.backoff_s * 2, MAX_BACKOFF_S)
             self.broker.next_start_at = now + self.broker.backoff_s
             self.say(
