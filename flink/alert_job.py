@@ -32,7 +32,7 @@ from flink.jobconfig import AlertJobConfig
 from lake import catalog as lake_catalog
 from lake.catalog import TopicPartition
 from lake.settings import Settings
-from services import broker
+from services import broker, metrics_server
 
 METRICS_PORT_FILE = "metrics-port"  # in the job's progress folder: the port its metrics are served on
 COUNTERS = (
@@ -144,9 +144,9 @@ def run_alerts(
 
 def _serve_metrics(collector: metrics.AlertJobCollector, port: int, verbose: bool, folder: Path):
     try:
-        server, bound = metrics.serve(collector, port)
+        server, bound = metrics_server.serve(collector, port)
     except OSError as exc:  # taken: a free one, said
-        server, bound = metrics.serve(collector, 0)
+        server, bound = metrics_server.serve(collector, 0)
         print(f"[alerts] metrics port {port} unavailable ({exc.strerror}); serving on {bound}", flush=True)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / METRICS_PORT_FILE).write_text(str(bound))  # where scrapers and tests find it

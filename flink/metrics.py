@@ -1,4 +1,5 @@
-"""Prometheus metrics of the alert job (``prometheus_client`` conventions), served by its driver.
+"""Prometheus metrics of the alert job (``prometheus_client`` conventions), served by its driver
+(:func:`services.metrics_server.serve`).
 
 The job's operators report counters in their progress files (:mod:`flink.progress`); the driver, which
 polls them, keeps the latest totals and answers each scrape from them (:class:`AlertJobCollector`):
@@ -18,9 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -112,12 +111,3 @@ class AlertJobCollector(Collector):
             buckets=buckets,
             sum_value=counts.get("latency_ms_sum", 0) / 1000.0,
         )
-
-
-def serve(collector: Collector, port: int, host: str = "127.0.0.1") -> tuple[WSGIServer, int]:
-    """Serve ``collector`` (alone, in a registry of its own) at ``http://host:port/metrics``; port 0 picks a
-    free one. Returns the server (``shutdown()`` stops it) and its port."""
-    registry = CollectorRegistry(auto_describe=True)
-    registry.register(collector)
-    server, _thread = start_http_server(port, addr=host, registry=registry)
-    return server, int(server.server_port)

@@ -164,6 +164,7 @@ def _ensure_intake(settings: Settings, info: BrokerInfo) -> BrokerInfo:
         argv = [sys.executable, "-m", "services.intake", "--listen", f"{HOST}:{port}", "--upstream", info.bootstrap]
         argv += ["--linger-ms", f"{settings.broker_intake_linger_ms:g}"]
         argv += ["--at-once-per-s", f"{settings.broker_intake_at_once_per_s:g}"]
+        argv += ["--metrics-port-file", str(intake_metrics_port_file(settings))]
         proc = process.spawn(argv, settings.logs_dir / "intake.log", env=settings.child_env())
         if process.wait_listening(proc, port, START_TIMEOUT_S):
             port_file.write_text(str(port))
@@ -171,6 +172,11 @@ def _ensure_intake(settings: Settings, info: BrokerInfo) -> BrokerInfo:
         if proc.poll() is None:
             process.terminate(proc.pid)
     raise BrokerStartError(f"the broker's intake did not start; see {settings.logs_dir / 'intake.log'}")
+
+
+def intake_metrics_port_file(settings: Settings) -> Path:
+    """Where the intake writes the port of its Prometheus metrics (:mod:`services.intake_metrics`)."""
+    return settings.run_dir / "intake-metrics.port"
 
 
 def _stop_intake(state: Mapping[str, object]) -> None:

@@ -37,10 +37,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from services import kafka_fetch as fetch
 from services import kafka_wire as wire
+from services import metrics_server
 from services.intake_merge import AT_ONCE_PER_S, Counters, Merger, Writers, no_delay, read_frame
+from services.intake_metrics import IntakeCollector
 from services.intake_tail import PROBE_EVERY_S, Tails
 
 REPORT_EVERY_S = 60.0
@@ -269,9 +272,18 @@ class Intake:
             )
 
 
-async def main(port: int, upstream: tuple[str, int], host: str, linger_s: float, at_once_per_s: float) -> None:
+async def main(
+    port: int,
+    upstream: tuple[str, int],
+    host: str,
+    linger_s: float,
+    at_once_per_s: float,
+    metrics_port_file: Path | None = None,
+) -> None:
     intake = Intake(upstream, (host, port), linger_s, at_once_per_s)
     server = await asyncio.start_server(intake.serve, host, port, reuse_address=True)
+    if metrics_port_file is not None:
+        _serve_metrics(intake, host, metrics_port_file)
     print(
         f"intake: listening on {host}:{port}, storing in {upstream[0]}:{upstream[1]}, linger {linger_s * 1000:g} ms "
         f"past {at_once_per_s:g} stored batches a second",
@@ -279,6 +291,18 @@ async def main(port: int, upstream: tuple[str, int], host: str, linger_s: float,
     )
     async with server:
         await asyncio.gather(server.serve_forever(), intake.merger.run(), intake.report())
+
+
+def _serve_metrics(intake: Intake, host: str, port_file: Path) -> None:
+    """Prometheus metrics (:mod:`services.intake_metrics`) on the port in ``port_file`` when it is free, else on
+    a free one, written back there (``reasonlake status`` reads it)."""
+    collector = IntakeCollector(intake.counters, intake.tails)
+    try:
+        _, bound = metrics_server.serve(collector, int(port_file.read_text()), host)
+    except (OSError, ValueError):  # no file yet, or its port is taken
+        _, bound = metrics_server.serve(collector, 0, host)
+    port_file.write_text(str(bound))
+    print(f"intake: Prometheus metrics at http://{host}:{bound}/metrics", flush=True)
 
 
 def _address(value: str) -> tuple[str, int]:
@@ -292,10 +316,25 @@ if __name__ == "__main__":
     parser.add_argument("--upstream", type=_address, required=True, help="host:port of the Tansu broker")
     parser.add_argument("--linger-ms", type=float, default=50.0)
     parser.add_argument(
+        "--metrics-port-file",
+        type=Path,
+        default=None,
+        help="serve Prometheus metrics on the port this file names (a free one when it is taken), written back there",
+    )
+    parser.add_argument(
         "--at-once-per-s",
         type=float,
         default=AT_ONCE_PER_S,
         help="stored batches a second below which a merged request does not linger (0: it always does)",
     )
     args = parser.parse_args()
-    asyncio.run(main(args.listen[1], args.upstream, args.listen[0], args.linger_ms / 1000, args.at_once_per_s))
+    asyncio.run(
+        main(
+            args.listen[1],
+            args.upstream,
+            args.listen[0],
+            args.linger_ms / 1000,
+            args.at_once_per_s,
+            args.metrics_port_file,
+        )
+    )

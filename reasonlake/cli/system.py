@@ -127,7 +127,10 @@ def status(ctx: click.Context) -> None:
         sys.exit(1)
     click.echo(info.bootstrap)
     if info.intake:
-        click.echo(f"intake {info.intake} (where platforms send and consumers read)")
+        metrics = broker.intake_metrics_port_file(settings)
+        host = info.intake.rpartition(":")[0]
+        scrape = f"; metrics at http://{host}:{metrics.read_text()}/metrics" if metrics.exists() else ""
+        click.echo(f"intake {info.intake} (where platforms send and consumers read{scrape})")
     from reasonlake import system
     from services import supervisor
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from flink import kafka_io
 from lake.settings import Settings
@@ -309,5 +313,32 @@ def test_merged_and_passed_through_events_to_one_partition_are_all_stored(settin
         read: dict[tuple[int, int], tuple[bytes, float]] = {}
         _read_until(info.intake, ("feedback.crm",), 1200, read)
         assert {offset: value for (_, offset), (value, _) in read.items()} == told
+    finally:
+        broker_mod.stop(settings)
+
+
+def test_the_intake_serves_its_counters_as_prometheus_metrics(settings: Settings) -> None:
+    info = broker_mod.start(settings)
+    try:
+        kafka_io.produce(info.intake, [("feedback.crm", f"event {i}".encode()) for i in range(20)])
+        kafka_io.consume(info.intake, ["feedback.crm"], max_idle_s=2.0)  # a reader at the end: the tail answers
+        port_file = broker_mod.intake_metrics_port_file(settings)
+        deadline = time.monotonic() + 10
+        while not port_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port_file.read_text()}/metrics", timeout=5).read().decode()
+        samples = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
+        assert samples["reasonlake_intake_merged_requests_total"] >= 1
+        assert 1 <= samples["reasonlake_intake_stored_batches_total"] <= 20
+        assert samples["reasonlake_intake_requests_total"] > samples["reasonlake_intake_merged_requests_total"]
+        assert samples["reasonlake_intake_tail_bytes"] > 0 and samples["reasonlake_intake_tail_partitions"] >= 1
+        status = subprocess.run(
+            [sys.executable, "-m", "reasonlake", "--home", str(settings.home), "status"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=settings.child_env(),
+        )
+        assert f"metrics at http://127.0.0.1:{port_file.read_text()}/metrics" in status.stdout
     finally:
         broker_mod.stop(settings)

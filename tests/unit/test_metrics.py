@@ -15,6 +15,7 @@ from flink.progress import Totals
 from lake.settings import Settings
 from reasonlake.serve import create_app
 from reasons.live import LiveWatcher
+from services import metrics_server
 from tests.support.alert_doubles import NOW, RULE, TINY, EmbeddingModel, Lookup, Promotions, election, envelope
 
 
@@ -39,7 +40,7 @@ def test_the_alert_jobs_metrics_are_its_counters_served_over_http() -> None:
     assert counts["embed_batches"] == 1 and counts["embed_messages"] == 2
     collector = metrics.AlertJobCollector(lag=lambda totals: 7)
     collector.update(Totals(1, 2, 0, 0, counts, None))
-    server, port = metrics.serve(collector, 0)
+    server, port = metrics_server.serve(collector, 0)
     try:
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     finally:
