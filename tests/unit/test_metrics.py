@@ -54,10 +54,11 @@ def test_the_alert_jobs_metrics_are_its_counters_served_over_http() -> None:
     assert got[("reasonlake_alerts_consumer_lag_messages", ())] == 7
     assert got[("reasonlake_alerts_embedding_batch_size_count", ())] == 1
     assert got[("reasonlake_alerts_embedding_batch_size_sum", ())] == 2
-    # the one candidate's latency, in the histogram: produced 2026-03-08T20:00Z, decided at NOW (16 h later)
+    # the one candidate's latency, in the histogram: produced 2026-03-08T20:00Z, its batch handed over at NOW
+    # (16 h later) and decided once classified, a few milliseconds on
     waited = (NOW - datetime.fromtimestamp(1_773_000_000, UTC)).total_seconds()
     assert got[("reasonlake_alerts_decision_latency_seconds_count", ())] == 1
-    assert got[("reasonlake_alerts_decision_latency_seconds_sum", ())] == waited
+    assert waited <= got[("reasonlake_alerts_decision_latency_seconds_sum", ())] < waited + 5
     assert got[("reasonlake_alerts_decision_latency_seconds_bucket", (("le", "30.0"),))] == 0
 
 
