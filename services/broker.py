@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 from lake.settings import Settings
 from services import object_store, process
@@ -117,13 +117,21 @@ def _log_file(settings: Settings) -> Path:
     return settings.logs_dir / "tansu.log"
 
 
+_TANSU, _INTAKE = b"tansu", b"services.intake"  # what their command lines hold
+
+
+def _running(pid: object, command: bytes) -> TypeGuard[int]:
+    """Whether ``pid`` (as a state file holds it) is a live process whose command line holds ``command``."""
+    return isinstance(pid, int) and pid > 0 and not process.gone(pid) and process.runs(pid, command)
+
+
 def status(settings: Settings) -> BrokerInfo | None:
     """The embedded broker of this home if its process is alive, listens on its port itself and answers."""
     try:
         info = BrokerInfo(**(process.read_json(_state_file(settings)) or {}))
     except TypeError:
         return None
-    if process.gone(info.pid) or not process.runs(info.pid, b"tansu"):
+    if not _running(info.pid, _TANSU):
         return None
     return info if process.listens(info.pid, info.port) and process.port_answers(info.port) else None
 
@@ -136,18 +144,15 @@ def gone_parts(settings: Settings) -> list[str]:
     if not state:
         return []
     pid, intake_pid = state.get("pid"), state.get("intake_pid")
-    gone = [] if isinstance(pid, int) and not process.gone(pid) and process.runs(pid, b"tansu") else ["broker"]
-    intake_runs = (
-        isinstance(intake_pid, int) and not process.gone(intake_pid) and process.runs(intake_pid, b"services.intake")
-    )
-    if settings.broker_intake and not intake_runs:
+    gone = [] if _running(pid, _TANSU) else ["broker"]
+    if settings.broker_intake and not _running(intake_pid, _INTAKE):
         gone.append("intake")
     return gone
 
 
 def _intake_alive(info: BrokerInfo) -> bool:
     pid, port = info.intake_pid, int(info.intake.rpartition(":")[2] or 0)
-    return bool(pid) and not process.gone(pid) and process.runs(pid, b"services.intake") and process.listens(pid, port)
+    return _running(pid, _INTAKE) and process.listens(pid, port)
 
 
 def _ensure_intake(settings: Settings, info: BrokerInfo) -> BrokerInfo:
@@ -181,7 +186,7 @@ def intake_metrics_port_file(settings: Settings) -> Path:
 
 def _stop_intake(state: Mapping[str, object]) -> None:
     pid = state.get("intake_pid")
-    if isinstance(pid, int) and pid and not process.gone(pid) and process.runs(pid, b"services.intake"):
+    if _running(pid, _INTAKE):
         process.terminate(pid)
 
 
@@ -260,7 +265,7 @@ def stop(settings: Settings) -> bool:
         stopped = False
         _stop_intake(state)
         pid = state.get("pid")
-        if isinstance(pid, int) and not process.gone(pid) and process.runs(pid, b"tansu"):
+        if _running(pid, _TANSU):
             process.terminate(pid)
             stopped = True
         _state_file(settings).unlink(missing_ok=True)
