@@ -80,6 +80,11 @@ def configs():
         f"init-{init}": (replace(TopicModelParams(), umap_init=init), RegistryParams(), True)
         for init in ("spectral", "random")
     }
+    # near-duplicate topics merged at another centroid cosine (``merge_similarity``; None: never merged)
+    merging = {
+        f"merge-{m}": (replace(TopicModelParams(), merge_similarity=m), RegistryParams(), True)
+        for m in (0.6, 0.65, 0.7, 0.75, 0.85)
+    }
     return {
         "baseline": baseline,
         "current": current,
@@ -91,4 +96,5 @@ def configs():
         **week_bar,
         **grouping,
         **inits,
+        **merging,
     }

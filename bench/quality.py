@@ -249,7 +249,7 @@ def run_banking77(name: str, cache: Path, part: str) -> dict:
     import pandas as pd
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-    from reasons.evaluation import label_naming
+    from reasons.naming import label_naming
     from reasons.topics.fit import fit_topics
     from reasons.topics.labels import keyword_label
 
@@ -329,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
 def print_table(results: dict) -> None:
     print(
         "\nconfig     corpus            grain     seed  top-3 hits  weeks ≥2  all 3  alert precision  recall"
-        "  on no complaint  purity  NMI  labels naming the issue (keyword labels)  praise labels"
+        "  on no complaint  purity  NMI  reasons naming their issue  topics naming theirs (keyword labels)"
+        "  praise labels"
     )
     for name, result in results.items():
         for corpus, by_seed in result.items():
@@ -350,7 +351,8 @@ def print_table(results: dict) -> None:
                         f"{name:<10} {corpus:<17} {grain:<9} {seed:>4} {s['mean_hits']:>11.2f} "
                         f"{s['weeks_with_2_hits']:>9.2f} {s['weeks_all_3']:>6.2f} {s['alert_precision']:>16.3f} "
                         f"{s['alert_recall']:>7.2f} {s['alerts_not_complaining']:>16.2f} {s['purity']:>7.2f} "
-                        f"{s['nmi']:>4.2f}  {s['label_naming']:.2f} ({s['keyword_label_naming']:.2f})"
+                        f"{s['nmi']:>4.2f}  {s.get('reason_naming', float('nan')):>26.2f}  "
+                        f"{s['label_naming']:.2f} ({s['keyword_label_naming']:.2f})"
                         f"  {s.get('praise_labels', float('nan')):.2f}"
                     )
             first = next(iter(by_seed.values()), {})

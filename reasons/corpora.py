@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from lake.weeks import weeks_of
-from reasons.evaluation import LABEL_SEPARATOR
+from reasons.naming import LABEL_SEPARATOR
 
 # CFPB's three credit-report issues overlap (a consumer picks one of three for the same complaint): one family
 CFPB_CREDIT_REPORT = (

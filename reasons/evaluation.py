@@ -17,6 +17,8 @@ messages carry (its majority label). Measured per week:
   the pipeline does, and ``dissatisfied`` (the human label) only grades them; without it both are the label;
   an ``alerting`` column, where present, says which messages the alert job may alert on (default: ``predicted``);
 - **purity** (size-weighted majority share of the reasons), **NMI / ARI** of topics against labels;
+- **reason naming**: the share of the week's reasons whose label names the majority label of their
+  dissatisfied messages (:func:`reasons.naming.reason_naming`);
 - **label naming**: the share of topics whose label names the topic's majority label (:func:`names_issue`,
   a shared content word), for the fit's labels and for plain keyword labels (the labels before phrases);
   **praise labels**: the share of elected reasons whose label reads as praise (VADER).
@@ -27,7 +29,6 @@ messages carry (its majority label). Measured per week:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -40,30 +41,17 @@ import pandas as pd
 from reasons.election.elect import covered_share, elect
 from reasons.election.policy import ElectionPolicy
 from reasons.embedding.vectors import coherence, normalize
+from reasons.naming import LABEL_SEPARATOR, label_counts, label_naming, label_set, praise_share, reason_naming
 from reasons.registry.candidates import group_threshold
 from reasons.registry.matching import update as update_registry
 from reasons.registry.model import NOT_A_REASON_ID, Reason, RegistryParams
-from reasons.sentiment import sentiment
 from reasons.text import keyword_texts
 from reasons.topics.artifact import TopicArtifact, artifact_meta
 from reasons.topics.fit import fit_topics
-from reasons.topics.labels import keyword_label
-from reasons.topics.params import FitResult, TopicModelParams
+from reasons.topics.params import TopicModelParams
 from reasons.weekly.reason_ids import topics_in, with_reasons
 
 COLUMNS = ("week", "text", "label", "dissatisfied")
-# A row that carries several human labels joins them with this (a complaint about packaging and service)
-LABEL_SEPARATOR = "; "
-
-
-def label_set(value: object) -> tuple[str, ...]:
-    """The human labels of one row (:data:`LABEL_SEPARATOR`-joined; a row with one label gives one)."""
-    return tuple(v for v in str(value).split(LABEL_SEPARATOR) if v) or (str(value),)
-
-
-def label_counts(values: Iterable[object]) -> Counter[str]:
-    """How many rows carry each label (a row of several labels counts once for each)."""
-    return Counter(label for v in values for label in set(label_set(v)))
 
 
 @dataclass(frozen=True)
@@ -84,6 +72,8 @@ class WeekQuality:
     ari: float
     alerts: int = 0
     label_naming: float = float("nan")  # share of topics whose label names their majority label
+    # share of the week's reasons whose label names the majority label of their dissatisfied messages
+    reason_naming: float = float("nan")
     keyword_label_naming: float = float("nan")  # the same for keyword labels
     alert_precision: float | None = None
     alert_recall: float | None = None
@@ -214,10 +204,11 @@ def evaluate_grains(
                 truth=truth,
                 elected=elected,
                 elected_labels=tuple(str(v) for v in election["label"]),
-                praise_labels=_praise_share(election["label"]),
+                praise_labels=praise_share(election["label"]),
                 hits=len(set(elected[:3]) & set(truth)),
                 **_cluster_scores(counted["label"], fit.doc_topics, reason_of),  # type: ignore[arg-type]
                 label_naming=naming["labels"],
+                reason_naming=reason_naming(reason_labels, {r: i for r, i in issue_of.items() if r in reason_labels}),
                 keyword_label_naming=naming["keywords"],
                 elected_majority_share=tuple(majorities.get(r, ("?", float("nan")))[1] for r in elected_ids),
                 elected_week_coherence=tightness,
@@ -230,50 +221,6 @@ def evaluate_grains(
             log(_line(quality) if len(grains) == 1 else f"[{grain}] {_line(quality)}")
             out[grain].append(quality)
     return out
-
-
-_NAME_WORDS = re.compile(r"[a-z]+")
-_NOT_NAMING = {
-    "a", "an", "and", "are", "as", "at", "by", "can", "do", "for", "from", "how", "i", "in", "is", "it", "me",
-    "my", "not", "of", "on", "or", "the", "to", "was", "what", "why", "with", "you", "your", "up", "into",
-}  # fmt: skip
-
-
-def _stems(text: str) -> set[str]:
-    return {w for w in _NAME_WORDS.findall(str(text).lower().replace("_", " ")) if w not in _NOT_NAMING}
-
-
-def _same_word(a: str, b: str) -> bool:
-    """Equal but for a plural, or inflections of one word: a common start of 6+ letters missing at most
-    3 letters of the shorter word ("withdrawal"/"withdrawing", "declined"/"decline", not "transfer"/
-    "transaction")."""
-    a, b = (w[:-1] if len(w) > 3 and w.endswith("s") else w for w in (a, b))
-    common = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    return a == b or common >= max(6, min(len(a), len(b)) - 3)
-
-
-def names_issue(label: str, issue: str) -> bool:
-    """Whether ``label`` names ``issue``: they share a content word (``"card was declined"`` names
-    ``declined_card_payment``; ``"kept declined excited"`` does too, ``"apple watch"`` does not name
-    ``card_arrival``). Crude on purpose: the same measure is applied to every labelling compared."""
-    return any(_same_word(a, b) for a in _stems(label) for b in _stems(issue))
-
-
-def label_naming(fit: FitResult, labels: pd.Series) -> dict[str, float]:
-    """Share of ``fit``'s topics whose label names the topic's majority human label (``labels`` aligned
-    with the fit's messages): ``labels`` for the fit's own labels, ``keywords`` for keyword labels."""
-    truth = labels.astype(str).to_numpy()
-    used: set[str] = set()
-    mine, keywords = [], []
-    for t in fit.topics:
-        members = truth[fit.doc_topics == t.topic_id]
-        if not len(members):
-            continue
-        issue = label_counts(members).most_common(1)[0][0]
-        mine.append(names_issue(t.label, issue))
-        keywords.append(names_issue(keyword_label(t.keywords, fit.params.label_words, used, t.topic_id), issue))
-    rate = lambda xs: float(np.mean(xs)) if xs else float("nan")
-    return {"labels": rate(mine), "keywords": rate(keywords)}
 
 
 def _majorities(part: pd.DataFrame) -> dict[str, tuple[str, float]]:
@@ -289,11 +236,6 @@ def _majorities(part: pd.DataFrame) -> dict[str, tuple[str, float]]:
 def _mapped(value: object, mapping: Mapping[str, str]) -> str:
     """``value``'s labels mapped onto ``mapping``'s families (unmapped ones kept), each family once."""
     return LABEL_SEPARATOR.join(dict.fromkeys(mapping.get(v, v) for v in label_set(value)))
-
-
-def _praise_share(labels: Iterable[object]) -> float:
-    scores = [sentiment(str(label)) > 0.05 for label in labels]
-    return float(np.mean(scores)) if scores else float("nan")
 
 
 def week_relative_coherence(embeddings: np.ndarray, members: np.ndarray) -> float:
@@ -386,6 +328,7 @@ def summary(weeks: Sequence[WeekQuality]) -> dict[str, float]:
         "purity": mean(q.purity for q in weeks),
         "nmi": mean(q.nmi for q in weeks),
         "label_naming": mean(q.label_naming for q in weeks),
+        "reason_naming": mean(q.reason_naming for q in weeks),
         "praise_labels": mean(q.praise_labels for q in weeks if not np.isnan(q.praise_labels)),
         "keyword_label_naming": mean(q.keyword_label_naming for q in weeks),
     }

@@ -15,7 +15,8 @@ from reasons.corpora import product_frame
 from reasons.election.policy import load_policy
 from reasons.embedding.backends import load_embedder
 from reasons.embedding.vectors import embed
-from reasons.evaluation import LABEL_SEPARATOR, evaluate_grains, summary
+from reasons.evaluation import evaluate_grains, summary
+from reasons.naming import LABEL_SEPARATOR
 from reasons.registry import SEEDS_FILE, RegistryParams, load_seeds
 from reasons.registry.seeds import SEED_ID_PREFIX
 from reasons.sentiment import score_messages

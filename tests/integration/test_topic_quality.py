@@ -10,7 +10,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from reasons.embedding.backends import load_embedder
 from reasons.embedding.vectors import embed
-from reasons.evaluation import label_naming
+from reasons.naming import label_naming
 from reasons.topics.fit import fit_topics
 from reasons.topics.params import TopicModelParams
 from tests.support.paths import BANKING77_TEST, require_shared

@@ -3,7 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from reasons.evaluation import WeekQuality, _alerts, _mapped, label_counts, label_set, true_top3
+from reasons.evaluation import WeekQuality, _alerts, _mapped, true_top3
+from reasons.naming import label_counts, label_set
 
 
 def test_a_labellers_no_reason_is_never_a_true_top_reason() -> None:

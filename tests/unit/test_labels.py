@@ -104,7 +104,7 @@ def test_labels_are_unique_and_fall_back_to_keywords() -> None:
 
 
 def test_a_label_names_an_issue_when_they_share_a_content_word() -> None:
-    from reasons.evaluation import names_issue
+    from reasons.naming import names_issue
 
     assert names_issue("card was declined", "declined_card_payment")
     assert names_issue("fee for withdrawing", "cash_withdrawal_charge")  # inflections of one word
@@ -117,7 +117,7 @@ def test_a_label_names_an_issue_when_they_share_a_content_word() -> None:
 def test_label_naming_compares_the_fit_labels_with_keyword_labels() -> None:
     import pandas as pd
 
-    from reasons.evaluation import label_naming
+    from reasons.naming import label_naming
     from reasons.topics.params import FitResult, ResolvedParams, Topic, TopicModelParams
 
     topics = (
@@ -139,6 +139,16 @@ def test_label_naming_compares_the_fit_labels_with_keyword_labels() -> None:
     assert got == {"labels": 0.5, "keywords": 0.5}
     truth = pd.Series(["declined_card_payment"] * 2 + ["long_hold_times"] * 2)
     assert label_naming(fit, truth) == {"labels": 1.0, "keywords": 0.5}  # "hours line" misses "long_hold_times"
+
+
+def test_reason_naming_reads_each_reasons_label_against_its_dissatisfied_majority() -> None:
+    from reasons.naming import reason_naming
+
+    labels = {"R1": "damaged packaging", "R2": "late parcel", "R3": "good quality"}
+    majorities = {"R1": "packaging", "R2": "service", "R3": "quality", "not_a_reason": "fabric"}
+    assert reason_naming(labels, majorities) == 0.5  # R1 and R3 named; R2 not; the unlabelled one names nothing
+    assert reason_naming(labels, {"R1": "packaging"}) == 1.0
+    assert np.isnan(reason_naming(labels, {}))
 
 
 def test_a_negation_opens_what_went_wrong_but_closes_nothing() -> None:
