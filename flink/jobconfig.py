@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flink.contract import ContractLimits
+from flink.defaults import ALERT_BATCH_MS, ALERT_BATCH_SIZE, INGEST_BATCH_ROWS, INGEST_FLUSH_S
 from lake.settings import ALERTS_TOPIC, Settings
 from reasons.embedding.backends import EMBEDDING_MODEL
 from reasons.sentiment import DissatisfactionRule
@@ -101,8 +102,8 @@ class BatchPolicy:
     smaller files until ``reasonlake maintain`` compacts them. Alerts do not wait for these commits.
     """
 
-    batch_size: int = 50_000
-    flush_interval_s: float = 20.0
+    batch_size: int = INGEST_BATCH_ROWS
+    flush_interval_s: float = INGEST_FLUSH_S
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.flush_interval_s <= 0:
@@ -177,7 +178,9 @@ class AlertJobConfig:
     source: SourceConfig
     runtime: FlinkRuntime = field(default_factory=FlinkRuntime)
     # up to batch_size messages or flush_interval_s per classify call (one embedding batch)
-    micro_batch: BatchPolicy = field(default_factory=lambda: BatchPolicy(batch_size=64, flush_interval_s=0.05))
+    micro_batch: BatchPolicy = field(
+        default_factory=lambda: BatchPolicy(batch_size=ALERT_BATCH_SIZE, flush_interval_s=ALERT_BATCH_MS / 1000)
+    )
     # alert rows per alerts.alerts commit
     table_batch: BatchPolicy = field(default_factory=lambda: BatchPolicy(batch_size=1000, flush_interval_s=2.0))
     limits: ContractLimits = field(default_factory=ContractLimits)

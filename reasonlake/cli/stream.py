@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from flink.defaults import ALERT_BATCH_MS, ALERT_BATCH_SIZE, INGEST_BATCH_ROWS, INGEST_FLUSH_S
 from reasonlake.cli.group import cli, settings_of
 
 
@@ -77,13 +78,13 @@ def produce(ctx, file_, synthetic, weeks, seed, surge, surge_week, invalid_rate,
     "--batch-size",
     type=click.IntRange(min=1),
     default=None,
-    help="Commit after this many records per subtask [default: 50000].",
+    help=f"Commit after this many records per subtask [default: {INGEST_BATCH_ROWS}].",
 )
 @click.option(
     "--flush-interval",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="Commit at most SECONDS after the first pending record [default: 20].",
+    help=f"Commit at most SECONDS after the first pending record [default: {INGEST_FLUSH_S:g}].",
 )
 @click.pass_context
 def ingest(ctx: click.Context, until_idle: float | None, batch_size: int | None, flush_interval: float | None) -> None:
@@ -116,14 +117,14 @@ def ingest(ctx: click.Context, until_idle: float | None, batch_size: int | None,
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=64,
+    default=ALERT_BATCH_SIZE,
     show_default=True,
     help="Messages per micro-batch (one embedding call).",
 )
 @click.option(
     "--batch-ms",
     type=click.IntRange(min=1),
-    default=50,
+    default=ALERT_BATCH_MS,
     show_default=True,
     help="A micro-batch closes this many milliseconds after its first message.",
 )
