@@ -85,6 +85,10 @@ def configs():
         f"merge-{m}": (replace(TopicModelParams(), merge_similarity=m), RegistryParams(), True)
         for m in (0.6, 0.65, 0.7, 0.75, 0.85)
     }
+    # an alert needs the message inside another share of its topic's core (``alert_quantile``; 0: any member's)
+    cores = {
+        f"core-{q}": (replace(TopicModelParams(), alert_quantile=q), RegistryParams(), True) for q in (0.0, 0.1, 0.4)
+    }
     return {
         "baseline": baseline,
         "current": current,
@@ -97,4 +101,5 @@ def configs():
         **grouping,
         **inits,
         **merging,
+        **cores,
     }

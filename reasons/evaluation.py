@@ -328,7 +328,7 @@ def summary(weeks: Sequence[WeekQuality]) -> dict[str, float]:
         "purity": mean(q.purity for q in weeks),
         "nmi": mean(q.nmi for q in weeks),
         "label_naming": mean(q.label_naming for q in weeks),
-        "reason_naming": mean(q.reason_naming for q in weeks),
+        "reason_naming": mean(q.reason_naming for q in weeks if not np.isnan(q.reason_naming)),
         "praise_labels": mean(q.praise_labels for q in weeks if not np.isnan(q.praise_labels)),
         "keyword_label_naming": mean(q.keyword_label_naming for q in weeks),
     }
