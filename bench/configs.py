@@ -44,7 +44,7 @@ def configs():
     # (``assign_min_similarity``; the default is the outlier threshold, 0.4): precision traded for recall
     floors = {
         f"alert-floor-{floor}": (replace(TopicModelParams(), assign_min_similarity=floor), RegistryParams(), True)
-        for floor in (0.5, 0.6, 0.7)
+        for floor in (0.3, 0.35, 0.5, 0.6, 0.7)
     } | {
         f"alert-coherence-{ratio}": (
             replace(TopicModelParams(), alert_coherence_ratio=ratio),

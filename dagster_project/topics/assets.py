@@ -59,6 +59,8 @@ class TopicFitConfig(Config):
     split_min_share: float = _P.split_min_share  # a catch-all topic holding this share of the week is split
     # alerts only at this × the week's median topic coherence or closer (precision for recall; None: off)
     alert_coherence_ratio: float | None = _P.alert_coherence_ratio
+    # alerts only inside this quantile of the topic's own members' cosines, its core (0: the assignment's floor)
+    alert_quantile: float = _P.alert_quantile
     max_rating: int = _R.max_rating
     dissatisfaction_threshold: float = _R.threshold  # P(dissatisfied) of a message without a rating
 
@@ -71,6 +73,7 @@ class TopicFitConfig(Config):
             fit_sample=self.fit_sample,
             split_min_share=self.split_min_share,
             alert_coherence_ratio=self.alert_coherence_ratio,
+            alert_quantile=self.alert_quantile,
         )
 
     def rule(self) -> DissatisfactionRule:
