@@ -55,6 +55,8 @@ class TopicFitConfig(Config):
     min_topic_size: int | None = _P.min_topic_size
     min_topic_share: float = _P.min_topic_share
     outlier_threshold: float = _P.outlier_threshold
+    # a streamed message this close to a topic's centroid or closer is assigned to it (None: outlier_threshold)
+    assign_min_similarity: float | None = _P.assign_min_similarity
     fit_sample: int | None = _P.fit_sample
     split_min_share: float = _P.split_min_share  # a catch-all topic holding this share of the week is split
     # alerts only at this × the week's median topic coherence or closer (precision for recall; None: off)
@@ -70,6 +72,7 @@ class TopicFitConfig(Config):
             min_topic_size=self.min_topic_size,
             min_topic_share=self.min_topic_share,
             outlier_threshold=self.outlier_threshold,
+            assign_min_similarity=self.assign_min_similarity,
             fit_sample=self.fit_sample,
             split_min_share=self.split_min_share,
             alert_coherence_ratio=self.alert_coherence_ratio,

@@ -84,13 +84,14 @@ def test_most_of_the_true_top_reasons_are_elected(weeks):
 
 
 # Strict precision at the family grain (an alert is right when the complaint's own family is the majority
-# family of the reason it was alerted for): 0.918 at recall 0.31 on the held-out weeks (seed 42). Nothing
-# alerts on a complaint the classifier missed, and every CFPB row is a complaint.
+# family of the reason it was alerted for): 0.886 at recall 0.42 on the held-out weeks (seed 42); the floor
+# bench/RESULTS.md grades is precision ≥ 0.8 at recall ≥ 0.4. Nothing alerts on a complaint the classifier
+# missed, and every CFPB row is a complaint.
 def test_alerts_name_the_right_complaint_family(family_weeks):
     s = summary(family_weeks)
     print(s)
     assert s["alert_precision"] >= 0.85, s
-    assert s["alert_recall"] >= 0.25, s
+    assert s["alert_recall"] >= 0.4, s
     assert all(q.alerts > 0 for q in family_weeks)
 
 

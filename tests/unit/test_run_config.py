@@ -18,6 +18,7 @@ def test_fit_config_defaults_are_the_cores_and_every_field_is_passed_on():
         split_min_share=0.3,
         alert_coherence_ratio=1.3,
         alert_quantile=0.25,
+        assign_min_similarity=0.45,
     ).params()
     assert {k: v for k, v in asdict(changed).items() if v != asdict(TopicModelParams())[k]} == {
         "seed": 7,
@@ -28,6 +29,7 @@ def test_fit_config_defaults_are_the_cores_and_every_field_is_passed_on():
         "split_min_share": 0.3,
         "alert_coherence_ratio": 1.3,
         "alert_quantile": 0.25,
+        "assign_min_similarity": 0.45,
     }
 
 

@@ -19,7 +19,8 @@ def test_sizes_scale_with_the_corpus():
     assert small.n_neighbors == 7 and small.n_components == 5
     assert p.for_corpus(3080).n_neighbors == 30
     assert TopicModelParams(min_topic_size=25).for_corpus(600).min_topic_size == 25
-    assert TopicModelParams(assign_min_similarity=0.2).min_similarity == 0.2 and p.min_similarity == p.outlier_threshold
+    assert TopicModelParams(assign_min_similarity=0.2).min_similarity == 0.2
+    assert TopicModelParams(assign_min_similarity=None).min_similarity == p.outlier_threshold
 
 
 def test_model_version_is_week_plus_hash_of_corpus_params_and_model():
@@ -120,7 +121,7 @@ def test_alerts_need_a_topics_core_and_optionally_a_share_of_the_weeks_median_co
     sims = {0: [0.8, 0.85, 0.9, 0.9], 1: [0.8, 0.85, 0.9, 0.9], 2: [0.8, 0.85, 0.9, 0.9], 3: [0.3, 0.4, 0.5, 0.6]}
     fit = FitResult(
         model=None,
-        params=TopicModelParams(),
+        params=TopicModelParams(assign_min_similarity=0.4),
         resolved=ResolvedParams(5, 2, 5, 5),
         topics=tuple(Topic(t, f"t{t}", (), 4) for t in sims),
         doc_topics=np.repeat(list(sims), 4),
