@@ -117,6 +117,7 @@ HEADER = (
     "NMI",
     "ARI",
     "purity",
+    "labels naming the issue",
 )
 
 
@@ -142,6 +143,7 @@ def week_rows(evaluation: SampleEvaluation, grain: str | None = None) -> list[tu
                 _figure(q.nmi),
                 _figure(q.ari),
                 _figure(q.purity),
+                _figure(q.reason_naming),
             )
         )
     return rows
@@ -184,6 +186,10 @@ def notes(evaluation: SampleEvaluation) -> list[str]:
     out.append(
         "alerts: each week's model streams the next week's messages as the alert job would; an alert is right when "
         "the message's own label is the majority label of the reason it was alerted for (strict)"
+    )
+    out.append(
+        "labels naming the issue: the share of the week's reasons whose label shares a word with the majority label "
+        "of their complaining messages (seeded reasons, reasons.yaml, carry your own names)"
     )
     return out
 

@@ -92,7 +92,7 @@ def _table(out: str) -> pd.DataFrame:
 
 def _check_ranges(table: pd.DataFrame, weeks: int, complaints: bool) -> None:
     assert len(table) == weeks, table
-    for column in ("alert precision", "alert recall", "NMI", "ARI", "purity"):
+    for column in ("alert precision", "alert recall", "NMI", "ARI", "purity", "labels naming the issue"):
         values = pd.to_numeric(table[column].replace("-", np.nan))
         assert values.dropna().between(-0.5 if column == "ARI" else 0, 1).all(), (column, table[column])
     hits = table["top-3 hits"].str.extract(r"(\d)/(\d)").astype(int)
